@@ -1,0 +1,125 @@
+package queue
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// CheckOptions configure Check.
+type CheckOptions struct {
+	// Rehash, if set, recomputes a document's hash from its stored bytes,
+	// proving that the stored bytes are the bytes that were chained.
+	Rehash func(regime string, doc []byte) (string, error)
+}
+
+// CheckReport summarises a successful Check.
+type CheckReport struct {
+	Documents uint64 // the last counter
+	Pending   int    // outbox entries
+	Audit     int    // audit entries
+}
+
+// Check verifies the store's invariants and returns every violation found
+// (joined), like bbolt's Tx.Check: counters contiguous from 1 with no gap,
+// each document's PrevHash equal to the previous document's Hash (the first
+// one's to the genesis hash), the chain head at the last document, the UUID
+// index and idempotency keys pointing at real documents, every pending
+// document in the outbox and every outbox entry pending, and the audit
+// chain intact.
+func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
+	var rep CheckReport
+	var problems []error
+	bad := func(format string, args ...any) {
+		if len(problems) < 50 {
+			problems = append(problems, fmt.Errorf(format, args...))
+		}
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var ident Identity
+		if err := getJSON(tx.Bucket(bucketMeta), keyIdentity, &ident); err != nil {
+			return fmt.Errorf("identity: %w", err)
+		}
+		head, err := getHead(tx)
+		if err != nil {
+			return err
+		}
+		outbox := tx.Bucket(bucketOutbox)
+		var want uint64 = 1
+		prevHash := ident.Genesis
+		c := tx.Bucket(bucketJournal).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			counter := binary.BigEndian.Uint64(k)
+			if counter != want {
+				bad("journal: counter %d follows %d (gap or duplicate)", counter, want-1)
+			}
+			want = counter + 1
+			r, err := decodeRecord(v)
+			if err != nil {
+				bad("journal[%d]: %v", counter, err)
+				continue
+			}
+			if r.Counter != counter {
+				bad("journal[%d]: record says counter %d", counter, r.Counter)
+			}
+			if r.PrevHash != prevHash {
+				bad("journal[%d]: previous hash %q, but document %d has hash %q", counter, r.PrevHash, counter-1, prevHash)
+			}
+			prevHash = r.Hash
+			if opts.Rehash != nil {
+				h, err := opts.Rehash(r.Regime, r.Document)
+				switch {
+				case err != nil:
+					bad("journal[%d]: rehash: %v", counter, err)
+				case h != r.Hash:
+					bad("journal[%d]: stored bytes hash to %q, record says %q", counter, h, r.Hash)
+				}
+			}
+			if u := tx.Bucket(bucketUUID).Get([]byte(r.UUID)); u == nil || binary.BigEndian.Uint64(u) != counter {
+				bad("journal[%d]: UUID %s is not indexed to it", counter, r.UUID)
+			}
+			inOutbox := outbox.Get(k) != nil
+			if r.Status == StatusPending && !inOutbox {
+				bad("journal[%d]: pending but not in the outbox (lost submission)", counter)
+			}
+			if r.Status != StatusPending && inOutbox {
+				bad("journal[%d]: %s but still in the outbox", counter, r.Status)
+			}
+		}
+		rep.Documents = want - 1
+		if head.Counter != rep.Documents || head.Hash != prevHash {
+			bad("chain head is %d/%q but the journal ends at %d/%q", head.Counter, head.Hash, rep.Documents, prevHash)
+		}
+		err = outbox.ForEach(func(k, _ []byte) error {
+			rep.Pending++
+			if tx.Bucket(bucketJournal).Get(k) == nil {
+				bad("outbox entry %d has no journal record", binary.BigEndian.Uint64(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketIdempotency).ForEach(func(k, v []byte) error {
+			var e idempotencyEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				bad("idempotency key %q: %v", k, err)
+			} else if e.Counter == 0 || e.Counter > rep.Documents {
+				bad("idempotency key %q points at missing document %d", k, e.Counter)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return rep, err
+	}
+	n, err := s.VerifyAudit()
+	rep.Audit = n
+	if err != nil {
+		problems = append(problems, err)
+	}
+	return rep, errors.Join(problems...)
+}

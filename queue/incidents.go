@@ -1,0 +1,108 @@
+package queue
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Incident is something a manager or technician must know about and may
+// have to report to the authority: an outage, a clock jump, refused
+// credentials. An open incident has a zero End.
+type Incident struct {
+	ID       uint64            `json:"id"`
+	Kind     string            `json:"kind"` // e.g. "clock", "outage", "credentials"
+	Title    string            `json:"title"`
+	Detail   string            `json:"detail"`
+	Start    time.Time         `json:"start"`
+	End      time.Time         `json:"end,omitzero"`
+	Summary  string            `json:"summary,omitempty"`
+	Data     map[string]string `json:"data,omitempty"`
+	Notified []Notification    `json:"notifications,omitempty"`
+}
+
+// Notification is a notice the manager filed with the authority.
+type Notification struct {
+	Reference string    `json:"reference"`
+	By        string    `json:"by"`
+	At        time.Time `json:"at"`
+}
+
+// Open reports whether the incident is still open.
+func (i *Incident) Open() bool { return i.End.IsZero() }
+
+// RaiseIncident opens an incident of inc.Kind, or returns the one of that
+// kind that is already open (so a repeated cause does not pile up
+// incidents), together with its audit entry.
+func (s *Store) RaiseIncident(inc Incident, actor string) (Incident, error) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIncidents)
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			var old Incident
+			if err := json.Unmarshal(v, &old); err != nil {
+				return err
+			}
+			if old.Kind == inc.Kind && old.Open() {
+				inc = old
+				return nil
+			}
+		}
+		id, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		inc.ID = id
+		if inc.Start.IsZero() {
+			inc.Start = time.Now()
+		}
+		inc.Start = inc.Start.UTC()
+		if err := putJSON(b, u64(id), inc); err != nil {
+			return err
+		}
+		return appendAudit(tx, &AuditEntry{Actor: actor, Action: AuditIncident, Subject: fmt.Sprint(id),
+			Details: map[string]string{"event": "opened", "kind": inc.Kind, "title": inc.Title}})
+	})
+	return inc, err
+}
+
+// CloseIncident closes an open incident with a summary.
+func (s *Store) CloseIncident(id uint64, summary, actor string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIncidents)
+		var inc Incident
+		if err := getJSON(b, u64(id), &inc); err != nil {
+			return err
+		}
+		if !inc.Open() {
+			return fmt.Errorf("incident %d is already closed", id)
+		}
+		inc.End, inc.Summary = time.Now().UTC(), summary
+		if err := putJSON(b, u64(id), inc); err != nil {
+			return err
+		}
+		return appendAudit(tx, &AuditEntry{Actor: actor, Action: AuditIncident, Subject: fmt.Sprint(id),
+			Details: map[string]string{"event": "closed", "summary": summary}})
+	})
+}
+
+// Incidents returns incidents, newest first; openOnly keeps the open ones.
+func (s *Store) Incidents(openOnly bool, limit int) ([]Incident, error) {
+	var out []Incident
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketIncidents).Cursor()
+		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+			var inc Incident
+			if err := json.Unmarshal(v, &inc); err != nil {
+				return err
+			}
+			if !openOnly || inc.Open() {
+				out = append(out, inc)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,278 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Slot is the place in the chain a new document takes; see stamping.Slot.
+type Slot struct {
+	Counter  uint64
+	PrevHash string
+	UUID     string
+	IssuedAt time.Time
+}
+
+// Stamped is what a stamp function returns: the frozen document.
+type Stamped struct {
+	Bytes       []byte
+	ContentType string
+	Hash        string
+	Receipt     []byte
+}
+
+// IssueRequest asks the store to issue one document.
+type IssueRequest struct {
+	User           string // who issued it (audit, "read own")
+	IdempotencyKey string // required; scoped to User
+	BodyHash       []byte // SHA-256 of the request body, to detect a reused key
+	Regime         string
+	GenesisHash    string // PrevHash of counter 1
+	Kind           string
+	UUID           string
+	// Stamp builds the document for the slot. It runs inside the write
+	// transaction, must not block, and must not call the store.
+	Stamp func(Slot) (Stamped, error)
+	// Submit says whether the document goes to the outbox.
+	Submit bool
+}
+
+// IssueResult is the outcome of Issue.
+type IssueResult struct {
+	Record *Record
+	// Replayed is true when the idempotency key had been used before with
+	// the same body: Record is the document issued then.
+	Replayed bool
+}
+
+// OutboxEntry is a document waiting for submission.
+type OutboxEntry struct {
+	Counter     uint64    `json:"counter"`
+	Regime      string    `json:"regime"`
+	EnqueuedAt  time.Time `json:"enqueued_at"`
+	Attempts    int       `json:"attempts"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+}
+
+type idempotencyEntry struct {
+	Counter  uint64 `json:"counter"`
+	BodyHash []byte `json:"body_hash"`
+}
+
+type issueCall struct {
+	req  *IssueRequest
+	res  IssueResult
+	err  error
+	done chan struct{}
+}
+
+// Issue issues one document and returns after it is durably committed. A
+// resend with the same user, key and body returns the original document
+// with Replayed set; the same key with another body is ErrIdempotencyConflict.
+// The context only bounds the wait: once queued, a document is issued even
+// if ctx ends, and a resend with the same key finds it.
+func (s *Store) Issue(ctx context.Context, req *IssueRequest) (IssueResult, error) {
+	if req.IdempotencyKey == "" || req.User == "" || req.Stamp == nil {
+		return IssueResult{}, fmt.Errorf("queue: IssueRequest needs User, IdempotencyKey and Stamp")
+	}
+	// A resend is answered from a read transaction without waiting for the writer.
+	if res, ok, err := s.lookupIdempotent(req); ok || err != nil {
+		return res, err
+	}
+	call := &issueCall{req: req, done: make(chan struct{})}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return IssueResult{}, ErrClosed
+	}
+	s.issueCh <- call
+	s.mu.RUnlock()
+	select {
+	case <-call.done:
+		return call.res, call.err
+	case <-ctx.Done():
+		return IssueResult{}, ctx.Err()
+	}
+}
+
+func (s *Store) lookupIdempotent(req *IssueRequest) (res IssueResult, found bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		r, ok, err := idempotent(tx, req)
+		res, found = r, ok
+		return err
+	})
+	return res, found, err
+}
+
+func idempotencyKey(user, key string) []byte { return []byte(user + "\x00" + key) }
+
+// idempotent reports whether req's key was used before, and with what.
+func idempotent(tx *bolt.Tx, req *IssueRequest) (IssueResult, bool, error) {
+	v := tx.Bucket(bucketIdempotency).Get(idempotencyKey(req.User, req.IdempotencyKey))
+	if v == nil {
+		return IssueResult{}, false, nil
+	}
+	var e idempotencyEntry
+	if err := json.Unmarshal(v, &e); err != nil {
+		return IssueResult{}, true, err
+	}
+	if !bytes.Equal(e.BodyHash, req.BodyHash) {
+		return IssueResult{}, true, ErrIdempotencyConflict
+	}
+	r, err := getRecord(tx, e.Counter)
+	if err != nil {
+		return IssueResult{}, true, fmt.Errorf("idempotency key points at counter %d: %w", e.Counter, err)
+	}
+	return IssueResult{Record: r, Replayed: true}, true, nil
+}
+
+// writer is the single goroutine that issues documents. It takes every
+// call already waiting (up to MaxBatch) into one transaction, so that
+// concurrent sales share one fsync while a lone sale never waits for a
+// batch to fill.
+func (s *Store) writer() {
+	defer close(s.done)
+	batch := make([]*issueCall, 0, s.opts.MaxBatch)
+	for first := range s.issueCh {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < s.opts.MaxBatch {
+			select {
+			case c, ok := <-s.issueCh:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, c)
+			default:
+				break fill
+			}
+		}
+		s.commitBatch(batch)
+	}
+}
+
+func (s *Store) commitBatch(batch []*issueCall) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		head, err := getHead(tx)
+		if err != nil {
+			return err
+		}
+		for _, c := range batch {
+			c.res, c.err = IssueResult{}, nil
+			if err := s.issueOne(tx, &head, c); err != nil {
+				return err // a storage failure: nothing in this batch is committed
+			}
+		}
+		return putJSON(tx.Bucket(bucketMeta), keyHead, head)
+	})
+	for _, c := range batch {
+		if err != nil {
+			c.res, c.err = IssueResult{}, fmt.Errorf("commit: %w", err)
+		}
+		close(c.done)
+	}
+}
+
+// issueOne issues c's document into tx. A problem with this one document
+// (clock, idempotency, stamp) is c.err and writes nothing; the returned
+// error is a storage failure that must abort the whole transaction.
+func (s *Store) issueOne(tx *bolt.Tx, head *Head, c *issueCall) error {
+	req := c.req
+	// A resend may have queued behind its original in the same batch.
+	if res, ok, err := idempotent(tx, req); ok || err != nil {
+		c.res, c.err = res, err
+		return nil
+	}
+	meta := tx.Bucket(bucketMeta)
+	var ident Identity
+	if err := getJSON(meta, keyIdentity, &ident); err != nil {
+		return err
+	}
+	if ident.Regime != "" && ident.Regime != req.Regime {
+		c.err = fmt.Errorf("%w: the journal is %s, the request is %s", ErrRegimeMismatch, ident.Regime, req.Regime)
+		return nil
+	}
+	now, err := s.opts.Clock()
+	if err != nil {
+		c.err = &ClockError{Now: now, LastIssued: head.LastIssued, Cause: err}
+		return nil
+	}
+	if now.Before(head.LastIssued) {
+		c.err = &ClockError{Now: now, LastIssued: head.LastIssued}
+		return nil
+	}
+	prev := head.Hash
+	if head.Counter == 0 {
+		prev = req.GenesisHash
+	}
+	slot := Slot{Counter: head.Counter + 1, PrevHash: prev, UUID: req.UUID, IssuedAt: now}
+	doc, err := stampSafely(req.Stamp, slot)
+	if err != nil {
+		c.err = err
+		return nil
+	}
+	if doc.Hash == "" || len(doc.Bytes) == 0 {
+		c.err = fmt.Errorf("stamp returned an empty document or hash")
+		return nil
+	}
+	rec := &Record{
+		Counter: slot.Counter, UUID: slot.UUID, Regime: req.Regime, Kind: req.Kind,
+		IssuedAt: now.UTC(), User: req.User, IdempotencyKey: req.IdempotencyKey,
+		PrevHash: prev, Hash: doc.Hash, ContentType: doc.ContentType,
+		Document: doc.Bytes, Receipt: doc.Receipt, Status: StatusPending,
+	}
+	if !req.Submit {
+		rec.Status = StatusAccepted
+	}
+	key := u64(rec.Counter)
+	if err := putJSON(tx.Bucket(bucketJournal), key, rec); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketUUID).Put([]byte(rec.UUID), key); err != nil {
+		return err
+	}
+	if req.Submit {
+		if err := putJSON(tx.Bucket(bucketOutbox), key, OutboxEntry{Counter: rec.Counter, Regime: rec.Regime, EnqueuedAt: rec.IssuedAt}); err != nil {
+			return err
+		}
+	}
+	if err := putJSON(tx.Bucket(bucketIdempotency), idempotencyKey(req.User, req.IdempotencyKey), idempotencyEntry{rec.Counter, req.BodyHash}); err != nil {
+		return err
+	}
+	if ident.Regime == "" {
+		ident.Regime, ident.Genesis = req.Regime, prev
+		if err := putJSON(meta, keyIdentity, ident); err != nil {
+			return err
+		}
+	}
+	if err := appendAudit(tx, &AuditEntry{
+		Time: now, Actor: req.User, Action: AuditDocument, Subject: fmt.Sprint(rec.Counter),
+		Details: map[string]string{"uuid": rec.UUID, "kind": rec.Kind, "hash": rec.Hash},
+	}); err != nil {
+		return err
+	}
+	*head = Head{Counter: rec.Counter, Hash: rec.Hash, LastIssued: now}
+	c.res = IssueResult{Record: rec}
+	return nil
+}
+
+// stampSafely runs the caller's stamp function and turns a panic into an
+// error, so that one bad document cannot take the writer down.
+func stampSafely(stamp func(Slot) (Stamped, error), slot Slot) (doc Stamped, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("stamping panicked: %v", p)
+		}
+	}()
+	return stamp(slot)
+}
+
+// decodeCounter reads a big-endian counter key.
+func decodeCounter(k []byte) uint64 { return binary.BigEndian.Uint64(k) }

@@ -1,0 +1,160 @@
+package queue
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Status is where a journal record stands with the authority. Stored values.
+type Status int
+
+const (
+	StatusPending              Status = 1 // in the outbox, not yet answered
+	StatusAccepted             Status = 2
+	StatusAcceptedWithWarnings Status = 3
+	StatusRejected             Status = 4 // the slot stays consumed; see Messages
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusPending:
+		return "pending"
+	case StatusAccepted:
+		return "accepted"
+	case StatusAcceptedWithWarnings:
+		return "accepted_with_warnings"
+	case StatusRejected:
+		return "rejected"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// MarshalText writes the status by name, for the API.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Record is one issued document in the journal.
+type Record struct {
+	Counter        uint64    `json:"counter"`
+	UUID           string    `json:"uuid"`
+	Regime         string    `json:"regime"`
+	Kind           string    `json:"kind"`
+	IssuedAt       time.Time `json:"issued_at"`
+	User           string    `json:"user"`
+	IdempotencyKey string    `json:"idempotency_key"`
+	PrevHash       string    `json:"prev_hash"`
+	Hash           string    `json:"hash"`
+	ContentType    string    `json:"content_type"`
+	Document       []byte    `json:"document"` // frozen bytes
+	Receipt        []byte    `json:"receipt,omitempty"`
+	Status         Status    `json:"status"`
+	// Answer is the authority's full answer (for remote-stamping regimes,
+	// it carries the fiscal signature); Messages its errors or warnings.
+	Answer     []byte    `json:"answer,omitempty"`
+	Messages   []string  `json:"messages,omitempty"`
+	AnsweredAt time.Time `json:"answered_at,omitzero"`
+}
+
+// Head is the chain head: the last issued counter and its hash.
+type Head struct {
+	Counter    uint64    `json:"counter"`
+	Hash       string    `json:"hash"`
+	LastIssued time.Time `json:"last_issued"`
+}
+
+func getHead(tx *bolt.Tx) (Head, error) {
+	var h Head
+	err := getJSON(tx.Bucket(bucketMeta), keyHead, &h)
+	if err == ErrNotFound {
+		return Head{}, nil
+	}
+	return h, err
+}
+
+// Head returns the chain head.
+func (s *Store) Head() (Head, error) {
+	var h Head
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		h, err = getHead(tx)
+		return err
+	})
+	return h, err
+}
+
+// Head returns the chain head as this transaction sees it.
+func (t *Tx) Head() (Head, error) { return getHead(t.tx) }
+
+// Document returns the record with the given counter.
+func (s *Store) Document(counter uint64) (*Record, error) {
+	var r *Record
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		r, err = getRecord(tx, counter)
+		return err
+	})
+	return r, err
+}
+
+// DocumentByUUID returns the record with the given UUID.
+func (s *Store) DocumentByUUID(uuid string) (*Record, error) {
+	var r *Record
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketUUID).Get([]byte(uuid))
+		if c == nil {
+			return ErrNotFound
+		}
+		var err error
+		r, err = getRecord(tx, binary.BigEndian.Uint64(c))
+		return err
+	})
+	return r, err
+}
+
+// Documents returns up to limit records with counters above since, in
+// counter order, for which keep returns true (nil keeps all). It scans at
+// most scanLimit records so that a filter cannot make one call walk the
+// whole journal; next is the counter to pass as since to continue (0 when
+// the end was reached).
+func (s *Store) Documents(since uint64, limit int, keep func(*Record) bool) (recs []*Record, next uint64, err error) {
+	const scanLimit = 10000
+	err = s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketJournal).Cursor()
+		scanned := 0
+		for k, v := c.Seek(u64(since + 1)); k != nil; k, v = c.Next() {
+			counter := binary.BigEndian.Uint64(k)
+			if len(recs) == limit || scanned == scanLimit {
+				next = counter - 1
+				return nil
+			}
+			scanned++
+			r, err := decodeRecord(v)
+			if err != nil {
+				return fmt.Errorf("journal[%d]: %w", counter, err)
+			}
+			if keep == nil || keep(r) {
+				recs = append(recs, r)
+			}
+		}
+		return nil
+	})
+	return recs, next, err
+}
+
+func getRecord(tx *bolt.Tx, counter uint64) (*Record, error) {
+	v := tx.Bucket(bucketJournal).Get(u64(counter))
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	return decodeRecord(v)
+}
+
+func decodeRecord(v []byte) (*Record, error) {
+	r := new(Record)
+	if err := jsonUnmarshal(v, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

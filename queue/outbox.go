@@ -1,0 +1,101 @@
+package queue
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Outbox returns up to limit entries waiting for submission, oldest first.
+func (s *Store) Outbox(limit int) ([]OutboxEntry, error) {
+	var out []OutboxEntry
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+			var e OutboxEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("outbox[%d]: %w", decodeCounter(k), err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// OutboxStats is a summary of the outbox.
+type OutboxStats struct {
+	Pending int       `json:"pending"`
+	Oldest  time.Time `json:"oldest,omitzero"` // when the oldest pending document was issued
+}
+
+// OutboxStats counts the outbox.
+func (s *Store) OutboxStats() (OutboxStats, error) {
+	var st OutboxStats
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOutbox)
+		st.Pending = b.Stats().KeyN
+		if k, v := b.Cursor().First(); k != nil {
+			var e OutboxEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			st.Oldest = e.EnqueuedAt
+		}
+		return nil
+	})
+	return st, err
+}
+
+// Answer is an authority's final answer to a submission.
+type Answer struct {
+	Status   Status // Accepted, AcceptedWithWarnings or Rejected
+	Body     []byte // the authority's full answer
+	Messages []string
+	At       time.Time
+}
+
+// RecordAnswer stores the authority's final answer in the journal and takes
+// the document out of the outbox, in one transaction with its audit entry.
+// The stored document bytes are never touched.
+func (s *Store) RecordAnswer(counter uint64, a Answer) error {
+	if a.Status == StatusPending {
+		return fmt.Errorf("queue: RecordAnswer needs a final status")
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		key := u64(counter)
+		rec, err := getRecord(tx, counter)
+		if err != nil {
+			return err
+		}
+		if tx.Bucket(bucketOutbox).Get(key) == nil {
+			return fmt.Errorf("document %d is not in the outbox", counter)
+		}
+		rec.Status, rec.Answer, rec.Messages, rec.AnsweredAt = a.Status, a.Body, a.Messages, a.At.UTC()
+		if err := putJSON(tx.Bucket(bucketJournal), key, rec); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketOutbox).Delete(key); err != nil {
+			return err
+		}
+		return appendAudit(tx, &AuditEntry{Time: a.At, Actor: "system", Action: AuditDocumentState,
+			Subject: fmt.Sprint(counter), Details: map[string]string{"status": a.Status.String()}})
+	})
+}
+
+// Defer records a failed attempt and when to try again; the entry keeps its
+// place in the queue.
+func (s *Store) Defer(counter uint64, next time.Time, lastErr string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOutbox)
+		var e OutboxEntry
+		if err := getJSON(b, u64(counter), &e); err != nil {
+			return err
+		}
+		e.Attempts++
+		e.NextAttempt, e.LastError = next.UTC(), lastErr
+		return putJSON(b, u64(counter), e)
+	})
+}

@@ -1,0 +1,223 @@
+package queue
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the layout version this package writes.
+const SchemaVersion = 1
+
+// FileName is the store's file inside the data directory.
+const FileName = "egsd.db"
+
+var (
+	bucketMeta        = []byte("meta")
+	bucketJournal     = []byte("journal")      // counter → Record
+	bucketUUID        = []byte("journal_uuid") // uuid → counter
+	bucketOutbox      = []byte("outbox")       // counter → OutboxEntry
+	bucketIdempotency = []byte("idempotency")  // user \x00 key → idempotencyEntry
+	bucketIncidents   = []byte("incidents")    // id → Incident
+	bucketUsers       = []byte("users")        // name → User
+	bucketSessions    = []byte("sessions")     // SHA-256(token) → Session
+	bucketAudit       = []byte("audit")        // seq → AuditEntry
+
+	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketUUID, bucketOutbox, bucketIdempotency,
+		bucketIncidents, bucketUsers, bucketSessions, bucketAudit}
+
+	keySchema    = []byte("schema_version")
+	keyIdentity  = []byte("identity")
+	keyHead      = []byte("chain_head")
+	keyAuditHead = []byte("audit_head")
+	keyCreated   = []byte("created_at")
+)
+
+// migrations[v] upgrades a schema-v file to v+1. Each runs in the same
+// transaction as the version bump, so an interrupted upgrade leaves the file
+// as it was.
+var migrations = map[int]func(tx *bolt.Tx) error{}
+
+// Options configure a Store. A nil *Options means the defaults.
+type Options struct {
+	// Clock returns the time for a new document. An error refuses the
+	// issue (the clock guard uses this). Nil means time.Now.
+	Clock func() (time.Time, error)
+	// MaxBatch is the most documents one commit may carry. 1 gives a
+	// commit (and fsync) per document; zero means 256.
+	MaxBatch int
+	// NoSync skips fsync. Only benchmarks of everything but the disk may
+	// set it; a unit that sets it loses acknowledged sales on power loss.
+	NoSync bool
+	// LockTimeout is how long Open waits for another process to release
+	// the file; zero means one second.
+	LockTimeout time.Duration
+}
+
+// Store is the open store. All methods are safe for concurrent use.
+type Store struct {
+	db   *bolt.DB
+	opts Options
+
+	issueCh chan *issueCall // to the single writer; closed by Close
+	done    chan struct{}   // closed when the writer has stopped
+	mu      sync.RWMutex    // guards closed
+	closed  bool
+}
+
+// Identity is the unit's identity, fixed when the store is created.
+type Identity struct {
+	DeviceID  string    `json:"device_id"`
+	CreatedAt time.Time `json:"created_at"`
+	Regime    string    `json:"regime,omitempty"`  // set by the first issued document
+	Genesis   string    `json:"genesis,omitempty"` // PrevHash of counter 1
+}
+
+// Open opens or creates the store in dir (created 0700 if missing).
+func Open(dir string, opts *Options) (*Store, error) {
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.Clock == nil {
+		o.Clock = func() (time.Time, error) { return time.Now(), nil }
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 256
+	}
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = time.Second
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        o.LockTimeout,
+		NoSync:         o.NoSync,
+		NoFreelistSync: true, // the freelist is rebuilt on open; saves a write per commit
+		FreelistType:   bolt.FreelistMapType,
+	})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{db: db, opts: o, issueCh: make(chan *issueCall, 1024), done: make(chan struct{})}
+	if err := db.Update(s.initOrMigrate); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	go s.writer()
+	return s, nil
+}
+
+func (s *Store) initOrMigrate(tx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	raw := meta.Get(keySchema)
+	if raw == nil {
+		id := make([]byte, 16)
+		if _, err := rand.Read(id); err != nil {
+			return err
+		}
+		ident := Identity{DeviceID: hex.EncodeToString(id), CreatedAt: time.Now().UTC()}
+		if err := putJSON(meta, keyIdentity, ident); err != nil {
+			return err
+		}
+		return meta.Put(keySchema, u64(SchemaVersion))
+	}
+	version := int(binary.BigEndian.Uint64(raw))
+	if version > SchemaVersion {
+		return &SchemaError{Found: version, Known: SchemaVersion}
+	}
+	for v := version; v < SchemaVersion; v++ {
+		m := migrations[v]
+		if m == nil {
+			return fmt.Errorf("no migration from schema version %d", v)
+		}
+		if err := m(tx); err != nil {
+			return fmt.Errorf("migrate schema %d→%d: %w", v, v+1, err)
+		}
+	}
+	return meta.Put(keySchema, u64(SchemaVersion))
+}
+
+// Close stops the writer, waits for issues in flight, and closes the file.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.issueCh)
+	s.mu.Unlock()
+	<-s.done
+	return s.db.Close()
+}
+
+// Path is the store file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+// Identity returns the unit's identity.
+func (s *Store) Identity() (Identity, error) {
+	var id Identity
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return getJSON(tx.Bucket(bucketMeta), keyIdentity, &id)
+	})
+	return id, err
+}
+
+// Update runs fn in a read-write transaction; it commits if fn returns nil.
+func (s *Store) Update(fn func(tx *Tx) error) error {
+	return s.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(fn func(tx *Tx) error) error {
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+}
+
+// Tx is a transaction on the store, for callers that must change several
+// things atomically (a user change and its audit entry).
+type Tx struct{ tx *bolt.Tx }
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
+}
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+func getJSON(b *bolt.Bucket, key []byte, v any) error {
+	data := b.Get(key)
+	if data == nil {
+		return ErrNotFound
+	}
+	return json.Unmarshal(data, v)
+}

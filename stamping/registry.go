@@ -1,0 +1,223 @@
+// Package stamping turns a validated sale into a fiscal document. It holds
+// the regime seam (Regime, Register, New) and, in sub-packages, the
+// regime-neutral pieces (money, sale) and one package per regime.
+//
+// A regime either stamps locally at issue time (ZATCA: the device signs with
+// its own key) or remotely at submission (eTIMS, OFD: the authority's
+// signature arrives later and is recorded in the journal). Both kinds build
+// the document inside the store's issue transaction, from a Slot that fixes
+// its counter, previous hash, UUID and time; neither touches storage or the
+// printer.
+package stamping
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/egsd/egsd/stamping/sale"
+)
+
+// Mode says when a regime's documents receive their fiscal stamp. Stored
+// values have explicit numbers.
+type Mode int
+
+const (
+	// StampLocal regimes sign at issue time; the stored document is final.
+	StampLocal Mode = 1
+	// StampRemote regimes get the authority's signature at submission; the
+	// journal records it as the document's Answer.
+	StampRemote Mode = 2
+)
+
+func (m Mode) String() string {
+	switch m {
+	case StampLocal:
+		return "local"
+	case StampRemote:
+		return "remote"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// Slot is the place in the one chain that a document is issued into. The
+// store fixes it inside the issue transaction.
+type Slot struct {
+	Counter  uint64    // 1, 2, 3, … with no gaps
+	PrevHash string    // Hash of document Counter-1, or the regime's GenesisHash
+	UUID     string    // random, lower-case RFC 4122 form
+	IssuedAt time.Time // never earlier than the previous document's
+}
+
+// Document is a stamped (or, for StampRemote, ready-to-submit) document.
+type Document struct {
+	// Bytes are frozen: they are stored, hashed, submitted and printed from
+	// exactly as they are. Nothing re-serialises a stored document.
+	Bytes []byte
+	// ContentType is the media type of Bytes, e.g. application/xml.
+	ContentType string
+	// Hash chains the next document to this one (ZATCA: the invoice hash,
+	// which becomes the next document's PIH).
+	Hash string
+	// Receipt is what the printer needs (QR payload and the like), as
+	// regime-defined JSON; may be nil.
+	Receipt []byte
+}
+
+// Outcome classes of a submission (design.md §4). Stored values.
+type Outcome int
+
+const (
+	Accepted             Outcome = 1 // the authority took the document
+	AcceptedWithWarnings Outcome = 2 // taken, with warnings to show the manager
+	Duplicate            Outcome = 3 // already taken earlier; Answer holds the stored result where available
+	Rejected             Outcome = 4 // refused: the slot stays consumed, the manager is told
+	Retryable            Outcome = 5 // no answer or a transient error: retry the identical payload later
+	CredentialError      Outcome = 6 // credentials refused: stop submitting, raise an incident
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Accepted:
+		return "accepted"
+	case AcceptedWithWarnings:
+		return "accepted_with_warnings"
+	case Duplicate:
+		return "duplicate"
+	case Rejected:
+		return "rejected"
+	case Retryable:
+		return "retryable"
+	case CredentialError:
+		return "credential_error"
+	}
+	return fmt.Sprintf("Outcome(%d)", int(o))
+}
+
+// Submission is what the outbox hands a regime to deliver.
+type Submission struct {
+	Slot     Slot
+	Document []byte
+	Attempt  int // 1 for the first attempt
+}
+
+// Result is a regime's classified answer to a submission.
+type Result struct {
+	Outcome Outcome
+	// Answer is the authority's full answer, stored in the journal as is
+	// (for StampRemote regimes it carries the fiscal signature).
+	Answer []byte
+	// Messages are the authority's errors or warnings, for the manager.
+	Messages []string
+	// RetryAfter is the authority's requested delay, zero when it gave none.
+	RetryAfter time.Duration
+}
+
+// Regime is one tax authority's rules. Implementations must be safe for
+// concurrent use; Stamp is called from the store's single writer.
+type Regime interface {
+	// Name is the name the regime was registered under.
+	Name() string
+	// Mode says whether documents are stamped locally or by the authority.
+	Mode() Mode
+	// GenesisHash is the PrevHash of the first document of a unit.
+	GenesisHash() string
+	// Validate applies the regime's rules to a sale before anything is
+	// stored. It returns sale.Errors naming each field and rule.
+	Validate(s *sale.Sale) error
+	// Stamp builds the document for s in slot. It must not do I/O or take
+	// long: it runs inside the issue transaction. An error leaves the
+	// counter unchanged.
+	Stamp(slot Slot, s *sale.Sale) (Document, error)
+	// Rehash recomputes Hash from stored document bytes; the store's check
+	// uses it to prove the stored bytes are the hashed bytes.
+	Rehash(doc []byte) (string, error)
+	// Submit delivers one document to the authority and classifies the
+	// answer. It is called again with the identical payload after a
+	// Retryable outcome.
+	Submit(ctx context.Context, sub Submission) Result
+}
+
+// Config is what a regime factory gets from the agent's configuration.
+type Config struct {
+	Seller Seller
+	Device Device
+	// Decode decodes the regime's own configuration table ([regime.<name>])
+	// strictly into v; it is never nil.
+	Decode func(v any) error
+}
+
+// Seller is the taxpayer the unit issues documents for.
+type Seller struct {
+	Name      string
+	NameLocal string // the name in the local language (Arabic for ZATCA)
+	VATNumber string
+	Address   sale.Address
+	// IDScheme and ID are an additional seller identification (ZATCA: CRN).
+	IDScheme string
+	ID       string
+}
+
+// Device identifies the unit.
+type Device struct {
+	Serial string
+	Model  string
+}
+
+// Factory creates a configured Regime.
+type Factory func(cfg Config) (Regime, error)
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]Factory{}
+)
+
+// Register makes a regime available by name. It is called from the regime
+// package's init and panics on a nil factory or a duplicate name, since
+// either is a programming error that must fail at start-up.
+func Register(name string, f Factory) {
+	mu.Lock()
+	defer mu.Unlock()
+	if f == nil {
+		panic("stamping: Register of " + name + " with a nil factory")
+	}
+	if _, dup := registry[name]; dup {
+		panic("stamping: Register called twice for regime " + name)
+	}
+	registry[name] = f
+}
+
+// Names lists the registered regimes, sorted.
+func Names() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New creates the regime registered as name.
+func New(name string, cfg Config) (Regime, error) {
+	mu.RLock()
+	f := registry[name]
+	mu.RUnlock()
+	if f == nil {
+		return nil, fmt.Errorf("unknown regime %q; this build has %v", name, Names())
+	}
+	if cfg.Decode == nil {
+		cfg.Decode = func(any) error { return nil }
+	}
+	r, err := f(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("regime %s: %w", name, err)
+	}
+	if r.Name() != name {
+		panic(fmt.Sprintf("stamping: regime registered as %q calls itself %q", name, r.Name()))
+	}
+	return r, nil
+}

@@ -1,0 +1,46 @@
+package sale
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FieldError is one problem with one field of a sale: Field is a path such
+// as "lines[2].quantity" ("" for the body as a whole) and Rule says what the
+// field must be.
+type FieldError struct {
+	Field string `json:"field"`
+	Rule  string `json:"rule"`
+}
+
+func (e FieldError) Error() string {
+	if e.Field == "" {
+		return e.Rule
+	}
+	return e.Field + ": " + e.Rule
+}
+
+// Errors is every problem found in a sale. Decode and the regimes' Validate
+// return it so that the POS can fix all of them at once.
+type Errors []FieldError
+
+func (es Errors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return "invalid sale: " + strings.Join(parts, "; ")
+}
+
+// Add records a problem with field.
+func (es *Errors) Add(field, format string, args ...any) {
+	*es = append(*es, FieldError{Field: field, Rule: fmt.Sprintf(format, args...)})
+}
+
+// Err returns es as an error, or nil if it is empty.
+func (es Errors) Err() error {
+	if len(es) == 0 {
+		return nil
+	}
+	return es
+}

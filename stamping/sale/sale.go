@@ -1,0 +1,121 @@
+// Package sale is the regime-neutral model of what the POS hands egsd: a kind
+// (invoice, credit note, debit note), an optional buyer, lines, payment means
+// and, for notes, the original document and a reason. Decode parses the JSON
+// wire form strictly; every amount is a decimal string parsed exactly.
+package sale
+
+import (
+	"github.com/egsd/egsd/stamping/money"
+)
+
+// Kind is the type of fiscal document a sale becomes.
+type Kind string
+
+// The document kinds. The wire values are stable: they are stored in the
+// journal and sent by POS software.
+const (
+	Invoice    Kind = "invoice"
+	CreditNote Kind = "credit_note"
+	DebitNote  Kind = "debit_note"
+)
+
+// IsNote reports whether k is a credit or debit note, which must reference
+// an original document and give a reason.
+func (k Kind) IsNote() bool { return k == CreditNote || k == DebitNote }
+
+// VATCategory is the regime-neutral VAT category of a line, following the
+// UNCL5305 letters that ZATCA uses; other regimes map them to their own codes.
+type VATCategory string
+
+// The VAT categories.
+const (
+	Standard   VATCategory = "S" // standard rated
+	ZeroRated  VATCategory = "Z" // zero rated
+	Exempt     VATCategory = "E" // exempt from VAT
+	OutOfScope VATCategory = "O" // outside the scope of VAT
+)
+
+// PaymentMeans is how the buyer paid.
+type PaymentMeans string
+
+// The payment means. Regimes map these to their code lists (ZATCA UNCL4461:
+// cash 10, card 48, bank transfer 42, credit 30, other 1).
+const (
+	Cash         PaymentMeans = "cash"
+	Card         PaymentMeans = "card"
+	BankTransfer PaymentMeans = "bank_transfer"
+	Credit       PaymentMeans = "credit"
+	Other        PaymentMeans = "other"
+)
+
+// Sale is a validated sale. Build one with Decode.
+type Sale struct {
+	Kind     Kind
+	Currency string // ISO 4217, upper case
+	Buyer    *Buyer // nil for an anonymous buyer
+	Lines    []Line
+	Payments []Payment
+	// Original identifies the document a note corrects (its counter, UUID or
+	// the authority's number); empty for invoices.
+	Original string
+	// Reason is why a note was issued; empty for invoices.
+	Reason string
+	// Note is free text printed on the receipt.
+	Note string
+}
+
+// Buyer is the optional buyer of a sale.
+type Buyer struct {
+	Name      string
+	VATNumber string
+	// IDScheme and ID identify a buyer without a VAT number (for example a
+	// commercial registration, scheme "CRN", or a national ID, "NAT").
+	IDScheme string
+	ID       string
+	Address  *Address
+}
+
+// Address is a postal address.
+type Address struct {
+	Street         string
+	BuildingNumber string
+	District       string
+	City           string
+	PostalCode     string
+	Country        string // ISO 3166-1 alpha-2
+}
+
+// Line is one line of a sale.
+type Line struct {
+	Name      string
+	Quantity  money.Decimal // > 0, at most MaxQuantityScale decimals
+	UnitPrice money.Decimal // ≥ 0, VAT exclusive, at most MaxPriceScale decimals
+	Category  VATCategory
+	Rate      money.Decimal // percent, e.g. 15 or 16.00; 0 unless Category is Standard
+	// ExemptionReason is the reason code for Z, E and O lines where the
+	// regime requires one (ZATCA VATEX-SA-…).
+	ExemptionReason string
+	// SellerCode, BuyerCode and StandardCode are optional item identifiers
+	// (the seller's SKU, the buyer's, and a GTIN or other standard code).
+	SellerCode   string
+	BuyerCode    string
+	StandardCode string
+}
+
+// Payment is one payment means and, optionally, the amount paid with it.
+type Payment struct {
+	Means  PaymentMeans
+	Amount *money.Decimal
+}
+
+// Limits of the wire format. They are deliberately strict: a POS that sends
+// more is almost always sending a bug.
+const (
+	MaxLines         = 1000
+	MaxQuantityScale = 3
+	MaxPriceScale    = 4
+	MaxRateScale     = 2
+	MaxTextLength    = 1000
+	MaxNameLength    = 256
+	MaxCodeLength    = 64
+)
