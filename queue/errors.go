@@ -21,6 +21,8 @@ var (
 	ErrClosed = errors.New("store is closed")
 	// ErrLocked is returned by Open when another process holds the data file.
 	ErrLocked = errors.New("the data file is in use by another egsd process (is the service running?)")
+	// ErrNoStore is returned by Open with MustExist when dir has no store.
+	ErrNoStore = errors.New("no egsd store here (wrong data directory?)")
 	// ErrExists is returned when creating something that already exists.
 	ErrExists = errors.New("already exists")
 )

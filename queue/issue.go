@@ -79,8 +79,10 @@ type issueCall struct {
 // The context only bounds the wait: once queued, a document is issued even
 // if ctx ends, and a resend with the same key finds it.
 func (s *Store) Issue(ctx context.Context, req *IssueRequest) (IssueResult, error) {
-	if req.IdempotencyKey == "" || req.User == "" || req.Stamp == nil {
-		return IssueResult{}, fmt.Errorf("queue: IssueRequest needs User, IdempotencyKey and Stamp")
+	// An empty UUID would fail bbolt's Put and abort every document in the
+	// batch, so it is refused here.
+	if req.IdempotencyKey == "" || req.User == "" || req.UUID == "" || req.Stamp == nil {
+		return IssueResult{}, fmt.Errorf("queue: IssueRequest needs User, IdempotencyKey, UUID and Stamp")
 	}
 	// A resend is answered from a read transaction without waiting for the writer.
 	if res, ok, err := s.lookupIdempotent(req); ok || err != nil {
@@ -199,6 +201,11 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, c *issueCall) error {
 		c.err = fmt.Errorf("%w: the journal is %s, the request is %s", ErrRegimeMismatch, ident.Regime, req.Regime)
 		return nil
 	}
+	// A reused UUID would re-point the UUID index away from its document.
+	if k := tx.Bucket(bucketUUID).Get([]byte(req.UUID)); k != nil {
+		c.err = fmt.Errorf("%w: UUID %s is document %d", ErrExists, req.UUID, decodeCounter(k))
+		return nil
+	}
 	now, err := s.opts.Clock()
 	if err != nil {
 		c.err = &ClockError{Now: now, LastIssued: head.LastIssued, Cause: err}
@@ -232,7 +239,7 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, c *issueCall) error {
 		rec.Status = StatusAccepted
 	}
 	key := u64(rec.Counter)
-	if err := putJSON(tx.Bucket(bucketJournal), key, rec); err != nil {
+	if err := putRecord(tx, rec); err != nil {
 		return err
 	}
 	if err := tx.Bucket(bucketUUID).Put([]byte(rec.UUID), key); err != nil {

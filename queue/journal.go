@@ -35,6 +35,17 @@ func (s Status) String() string {
 // MarshalText writes the status by name, for the API.
 func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads a status name written by MarshalText.
+func (s *Status) UnmarshalText(b []byte) error {
+	for _, v := range []Status{StatusPending, StatusAccepted, StatusAcceptedWithWarnings, StatusRejected} {
+		if v.String() == string(b) {
+			*s = v
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown document status %q", b)
+}
+
 // Record is one issued document in the journal.
 type Record struct {
 	Counter        uint64    `json:"counter"`
@@ -151,10 +162,24 @@ func getRecord(tx *bolt.Tx, counter uint64) (*Record, error) {
 	return decodeRecord(v)
 }
 
+// storedRecord is a Record as the journal stores it. Status marshals by
+// name for the API (MarshalText) and has no text decoder, so the stored form
+// keeps the explicit number instead; the outer field shadows the embedded
+// one in encoding/json.
+type storedRecord struct {
+	*Record
+	Status int `json:"status"`
+}
+
+func putRecord(tx *bolt.Tx, r *Record) error {
+	return putJSON(tx.Bucket(bucketJournal), u64(r.Counter), storedRecord{r, int(r.Status)})
+}
+
 func decodeRecord(v []byte) (*Record, error) {
-	r := new(Record)
-	if err := jsonUnmarshal(v, r); err != nil {
+	sr := storedRecord{Record: new(Record)}
+	if err := jsonUnmarshal(v, &sr); err != nil {
 		return nil, err
 	}
-	return r, nil
+	sr.Record.Status = Status(sr.Status)
+	return sr.Record, nil
 }

@@ -74,7 +74,7 @@ func (s *Store) RecordAnswer(counter uint64, a Answer) error {
 			return fmt.Errorf("document %d is not in the outbox", counter)
 		}
 		rec.Status, rec.Answer, rec.Messages, rec.AnsweredAt = a.Status, a.Body, a.Messages, a.At.UTC()
-		if err := putJSON(tx.Bucket(bucketJournal), key, rec); err != nil {
+		if err := putRecord(tx, rec); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketOutbox).Delete(key); err != nil {

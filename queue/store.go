@@ -62,6 +62,9 @@ type Options struct {
 	// LockTimeout is how long Open waits for another process to release
 	// the file; zero means one second.
 	LockTimeout time.Duration
+	// MustExist makes Open fail with ErrNoStore instead of creating a new
+	// store, for tools that inspect an existing unit.
+	MustExist bool
 }
 
 // Store is the open store. All methods are safe for concurrent use.
@@ -102,6 +105,11 @@ func Open(dir string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
+	if o.MustExist {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, ErrNoStore)
+		}
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        o.LockTimeout,
 		NoSync:         o.NoSync,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -95,6 +96,9 @@ func jsonError(err error, data []byte) FieldError {
 	switch {
 	case errors.As(err, &typeErr):
 		field := jsonPath(typeErr.Field)
+		if p, ok := misfitPath(data); ok {
+			field = p
+		}
 		if typeErr.Value == "number" && isAmountField(field) {
 			return FieldError{field, `must be a decimal string such as "12.50", not a JSON number (numbers lose precision)`}
 		}
@@ -109,7 +113,11 @@ func jsonError(err error, data []byte) FieldError {
 	}
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return FieldError{strings.Trim(f, `"`), "is not a field of a sale; check the spelling against docs/api.md"}
+		field := strings.Trim(f, `"`)
+		if p, ok := misfitPath(data); ok {
+			field = p
+		}
+		return FieldError{field, "is not a field of a sale; check the spelling against docs/api.md"}
 	}
 	return FieldError{"", "body is not a valid sale: " + strings.TrimPrefix(msg, "json: ")}
 }
@@ -129,6 +137,92 @@ func jsonPath(p string) string {
 		b.WriteString(part)
 	}
 	return b.String()
+}
+
+// misfitPath returns the path, such as "lines[2].quantity", of the first
+// value in data that the wire types cannot hold: a key that is not a field,
+// or a JSON kind the field does not take. encoding/json stops at the same
+// value (it keeps its first error, in document order) but names it without
+// array indices ("lines.quantity"), and an unknown key without any path.
+func misfitPath(data []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	path, found, _ := misfit(dec, reflect.TypeFor[wireSale](), "")
+	return path, found
+}
+
+func misfit(dec *json.Decoder, t reflect.Type, path string) (string, bool, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return "", false, err
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if tok == nil { // null leaves any wire field unset
+		return "", false, nil
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if tok != json.Delim('{') {
+			return path, true, nil
+		}
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				return "", false, err
+			}
+			name, _ := key.(string)
+			sub := name
+			if path != "" {
+				sub = path + "." + name
+			}
+			f, ok := wireField(t, name)
+			if !ok {
+				return sub, true, nil
+			}
+			if p, found, err := misfit(dec, f.Type, sub); found || err != nil {
+				return p, found, err
+			}
+		}
+	case reflect.Slice:
+		if tok != json.Delim('[') {
+			return path, true, nil
+		}
+		for i := 0; dec.More(); i++ {
+			if p, found, err := misfit(dec, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); found || err != nil {
+				return p, found, err
+			}
+		}
+	case reflect.String:
+		if _, ok := tok.(string); !ok {
+			return path, true, nil
+		}
+		return "", false, nil
+	default:
+		return "", false, nil
+	}
+	_, err = dec.Token() // the closing delimiter
+	return "", false, err
+}
+
+// wireField finds the field that encoding/json would decode key into: the
+// exact JSON name, else a case-insensitive match.
+func wireField(t reflect.Type, key string) (reflect.StructField, bool) {
+	var fold *reflect.StructField
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == key {
+			return f, true
+		}
+		if fold == nil && strings.EqualFold(name, key) {
+			fold = &f
+		}
+	}
+	if fold != nil {
+		return *fold, true
+	}
+	return reflect.StructField{}, false
 }
 
 func isAmountField(path string) bool {

@@ -1,0 +1,233 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/egsd/egsd/device"
+	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/stamping"
+	"github.com/egsd/egsd/stamping/sale"
+)
+
+// OwnerTokenFile is the file in the data directory that holds the owner
+// token and where the API listens, readable only by the data directory's
+// owner. `egsd users` uses it to reach the running agent.
+const OwnerTokenFile = "owner.token"
+
+// Options are the agent's hooks. The zero value is ready for production.
+type Options struct {
+	Logger zerolog.Logger
+	// Time is the clock; nil means the system clock. Tests inject a
+	// device.FakeTime.
+	Time device.TimeSource
+	// Version is reported by /v1/status.
+	Version string
+	// UnsafeNoSync skips fsync on commit. Only `egsd bench --prefill`
+	// sets it, to fill a journal quickly before a measurement.
+	UnsafeNoSync bool
+}
+
+// Agent is one running unit.
+type Agent struct {
+	cfg     Config
+	log     zerolog.Logger
+	store   *queue.Store
+	regime  stamping.Regime
+	auth    *Auth
+	clock   *device.ClockGuard
+	time    device.TimeSource
+	version string
+	started time.Time
+
+	// clockIncident is set while a clock incident is open, so that the
+	// next successful issue closes it without a read on every sale.
+	clockIncident atomic.Uint64
+	handler       http.Handler
+}
+
+// New opens the store in cfg.DataDir and builds the configured regime.
+func New(cfg Config, opts Options) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	src := opts.Time
+	if src == nil {
+		src = device.NewSystemTime()
+	}
+	a := &Agent{cfg: cfg, log: opts.Logger, time: src, version: opts.Version}
+	a.clock = device.NewClockGuard(src, cfg.Clock.BackwardTolerance.Duration)
+	a.started = src.Wall()
+
+	regime, err := stamping.New(cfg.Regime.Name, stamping.Config{
+		Seller: stamping.Seller{
+			Name: cfg.Seller.Name, NameLocal: cfg.Seller.NameLocal, VATNumber: cfg.Seller.VATNumber,
+			IDScheme: cfg.Seller.IDScheme, ID: cfg.Seller.ID,
+			Address: sale.Address{Street: cfg.Seller.Street, BuildingNumber: cfg.Seller.BuildingNumber,
+				District: cfg.Seller.District, City: cfg.Seller.City, PostalCode: cfg.Seller.PostalCode, Country: cfg.Seller.Country},
+		},
+		Device: stamping.Device{Serial: cfg.Device.Serial, Model: cfg.Device.Model},
+		Decode: cfg.regimeDecoder(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.regime = regime
+
+	storeOpts := &queue.Options{Clock: a.clock.Now, NoSync: opts.UnsafeNoSync}
+	if !cfg.Store.GroupCommit {
+		storeOpts.MaxBatch = 1
+	}
+	a.store, err = queue.Open(cfg.DataDir, storeOpts)
+	if err != nil {
+		return nil, err
+	}
+	a.auth = NewAuth(a.store, cfg.Auth, src.Wall)
+	if err := a.startup(); err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	a.handler = a.routes()
+	return a, nil
+}
+
+func (a *Agent) startup() error {
+	open, err := a.store.Incidents(true, 100)
+	if err != nil {
+		return err
+	}
+	for _, inc := range open {
+		if inc.Kind == incidentClock {
+			a.clockIncident.Store(inc.ID)
+		}
+	}
+	cfgJSON, _ := json.Marshal(a.cfg)
+	sum := sha256.Sum256(cfgJSON)
+	return a.store.Audit(queue.AuditEntry{Actor: "system", Action: queue.AuditStart, Details: map[string]string{
+		"version": a.version, "regime": a.regime.Name(), "config_sha256": hex.EncodeToString(sum[:]),
+	}})
+}
+
+// Store returns the agent's store (for the CLI's in-process commands).
+func (a *Agent) Store() *queue.Store { return a.store }
+
+// Auth returns the agent's user and session service.
+func (a *Agent) Auth() *Auth { return a.auth }
+
+// Handler returns the HTTP API.
+func (a *Agent) Handler() http.Handler { return a.handler }
+
+// Close closes the store. Call it after Serve has returned.
+func (a *Agent) Close() error {
+	os.Remove(filepath.Join(a.cfg.DataDir, OwnerTokenFile))
+	return a.store.Close()
+}
+
+// OwnerToken is the content of OwnerTokenFile.
+type OwnerToken struct {
+	Token  string `json:"token"`
+	URL    string `json:"url,omitempty"`
+	Socket string `json:"socket,omitempty"`
+}
+
+// writeOwnerToken creates a fresh owner token, readable only by the data
+// directory's owner, and enables it.
+func (a *Agent) writeOwnerToken(url string) error {
+	token, err := newToken()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(a.cfg.DataDir, OwnerTokenFile)
+	os.Remove(path)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("write owner token: %w", err)
+	}
+	err = json.NewEncoder(f).Encode(OwnerToken{Token: token, URL: url, Socket: a.cfg.API.UnixSocket})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write owner token: %w", err)
+	}
+	a.auth.ownerTokenHash = hashToken(token)
+	return nil
+}
+
+// Serve listens on the configured address (and unix socket) and serves the
+// API until ctx is cancelled, then shuts down gracefully. ready, if not nil,
+// is called with the bound TCP address once the agent accepts requests.
+func (a *Agent) Serve(ctx context.Context, ready func(addr string)) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          nil,
+	}
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	url := ""
+	if a.cfg.API.Listen != "" {
+		l, err := net.Listen("tcp", a.cfg.API.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", a.cfg.API.Listen, err)
+		}
+		listeners = append(listeners, l)
+		url = "http://" + l.Addr().String()
+	}
+	if a.cfg.API.UnixSocket != "" {
+		os.Remove(a.cfg.API.UnixSocket)
+		l, err := net.Listen("unix", a.cfg.API.UnixSocket)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", a.cfg.API.UnixSocket, err)
+		}
+		os.Chmod(a.cfg.API.UnixSocket, 0o660)
+		listeners = append(listeners, l)
+	}
+	if err := a.writeOwnerToken(url); err != nil {
+		return err
+	}
+	errc := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func(l net.Listener) { errc <- srv.Serve(l) }(l)
+	}
+	a.log.Info().Str("url", url).Str("socket", a.cfg.API.UnixSocket).Str("regime", a.regime.Name()).
+		Str("data_dir", a.cfg.DataDir).Msg("egsd is ready")
+	if ready != nil {
+		ready(url)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	// Cancellation is the normal way to stop: drain requests in flight
+	// (a sale being committed finishes and gets its answer).
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	a.log.Info().Msg("egsd stopped")
+	return nil
+}

@@ -1,0 +1,365 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/egsd/egsd/queue"
+)
+
+// route is one API endpoint. Every route names the roles that may call it;
+// only the routes in publicRoutes may have none. routes() is the one place
+// endpoints are added, so the auth table test sees every one of them.
+type route struct {
+	method, path string
+	roles        []Role // nil only for a public route
+	handle       func(w http.ResponseWriter, r *http.Request, p *Principal)
+}
+
+// publicRoutes answer without a session: the health probe, and logging in.
+var publicRoutes = []string{"GET /healthz", "POST /v1/sessions"}
+
+var (
+	anyRole    = []Role{RoleCashier, RoleManager, RoleTechnician}
+	sellers    = []Role{RoleCashier, RoleManager}
+	userAdmins = []Role{RoleManager, RoleOwner}
+	overseers  = []Role{RoleManager, RoleTechnician}
+	managers   = []Role{RoleManager}
+)
+
+func (a *Agent) routeTable() []route {
+	return []route{
+		{"GET", "/healthz", nil, a.handleHealth},
+		{"POST", "/v1/sessions", nil, a.handleLogin},
+		{"GET", "/v1/sessions/current", append(slices.Clone(anyRole), RoleOwner), a.handleWhoAmI},
+		{"DELETE", "/v1/sessions", anyRole, a.handleLogout},
+		{"POST", "/v1/sales", sellers, a.handleSale},
+		{"GET", "/v1/documents", sellers, a.handleListDocuments},
+		{"GET", "/v1/documents/{id}", sellers, a.handleGetDocument},
+		{"GET", "/v1/documents/{id}/content", sellers, a.handleGetDocumentContent},
+		{"GET", "/v1/status", anyRole, a.handleStatus},
+		{"GET", "/v1/users", userAdmins, a.handleListUsers},
+		{"POST", "/v1/users", userAdmins, a.handleAddUser},
+		{"PATCH", "/v1/users/{name}", userAdmins, a.handleChangeUser},
+		{"DELETE", "/v1/users/{name}", userAdmins, a.handleRemoveUser},
+		{"GET", "/v1/incidents", overseers, a.handleIncidents},
+		{"GET", "/v1/audit", managers, a.handleAudit},
+		{"GET", "/v1/audit/verify", managers, a.handleAuditVerify},
+	}
+}
+
+// routes builds the HTTP handler from the route table.
+func (a *Agent) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range a.routeTable() {
+		pattern := rt.method + " " + rt.path
+		public := slices.Contains(publicRoutes, pattern)
+		if public != (rt.roles == nil) {
+			panic("agent: route " + pattern + " must have roles unless it is in publicRoutes")
+		}
+		mux.HandleFunc(pattern, a.guard(rt, public))
+	}
+	// Everything else needs a session too, so that probing paths without
+	// one learns nothing.
+	mux.HandleFunc("/", a.guard(route{roles: append(slices.Clone(anyRole), RoleOwner), handle: func(w http.ResponseWriter, r *http.Request, _ *Principal) {
+		writeProblem(w, Problem{Type: problemNotFound, Title: "No such endpoint", Status: http.StatusNotFound,
+			Detail: r.Method + " " + r.URL.Path + " is not an endpoint of this API; see docs/api.md"})
+	}}, false))
+	return a.logRequests(mux)
+}
+
+// guard authenticates the caller and checks its role before the handler runs.
+func (a *Agent) guard(rt route, public bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if public {
+			rt.handle(w, r, nil)
+			return
+		}
+		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		p, err := a.auth.Authenticate(strings.TrimSpace(token))
+		if err != nil {
+			if !errors.Is(err, ErrNoSession) && !strings.HasPrefix(err.Error(), "session expired") {
+				a.internalError(w, r, err)
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="egsd"`)
+			writeProblem(w, Problem{Type: problemUnauthorized, Title: "Not logged in", Status: http.StatusUnauthorized, Detail: err.Error()})
+			return
+		}
+		if !slices.Contains(rt.roles, p.Role) {
+			writeProblem(w, Problem{Type: problemForbidden, Title: "Not allowed for this role", Status: http.StatusForbidden,
+				Detail: "role " + string(p.Role) + " may not call " + r.Method + " " + r.URL.Path + "; allowed: " + joinRoles(rt.roles)})
+			return
+		}
+		setUser(r, p.User)
+		rt.handle(w, r, p)
+	}
+}
+
+func joinRoles(rs []Role) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ", ")
+}
+
+type ctxUserKey struct{}
+
+// userSlot carries the authenticated user name from guard to the request log.
+type userSlot struct{ name string }
+
+func setUser(r *http.Request, name string) {
+	if s, ok := r.Context().Value(ctxUserKey{}).(*userSlot); ok {
+		s.name = name
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+
+// logRequests logs one line per request: never headers or bodies, which
+// carry tokens and passwords.
+func (a *Agent) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		slot := &userSlot{}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), ctxUserKey{}, slot)))
+		ev := a.log.Debug()
+		if rec.status >= 500 {
+			ev = a.log.Error()
+		}
+		ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", rec.status).
+			Str("user", slot.name).Dur("took", time.Since(start)).Msg("request")
+	})
+}
+
+func (a *Agent) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.Error().Err(err).Str("path", r.URL.Path).Msg("request failed")
+	writeProblem(w, Problem{Type: problemInternal, Title: "Internal error", Status: http.StatusInternalServerError,
+		Detail: "the agent could not complete the request; see its log"})
+}
+
+// readJSON reads a small JSON request body strictly into v; on failure it
+// has written the problem and returns false.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	if !isJSON(r) {
+		writeProblem(w, Problem{Type: problemMediaType, Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType,
+			Detail: "send the body as Content-Type: application/json"})
+		return false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeProblem(w, Problem{Type: problemTooLarge, Title: "Body too large", Status: http.StatusRequestEntityTooLarge,
+			Detail: "the body is larger than " + strconv.FormatInt(limit, 10) + " bytes"})
+		return false
+	}
+	if err != nil {
+		writeProblem(w, fieldProblem("body", "could not be read: "+err.Error()))
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeProblem(w, fieldProblem("body", "is not valid: "+strings.TrimPrefix(err.Error(), "json: ")))
+		return false
+	}
+	return true
+}
+
+func isJSON(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
+}
+
+func (a *Agent) handleHealth(w http.ResponseWriter, r *http.Request, _ *Principal) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+type loginRequest struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+// SessionView is the answer to a login.
+type SessionView struct {
+	Token   string    `json:"token,omitempty"`
+	User    string    `json:"user"`
+	Role    string    `json:"role"`
+	Expires time.Time `json:"expires,omitzero"`
+}
+
+func (a *Agent) handleLogin(w http.ResponseWriter, r *http.Request, _ *Principal) {
+	var req loginRequest
+	if !readJSON(w, r, 64<<10, &req) {
+		return
+	}
+	if req.User == "" || req.Password == "" {
+		writeProblem(w, fieldProblem("user", "user and password are required"))
+		return
+	}
+	token, sess, err := a.auth.Login(req.User, req.Password, r.RemoteAddr)
+	var locked *LockedError
+	switch {
+	case errors.As(err, &locked):
+		w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(locked.Until).Seconds())+1))
+		writeProblem(w, Problem{Type: problemLocked, Title: "Account locked", Status: http.StatusTooManyRequests, Detail: err.Error()})
+	case errors.Is(err, ErrBadCredentials):
+		writeProblem(w, Problem{Type: problemUnauthorized, Title: "Login failed", Status: http.StatusUnauthorized, Detail: err.Error()})
+	case err != nil:
+		a.internalError(w, r, err)
+	default:
+		writeJSON(w, http.StatusCreated, SessionView{Token: token, User: sess.User, Role: sess.Role, Expires: sess.Expires})
+	}
+}
+
+func (a *Agent) handleWhoAmI(w http.ResponseWriter, r *http.Request, p *Principal) {
+	writeJSON(w, http.StatusOK, SessionView{User: p.User, Role: string(p.Role)})
+}
+
+func (a *Agent) handleLogout(w http.ResponseWriter, r *http.Request, p *Principal) {
+	if err := a.auth.Logout(p); err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *Agent) handleListUsers(w http.ResponseWriter, r *http.Request, p *Principal) {
+	users, err := a.auth.Users()
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+}
+
+type addUserRequest struct {
+	Name     string `json:"name"`
+	Role     string `json:"role"`
+	Password string `json:"password"`
+}
+
+func (a *Agent) handleAddUser(w http.ResponseWriter, r *http.Request, p *Principal) {
+	var req addUserRequest
+	if !readJSON(w, r, 64<<10, &req) {
+		return
+	}
+	u, err := a.auth.AddUser(p.User, req.Name, req.Role, req.Password)
+	if a.userError(w, r, err) {
+		return
+	}
+	writeJSON(w, http.StatusCreated, u)
+}
+
+func (a *Agent) handleChangeUser(w http.ResponseWriter, r *http.Request, p *Principal) {
+	var ch UserChange
+	if !readJSON(w, r, 64<<10, &ch) {
+		return
+	}
+	u, err := a.auth.ChangeUser(p.User, r.PathValue("name"), ch)
+	if a.userError(w, r, err) {
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (a *Agent) handleRemoveUser(w http.ResponseWriter, r *http.Request, p *Principal) {
+	if a.userError(w, r, a.auth.RemoveUser(p.User, r.PathValue("name"))) {
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// userError writes the problem for a user-management error; it returns
+// false when err is nil.
+func (a *Agent) userError(w http.ResponseWriter, r *http.Request, err error) bool {
+	var input *InputError
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &input):
+		writeProblem(w, fieldProblem(input.Field, input.Rule))
+	case errors.Is(err, queue.ErrNotFound):
+		writeProblem(w, Problem{Type: problemNotFound, Title: "No such user", Status: http.StatusNotFound, Detail: err.Error()})
+	case errors.Is(err, queue.ErrExists), errors.Is(err, ErrLastManager):
+		writeProblem(w, Problem{Type: problemConflict, Title: "Conflict", Status: http.StatusConflict, Detail: err.Error()})
+	default:
+		a.internalError(w, r, err)
+	}
+	return true
+}
+
+func (a *Agent) handleIncidents(w http.ResponseWriter, r *http.Request, p *Principal) {
+	incs, err := a.store.Incidents(r.URL.Query().Get("open") == "true", 1000)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	if incs == nil {
+		incs = []queue.Incident{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incidents": incs})
+}
+
+func (a *Agent) handleAudit(w http.ResponseWriter, r *http.Request, p *Principal) {
+	since, ok := queryUint(w, r, "since", 0)
+	if !ok {
+		return
+	}
+	limit, ok := queryUint(w, r, "limit", 100)
+	if !ok {
+		return
+	}
+	entries, err := a.store.AuditEntries(since, int(min(limit, 1000)))
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	if entries == nil {
+		entries = []queue.AuditEntry{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+}
+
+func (a *Agent) handleAuditVerify(w http.ResponseWriter, r *http.Request, p *Principal) {
+	n, err := a.store.VerifyAudit()
+	var brk *queue.AuditBreak
+	switch {
+	case errors.As(err, &brk):
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "entries": n, "broken_at": brk.Seq, "reason": brk.Reason})
+	case err != nil:
+		a.internalError(w, r, err)
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "entries": n})
+	}
+}
+
+// queryUint reads an optional unsigned query parameter.
+func queryUint(w http.ResponseWriter, r *http.Request, name string, def uint64) (uint64, bool) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, true
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		writeProblem(w, fieldProblem(name, "must be a non-negative whole number"))
+		return 0, false
+	}
+	return v, true
+}

@@ -1,0 +1,265 @@
+package agent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is egsd's configuration, read from TOML. config.example.toml at
+// the repository root documents every key; keep the two in step (a test
+// checks that the example decodes strictly and sets every key).
+type Config struct {
+	// DataDir holds the store, the stamping key and the owner token.
+	DataDir string       `toml:"data_dir"`
+	API     APIConfig    `toml:"api"`
+	Regime  RegimeConfig `toml:"regime"`
+	Seller  SellerConfig `toml:"seller"`
+	Device  DeviceConfig `toml:"device"`
+	Auth    AuthConfig   `toml:"auth"`
+	Clock   ClockConfig  `toml:"clock"`
+	Store   StoreConfig  `toml:"store"`
+	Log     LogConfig    `toml:"log"`
+}
+
+// APIConfig is the local HTTP API.
+type APIConfig struct {
+	Listen       string `toml:"listen"`      // host:port, loopback only by default
+	UnixSocket   string `toml:"unix_socket"` // optional path; "" for none
+	MaxBodyBytes int64  `toml:"max_body_bytes"`
+}
+
+// RegimeConfig picks the tax regime.
+type RegimeConfig struct {
+	Name     string `toml:"name"`
+	Currency string `toml:"currency"` // default currency of sales
+	// Options is the regime's own table, [regime.options], decoded strictly
+	// by the regime.
+	Options map[string]any `toml:"options"`
+}
+
+// SellerConfig is the taxpayer.
+type SellerConfig struct {
+	Name           string `toml:"name"`
+	NameLocal      string `toml:"name_local"`
+	VATNumber      string `toml:"vat_number"`
+	IDScheme       string `toml:"id_scheme"`
+	ID             string `toml:"id"`
+	Street         string `toml:"street"`
+	BuildingNumber string `toml:"building_number"`
+	District       string `toml:"district"`
+	City           string `toml:"city"`
+	PostalCode     string `toml:"postal_code"`
+	Country        string `toml:"country"`
+}
+
+// DeviceConfig identifies the unit.
+type DeviceConfig struct {
+	Serial string `toml:"serial"`
+	Model  string `toml:"model"`
+}
+
+// AuthConfig is the session and password policy.
+type AuthConfig struct {
+	SessionTTL      Duration `toml:"session_ttl"`
+	LockoutAttempts int      `toml:"lockout_attempts"`
+	LockoutDuration Duration `toml:"lockout_duration"`
+	MinPassword     int      `toml:"min_password_length"`
+	// BcryptCost is the password hashing cost (bcrypt, 10–14 sensible).
+	BcryptCost int `toml:"bcrypt_cost"`
+}
+
+// ClockConfig is the clock guard.
+type ClockConfig struct {
+	// BackwardTolerance is how far the wall clock may step back relative to
+	// the monotonic clock before issuing stops.
+	BackwardTolerance Duration `toml:"backward_tolerance"`
+}
+
+// StoreConfig tunes the store.
+type StoreConfig struct {
+	// GroupCommit lets concurrent sales share one fsync; false commits
+	// each document on its own.
+	GroupCommit bool `toml:"group_commit"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // auto (console on a terminal, else JSON), json, console
+}
+
+// Duration is a time.Duration written as a string such as "12h" or "5m".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as \"90s\", \"5m\" or \"12h\"", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// DefaultConfig returns the configuration used for keys a file leaves out.
+func DefaultConfig() Config {
+	return Config{
+		DataDir: "/var/lib/egsd",
+		API:     APIConfig{Listen: "127.0.0.1:7070", MaxBodyBytes: 1 << 20},
+		Regime:  RegimeConfig{Currency: "SAR"},
+		Auth: AuthConfig{
+			SessionTTL:      Duration{12 * time.Hour},
+			LockoutAttempts: 5,
+			LockoutDuration: Duration{5 * time.Minute},
+			MinPassword:     10,
+			BcryptCost:      11,
+		},
+		Clock: ClockConfig{BackwardTolerance: Duration{2 * time.Second}},
+		Store: StoreConfig{GroupCommit: true},
+		Log:   LogConfig{Level: "info", Format: "auto"},
+	}
+}
+
+// DemoConfig is the configuration of `egsd run --demo`: the test regime, a
+// demo seller, and dataDir.
+func DemoConfig(dataDir string) Config {
+	c := DefaultConfig()
+	c.DataDir = dataDir
+	c.Regime.Name = "test"
+	c.Seller = SellerConfig{
+		Name: "Demo Store", NameLocal: "متجر تجريبي", VATNumber: "399999999900003",
+		IDScheme: "CRN", ID: "1010010000", Street: "King Fahd Road", BuildingNumber: "1234",
+		District: "Al Olaya", City: "Riyadh", PostalCode: "12345", Country: "SA",
+	}
+	c.Device = DeviceConfig{Serial: "DEMO-0001", Model: "egsd-demo"}
+	c.Auth.MinPassword = 8
+	return c
+}
+
+// LoadConfig reads path over the defaults. Unknown keys and wrong types are
+// errors that give the line.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig decodes TOML data (named name in errors) over the defaults
+// and validates the result.
+func ParseConfig(name string, data []byte) (Config, error) {
+	c := DefaultConfig()
+	if err := decodeStrict(data, &c); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, nil
+}
+
+func decodeStrict(data []byte, v any) error {
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var missing *toml.StrictMissingError
+	var decErr *toml.DecodeError
+	switch {
+	case errors.As(err, &missing):
+		var msgs []string
+		for _, e := range missing.Errors {
+			row, _ := e.Position()
+			msgs = append(msgs, fmt.Sprintf("line %d: unknown key %q", row, strings.Join(e.Key(), ".")))
+		}
+		return errors.New(strings.Join(msgs, "; "))
+	case errors.As(err, &decErr):
+		row, _ := decErr.Position()
+		return fmt.Errorf("line %d: %s", row, strings.TrimPrefix(decErr.Error(), "toml: "))
+	}
+	return err
+}
+
+// Validate checks values that decode but make no sense.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.DataDir == "" {
+		bad("data_dir is required")
+	}
+	if c.API.Listen == "" && c.API.UnixSocket == "" {
+		bad("api.listen or api.unix_socket is required")
+	}
+	if c.API.MaxBodyBytes < 1024 {
+		bad("api.max_body_bytes must be at least 1024")
+	}
+	if len(c.Regime.Currency) != 3 {
+		bad("regime.currency must be a three-letter ISO 4217 code")
+	}
+	if c.Auth.SessionTTL.Duration < time.Minute {
+		bad("auth.session_ttl must be at least 1m")
+	}
+	if c.Auth.LockoutAttempts < 1 {
+		bad("auth.lockout_attempts must be at least 1")
+	}
+	if c.Auth.LockoutDuration.Duration < 0 {
+		bad("auth.lockout_duration must not be negative")
+	}
+	if c.Auth.MinPassword < 8 {
+		bad("auth.min_password_length must be at least 8")
+	}
+	if c.Auth.BcryptCost < 4 || c.Auth.BcryptCost > 16 {
+		bad("auth.bcrypt_cost must be between 4 and 16")
+	}
+	if c.Clock.BackwardTolerance.Duration < 0 {
+		bad("clock.backward_tolerance must not be negative")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level must be debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "auto", "json", "console":
+	default:
+		bad("log.format must be auto, json or console")
+	}
+	return errors.Join(errs...)
+}
+
+// regimeDecoder returns a function that decodes [regime.options] strictly
+// into a regime's own options struct.
+func (c *Config) regimeDecoder() func(v any) error {
+	return func(v any) error {
+		if len(c.Regime.Options) == 0 {
+			return nil
+		}
+		data, err := toml.Marshal(c.Regime.Options)
+		if err != nil {
+			return err
+		}
+		dec := toml.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			var missing *toml.StrictMissingError
+			if errors.As(err, &missing) {
+				var keys []string
+				for _, e := range missing.Errors {
+					keys = append(keys, "regime.options."+strings.Join(e.Key(), "."))
+				}
+				return fmt.Errorf("unknown key %s for regime %s", strings.Join(keys, ", "), c.Regime.Name)
+			}
+			return fmt.Errorf("regime.options: %w", err)
+		}
+		return nil
+	}
+}

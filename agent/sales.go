@@ -1,0 +1,364 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/egsd/egsd/device"
+	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/stamping"
+	"github.com/egsd/egsd/stamping/sale"
+)
+
+const incidentClock = "clock"
+
+// MaxIdempotencyKey is the longest Idempotency-Key accepted.
+const MaxIdempotencyKey = 128
+
+// IssueError is a sale the pipeline refused; Problem says why.
+type IssueError struct{ Problem Problem }
+
+func (e *IssueError) Error() string { return e.Problem.Detail }
+
+// Issue runs the issue pipeline for an already-read sale body: decode and
+// validate (sale model and regime rules), then one store transaction that
+// stamps, journals, chains, queues and audits the document. It returns the
+// record and whether it is an idempotent replay.
+func (a *Agent) Issue(ctx context.Context, user, key string, body []byte) (*queue.Record, bool, error) {
+	if p, ok := checkIdempotencyKey(key); !ok {
+		return nil, false, &IssueError{p}
+	}
+	s, err := sale.Decode(body, sale.Options{DefaultCurrency: a.cfg.Regime.Currency})
+	if err == nil {
+		err = a.regime.Validate(s)
+	}
+	var fieldErrs sale.Errors
+	if errors.As(err, &fieldErrs) {
+		return nil, false, &IssueError{Problem{Type: problemInvalidSale, Title: "Invalid sale", Status: http.StatusBadRequest,
+			Detail: fieldErrs.Error(), Errors: fieldErrs}}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	id, err := newUUID()
+	if err != nil {
+		return nil, false, err
+	}
+	sum := sha256.Sum256(body)
+	res, err := a.store.Issue(ctx, &queue.IssueRequest{
+		User: user, IdempotencyKey: key, BodyHash: sum[:], Regime: a.regime.Name(),
+		GenesisHash: a.regime.GenesisHash(), Kind: string(s.Kind), UUID: id,
+		Submit: true,
+		Stamp: func(slot queue.Slot) (queue.Stamped, error) {
+			doc, err := a.regime.Stamp(stamping.Slot(slot), s)
+			return queue.Stamped(doc), err
+		},
+	})
+	var clockErr *queue.ClockError
+	switch {
+	case errors.As(err, &clockErr):
+		a.clockRefused(user, clockErr)
+		return nil, false, &IssueError{Problem{Type: problemClock, Title: "Clock error: issuing stopped", Status: http.StatusConflict, Detail: err.Error()}}
+	case errors.Is(err, queue.ErrIdempotencyConflict):
+		return nil, false, &IssueError{Problem{Type: problemIdempotency, Title: "Idempotency key reused", Status: http.StatusConflict,
+			Detail: "Idempotency-Key " + strconv.Quote(key) + " was already used for a different sale; use a new key for a new sale"}}
+	case errors.Is(err, queue.ErrRegimeMismatch):
+		return nil, false, &IssueError{Problem{Type: problemConflict, Title: "Regime mismatch", Status: http.StatusConflict, Detail: err.Error()}}
+	case err != nil:
+		return nil, false, err
+	}
+	if id := a.clockIncident.Load(); id != 0 && !res.Replayed && a.clockIncident.CompareAndSwap(id, 0) {
+		if err := a.store.CloseIncident(id, "clock back in order; issuing resumed with document "+strconv.FormatUint(res.Record.Counter, 10), "system"); err != nil {
+			a.log.Error().Err(err).Uint64("incident", id).Msg("close clock incident")
+		}
+	}
+	return res.Record, res.Replayed, nil
+}
+
+// clockRefused records a refused issue: an audit entry every time, and one
+// open incident until the clock is right again.
+func (a *Agent) clockRefused(user string, ce *queue.ClockError) {
+	detail := ce.Error()
+	a.log.Error().Str("user", user).Msg(detail)
+	if err := a.store.Audit(queue.AuditEntry{Actor: user, Action: queue.AuditClock, Details: map[string]string{"detail": detail}}); err != nil {
+		a.log.Error().Err(err).Msg("audit clock refusal")
+	}
+	title := "System clock earlier than the last document"
+	var jump *device.ClockJumpError
+	if errors.As(ce, &jump) {
+		title = "System clock jumped backwards"
+	}
+	inc, err := a.store.RaiseIncident(queue.Incident{Kind: incidentClock, Title: title, Detail: detail,
+		Data: map[string]string{"last_issued": ce.LastIssued.UTC().Format(time.RFC3339Nano)}}, "system")
+	if err != nil {
+		a.log.Error().Err(err).Msg("raise clock incident")
+		return
+	}
+	a.clockIncident.Store(inc.ID)
+}
+
+func checkIdempotencyKey(key string) (Problem, bool) {
+	if key == "" {
+		return fieldProblem("Idempotency-Key", "header is required: a unique value per sale (a UUID), resent unchanged when retrying"), false
+	}
+	if len(key) > MaxIdempotencyKey {
+		return fieldProblem("Idempotency-Key", fmt.Sprintf("header must be at most %d characters", MaxIdempotencyKey)), false
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return fieldProblem("Idempotency-Key", "header must be printable ASCII without spaces"), false
+		}
+	}
+	return Problem{}, true
+}
+
+func (a *Agent) handleSale(w http.ResponseWriter, r *http.Request, p *Principal) {
+	if !isJSON(r) {
+		writeProblem(w, Problem{Type: problemMediaType, Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType,
+			Detail: "send the sale as Content-Type: application/json"})
+		return
+	}
+	if prob, ok := checkIdempotencyKey(r.Header.Get("Idempotency-Key")); !ok {
+		writeProblem(w, prob)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.API.MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeProblem(w, Problem{Type: problemTooLarge, Title: "Sale too large", Status: http.StatusRequestEntityTooLarge,
+			Detail: fmt.Sprintf("the body is larger than %d bytes (api.max_body_bytes)", a.cfg.API.MaxBodyBytes)})
+		return
+	}
+	if err != nil {
+		writeProblem(w, fieldProblem("body", "could not be read: "+err.Error()))
+		return
+	}
+	rec, replayed, err := a.Issue(r.Context(), p.User, r.Header.Get("Idempotency-Key"), body)
+	var ie *IssueError
+	switch {
+	case errors.As(err, &ie):
+		writeProblem(w, ie.Problem)
+		return
+	case err != nil:
+		a.internalError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/documents/"+strconv.FormatUint(rec.Counter, 10))
+	status := http.StatusCreated
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+		status = http.StatusOK
+	}
+	writeJSON(w, status, viewDocument(rec, true))
+}
+
+// DocumentView is a journal record as the API shows it.
+type DocumentView struct {
+	Counter     uint64          `json:"counter"`
+	UUID        string          `json:"uuid"`
+	Regime      string          `json:"regime"`
+	Kind        string          `json:"kind"`
+	IssuedAt    time.Time       `json:"issued_at"`
+	User        string          `json:"user"`
+	PrevHash    string          `json:"prev_hash"`
+	Hash        string          `json:"hash"`
+	Status      queue.Status    `json:"status"`
+	ContentType string          `json:"content_type"`
+	Document    []byte          `json:"document,omitempty"` // base64 of the frozen bytes
+	Receipt     json.RawMessage `json:"receipt,omitempty"`
+	Answer      json.RawMessage `json:"answer,omitempty"` // the authority's answer
+	Messages    []string        `json:"messages,omitempty"`
+	AnsweredAt  time.Time       `json:"answered_at,omitzero"`
+}
+
+func viewDocument(r *queue.Record, withBytes bool) DocumentView {
+	v := DocumentView{
+		Counter: r.Counter, UUID: r.UUID, Regime: r.Regime, Kind: r.Kind, IssuedAt: r.IssuedAt,
+		User: r.User, PrevHash: r.PrevHash, Hash: r.Hash, Status: r.Status, ContentType: r.ContentType,
+		Receipt: rawJSON(r.Receipt), Answer: rawJSON(r.Answer), Messages: r.Messages, AnsweredAt: r.AnsweredAt,
+	}
+	if withBytes {
+		v.Document = r.Document
+	}
+	return v
+}
+
+// rawJSON passes valid JSON through and wraps anything else as a string.
+func rawJSON(b []byte) json.RawMessage {
+	if len(b) == 0 {
+		return nil
+	}
+	if json.Valid(b) {
+		return b
+	}
+	s, _ := json.Marshal(string(b))
+	return s
+}
+
+// lookupDocument finds {id}: a counter or a UUID. Cashiers see only the
+// documents they issued.
+func (a *Agent) lookupDocument(w http.ResponseWriter, r *http.Request, p *Principal) (*queue.Record, bool) {
+	id := r.PathValue("id")
+	var rec *queue.Record
+	var err error
+	if n, perr := strconv.ParseUint(id, 10, 64); perr == nil {
+		rec, err = a.store.Document(n)
+	} else {
+		rec, err = a.store.DocumentByUUID(id)
+	}
+	if errors.Is(err, queue.ErrNotFound) {
+		writeProblem(w, Problem{Type: problemNotFound, Title: "No such document", Status: http.StatusNotFound,
+			Detail: "no document has counter or UUID " + strconv.Quote(id)})
+		return nil, false
+	}
+	if err != nil {
+		a.internalError(w, r, err)
+		return nil, false
+	}
+	if p.Role == RoleCashier && rec.User != p.User {
+		writeProblem(w, Problem{Type: problemForbidden, Title: "Not your document", Status: http.StatusForbidden,
+			Detail: "cashiers may read only the documents they issued"})
+		return nil, false
+	}
+	return rec, true
+}
+
+func (a *Agent) handleGetDocument(w http.ResponseWriter, r *http.Request, p *Principal) {
+	if rec, ok := a.lookupDocument(w, r, p); ok {
+		writeJSON(w, http.StatusOK, viewDocument(rec, true))
+	}
+}
+
+// handleGetDocumentContent answers the frozen document bytes themselves.
+func (a *Agent) handleGetDocumentContent(w http.ResponseWriter, r *http.Request, p *Principal) {
+	rec, ok := a.lookupDocument(w, r, p)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", rec.ContentType)
+	w.Header().Set("X-Document-Hash", rec.Hash)
+	w.Write(rec.Document)
+}
+
+func (a *Agent) handleListDocuments(w http.ResponseWriter, r *http.Request, p *Principal) {
+	since, ok := queryUint(w, r, "since", 0)
+	if !ok {
+		return
+	}
+	limit, ok := queryUint(w, r, "limit", 100)
+	if !ok {
+		return
+	}
+	if limit == 0 || limit > 1000 {
+		writeProblem(w, fieldProblem("limit", "must be between 1 and 1000"))
+		return
+	}
+	withBytes := r.URL.Query().Get("include") == "document"
+	var keep func(*queue.Record) bool
+	if p.Role == RoleCashier {
+		keep = func(rec *queue.Record) bool { return rec.User == p.User }
+	}
+	recs, next, err := a.store.Documents(since, int(limit), keep)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	views := make([]DocumentView, len(recs))
+	for i, rec := range recs {
+		views[i] = viewDocument(rec, withBytes)
+	}
+	out := map[string]any{"documents": views}
+	if next != 0 {
+		out["next"] = next
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// Status is the unit's state as GET /v1/status reports it.
+type Status struct {
+	State      string            `json:"state"` // ready, or clock_error while issuing is refused
+	Version    string            `json:"version"`
+	DeviceID   string            `json:"device_id"`
+	Regime     string            `json:"regime"`
+	StampMode  string            `json:"stamp_mode"`
+	Counter    uint64            `json:"counter"`
+	LastHash   string            `json:"last_hash,omitempty"`
+	LastIssued time.Time         `json:"last_issued,omitzero"`
+	Outbox     queue.OutboxStats `json:"outbox"`
+	Incidents  []queue.Incident  `json:"open_incidents"`
+	Started    time.Time         `json:"started"`
+	// RSSBytes is the agent's resident memory (Linux; 0 elsewhere).
+	RSSBytes uint64 `json:"rss_bytes,omitempty"`
+}
+
+// Status returns the unit's state.
+func (a *Agent) Status() (Status, error) {
+	id, err := a.store.Identity()
+	if err != nil {
+		return Status{}, err
+	}
+	head, err := a.store.Head()
+	if err != nil {
+		return Status{}, err
+	}
+	ob, err := a.store.OutboxStats()
+	if err != nil {
+		return Status{}, err
+	}
+	incs, err := a.store.Incidents(true, 100)
+	if err != nil {
+		return Status{}, err
+	}
+	if incs == nil {
+		incs = []queue.Incident{}
+	}
+	st := Status{State: "ready", Version: a.version, DeviceID: id.DeviceID, Regime: a.regime.Name(),
+		StampMode: a.regime.Mode().String(), Counter: head.Counter, LastHash: head.Hash,
+		LastIssued: head.LastIssued, Outbox: ob, Incidents: incs, Started: a.started, RSSBytes: residentBytes()}
+	if a.clockIncident.Load() != 0 {
+		st.State = "clock_error"
+	}
+	return st, nil
+}
+
+func (a *Agent) handleStatus(w http.ResponseWriter, r *http.Request, p *Principal) {
+	st, err := a.Status()
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
+
+// residentBytes reads the process's resident set size from /proc.
+func residentBytes() uint64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, resident uint64
+	if _, err := fmt.Sscan(string(data), &size, &resident); err != nil {
+		return 0
+	}
+	return resident * uint64(os.Getpagesize())
+}

@@ -1,0 +1,139 @@
+// Package cli implements the egsd command line: one file per subcommand,
+// each runnable in-process with its own input and output for tests.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
+var Version = "dev"
+
+// IO is where a command reads and writes.
+type IO struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+// Stdio is the process's own standard streams and environment.
+func Stdio() IO { return IO{os.Stdin, os.Stdout, os.Stderr, os.Getenv} }
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, io IO, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"run", "run the agent in the foreground (the service runs this)", runRun},
+		{"service", "install, uninstall, start, stop or show the system service", runService},
+		{"login", "open a session and keep its token for later commands", runLogin},
+		{"logout", "end the kept session", runLogout},
+		{"users", "add, list, change and remove users", runUsers},
+		{"sale", "issue a sale from a JSON file or standard input", runSale},
+		{"status", "show the unit's state", runStatus},
+		{"audit", "verify the audit log", runAudit},
+		{"bench", "measure the running agent: sales/s and latency", runBench},
+		{"version", "print the version", runVersion},
+	}
+}
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// ExitCode is the process exit status for err: 2 for usage mistakes, 1 otherwise.
+func ExitCode(err error) int {
+	var u *usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}
+
+// Run runs the egsd command line args.
+func Run(ctx context.Context, args []string, io IO) error {
+	if io.Getenv == nil {
+		io.Getenv = func(string) string { return "" }
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printHelp(io.Stdout)
+		if len(args) == 0 {
+			return usagef("no command given")
+		}
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(ctx, io, args[1:])
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+	}
+	return usagef("unknown command %q; run 'egsd --help' for the list", args[0])
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "egsd — fiscal device agent\n\nUsage: egsd <command> [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'egsd <command> --help' for a command's flags.")
+}
+
+// newFlags returns a FlagSet for a command that prints its usage to io.Stderr.
+func newFlags(io IO, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("egsd "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(io.Stderr, "Usage: egsd %s\n\nFlags:\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args, turning flag mistakes into usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
+	}
+	return nil
+}
+
+func runVersion(_ context.Context, io IO, args []string) error {
+	fs := newFlags(io, "version", "version")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintln(io.Stdout, "egsd", Version)
+	return nil
+}
+
+// defaultConfigPath is where the service reads its configuration.
+const defaultConfigPath = "/etc/egsd/config.toml"
+
+// configPath resolves --config, then $EGSD_CONFIG, then the default.
+func configPath(io IO, flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if v := io.Getenv("EGSD_CONFIG"); v != "" {
+		return v
+	}
+	return defaultConfigPath
+}

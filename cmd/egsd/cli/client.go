@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/egsd/egsd/agent"
+)
+
+// defaultAPI is where the agent listens unless configured otherwise.
+const defaultAPI = "http://127.0.0.1:7070"
+
+// client talks to a running agent's API.
+type client struct {
+	api   string // as given: http://host:port or unix:///path
+	base  string // http://host:port, or http://unix for a socket
+	token string
+	http  *http.Client
+}
+
+// newClient connects to api: an http:// URL or unix:///path/to/socket.
+func newClient(api, token string) *client {
+	// Keep enough idle connections for `egsd bench` clients to reuse.
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	c := &client{api: api, base: strings.TrimRight(api, "/"), token: token, http: &http.Client{Timeout: 60 * time.Second, Transport: tr}}
+	if sock, ok := strings.CutPrefix(api, "unix://"); ok {
+		c.base = "http://unix"
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}
+	}
+	return c
+}
+
+// apiError is a problem document answered by the agent.
+type apiError struct {
+	Status  int
+	Problem agent.Problem
+}
+
+func (e *apiError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Problem.Title)
+	if e.Problem.Title == "" {
+		b.WriteString(http.StatusText(e.Status))
+	}
+	if e.Problem.Detail != "" {
+		b.WriteString(": " + e.Problem.Detail)
+	}
+	return b.String()
+}
+
+// do sends a request and decodes a JSON answer into out (if not nil).
+func (c *client) do(ctx context.Context, method, path string, header http.Header, body []byte, out any) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the agent at %s: %w (is it running? see 'egsd service status')", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp, err
+	}
+	if resp.StatusCode >= 400 {
+		e := &apiError{Status: resp.StatusCode}
+		json.Unmarshal(data, &e.Problem)
+		return resp, e
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp, fmt.Errorf("unexpected answer from the agent: %w", err)
+		}
+	}
+	return resp, nil
+}
+
+func (c *client) postJSON(ctx context.Context, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	_, err = c.do(ctx, http.MethodPost, path, nil, body, out)
+	return err
+}
+
+func (c *client) get(ctx context.Context, path string, out any) error {
+	_, err := c.do(ctx, http.MethodGet, path, nil, nil, out)
+	return err
+}
+
+// savedSession is what `egsd login` keeps for later commands.
+type savedSession struct {
+	API     string    `json:"api"`
+	User    string    `json:"user"`
+	Token   string    `json:"token"`
+	Expires time.Time `json:"expires"`
+}
+
+func sessionPath(io IO) (string, error) {
+	if p := io.Getenv("EGSD_SESSION_FILE"); p != "" {
+		return p, nil
+	}
+	dir := io.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "egsd", "session.json"), nil
+}
+
+func loadSession(io IO) (*savedSession, error) {
+	p, err := sessionPath(io)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	s := new(savedSession)
+	return s, json.Unmarshal(data, s)
+}
+
+// apiFlags are the flags of every command that talks to a running agent.
+type apiFlags struct {
+	api, token *string
+}
+
+func addAPIFlags(fs interface {
+	String(name, value, usage string) *string
+}) apiFlags {
+	return apiFlags{
+		api:   fs.String("api", "", "agent API: http://host:port or unix:///path (default $EGSD_API, the saved session's, or "+defaultAPI+")"),
+		token: fs.String("token", "", "session token (default $EGSD_TOKEN or the one saved by 'egsd login')"),
+	}
+}
+
+// client builds the API client from flags, environment and saved session.
+func (f apiFlags) client(io IO, needToken bool) (*client, error) {
+	api, token := *f.api, *f.token
+	if api == "" {
+		api = io.Getenv("EGSD_API")
+	}
+	if token == "" {
+		token = io.Getenv("EGSD_TOKEN")
+	}
+	if s, err := loadSession(io); err == nil {
+		if api == "" {
+			api = s.API
+		}
+		if token == "" && (api == s.API) {
+			token = s.Token
+		}
+	}
+	if api == "" {
+		api = defaultAPI
+	}
+	if needToken && token == "" {
+		return nil, errors.New("not logged in: run 'egsd login --user NAME' first (or pass --token)")
+	}
+	return newClient(api, token), nil
+}

@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+
+	"github.com/egsd/egsd/agent"
+)
+
+func runSale(ctx context.Context, io_ IO, args []string) error {
+	fs := newFlags(io_, "sale", "sale [FILE | -] [--key KEY] [--json]")
+	key := fs.String("key", "", "Idempotency-Key (default: a new random key, printed so that a retry can reuse it)")
+	asJSON := fs.Bool("json", false, "print the agent's full answer as JSON")
+	af := addAPIFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var body []byte
+	var err error
+	switch fs.NArg() {
+	case 0:
+		body, err = io.ReadAll(io_.Stdin)
+	case 1:
+		if fs.Arg(0) == "-" {
+			body, err = io.ReadAll(io_.Stdin)
+		} else {
+			body, err = os.ReadFile(fs.Arg(0))
+		}
+	default:
+		return usagef("sale takes one file (or - for standard input)")
+	}
+	if err != nil {
+		return fmt.Errorf("read sale: %w", err)
+	}
+	c, err := af.client(io_, true)
+	if err != nil {
+		return err
+	}
+	k := *key
+	if k == "" {
+		if k, err = randomKey(); err != nil {
+			return err
+		}
+	}
+	var doc agent.DocumentView
+	resp, err := c.do(ctx, http.MethodPost, "/v1/sales", http.Header{"Idempotency-Key": {k}}, body, &doc)
+	if err != nil {
+		if ae, ok := err.(*apiError); ok && len(ae.Problem.Errors) > 0 {
+			fmt.Fprintln(io_.Stderr, "The sale was refused:")
+			for _, fe := range ae.Problem.Errors {
+				fmt.Fprintf(io_.Stderr, "  %s: %s\n", fe.Field, fe.Rule)
+			}
+			return fmt.Errorf("sale refused (%d problems); nothing was issued", len(ae.Problem.Errors))
+		}
+		if ae, ok := err.(*apiError); !ok || ae.Status >= 500 {
+			fmt.Fprintf(io_.Stderr, "The outcome is unknown. Resend with --key %s: the agent returns the document if it was issued.\n", k)
+		}
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(io_.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	}
+	verb := "issued"
+	if resp.Header.Get("Idempotent-Replayed") == "true" {
+		verb = "already issued earlier"
+	}
+	fmt.Fprintf(io_.Stdout, "%s document %d (%s) at %s\n  uuid    %s\n  hash    %s\n  status  %s\n  key     %s\n",
+		verb, doc.Counter, doc.Kind, doc.IssuedAt.Local().Format("2006-01-02 15:04:05"), doc.UUID, doc.Hash, doc.Status, k)
+	return nil
+}
+
+func randomKey() (string, error) {
+	b := make([]byte, 16)
+	if _, err := randRead(b); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%x", b), nil
+}

@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/kardianos/service"
+
+	"github.com/egsd/egsd/agent"
+	"github.com/egsd/egsd/packaging"
+)
+
+// program adapts the agent to kardianos/service: Start returns at once and
+// runs the agent in a goroutine; Stop cancels it and waits for a clean
+// shutdown (requests in flight finish, the store closes). Stop never exits
+// the process itself.
+type program struct {
+	cfg    agent.Config
+	io     IO
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	err    error
+}
+
+func (p *program) Start(s service.Service) error {
+	log := agent.NewLogger(p.io.Stderr, p.cfg.Log)
+	a, err := agent.New(p.cfg, agent.Options{Logger: log, Version: Version})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer a.Close()
+		if err := a.Serve(ctx, nil); err != nil {
+			p.err = err
+			log.Error().Err(err).Msg("agent stopped with an error")
+			// Exit non-zero so that the service manager restarts us.
+			s.Stop()
+		}
+	}()
+	return nil
+}
+
+func (p *program) Stop(service.Service) error {
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.wg.Wait()
+	return nil
+}
+
+func serviceConfig(cfgPath string) *service.Config {
+	abs, err := filepath.Abs(cfgPath)
+	if err == nil {
+		cfgPath = abs
+	}
+	c := &service.Config{
+		Name:        "egsd",
+		DisplayName: "egsd fiscal device agent",
+		Description: "egsd fiscal device agent: issues, stamps, prints and delivers fiscal documents",
+		Arguments:   []string{"run", "--config", cfgPath},
+		Option:      service.KeyValue{},
+	}
+	if runtime.GOOS == "linux" {
+		c.UserName = packaging.ServiceUser
+		c.Option["SystemdScript"] = packaging.SystemdUnit
+	}
+	return c
+}
+
+// runAsService runs the agent under the system's service manager.
+func runAsService(cfg agent.Config, io IO) error {
+	p := &program{cfg: cfg, io: io}
+	s, err := service.New(p, serviceConfig(defaultConfigPath))
+	if err != nil {
+		return err
+	}
+	if err := s.Run(); err != nil {
+		return err
+	}
+	return p.err
+}
+
+func runService(_ context.Context, io IO, args []string) error {
+	fs := newFlags(io, "service", "service install|uninstall|start|stop|restart|status [--config FILE]")
+	cfgFlag := fs.String("config", "", "configuration file the service runs with (default "+defaultConfigPath+")")
+	if len(args) == 0 {
+		fs.Usage()
+		return usagef("service needs an action: install, uninstall, start, stop, restart or status")
+	}
+	action := args[0]
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	path := configPath(io, *cfgFlag)
+	if action == "install" {
+		// Refuse to install a service that would fail at start.
+		if _, err := agent.LoadConfig(path); err != nil {
+			return fmt.Errorf("not installing: %w", err)
+		}
+	}
+	s, err := service.New(&program{io: io}, serviceConfig(path))
+	if err != nil {
+		return err
+	}
+	switch action {
+	case "install":
+		if err := ensureServiceUser(io); err != nil {
+			return err
+		}
+		if err := s.Install(); err != nil {
+			return fmt.Errorf("install: %w", err)
+		}
+		fmt.Fprintf(io.Stdout, "installed service egsd (config %s); start it with: egsd service start\n", path)
+	case "uninstall", "start", "stop", "restart":
+		if err := service.Control(s, action); err != nil {
+			return fmt.Errorf("%s: %w", action, err)
+		}
+		fmt.Fprintf(io.Stdout, "service egsd: %s done\n", action)
+	case "status":
+		st, err := s.Status()
+		if err != nil {
+			return fmt.Errorf("status: %w", err)
+		}
+		fmt.Fprintln(io.Stdout, "service egsd:", map[service.Status]string{
+			service.StatusRunning: "running", service.StatusStopped: "stopped", service.StatusUnknown: "unknown",
+		}[st])
+	default:
+		return usagef("unknown service action %q: use install, uninstall, start, stop, restart or status", action)
+	}
+	return nil
+}
+
+// ensureServiceUser creates the dedicated system user on Linux if it does
+// not exist yet; elsewhere the service runs as the system account.
+func ensureServiceUser(io IO) error {
+	if runtime.GOOS != "linux" {
+		return nil
+	}
+	if exec.Command("id", "-u", packaging.ServiceUser).Run() == nil {
+		return nil
+	}
+	out, err := exec.Command("useradd", "--system", "--home-dir", "/var/lib/egsd", "--no-create-home",
+		"--shell", "/usr/sbin/nologin", "--groups", "dialout", packaging.ServiceUser).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("create system user %s: %v: %s", packaging.ServiceUser, err, out)
+	}
+	fmt.Fprintf(io.Stdout, "created system user %s\n", packaging.ServiceUser)
+	return nil
+}

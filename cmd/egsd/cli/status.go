@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/egsd/egsd/agent"
+)
+
+func runStatus(ctx context.Context, io IO, args []string) error {
+	fs := newFlags(io, "status", "status [--json]")
+	asJSON := fs.Bool("json", false, "print the agent's answer as JSON")
+	af := addAPIFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := af.client(io, true)
+	if err != nil {
+		return err
+	}
+	var st agent.Status
+	if err := c.get(ctx, "/v1/status", &st); err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(io.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	fmt.Fprintf(io.Stdout, "state        %s\nregime       %s (%s stamping)\ndevice       %s\ndocuments    %d", st.State, st.Regime, st.StampMode, st.DeviceID, st.Counter)
+	if !st.LastIssued.IsZero() {
+		fmt.Fprintf(io.Stdout, " (last at %s)", st.LastIssued.Local().Format("2006-01-02 15:04:05"))
+	}
+	fmt.Fprintf(io.Stdout, "\noutbox       %d pending", st.Outbox.Pending)
+	if !st.Outbox.Oldest.IsZero() {
+		fmt.Fprintf(io.Stdout, " (oldest issued %s)", st.Outbox.Oldest.Local().Format("2006-01-02 15:04:05"))
+	}
+	fmt.Fprintf(io.Stdout, "\nversion      %s\n", st.Version)
+	for _, inc := range st.Incidents {
+		fmt.Fprintf(io.Stdout, "INCIDENT %d   %s since %s: %s\n", inc.ID, inc.Title, inc.Start.Local().Format("2006-01-02 15:04:05"), inc.Detail)
+	}
+	return nil
+}

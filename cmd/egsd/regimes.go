@@ -1,0 +1,6 @@
+package main
+
+// The regimes linked into this binary. Each registers itself in init.
+import (
+	_ "github.com/egsd/egsd/stamping/testregime"
+)
