@@ -1,0 +1,48 @@
+# egsd — fiscal device agent. `make run` starts a demo unit; `make test` runs every test.
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X github.com/egsd/egsd/cmd/egsd/cli.Version=$(VERSION)
+DEMO_DATA ?= demo-data
+SHARED    ?= $(abspath ../shared)
+
+.PHONY: build run test test-race bench lint conformance fuzz crash package clean
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/egsd ./cmd/egsd
+
+# A fresh demo unit: test regime, demo seller, demo users (credentials are printed).
+run: build
+	rm -rf $(DEMO_DATA)
+	./bin/egsd run --demo --data $(DEMO_DATA)
+
+test: lint
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race -short ./queue/... ./agent/... ./device/...
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./queue/... ./stamping/...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Checks against ../shared (authority rule sets, sample documents).
+conformance:
+	EGSD_SHARED=$(SHARED) $(GO) test -count=1 -run 'Conformance' ./...
+
+# Run each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./stamping/sale/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./stamping/money/
+
+# The crash test with more kills than CI runs.
+KILLS ?= 500
+crash:
+	$(GO) test -count=1 -run TestCrashRecovery -v ./cmd/egsd/ -crash.kills=$(KILLS)
+
+package: build
+	GOARCH=$$($(GO) env GOARCH) EGSD_VERSION=$(VERSION) nfpm package -f packaging/nfpm.yaml -p deb -t dist/
+
+clean:
+	rm -rf bin dist $(DEMO_DATA)
