@@ -14,12 +14,12 @@ func runAudit(ctx context.Context, io IO, args []string) error {
 	dataFlag := fs.String("data", "", "data directory (overrides the configuration's data_dir)")
 	useSession := fs.Bool("session", false, "verify through the running agent as the manager logged in with 'egsd login'")
 	af := addAPIFlags(fs)
-	if len(args) == 0 || args[0] != "verify" {
-		fs.Usage()
-		return usagef("audit needs the action verify")
-	}
-	if err := parse(fs, args[1:]); err != nil {
+	action, err := parseAction(fs, args, "audit needs the action verify")
+	if err != nil {
 		return err
+	}
+	if action != "verify" {
+		return usagef("unknown audit action %q: the action is verify", action)
 	}
 	if *useSession {
 		c, err := af.client(io, true)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
@@ -136,4 +137,17 @@ func configPath(io IO, flagValue string) string {
 		return v
 	}
 	return defaultConfigPath
+}
+
+// parseAction splits "ACTION [flags]" for commands with actions; a flag in
+// the action's place (--help) is parsed so that help works.
+func parseAction(fs *flag.FlagSet, args []string, what string) (string, error) {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if err := parse(fs, args); err != nil {
+			return "", err
+		}
+		fs.Usage()
+		return "", usagef("%s", what)
+	}
+	return args[0], parse(fs, args[1:])
 }

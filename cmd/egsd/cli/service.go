@@ -91,12 +91,8 @@ func runAsService(cfg agent.Config, io IO) error {
 func runService(_ context.Context, io IO, args []string) error {
 	fs := newFlags(io, "service", "service install|uninstall|start|stop|restart|status [--config FILE]")
 	cfgFlag := fs.String("config", "", "configuration file the service runs with (default "+defaultConfigPath+")")
-	if len(args) == 0 {
-		fs.Usage()
-		return usagef("service needs an action: install, uninstall, start, stop, restart or status")
-	}
-	action := args[0]
-	if err := parse(fs, args[1:]); err != nil {
+	action, err := parseAction(fs, args, "service needs an action: install, uninstall, start, stop, restart or status")
+	if err != nil {
 		return err
 	}
 	path := configPath(io, *cfgFlag)

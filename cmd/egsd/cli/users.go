@@ -140,12 +140,8 @@ func runUsers(ctx context.Context, io IO, args []string) error {
 	dataFlag := fset.String("data", "", "data directory (overrides the configuration's data_dir)")
 	useSession := fset.Bool("session", false, "act through the API as the manager logged in with 'egsd login'")
 	af := addAPIFlags(fset)
-	if len(args) == 0 {
-		fset.Usage()
-		return usagef("users needs an action")
-	}
-	action := args[0]
-	if err := parse(fset, args[1:]); err != nil {
+	action, err := parseAction(fset, args, "users needs an action: add, list, passwd, role, remove, unlock, disable or enable")
+	if err != nil {
 		return err
 	}
 	if action != "list" && *name == "" {

@@ -1,0 +1,225 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/egsd/egsd/agent"
+	_ "github.com/egsd/egsd/stamping/testregime"
+)
+
+// run runs the CLI in-process with env as its environment.
+func run(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = Run(context.Background(), args, IO{
+		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut,
+		Getenv: func(k string) string { return env[k] },
+	})
+	return out.String(), errOut.String(), err
+}
+
+// startAgent serves a demo agent in-process and returns its URL and an
+// environment whose saved session lives in a temp dir.
+func startAgent(t *testing.T) (*agent.Agent, string, map[string]string) {
+	t.Helper()
+	cfg := agent.DemoConfig(t.TempDir())
+	cfg.Auth.BcryptCost = 4
+	a, err := agent.New(cfg, agent.Options{Logger: zerolog.Nop(), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureDemoUsers(a); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() { srv.Close(); a.Close() })
+	env := map[string]string{"EGSD_SESSION_FILE": filepath.Join(t.TempDir(), "session.json"), "EGSD_API": srv.URL}
+	return a, srv.URL, env
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	Version = "v9.9.9"
+	out, _, err := run(t, nil, "", "version")
+	if err != nil || strings.TrimSpace(out) != "egsd v9.9.9" {
+		t.Fatalf("version = %q, %v", out, err)
+	}
+	for _, c := range commands() {
+		_, stderr, err := run(t, nil, "", c.name, "--help")
+		if err != nil {
+			t.Errorf("%s --help: %v", c.name, err)
+		}
+		if !strings.Contains(stderr, "Usage: egsd "+c.name) {
+			t.Errorf("%s --help printed %q", c.name, stderr)
+		}
+	}
+	out, _, err = run(t, nil, "", "--help")
+	if err != nil || !strings.Contains(out, "Commands:") {
+		t.Fatalf("--help = %q, %v", out, err)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"run", "--demo", "--config", "x.toml"},
+		{"users"},
+		{"users", "add", "--role", "cashier"},
+		{"sale", "a.json", "b.json"},
+		{"service", "dance"},
+		{"audit"},
+		{"bench", "--clients", "0"},
+		{"status", "--no-such-flag"},
+	} {
+		_, _, err := run(t, nil, "", args...)
+		if err == nil || ExitCode(err) != 2 {
+			t.Errorf("egsd %v: err = %v, exit %d; want a usage error (exit 2)", args, err, ExitCode(err))
+		}
+	}
+}
+
+func TestSaleNeedsLogin(t *testing.T) {
+	env := map[string]string{"EGSD_SESSION_FILE": filepath.Join(t.TempDir(), "none.json")}
+	_, _, err := run(t, env, `{}`, "sale", "-")
+	if err == nil || !strings.Contains(err.Error(), "egsd login") {
+		t.Fatalf("err = %v, want a hint to log in", err)
+	}
+}
+
+func TestLoginSaleStatusLogout(t *testing.T) {
+	_, _, env := startAgent(t)
+	if _, _, err := run(t, env, "wrong-password\n", "login", "--user", "cashier"); err == nil {
+		t.Fatal("login with a wrong password from stdin succeeded")
+	}
+	out, _, err := run(t, env, "cashier-demo\n", "login", "--user", "cashier")
+	if err != nil || !strings.Contains(out, "logged in as cashier (cashier)") {
+		t.Fatalf("login: %q, %v", out, err)
+	}
+	info, err := os.Stat(env["EGSD_SESSION_FILE"])
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("session file: %v, mode %v; want 0600", err, info.Mode().Perm())
+	}
+	sale, err := os.ReadFile("../../../examples/sale.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = run(t, env, string(sale), "sale", "--key", "k-1", "-")
+	if err != nil || !strings.Contains(out, "issued document 1 (invoice)") {
+		t.Fatalf("sale: %q, %v", out, err)
+	}
+	out, _, err = run(t, env, string(sale), "sale", "--key", "k-1")
+	if err != nil || !strings.Contains(out, "already issued earlier document 1") {
+		t.Fatalf("resend: %q, %v", out, err)
+	}
+	bad := strings.Replace(string(sale), `"quantity": "2"`, `"quantity": 2`, 1)
+	_, stderr, err := run(t, env, bad, "sale", "-")
+	if err == nil || !strings.Contains(stderr, "lines[0].quantity") {
+		t.Fatalf("bad sale: stderr %q, err %v; want the field named", stderr, err)
+	}
+	out, _, err = run(t, env, "", "status")
+	if err != nil || !strings.Contains(out, "documents    1") || !strings.Contains(out, "outbox       1 pending") {
+		t.Fatalf("status: %q, %v", out, err)
+	}
+	if out, _, err = run(t, env, "", "logout"); err != nil || !strings.Contains(out, "logged out") {
+		t.Fatalf("logout: %q, %v", out, err)
+	}
+	if _, err := os.Stat(env["EGSD_SESSION_FILE"]); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("session file still there after logout: %v", err)
+	}
+}
+
+func TestUsersOnStoppedUnit(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"EGSD_CONFIG": filepath.Join(dir, "absent.toml")}
+	out, _, err := run(t, env, "", "users", "add", "--data", dir, "--name", "boss", "--role", "manager", "--password", "long enough 1")
+	if err != nil || !strings.Contains(out, "added boss (manager)") {
+		t.Fatalf("add: %q, %v", out, err)
+	}
+	_, _, err = run(t, env, "", "users", "add", "--data", dir, "--name", "kid", "--role", "cashier", "--password", "short")
+	if err == nil || !strings.Contains(err.Error(), "password") {
+		t.Fatalf("short password: %v", err)
+	}
+	_, _, err = run(t, env, "", "users", "remove", "--data", dir, "--name", "boss")
+	if err == nil || !strings.Contains(err.Error(), "last enabled manager") {
+		t.Fatalf("removing the last manager: %v", err)
+	}
+	out, _, err = run(t, env, "", "users", "list", "--data", dir)
+	if err != nil || !strings.Contains(out, "boss") || strings.Contains(out, "kid") {
+		t.Fatalf("list: %q, %v", out, err)
+	}
+	out, _, err = run(t, env, "", "audit", "verify", "--data", dir)
+	if err != nil || !strings.HasPrefix(out, "OK audit log: 1 entries") {
+		t.Fatalf("audit verify: %q, %v", out, err)
+	}
+	_, _, err = run(t, env, "", "audit", "verify", "--data", filepath.Join(dir, "nothing-here"))
+	if err == nil || !strings.Contains(err.Error(), "no egsd store") {
+		t.Fatalf("audit verify on an empty dir: %v", err)
+	}
+}
+
+func TestUsersThroughSession(t *testing.T) {
+	_, _, env := startAgent(t)
+	if _, _, err := run(t, env, "manager-demo\n", "login", "--user", "manager"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := run(t, env, "", "users", "add", "--session", "--name", "amal", "--role", "cashier", "--password", "amal-password")
+	if err != nil || !strings.Contains(out, "added amal (cashier)") {
+		t.Fatalf("add: %q, %v", out, err)
+	}
+	out, _, err = run(t, env, "", "users", "role", "--session", "--name", "amal", "--role", "technician")
+	if err != nil || !strings.Contains(out, "amal is now technician") {
+		t.Fatalf("role: %q, %v", out, err)
+	}
+	out, _, err = run(t, env, "", "users", "list", "--session")
+	if err != nil || !strings.Contains(out, "amal") || !strings.Contains(out, "technician") {
+		t.Fatalf("list: %q, %v", out, err)
+	}
+	// A cashier may not manage users.
+	if _, _, err := run(t, env, "cashier-demo\n", "login", "--user", "cashier"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = run(t, env, "", "users", "list", "--session")
+	if err == nil || !strings.Contains(err.Error(), "role cashier may not") {
+		t.Fatalf("cashier listing users: %v", err)
+	}
+}
+
+func TestBenchAgainstAgent(t *testing.T) {
+	_, _, env := startAgent(t)
+	out, _, err := run(t, env, "", "bench", "--clients", "2", "--sales", "20")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"sales      20 in", "0 failed", "p99", "20 documents in the journal"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bench output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestBenchPrefill(t *testing.T) {
+	dir := t.TempDir()
+	out, _, err := run(t, nil, "", "bench", "--prefill", "50", "--demo", "--data", dir)
+	if err != nil || !strings.Contains(out, "prefilled 50 documents") {
+		t.Fatalf("prefill: %q, %v", out, err)
+	}
+	cfg := agent.DemoConfig(dir)
+	a, err := agent.New(cfg, agent.Options{Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	st, err := a.Status()
+	if err != nil || st.Counter != 50 {
+		t.Fatalf("counter after prefill = %d, %v; want 50", st.Counter, err)
+	}
+}
