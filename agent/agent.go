@@ -86,7 +86,7 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	}
 	a.regime = regime
 
-	storeOpts := &queue.Options{Clock: a.clock.Now, NoSync: opts.UnsafeNoSync}
+	storeOpts := &queue.Options{Clock: a.clock.Now, Now: src.Wall, NoSync: opts.UnsafeNoSync}
 	if !cfg.Store.GroupCommit {
 		storeOpts.MaxBatch = 1
 	}

@@ -84,8 +84,7 @@ func (a *Agent) guard(rt route, public bool) http.HandlerFunc {
 			rt.handle(w, r, nil)
 			return
 		}
-		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		p, err := a.auth.Authenticate(strings.TrimSpace(token))
+		p, err := a.auth.Authenticate(bearerToken(r))
 		if err != nil {
 			if !errors.Is(err, ErrNoSession) && !strings.HasPrefix(err.Error(), "session expired") {
 				a.internalError(w, r, err)
@@ -103,6 +102,16 @@ func (a *Agent) guard(rt route, public bool) http.HandlerFunc {
 		setUser(r, p.User)
 		rt.handle(w, r, p)
 	}
+}
+
+// bearerToken returns the token of an "Authorization: Bearer <token>"
+// header; the scheme is case-insensitive (RFC 9110 §11.1).
+func bearerToken(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
 }
 
 func joinRoles(rs []Role) string {
@@ -179,6 +188,10 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
 		writeProblem(w, fieldProblem("body", "is not valid: "+strings.TrimPrefix(err.Error(), "json: ")))
 		return false
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		writeProblem(w, fieldProblem("body", "has data after the JSON object; send exactly one object"))
+		return false
+	}
 	return true
 }
 
@@ -217,7 +230,8 @@ func (a *Agent) handleLogin(w http.ResponseWriter, r *http.Request, _ *Principal
 	var locked *LockedError
 	switch {
 	case errors.As(err, &locked):
-		w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(locked.Until).Seconds())+1))
+		// The agent's clock, not the system's: the lock was set by it.
+		w.Header().Set("Retry-After", strconv.Itoa(int(locked.Until.Sub(a.time.Wall()).Seconds())+1))
 		writeProblem(w, Problem{Type: problemLocked, Title: "Account locked", Status: http.StatusTooManyRequests, Detail: err.Error()})
 	case errors.Is(err, ErrBadCredentials):
 		writeProblem(w, Problem{Type: problemUnauthorized, Title: "Login failed", Status: http.StatusUnauthorized, Detail: err.Error()})

@@ -68,13 +68,13 @@ func (e *AuditEntry) computeHash() (string, error) {
 // Audit appends e in its own transaction; Seq, Prev and Hash are set here,
 // Time if zero.
 func (s *Store) Audit(e AuditEntry) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return appendAudit(tx, &e) })
+	return s.db.Update(func(tx *bolt.Tx) error { return appendAudit(tx, s.opts.Now, &e) })
 }
 
 // Audit appends e inside this transaction.
-func (t *Tx) Audit(e AuditEntry) error { return appendAudit(t.tx, &e) }
+func (t *Tx) Audit(e AuditEntry) error { return appendAudit(t.tx, t.now, &e) }
 
-func appendAudit(tx *bolt.Tx, e *AuditEntry) error {
+func appendAudit(tx *bolt.Tx, now func() time.Time, e *AuditEntry) error {
 	meta := tx.Bucket(bucketMeta)
 	var head auditHead
 	if err := getJSON(meta, keyAuditHead, &head); err != nil && err != ErrNotFound {
@@ -86,7 +86,7 @@ func appendAudit(tx *bolt.Tx, e *AuditEntry) error {
 	e.Seq = head.Seq + 1
 	e.Prev = head.Hash
 	if e.Time.IsZero() {
-		e.Time = time.Now()
+		e.Time = now()
 	}
 	e.Time = e.Time.UTC()
 	h, err := e.computeHash()
@@ -167,8 +167,13 @@ func (s *Store) VerifyAudit() (int, error) {
 		if err := getJSON(tx.Bucket(bucketMeta), keyAuditHead, &head); err != nil && err != ErrNotFound {
 			return err
 		}
-		if head.Seq != want-1 || (head.Seq > 0 && head.Hash != prev) {
-			return &AuditBreak{Seq: want, Reason: fmt.Sprintf("log ends at entry %d but its head records entry %d (entries were removed)", want-1, head.Seq)}
+		switch last := want - 1; {
+		case head.Seq > last:
+			return &AuditBreak{Seq: want, Reason: fmt.Sprintf("log ends at entry %d but its head records entry %d (entries were removed)", last, head.Seq)}
+		case head.Seq < last:
+			return &AuditBreak{Seq: head.Seq + 1, Reason: fmt.Sprintf("log ends at entry %d but its head records entry %d (entries were added)", last, head.Seq)}
+		case last > 0 && head.Hash != prev:
+			return &AuditBreak{Seq: last, Reason: "the last entry does not match the hash its head records (the entry was rewritten)"}
 		}
 		return nil
 	})

@@ -56,13 +56,13 @@ func (s *Store) RaiseIncident(inc Incident, actor string) (Incident, error) {
 		}
 		inc.ID = id
 		if inc.Start.IsZero() {
-			inc.Start = time.Now()
+			inc.Start = s.opts.Now()
 		}
 		inc.Start = inc.Start.UTC()
 		if err := putJSON(b, u64(id), inc); err != nil {
 			return err
 		}
-		return appendAudit(tx, &AuditEntry{Actor: actor, Action: AuditIncident, Subject: fmt.Sprint(id),
+		return appendAudit(tx, s.opts.Now, &AuditEntry{Actor: actor, Action: AuditIncident, Subject: fmt.Sprint(id),
 			Details: map[string]string{"event": "opened", "kind": inc.Kind, "title": inc.Title}})
 	})
 	return inc, err
@@ -79,11 +79,11 @@ func (s *Store) CloseIncident(id uint64, summary, actor string) error {
 		if !inc.Open() {
 			return fmt.Errorf("incident %d is already closed", id)
 		}
-		inc.End, inc.Summary = time.Now().UTC(), summary
+		inc.End, inc.Summary = s.opts.Now().UTC(), summary
 		if err := putJSON(b, u64(id), inc); err != nil {
 			return err
 		}
-		return appendAudit(tx, &AuditEntry{Actor: actor, Action: AuditIncident, Subject: fmt.Sprint(id),
+		return appendAudit(tx, s.opts.Now, &AuditEntry{Actor: actor, Action: AuditIncident, Subject: fmt.Sprint(id),
 			Details: map[string]string{"event": "closed", "summary": summary}})
 	})
 }

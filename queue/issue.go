@@ -84,16 +84,18 @@ func (s *Store) Issue(ctx context.Context, req *IssueRequest) (IssueResult, erro
 	if req.IdempotencyKey == "" || req.User == "" || req.UUID == "" || req.Stamp == nil {
 		return IssueResult{}, fmt.Errorf("queue: IssueRequest needs User, IdempotencyKey, UUID and Stamp")
 	}
-	// A resend is answered from a read transaction without waiting for the writer.
-	if res, ok, err := s.lookupIdempotent(req); ok || err != nil {
-		return res, err
-	}
-	call := &issueCall{req: req, done: make(chan struct{})}
+	// The read lock keeps Close from closing the file under the lookup.
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
 		return IssueResult{}, ErrClosed
 	}
+	// A resend is answered from a read transaction without waiting for the writer.
+	if res, ok, err := s.lookupIdempotent(req); ok || err != nil {
+		s.mu.RUnlock()
+		return res, err
+	}
+	call := &issueCall{req: req, done: make(chan struct{})}
 	s.issueCh <- call
 	s.mu.RUnlock()
 	select {
@@ -259,7 +261,7 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, c *issueCall) error {
 			return err
 		}
 	}
-	if err := appendAudit(tx, &AuditEntry{
+	if err := appendAudit(tx, s.opts.Now, &AuditEntry{
 		Time: now, Actor: req.User, Action: AuditDocument, Subject: fmt.Sprint(rec.Counter),
 		Details: map[string]string{"uuid": rec.UUID, "kind": rec.Kind, "hash": rec.Hash},
 	}); err != nil {

@@ -163,9 +163,9 @@ func getRecord(tx *bolt.Tx, counter uint64) (*Record, error) {
 }
 
 // storedRecord is a Record as the journal stores it. Status marshals by
-// name for the API (MarshalText) and has no text decoder, so the stored form
-// keeps the explicit number instead; the outer field shadows the embedded
-// one in encoding/json.
+// name for the API (MarshalText); the stored form keeps the explicit number
+// (stored values are numbers), and the outer field shadows the embedded one
+// in encoding/json.
 type storedRecord struct {
 	*Record
 	Status int `json:"status"`

@@ -80,7 +80,7 @@ func (s *Store) RecordAnswer(counter uint64, a Answer) error {
 		if err := tx.Bucket(bucketOutbox).Delete(key); err != nil {
 			return err
 		}
-		return appendAudit(tx, &AuditEntry{Time: a.At, Actor: "system", Action: AuditDocumentState,
+		return appendAudit(tx, s.opts.Now, &AuditEntry{Time: a.At, Actor: "system", Action: AuditDocumentState,
 			Subject: fmt.Sprint(counter), Details: map[string]string{"status": a.Status.String()}})
 	})
 }

@@ -62,6 +62,9 @@ type Options struct {
 	// LockTimeout is how long Open waits for another process to release
 	// the file; zero means one second.
 	LockTimeout time.Duration
+	// Now is the wall clock for audit entries and incidents; nil means
+	// time.Now. The agent passes its own clock so that tests can drive it.
+	Now func() time.Time
 	// MustExist makes Open fail with ErrNoStore instead of creating a new
 	// store, for tools that inspect an existing unit.
 	MustExist bool
@@ -94,6 +97,9 @@ func Open(dir string, opts *Options) (*Store, error) {
 	}
 	if o.Clock == nil {
 		o.Clock = func() (time.Time, error) { return time.Now(), nil }
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 256
@@ -144,7 +150,7 @@ func (s *Store) initOrMigrate(tx *bolt.Tx) error {
 		if _, err := rand.Read(id); err != nil {
 			return err
 		}
-		ident := Identity{DeviceID: hex.EncodeToString(id), CreatedAt: time.Now().UTC()}
+		ident := Identity{DeviceID: hex.EncodeToString(id), CreatedAt: s.opts.Now().UTC()}
 		if err := putJSON(meta, keyIdentity, ident); err != nil {
 			return err
 		}
@@ -194,17 +200,20 @@ func (s *Store) Identity() (Identity, error) {
 
 // Update runs fn in a read-write transaction; it commits if fn returns nil.
 func (s *Store) Update(fn func(tx *Tx) error) error {
-	return s.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	return s.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, now: s.opts.Now}) })
 }
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(fn func(tx *Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, now: s.opts.Now}) })
 }
 
 // Tx is a transaction on the store, for callers that must change several
 // things atomically (a user change and its audit entry).
-type Tx struct{ tx *bolt.Tx }
+type Tx struct {
+	tx  *bolt.Tx
+	now func() time.Time
+}
 
 func u64(v uint64) []byte {
 	b := make([]byte, 8)

@@ -1,0 +1,62 @@
+package agent
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+// The Bearer scheme name is case-insensitive (RFC 9110 §11.1); other
+// schemes are not sessions.
+func TestBearerSchemeCaseInsensitive(t *testing.T) {
+	h := newHarness(t, nil)
+	token := h.user("ana", RoleCashier)
+	for _, header := range []string{"Bearer " + token, "bearer " + token, "BEARER  " + token} {
+		w := h.do(request{method: "GET", path: "/v1/status", header: map[string]string{"Authorization": header}})
+		if w.Code != http.StatusOK {
+			t.Errorf("Authorization %q: status %d, want 200", header[:7], w.Code)
+		}
+	}
+	for _, header := range []string{"Basic " + token, token, "Bearer"} {
+		w := h.do(request{method: "GET", path: "/v1/status", header: map[string]string{"Authorization": header}})
+		if w.Code != http.StatusUnauthorized {
+			t.Errorf("Authorization %.8q…: status %d, want 401", header, w.Code)
+		}
+	}
+}
+
+// Small JSON bodies (login, users) are strict like sales: one object, nothing after it.
+func TestLoginRejectsTrailingData(t *testing.T) {
+	h := newHarness(t, nil)
+	h.addUser("ana", RoleCashier)
+	w := h.do(request{method: "POST", path: "/v1/sessions", body: []byte(`{"user":"ana","password":"` + testPassword + `"} {"x":1}`)})
+	p := problemOf(t, w, http.StatusBadRequest)
+	if !namesField(p, "body") {
+		t.Errorf("problem %+v does not name the body", p)
+	}
+}
+
+// Audit entries and incidents carry the agent's clock, not the system's.
+func TestAuditAndIncidentTimesFollowAgentClock(t *testing.T) {
+	h := newHarness(t, nil)
+	manager := h.user("boss", RoleManager)
+	cashier := h.user("ana", RoleCashier)
+	h.mustSale(cashier, "k1", goodSale)
+	h.ft.SetWall(h.ft.Wall().Add(-time.Hour))
+	if w := h.sale(cashier, "k2", goodSale); w.Code != http.StatusConflict {
+		t.Fatalf("sale with the clock an hour back: %d, want 409", w.Code)
+	}
+	lo, hi := t0.Add(-2*time.Hour), t0.Add(2*time.Hour)
+	for _, e := range h.audit(manager) {
+		if e.Time.Before(lo) || e.Time.After(hi) {
+			t.Errorf("audit entry %d (%s) has time %s, not the agent's clock (%s)", e.Seq, e.Action, e.Time, t0)
+		}
+	}
+	incs := h.incidents(manager)
+	if len(incs) != 1 {
+		t.Fatalf("incidents = %+v, want one", incs)
+	}
+	if incs[0].Start.Before(lo) || incs[0].Start.After(hi) {
+		t.Errorf("incident start %s is not on the agent's clock", incs[0].Start)
+	}
+}
