@@ -1,0 +1,242 @@
+package queue
+
+// These tests look inside the writer (the length of issueCh) to line up
+// several calls in one group commit. They cannot use queuetest, which
+// imports this package, so they carry a small stamp of their own.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func stampOf(slot Slot) (Stamped, error) {
+	b := []byte(fmt.Sprintf(`{"counter":%d,"prev":%q,"uuid":%q}`, slot.Counter, slot.PrevHash, slot.UUID))
+	sum := sha256.Sum256(b)
+	return Stamped{Bytes: b, Hash: hex.EncodeToString(sum[:])}, nil
+}
+
+func rehashOf(_ string, doc []byte) (string, error) {
+	sum := sha256.Sum256(doc)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+func openInternal(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := s.Check(CheckOptions{Rehash: rehashOf}); err != nil {
+			t.Errorf("store check: %v", err)
+		}
+		s.Close()
+	})
+	return s
+}
+
+var uuidSeq struct {
+	sync.Mutex
+	n int
+}
+
+func request(user, key, body string, stamp func(Slot) (Stamped, error)) *IssueRequest {
+	uuidSeq.Lock()
+	uuidSeq.n++
+	uuid := fmt.Sprintf("00000000-0000-4000-8000-%012d", uuidSeq.n)
+	uuidSeq.Unlock()
+	sum := sha256.Sum256([]byte(body))
+	return &IssueRequest{User: user, IdempotencyKey: key, BodyHash: sum[:], Regime: "internal",
+		GenesisHash: "genesis", Kind: "invoice", UUID: uuid, Stamp: stamp}
+}
+
+type outcome struct {
+	res IssueResult
+	err error
+}
+
+// holdWriter issues a document whose stamp blocks, so that the writer sits
+// inside a transaction while the test queues the next batch. The returned
+// release lets it go and returns that document's outcome.
+func holdWriter(t *testing.T, s *Store) (release func() outcome) {
+	t.Helper()
+	entered, proceed := make(chan struct{}), make(chan struct{})
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := s.Issue(context.Background(), request("hold", "hold", "hold", func(slot Slot) (Stamped, error) {
+			close(entered)
+			<-proceed
+			return stampOf(slot)
+		}))
+		done <- outcome{res, err}
+	}()
+	<-entered
+	return func() outcome {
+		close(proceed)
+		return <-done
+	}
+}
+
+// enqueue starts Issue(req) and waits until the call is in the writer's
+// channel behind the n-1 queued before it, so that the batch's order is the
+// order of the calls.
+func enqueue(t *testing.T, s *Store, n int, ctx context.Context, req *IssueRequest) <-chan outcome {
+	t.Helper()
+	ch := make(chan outcome, 1)
+	go func() {
+		res, err := s.Issue(ctx, req)
+		ch <- outcome{res, err}
+	}()
+	deadline := time.Now().Add(30 * time.Second) // only to fail instead of hanging
+	for len(s.issueCh) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("call %d never reached the writer's queue", n)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	return ch
+}
+
+// TestBatchMixed puts good documents, failing and panicking stamps, a
+// resend and a conflicting key into one group commit. Each document is
+// all-or-nothing on its own: the good ones take contiguous counters in
+// queue order, the failures take none and do not spoil the batch.
+func TestBatchMixed(t *testing.T) {
+	s := openInternal(t)
+	release := holdWriter(t, s)
+
+	boom := errors.New("boom")
+	calls := []*IssueRequest{
+		request("alice", "a", "A", stampOf),
+		request("alice", "fail", "F", func(Slot) (Stamped, error) { return Stamped{}, boom }),
+		request("alice", "b", "B", stampOf),
+		request("alice", "panic", "P", func(Slot) (Stamped, error) { panic("index out of range") }),
+		request("alice", "a", "A", stampOf),  // resend of a, queued behind it
+		request("alice", "b", "B2", stampOf), // b's key with another body
+		request("bob", "a", "A", stampOf),    // a's key, another user
+		request("alice", "c", "C", stampOf),
+	}
+	var outs []<-chan outcome
+	for i, req := range calls {
+		outs = append(outs, enqueue(t, s, i+1, context.Background(), req))
+	}
+	if held := release(); held.err != nil || held.res.Record.Counter != 1 {
+		t.Fatalf("held document = %+v, %v", held.res.Record, held.err)
+	}
+	got := make([]outcome, len(outs))
+	for i, ch := range outs {
+		got[i] = <-ch
+	}
+
+	wantCounter := map[int]uint64{0: 2, 2: 3, 4: 2, 6: 4, 7: 5}
+	for i, o := range got {
+		c, ok := wantCounter[i]
+		switch {
+		case ok && (o.err != nil || o.res.Record.Counter != c):
+			t.Errorf("call %d (%s/%s): %v, %v; want counter %d", i, calls[i].User, calls[i].IdempotencyKey, o.res.Record, o.err, c)
+		case !ok && o.err == nil:
+			t.Errorf("call %d (%s/%s) succeeded with %+v; want an error", i, calls[i].User, calls[i].IdempotencyKey, o.res.Record)
+		}
+	}
+	if !errors.Is(got[1].err, boom) {
+		t.Errorf("failing stamp: err = %v, want %v", got[1].err, boom)
+	}
+	if got[3].err == nil || !strings.Contains(got[3].err.Error(), "index out of range") {
+		t.Errorf("panicking stamp: err = %v", got[3].err)
+	}
+	if !got[4].res.Replayed || got[0].res.Replayed {
+		t.Errorf("Replayed: original %v, resend %v; want false, true", got[0].res.Replayed, got[4].res.Replayed)
+	}
+	if !errors.Is(got[5].err, ErrIdempotencyConflict) {
+		t.Errorf("conflicting body: err = %v, want ErrIdempotencyConflict", got[5].err)
+	}
+
+	// The next document continues the sequence.
+	res, err := s.Issue(context.Background(), request("alice", "d", "D", stampOf))
+	if err != nil || res.Record.Counter != 6 {
+		t.Fatalf("next issue = %v, %v; want counter 6", res.Record, err)
+	}
+	if h, _ := s.Head(); h.Counter != 6 || h.Hash != res.Record.Hash {
+		t.Errorf("head = %+v", h)
+	}
+}
+
+// TestBatchDuplicates sends one sale five times at once: one document.
+func TestBatchDuplicates(t *testing.T) {
+	s := openInternal(t)
+	release := holdWriter(t, s)
+	var outs []<-chan outcome
+	for i := range 5 {
+		outs = append(outs, enqueue(t, s, i+1, context.Background(), request("alice", "same", "S", stampOf)))
+	}
+	release()
+	fresh := 0
+	for i, ch := range outs {
+		o := <-ch
+		if o.err != nil || o.res.Record.Counter != 2 {
+			t.Errorf("copy %d: %v, %v; want counter 2", i, o.res.Record, o.err)
+			continue
+		}
+		if !o.res.Replayed {
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Errorf("%d copies say they issued the document, want exactly 1", fresh)
+	}
+	if h, _ := s.Head(); h.Counter != 2 {
+		t.Errorf("head = %d, want 2", h.Counter)
+	}
+}
+
+// TestIssueContextEnds: a caller that gives up after its sale was queued
+// does not undo the sale; its resend finds the document.
+func TestIssueContextEnds(t *testing.T) {
+	s := openInternal(t)
+	release := holdWriter(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := enqueue(t, s, 1, ctx, request("alice", "k", "K", stampOf))
+	cancel()
+	if o := <-ch; !errors.Is(o.err, context.Canceled) {
+		t.Fatalf("Issue with a canceled context = %v, %v", o.res, o.err)
+	}
+	release()
+	res, err := s.Issue(context.Background(), request("alice", "k", "K", stampOf))
+	if err != nil || !res.Replayed || res.Record.Counter != 2 {
+		t.Errorf("resend = %+v, %v; want the queued document 2, replayed", res.Record, err)
+	}
+}
+
+// TestStoredStatusIsANumber: Status marshals by name for the API, but the
+// journal keeps the explicit number (style.md: stored values have explicit
+// numbers) and reads it back.
+func TestStoredStatusIsANumber(t *testing.T) {
+	s := openInternal(t)
+	req := request("alice", "k", "K", stampOf)
+	req.Submit = true
+	res, err := s.Issue(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw []byte
+	s.db.View(func(tx *bolt.Tx) error {
+		raw = append(raw, tx.Bucket(bucketJournal).Get(u64(res.Record.Counter))...)
+		return nil
+	})
+	if !strings.Contains(string(raw), `"status":1`) {
+		t.Errorf("stored record %s does not hold status 1", raw)
+	}
+	r, err := s.Document(res.Record.Counter)
+	if err != nil || r.Status != StatusPending {
+		t.Errorf("Document = %v, %v; want status pending", r, err)
+	}
+}
