@@ -332,15 +332,11 @@ func (a *Agent) handleIncidents(w http.ResponseWriter, r *http.Request, p *Princ
 }
 
 func (a *Agent) handleAudit(w http.ResponseWriter, r *http.Request, p *Principal) {
-	since, ok := queryUint(w, r, "since", 0)
+	since, limit, ok := queryPage(w, r)
 	if !ok {
 		return
 	}
-	limit, ok := queryUint(w, r, "limit", 100)
-	if !ok {
-		return
-	}
-	entries, err := a.store.AuditEntries(since, int(min(limit, 1000)))
+	entries, err := a.store.AuditEntries(since, limit)
 	if err != nil {
 		a.internalError(w, r, err)
 		return
@@ -362,6 +358,23 @@ func (a *Agent) handleAuditVerify(w http.ResponseWriter, r *http.Request, p *Pri
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "entries": n})
 	}
+}
+
+// queryPage reads the since and limit parameters of a listing: since
+// defaults to 0, limit to 100 and must be 1–1000.
+func queryPage(w http.ResponseWriter, r *http.Request) (since uint64, limit int, ok bool) {
+	if since, ok = queryUint(w, r, "since", 0); !ok {
+		return 0, 0, false
+	}
+	l, ok := queryUint(w, r, "limit", 100)
+	if !ok {
+		return 0, 0, false
+	}
+	if l == 0 || l > 1000 {
+		writeProblem(w, fieldProblem("limit", "must be between 1 and 1000"))
+		return 0, 0, false
+	}
+	return since, int(l), true
 }
 
 // queryUint reads an optional unsigned query parameter.

@@ -250,16 +250,8 @@ func (a *Agent) handleGetDocumentContent(w http.ResponseWriter, r *http.Request,
 }
 
 func (a *Agent) handleListDocuments(w http.ResponseWriter, r *http.Request, p *Principal) {
-	since, ok := queryUint(w, r, "since", 0)
+	since, limit, ok := queryPage(w, r)
 	if !ok {
-		return
-	}
-	limit, ok := queryUint(w, r, "limit", 100)
-	if !ok {
-		return
-	}
-	if limit == 0 || limit > 1000 {
-		writeProblem(w, fieldProblem("limit", "must be between 1 and 1000"))
 		return
 	}
 	withBytes := r.URL.Query().Get("include") == "document"
@@ -267,7 +259,7 @@ func (a *Agent) handleListDocuments(w http.ResponseWriter, r *http.Request, p *P
 	if p.Role == RoleCashier {
 		keep = func(rec *queue.Record) bool { return rec.User == p.User }
 	}
-	recs, next, err := a.store.Documents(since, int(limit), keep)
+	recs, next, err := a.store.Documents(since, limit, keep)
 	if err != nil {
 		a.internalError(w, r, err)
 		return
