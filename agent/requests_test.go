@@ -60,3 +60,20 @@ func TestAuditAndIncidentTimesFollowAgentClock(t *testing.T) {
 		t.Errorf("incident start %s is not on the agent's clock", incs[0].Start)
 	}
 }
+
+// Listings share one rule for since and limit.
+func TestListingPageParameters(t *testing.T) {
+	h := newHarness(t, nil)
+	manager := h.user("boss", RoleManager)
+	for _, path := range []string{"/v1/audit", "/v1/documents"} {
+		for _, q := range []string{"?limit=0", "?limit=1001", "?limit=ten", "?since=-1"} {
+			p := problemOf(t, h.get(manager, path+q), http.StatusBadRequest)
+			if !namesField(p, "limit") && !namesField(p, "since") {
+				t.Errorf("%s%s: problem %+v names neither since nor limit", path, q, p)
+			}
+		}
+		if w := h.get(manager, path+"?since=0&limit=1000"); w.Code != http.StatusOK {
+			t.Errorf("%s with limit 1000: %d", path, w.Code)
+		}
+	}
+}
