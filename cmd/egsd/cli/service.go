@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -23,10 +24,9 @@ type program struct {
 	io     IO
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	err    error
 }
 
-func (p *program) Start(s service.Service) error {
+func (p *program) Start(service.Service) error {
 	log := agent.NewLogger(p.io.Stderr, p.cfg.Log)
 	a, err := agent.New(p.cfg, agent.Options{Logger: log, Version: Version})
 	if err != nil {
@@ -37,12 +37,15 @@ func (p *program) Start(s service.Service) error {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		defer a.Close()
-		if err := a.Serve(ctx, nil); err != nil {
-			p.err = err
+		err := a.Serve(ctx, nil)
+		if cerr := a.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			log.Error().Err(err).Msg("agent stopped with an error")
-			// Exit non-zero so that the service manager restarts us.
-			s.Stop()
+			// A failure must end the process non-zero: the service
+			// manager restarts on failure, not on a clean stop.
+			os.Exit(1)
 		}
 	}()
 	return nil
@@ -82,10 +85,7 @@ func runAsService(cfg agent.Config, io IO) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Run(); err != nil {
-		return err
-	}
-	return p.err
+	return s.Run()
 }
 
 func runService(_ context.Context, io IO, args []string) error {
