@@ -39,7 +39,7 @@ fuzz:
 # The crash test with more kills than CI runs.
 KILLS ?= 500
 crash:
-	$(GO) test -count=1 -run TestCrashRecovery -v ./cmd/egsd/ -crash.kills=$(KILLS)
+	$(GO) test -count=1 -timeout 60m -run TestCrashRecovery -v ./cmd/egsd/ -crash.kills=$(KILLS)
 
 package: build
 	GOARCH=$$($(GO) env GOARCH) EGSD_VERSION=$(VERSION) nfpm package -f packaging/nfpm.yaml -p deb -t dist/

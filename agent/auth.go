@@ -264,6 +264,16 @@ func (a *Auth) AddUser(actor, name, role, password string) (UserView, error) {
 	if err := a.checkPassword(password); err != nil {
 		return UserView{}, err
 	}
+	// Refuse a duplicate before paying for the hash; the write below
+	// checks again in case of a race.
+	if err := a.store.View(func(tx *queue.Tx) error {
+		if _, err := tx.User(name); err == nil {
+			return fmt.Errorf("user %q %w", name, queue.ErrExists)
+		}
+		return nil
+	}); err != nil {
+		return UserView{}, err
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.cfg.BcryptCost)
 	if err != nil {
 		return UserView{}, err
