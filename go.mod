@@ -8,11 +8,11 @@ require (
 	github.com/rs/zerolog v1.34.0
 	go.etcd.io/bbolt v1.4.3
 	golang.org/x/crypto v0.45.0
+	golang.org/x/sys v0.38.0
 	golang.org/x/term v0.37.0
 )
 
 require (
 	github.com/mattn/go-colorable v0.1.13 // indirect
 	github.com/mattn/go-isatty v0.0.19 // indirect
-	golang.org/x/sys v0.38.0 // indirect
 )

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/egsd/egsd/device"
@@ -288,8 +289,11 @@ type Status struct {
 	Outbox     queue.OutboxStats `json:"outbox"`
 	Incidents  []queue.Incident  `json:"open_incidents"`
 	Started    time.Time         `json:"started"`
-	// RSSBytes is the agent's resident memory (Linux; 0 elsewhere).
-	RSSBytes uint64 `json:"rss_bytes,omitempty"`
+	// RSSBytes is the agent's resident memory (Linux; 0 elsewhere), and
+	// RSSAnonBytes the part of it that is not file pages: the store's file
+	// pages are page cache the agent releases every 250 ms.
+	RSSBytes     uint64 `json:"rss_bytes,omitempty"`
+	RSSAnonBytes uint64 `json:"rss_anon_bytes,omitempty"`
 }
 
 // Status returns the unit's state.
@@ -315,7 +319,8 @@ func (a *Agent) Status() (Status, error) {
 	}
 	st := Status{State: "ready", Version: a.version, DeviceID: id.DeviceID, Regime: a.regime.Name(),
 		StampMode: a.regime.Mode().String(), Counter: head.Counter, LastHash: head.Hash,
-		LastIssued: head.LastIssued, Outbox: ob, Incidents: incs, Started: a.started, RSSBytes: residentBytes()}
+		LastIssued: head.LastIssued, Outbox: ob, Incidents: incs, Started: a.started}
+	st.RSSBytes, st.RSSAnonBytes = residentBytes()
 	if a.clockIncident.Load() != 0 {
 		st.State = "clock_error"
 	}
@@ -342,15 +347,26 @@ func newUUID() (string, error) {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }
 
-// residentBytes reads the process's resident set size from /proc.
-func residentBytes() uint64 {
-	data, err := os.ReadFile("/proc/self/statm")
+// residentBytes reads the process's resident set and its anonymous part
+// from /proc (zero where there is no /proc).
+func residentBytes() (rss, anon uint64) {
+	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	var size, resident uint64
-	if _, err := fmt.Sscan(string(data), &size, &resident); err != nil {
-		return 0
+	for _, line := range strings.Split(string(data), "\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		var kb uint64
+		fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(value), " kB"), &kb)
+		switch name {
+		case "VmRSS":
+			rss = kb << 10
+		case "RssAnon":
+			anon = kb << 10
+		}
 	}
-	return resident * uint64(os.Getpagesize())
+	return rss, anon
 }

@@ -94,7 +94,7 @@ func appendAudit(tx *bolt.Tx, now func() time.Time, e *AuditEntry) error {
 		return err
 	}
 	e.Hash = h
-	if err := putJSON(tx.Bucket(bucketAudit), u64(e.Seq), e); err != nil {
+	if err := putJSON(appendOnly(tx.Bucket(bucketAudit)), u64(e.Seq), e); err != nil {
 		return err
 	}
 	return putJSON(meta, keyAuditHead, auditHead{Seq: e.Seq, Hash: e.Hash})

@@ -57,7 +57,7 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 				bad("journal: counter %d follows %d (gap or duplicate)", counter, want-1)
 			}
 			want = counter + 1
-			r, err := decodeRecord(v)
+			r, err := decodeRecord(tx, k, v)
 			if err != nil {
 				bad("journal[%d]: %v", counter, err)
 				continue
@@ -102,6 +102,12 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 		})
 		if err != nil {
 			return err
+		}
+		if n := outboxCount(tx.Bucket(bucketMeta)); n != uint64(rep.Pending) {
+			bad("outbox count says %d entries, the outbox has %d", n, rep.Pending)
+		}
+		if n := tx.Bucket(bucketDocuments).Stats().KeyN; uint64(n) != rep.Documents {
+			bad("%d document bodies for %d journal records", n, rep.Documents)
 		}
 		return tx.Bucket(bucketIdempotency).ForEach(func(k, v []byte) error {
 			var e idempotencyEntry

@@ -18,6 +18,7 @@ import (
 var (
 	bucketMeta        = []byte("meta")
 	bucketJournal     = []byte("journal")
+	bucketDocuments   = []byte("documents")
 	bucketUUID        = []byte("journal_uuid")
 	bucketOutbox      = []byte("outbox")
 	bucketIdempotency = []byte("idempotency")

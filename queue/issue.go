@@ -168,9 +168,13 @@ func (s *Store) commitBatch(batch []*issueCall) {
 		if err != nil {
 			return err
 		}
+		var ident Identity
+		if err := getJSON(tx.Bucket(bucketMeta), keyIdentity, &ident); err != nil {
+			return err
+		}
 		for _, c := range batch {
 			c.res, c.err = IssueResult{}, nil
-			if err := s.issueOne(tx, &head, c); err != nil {
+			if err := s.issueOne(tx, &head, &ident, c); err != nil {
 				return err // a storage failure: nothing in this batch is committed
 			}
 		}
@@ -187,7 +191,7 @@ func (s *Store) commitBatch(batch []*issueCall) {
 // issueOne issues c's document into tx. A problem with this one document
 // (clock, idempotency, stamp) is c.err and writes nothing; the returned
 // error is a storage failure that must abort the whole transaction.
-func (s *Store) issueOne(tx *bolt.Tx, head *Head, c *issueCall) error {
+func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall) error {
 	req := c.req
 	// A resend may have queued behind its original in the same batch.
 	if res, ok, err := idempotent(tx, req); ok || err != nil {
@@ -195,10 +199,6 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, c *issueCall) error {
 		return nil
 	}
 	meta := tx.Bucket(bucketMeta)
-	var ident Identity
-	if err := getJSON(meta, keyIdentity, &ident); err != nil {
-		return err
-	}
 	if ident.Regime != "" && ident.Regime != req.Regime {
 		c.err = fmt.Errorf("%w: the journal is %s, the request is %s", ErrRegimeMismatch, ident.Regime, req.Regime)
 		return nil
@@ -241,14 +241,17 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, c *issueCall) error {
 		rec.Status = StatusAccepted
 	}
 	key := u64(rec.Counter)
-	if err := putRecord(tx, rec); err != nil {
+	if err := putRecord(tx, rec, true); err != nil {
 		return err
 	}
 	if err := tx.Bucket(bucketUUID).Put([]byte(rec.UUID), key); err != nil {
 		return err
 	}
 	if req.Submit {
-		if err := putJSON(tx.Bucket(bucketOutbox), key, OutboxEntry{Counter: rec.Counter, Regime: rec.Regime, EnqueuedAt: rec.IssuedAt}); err != nil {
+		if err := putJSON(appendOnly(tx.Bucket(bucketOutbox)), key, OutboxEntry{Counter: rec.Counter, Regime: rec.Regime, EnqueuedAt: rec.IssuedAt}); err != nil {
+			return err
+		}
+		if err := addOutboxCount(meta, 1); err != nil {
 			return err
 		}
 	}

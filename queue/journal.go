@@ -58,7 +58,7 @@ type Record struct {
 	PrevHash       string    `json:"prev_hash"`
 	Hash           string    `json:"hash"`
 	ContentType    string    `json:"content_type"`
-	Document       []byte    `json:"document"` // frozen bytes
+	Document       []byte    `json:"document,omitempty"` // frozen bytes; stored raw in their own bucket
 	Receipt        []byte    `json:"receipt,omitempty"`
 	Status         Status    `json:"status"`
 	// Answer is the authority's full answer (for remote-stamping regimes,
@@ -141,7 +141,7 @@ func (s *Store) Documents(since uint64, limit int, keep func(*Record) bool) (rec
 				return nil
 			}
 			scanned++
-			r, err := decodeRecord(v)
+			r, err := decodeRecord(tx, k, v)
 			if err != nil {
 				return fmt.Errorf("journal[%d]: %w", counter, err)
 			}
@@ -155,11 +155,12 @@ func (s *Store) Documents(since uint64, limit int, keep func(*Record) bool) (rec
 }
 
 func getRecord(tx *bolt.Tx, counter uint64) (*Record, error) {
-	v := tx.Bucket(bucketJournal).Get(u64(counter))
+	k := u64(counter)
+	v := tx.Bucket(bucketJournal).Get(k)
 	if v == nil {
 		return nil, ErrNotFound
 	}
-	return decodeRecord(v)
+	return decodeRecord(tx, k, v)
 }
 
 // storedRecord is a Record as the journal stores it. Status marshals by
@@ -171,15 +172,32 @@ type storedRecord struct {
 	Status int `json:"status"`
 }
 
-func putRecord(tx *bolt.Tx, r *Record) error {
-	return putJSON(tx.Bucket(bucketJournal), u64(r.Counter), storedRecord{r, int(r.Status)})
+// putRecord stores r's metadata; withDocument also stores its frozen
+// bytes, which are written once, at issue, and never again.
+func putRecord(tx *bolt.Tx, r *Record, withDocument bool) error {
+	key := u64(r.Counter)
+	if withDocument {
+		if err := appendOnly(tx.Bucket(bucketDocuments)).Put(key, r.Document); err != nil {
+			return err
+		}
+	}
+	meta := *r
+	meta.Document = nil
+	return putJSON(appendOnly(tx.Bucket(bucketJournal)), key, storedRecord{&meta, int(r.Status)})
 }
 
-func decodeRecord(v []byte) (*Record, error) {
+// decodeRecord reads the record stored under key k with value v, and its
+// document bytes (copied: bbolt's memory is only valid in the transaction).
+func decodeRecord(tx *bolt.Tx, k, v []byte) (*Record, error) {
 	sr := storedRecord{Record: new(Record)}
 	if err := jsonUnmarshal(v, &sr); err != nil {
 		return nil, err
 	}
 	sr.Record.Status = Status(sr.Status)
+	doc := tx.Bucket(bucketDocuments).Get(k)
+	if doc == nil {
+		return nil, fmt.Errorf("document bytes of %d are missing", binary.BigEndian.Uint64(k))
+	}
+	sr.Record.Document = append([]byte(nil), doc...)
 	return sr.Record, nil
 }

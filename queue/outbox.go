@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -36,7 +37,7 @@ func (s *Store) OutboxStats() (OutboxStats, error) {
 	var st OutboxStats
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
-		st.Pending = b.Stats().KeyN
+		st.Pending = int(outboxCount(tx.Bucket(bucketMeta)))
 		if k, v := b.Cursor().First(); k != nil {
 			var e OutboxEntry
 			if err := json.Unmarshal(v, &e); err != nil {
@@ -74,10 +75,13 @@ func (s *Store) RecordAnswer(counter uint64, a Answer) error {
 			return fmt.Errorf("document %d is not in the outbox", counter)
 		}
 		rec.Status, rec.Answer, rec.Messages, rec.AnsweredAt = a.Status, a.Body, a.Messages, a.At.UTC()
-		if err := putRecord(tx, rec); err != nil {
+		if err := putRecord(tx, rec, false); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketOutbox).Delete(key); err != nil {
+			return err
+		}
+		if err := addOutboxCount(tx.Bucket(bucketMeta), -1); err != nil {
 			return err
 		}
 		return appendAudit(tx, s.opts.Now, &AuditEntry{Time: a.At, Actor: "system", Action: AuditDocumentState,
@@ -98,4 +102,15 @@ func (s *Store) Defer(counter uint64, next time.Time, lastErr string) error {
 		e.NextAttempt, e.LastError = next.UTC(), lastErr
 		return putJSON(b, u64(counter), e)
 	})
+}
+
+func outboxCount(meta *bolt.Bucket) uint64 {
+	if v := meta.Get(keyOutboxN); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func addOutboxCount(meta *bolt.Bucket, delta int64) error {
+	return meta.Put(keyOutboxN, u64(uint64(int64(outboxCount(meta))+delta)))
 }

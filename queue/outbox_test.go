@@ -2,7 +2,6 @@ package queue_test
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"reflect"
@@ -153,10 +152,13 @@ func TestCheckFindsCorruption(t *testing.T) {
 			mustDelete(t, mustBucket(t, tx, bucketJournal), u64(2))
 		}, "counter 3 follows 1"},
 		{"stored bytes edited", func(t *testing.T, tx *bolt.Tx, _ []*queue.Record) {
-			editJSON(t, mustBucket(t, tx, bucketJournal), u64(2), func(m map[string]any) {
-				m["document"] = base64.StdEncoding.EncodeToString([]byte(`{"edited":true}`))
-			})
+			if err := mustBucket(t, tx, bucketDocuments).Put(u64(2), []byte(`{"edited":true}`)); err != nil {
+				t.Fatal(err)
+			}
 		}, "journal[2]: stored bytes hash to"},
+		{"document bytes lost", func(t *testing.T, tx *bolt.Tx, _ []*queue.Record) {
+			mustDelete(t, mustBucket(t, tx, bucketDocuments), u64(3))
+		}, "document bytes of 3 are missing"},
 		{"chain broken", func(t *testing.T, tx *bolt.Tx, _ []*queue.Record) {
 			editJSON(t, mustBucket(t, tx, bucketJournal), u64(3), func(m map[string]any) { m["prev_hash"] = "forged" })
 		}, "journal[3]: previous hash"},

@@ -24,7 +24,8 @@ const FileName = "egsd.db"
 
 var (
 	bucketMeta        = []byte("meta")
-	bucketJournal     = []byte("journal")      // counter → Record
+	bucketJournal     = []byte("journal")      // counter → Record (without the document bytes)
+	bucketDocuments   = []byte("documents")    // counter → the frozen document bytes, raw
 	bucketUUID        = []byte("journal_uuid") // uuid → counter
 	bucketOutbox      = []byte("outbox")       // counter → OutboxEntry
 	bucketIdempotency = []byte("idempotency")  // user \x00 key → idempotencyEntry
@@ -33,7 +34,7 @@ var (
 	bucketSessions    = []byte("sessions")     // SHA-256(token) → Session
 	bucketAudit       = []byte("audit")        // seq → AuditEntry
 
-	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketUUID, bucketOutbox, bucketIdempotency,
+	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketDocuments, bucketUUID, bucketOutbox, bucketIdempotency,
 		bucketIncidents, bucketUsers, bucketSessions, bucketAudit}
 
 	keySchema    = []byte("schema_version")
@@ -41,6 +42,7 @@ var (
 	keyHead      = []byte("chain_head")
 	keyAuditHead = []byte("audit_head")
 	keyCreated   = []byte("created_at")
+	keyOutboxN   = []byte("outbox_count") // entries in the outbox, so status need not walk it
 )
 
 // migrations[v] upgrades a schema-v file to v+1. Each runs in the same
@@ -65,6 +67,9 @@ type Options struct {
 	// Now is the wall clock for audit entries and incidents; nil means
 	// time.Now. The agent passes its own clock so that tests can drive it.
 	Now func() time.Time
+	// TrimInterval is how often the store's memory map is trimmed from the
+	// resident set (Linux); zero means every 250 ms, negative never.
+	TrimInterval time.Duration
 	// MustExist makes Open fail with ErrNoStore instead of creating a new
 	// store, for tools that inspect an existing unit.
 	MustExist bool
@@ -77,6 +82,8 @@ type Store struct {
 
 	issueCh chan *issueCall // to the single writer; closed by Close
 	done    chan struct{}   // closed when the writer has stopped
+	stop    chan struct{}   // closed by Close to stop the trimmer
+	trimmed chan struct{}   // closed when the trimmer has stopped
 	mu      sync.RWMutex    // guards closed
 	closed  bool
 }
@@ -117,10 +124,11 @@ func Open(dir string, opts *Options) (*Store, error) {
 		}
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        o.LockTimeout,
-		NoSync:         o.NoSync,
-		NoFreelistSync: true, // the freelist is rebuilt on open; saves a write per commit
-		FreelistType:   bolt.FreelistMapType,
+		Timeout: o.LockTimeout,
+		NoSync:  o.NoSync,
+		// The freelist is synced: rebuilding it at open would read every
+		// page of a file that grows by gigabytes over a unit's life.
+		FreelistType: bolt.FreelistMapType,
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
@@ -128,13 +136,36 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{db: db, opts: o, issueCh: make(chan *issueCall, 1024), done: make(chan struct{})}
+	if o.TrimInterval == 0 {
+		o.TrimInterval = 250 * time.Millisecond
+	}
+	s := &Store{db: db, opts: o, issueCh: make(chan *issueCall, 1024), done: make(chan struct{}),
+		stop: make(chan struct{}), trimmed: make(chan struct{})}
 	if err := db.Update(s.initOrMigrate); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	go s.writer()
+	go s.trimmer()
 	return s, nil
+}
+
+// trimmer keeps the memory map's resident pages down; see trimMapping.
+func (s *Store) trimmer() {
+	defer close(s.trimmed)
+	if s.opts.TrimInterval < 0 {
+		return
+	}
+	t := time.NewTicker(s.opts.TrimInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.trimMapping() // best effort: a failure only leaves pages resident
+		}
+	}
 }
 
 func (s *Store) initOrMigrate(tx *bolt.Tx) error {
@@ -181,8 +212,10 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	close(s.issueCh)
+	close(s.stop)
 	s.mu.Unlock()
 	<-s.done
+	<-s.trimmed
 	return s.db.Close()
 }
 
@@ -213,6 +246,15 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 type Tx struct {
 	tx  *bolt.Tx
 	now func() time.Time
+}
+
+// appendOnly prepares a bucket whose keys only ever grow (counters,
+// sequence numbers) for a write: bbolt splits pages half full by default,
+// which for appends leaves every page half empty; 90% halves the pages
+// written per commit and the file's growth.
+func appendOnly(b *bolt.Bucket) *bolt.Bucket {
+	b.FillPercent = 0.9
+	return b
 }
 
 func u64(v uint64) []byte {

@@ -90,13 +90,21 @@ func runBench(ctx context.Context, io IO, args []string) error {
 		pct(0.50).Round(time.Microsecond), pct(0.95).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), latencies[len(latencies)-1].Round(time.Microsecond))
 	var st agent.Status
 	if err := c.get(ctx, "/v1/status", &st); err == nil {
-		fmt.Fprintf(io.Stdout, "agent      %d documents in the journal, RSS %.1f MB\n", st.Counter, float64(st.RSSBytes)/(1<<20))
+		fmt.Fprintf(io.Stdout, "agent      %d documents in the journal, RSS %.1f MB right after the run (%.1f MB anonymous)\n",
+			st.Counter, mb(st.RSSBytes), mb(st.RSSAnonBytes))
+		// The store's file pages are released every 250 ms; show what stays.
+		time.Sleep(time.Second)
+		if err := c.get(ctx, "/v1/status", &st); err == nil {
+			fmt.Fprintf(io.Stdout, "agent      RSS %.1f MB at rest (%.1f MB anonymous)\n", mb(st.RSSBytes), mb(st.RSSAnonBytes))
+		}
 	}
 	if firstErr != nil {
 		return fmt.Errorf("%d sales failed; first error: %w", failures.Load(), firstErr)
 	}
 	return nil
 }
+
+func mb(b uint64) float64 { return float64(b) / (1 << 20) }
 
 // benchPrefill fills a stopped unit's journal through the real issue
 // pipeline without fsync, so that latency can be measured on a large journal.
