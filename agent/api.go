@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pelletier/go-toml/v2"
+
 	"github.com/egsd/egsd/queue"
 )
 
@@ -51,6 +53,7 @@ func (a *Agent) routeTable() []route {
 		{"POST", "/v1/users", userAdmins, a.handleAddUser},
 		{"PATCH", "/v1/users/{name}", userAdmins, a.handleChangeUser},
 		{"DELETE", "/v1/users/{name}", userAdmins, a.handleRemoveUser},
+		{"GET", "/v1/config", overseers, a.handleConfig},
 		{"GET", "/v1/incidents", overseers, a.handleIncidents},
 		{"GET", "/v1/audit", managers, a.handleAudit},
 		{"GET", "/v1/audit/verify", managers, a.handleAuditVerify},
@@ -317,6 +320,21 @@ func (a *Agent) userError(w http.ResponseWriter, r *http.Request, err error) boo
 		a.internalError(w, r, err)
 	}
 	return true
+}
+
+// handleConfig answers the configuration in force, as TOML with every key
+// (defaults filled in), so that a technician sees what the unit really runs
+// with. The configuration holds no secrets: credentials live in the data
+// directory.
+func (a *Agent) handleConfig(w http.ResponseWriter, r *http.Request, p *Principal) {
+	data, err := toml.Marshal(a.cfg)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/toml")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(data)
 }
 
 func (a *Agent) handleIncidents(w http.ResponseWriter, r *http.Request, p *Principal) {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -75,5 +76,22 @@ func TestListingPageParameters(t *testing.T) {
 		if w := h.get(manager, path+"?since=0&limit=1000"); w.Code != http.StatusOK {
 			t.Errorf("%s with limit 1000: %d", path, w.Code)
 		}
+	}
+}
+
+// GET /v1/config answers the configuration in force, which parses strictly
+// back into the same configuration.
+func TestConfigEndpointRoundTrips(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Regime.Options = map[string]any{"max_line_amount": "500.00"} })
+	w := h.get(h.user("tech", RoleTechnician), "/v1/config")
+	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/toml" {
+		t.Fatalf("GET /v1/config: %d %s", w.Code, w.Header().Get("Content-Type"))
+	}
+	got, err := ParseConfig("answer", w.Body.Bytes())
+	if err != nil {
+		t.Fatalf("the answer does not parse as a configuration: %v\n%s", err, w.Body)
+	}
+	if !reflect.DeepEqual(got, h.cfg) {
+		t.Errorf("round trip changed the configuration:\n got %+v\nwant %+v", got, h.cfg)
 	}
 }

@@ -28,6 +28,7 @@ var wantAccess = map[string][]Role{
 	"POST /v1/users":                 {RoleManager, RoleOwner},
 	"PATCH /v1/users/{name}":         {RoleManager, RoleOwner},
 	"DELETE /v1/users/{name}":        {RoleManager, RoleOwner},
+	"GET /v1/config":                 {RoleManager, RoleTechnician},
 	"GET /v1/incidents":              {RoleManager, RoleTechnician},
 	"GET /v1/audit":                  {RoleManager},
 	"GET /v1/audit/verify":           {RoleManager},
