@@ -3,6 +3,7 @@ module github.com/egsd/egsd
 go 1.26
 
 require (
+	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1
 	github.com/kardianos/service v1.2.4
 	github.com/pelletier/go-toml/v2 v2.2.4
 	github.com/rs/zerolog v1.34.0
