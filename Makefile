@@ -28,7 +28,7 @@ lint:
 
 # Checks against ../shared (authority specs, rule sets, sample documents).
 # CONFORMANCE_PKGS lists the packages that have TestConformance* tests.
-CONFORMANCE_PKGS := ./stamping/testregime/
+CONFORMANCE_PKGS := ./stamping/testregime/ ./stamping/zatca/ ./stamping/keystore/ ./stamping/tlv/
 conformance:
 	EGSD_SHARED=$(SHARED) $(GO) test -count=1 -v -run '^TestConformance' $(CONFORMANCE_PKGS)
 
@@ -37,6 +37,11 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./stamping/sale/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./stamping/money/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./stamping/cert/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./stamping/keystore/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./stamping/tlv/
+	$(GO) test -run '^$$' -fuzz FuzzCanonicalize -fuzztime $(FUZZTIME) ./stamping/zatca/
+	$(GO) test -run '^$$' -fuzz FuzzInvoiceHashInput -fuzztime $(FUZZTIME) ./stamping/zatca/
 
 # The crash test with more kills than CI runs.
 KILLS ?= 500

@@ -78,8 +78,9 @@ func New(cfg Config, opts Options) (*Agent, error) {
 			Address: sale.Address{Street: cfg.Seller.Street, BuildingNumber: cfg.Seller.BuildingNumber,
 				District: cfg.Seller.District, City: cfg.Seller.City, PostalCode: cfg.Seller.PostalCode, Country: cfg.Seller.Country},
 		},
-		Device: stamping.Device{Serial: cfg.Device.Serial, Model: cfg.Device.Model},
-		Decode: cfg.regimeDecoder(),
+		Device:  stamping.Device{Serial: cfg.Device.Serial, Model: cfg.Device.Model},
+		DataDir: cfg.DataDir,
+		Decode:  cfg.regimeDecoder(),
 	})
 	if err != nil {
 		return nil, err

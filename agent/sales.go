@@ -47,6 +47,9 @@ func (a *Agent) Issue(ctx context.Context, user, key string, body []byte) (*queu
 		return nil, false, &IssueError{Problem{Type: problemInvalidSale, Title: "Invalid sale", Status: http.StatusBadRequest,
 			Detail: fieldErrs.Error(), Errors: fieldErrs}}
 	}
+	if errors.Is(err, stamping.ErrNotReady) {
+		return nil, false, &IssueError{Problem{Type: problemUnavailable, Title: "Unit not ready to issue", Status: http.StatusServiceUnavailable, Detail: err.Error()}}
+	}
 	if err != nil {
 		return nil, false, err
 	}

@@ -12,6 +12,7 @@ package stamping
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -140,10 +141,18 @@ type Regime interface {
 	Submit(ctx context.Context, sub Submission) Result
 }
 
+// ErrNotReady is returned (wrapped) by a regime that cannot stamp yet, for
+// example a ZATCA unit without its certificate before onboarding. The agent
+// answers 503 with the regime's message.
+var ErrNotReady = errors.New("the unit cannot issue documents yet")
+
 // Config is what a regime factory gets from the agent's configuration.
 type Config struct {
 	Seller Seller
 	Device Device
+	// DataDir is the unit's data directory, where a regime keeps its keys
+	// and credentials (0700).
+	DataDir string
 	// Decode decodes the regime's own configuration table ([regime.<name>])
 	// strictly into v; it is never nil.
 	Decode func(v any) error

@@ -41,6 +41,8 @@ func commands() []command {
 		{"sale", "issue a sale from a JSON file or standard input", runSale},
 		{"status", "show the unit's state", runStatus},
 		{"audit", "verify the audit log", runAudit},
+		{"verify", "verify signed documents (hash, signature, QR) and their chain", runVerify},
+		{"journal", "export the stored documents byte for byte", runJournal},
 		{"bench", "measure the running agent: sales/s and latency", runBench},
 		{"version", "print the version", runVersion},
 	}

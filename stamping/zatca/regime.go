@@ -1,0 +1,226 @@
+package zatca
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/egsd/egsd/stamping"
+	"github.com/egsd/egsd/stamping/cert"
+	"github.com/egsd/egsd/stamping/keystore"
+	"github.com/egsd/egsd/stamping/sale"
+)
+
+// Name is the regime's registered name.
+const Name = "zatca"
+
+func init() { stamping.Register(Name, New) }
+
+// RegimeOptions is the regime's own configuration, [regime.options].
+type RegimeOptions struct {
+	// Phase is 2 (default: signed UBL, QR tags 1–9) or 1 (for taxpayers not
+	// yet in a Phase 2 wave: QR tags 1–5, no stamp, no integration).
+	Phase int `toml:"phase"`
+	// InvoicePrefix precedes the counter in the invoice number (cbc:ID).
+	InvoicePrefix string `toml:"invoice_prefix"`
+	// OutOfScopeReason is the text for VATEX-SA-OOS lines.
+	OutOfScopeReason string `toml:"out_of_scope_reason"`
+	// KeyFile is the stamping key; default data_dir/zatca/stamping-key.pem,
+	// created on the device on first start.
+	KeyFile string `toml:"key_file"`
+	// CertificateFile is the stamping certificate (PEM or base64 DER);
+	// default data_dir/zatca/certificate.pem, which onboarding writes.
+	CertificateFile string `toml:"certificate_file"`
+}
+
+// genesisHash is the PIH of a unit's first document (spec/zatca.md §1.3).
+var genesisHash = func() string {
+	sum := sha256.Sum256([]byte("0"))
+	return base64.StdEncoding.EncodeToString([]byte(hex.EncodeToString(sum[:])))
+}()
+
+type regime struct {
+	seller stamping.Seller
+	build  Options
+	phase  int
+	signer *signer // nil in Phase 1
+}
+
+// signer is the key and certificate that stamp documents.
+type signer struct {
+	key    *keystore.Key
+	cert   *cert.Certificate // nil until the unit has a certificate
+	cert64 string
+}
+
+// New creates the regime from its configuration. In Phase 2 it creates the
+// stamping key on first start and loads the certificate if there is one.
+func New(cfg stamping.Config) (stamping.Regime, error) {
+	o := RegimeOptions{Phase: 2, InvoicePrefix: "INV-", OutOfScopeReason: DefaultOutOfScopeReason}
+	if err := cfg.Decode(&o); err != nil {
+		return nil, err
+	}
+	r := &regime{seller: cfg.Seller, phase: o.Phase,
+		build: Options{InvoicePrefix: o.InvoicePrefix, Currency: "SAR", OutOfScopeReason: o.OutOfScopeReason}}
+	switch o.Phase {
+	case 1:
+		return r, nil
+	case 2:
+	default:
+		return nil, fmt.Errorf("regime.options.phase is %d; it must be 1 or 2", o.Phase)
+	}
+	dir := filepath.Join(cfg.DataDir, "zatca")
+	if o.KeyFile == "" {
+		if cfg.DataDir == "" {
+			return nil, errors.New("regime.options.key_file or data_dir is required")
+		}
+		o.KeyFile = filepath.Join(dir, "stamping-key.pem")
+	}
+	if o.CertificateFile == "" {
+		o.CertificateFile = filepath.Join(dir, "certificate.pem")
+	}
+	key, err := keystore.Load(o.KeyFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		key, err = keystore.Create(o.KeyFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stamping key: %w", err)
+	}
+	r.signer = &signer{key: key}
+	data, err := os.ReadFile(o.CertificateFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return r, nil // not onboarded yet: Validate says so
+	case err != nil:
+		return nil, fmt.Errorf("certificate: %w", err)
+	}
+	if err := r.signer.useCertificate(data, cfg.Seller.VATNumber); err != nil {
+		return nil, fmt.Errorf("certificate %s: %w", o.CertificateFile, err)
+	}
+	return r, nil
+}
+
+// NewWithKey creates a Phase 2 regime that signs with key and certificate
+// (PEM or base64 DER), for tools and tests that hold both in memory.
+func NewWithKey(seller stamping.Seller, opts Options, key *keystore.Key, certificate []byte) (stamping.Regime, error) {
+	r := &regime{seller: seller, phase: 2, build: opts, signer: &signer{key: key}}
+	if r.build.Currency == "" {
+		r.build.Currency = "SAR"
+	}
+	if r.build.OutOfScopeReason == "" {
+		r.build.OutOfScopeReason = DefaultOutOfScopeReason
+	}
+	if err := r.signer.useCertificate(certificate, seller.VATNumber); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// useCertificate checks that the certificate belongs to this key and this
+// taxpayer before the unit stamps with it: ZATCA refuses documents whose
+// certificate does not match (spec/zatca.md §8, "certificate-permissions").
+func (s *signer) useCertificate(data []byte, vat string) error {
+	c, err := cert.ParsePEM(data)
+	if err != nil {
+		if c, err = cert.ParseBase64(string(data)); err != nil {
+			return err
+		}
+	}
+	if string(c.PublicKeyDER) != string(s.key.PublicKeyDER()) {
+		return errors.New("it is not for this unit's stamping key")
+	}
+	if uid := c.SAN[cert.OIDUID]; uid != "" && uid != vat {
+		return fmt.Errorf("it is for VAT number %s, but seller.vat_number is %s", uid, vat)
+	}
+	s.cert, s.cert64 = c, c.Base64()
+	return nil
+}
+
+func (r *regime) Name() string                { return Name }
+func (r *regime) Mode() stamping.Mode         { return stamping.StampLocal }
+func (r *regime) GenesisHash() string         { return genesisHash }
+func (r *regime) Validate(s *sale.Sale) error { return r.validate(s) }
+
+func (r *regime) validate(s *sale.Sale) error {
+	if r.phase == 2 && (r.signer == nil || r.signer.cert == nil) {
+		return fmt.Errorf("%w: this ZATCA unit has no stamping certificate; onboard it first (egsd onboard --otp …)", stamping.ErrNotReady)
+	}
+	return Validate(s, r.seller, r.build)
+}
+
+// Rehash recomputes the invoice hash of a stored document with the generic
+// C14N 1.1 canonicaliser: the store's check thereby proves that the fast
+// path, which hashes the document as written, hashed the right bytes.
+func (r *regime) Rehash(doc []byte) (string, error) {
+	_, h, err := InvoiceHash(doc)
+	return h, err
+}
+
+// Receipt is the printer's view of a stamped document.
+type Receipt struct {
+	InvoiceNumber string `json:"invoice_number"`
+	Simplified    bool   `json:"simplified"`
+	Timestamp     string `json:"timestamp"`
+	Total         string `json:"total"`
+	VAT           string `json:"vat"`
+	QR            string `json:"qr"`
+}
+
+// Stamp builds, hashes, signs and assembles one document (spec/zatca.md
+// §1–3): the hash is taken over the document as written, which Render
+// emits already in canonical form, so nothing is parsed.
+func (r *regime) Stamp(slot stamping.Slot, s *sale.Sale) (stamping.Document, error) {
+	inv, err := FromSale(s, slot, r.seller, r.build)
+	if err != nil {
+		return stamping.Document{}, err
+	}
+	rendered, err := Render(inv)
+	if err != nil {
+		return stamping.Document{}, err
+	}
+	digest := sha256.Sum256(rendered.Hashed)
+	hash := base64.StdEncoding.EncodeToString(digest[:])
+	qr := QR{SellerName: rendered.SellerName, VATNumber: rendered.SellerVAT, Timestamp: rendered.Timestamp,
+		Total: rendered.PayableAmount, VATTotal: rendered.VATTotal}
+	extensions := ""
+	if r.phase == 2 {
+		if r.signer == nil || r.signer.cert == nil {
+			return stamping.Document{}, fmt.Errorf("%w: no stamping certificate", stamping.ErrNotReady)
+		}
+		der, err := r.signer.key.SignSHA256(digest[:])
+		if err != nil {
+			return stamping.Document{}, fmt.Errorf("sign: %w", err)
+		}
+		date, clock := IssueDateTime(slot.IssuedAt)
+		sig := &Signature{
+			InvoiceHash: hash, SignatureValue: base64.StdEncoding.EncodeToString(der),
+			Certificate: r.signer.cert64, IssuerName: r.signer.cert.IssuerName,
+			SerialNumber: r.signer.cert.SerialNumber.String(), SigningTime: date + "T" + clock,
+		}
+		extensions = sig.UBLExtensions()
+		qr.InvoiceHash, qr.SignatureValue = hash, sig.SignatureValue
+		qr.PublicKey, qr.CertificateSignature = r.signer.cert.PublicKeyDER, r.signer.cert.Signature
+	}
+	qrText, err := qr.Encode(r.phase == 2, rendered.Simplified)
+	if err != nil {
+		return stamping.Document{}, err
+	}
+	receipt, err := json.Marshal(Receipt{InvoiceNumber: rendered.ID, Simplified: rendered.Simplified, Timestamp: rendered.Timestamp,
+		Total: rendered.PayableAmount, VAT: rendered.VATTotal, QR: qrText})
+	if err != nil {
+		return stamping.Document{}, err
+	}
+	return stamping.Document{Bytes: rendered.Assemble(extensions, qrText), ContentType: "application/xml", Hash: hash, Receipt: receipt}, nil
+}
+
+// Submit is not built yet: reporting and clearance arrive with onboarding.
+func (r *regime) Submit(context.Context, stamping.Submission) stamping.Result {
+	return stamping.Result{Outcome: stamping.Retryable, Messages: []string{"submission to ZATCA is not available in this version"}}
+}
