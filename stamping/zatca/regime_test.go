@@ -2,6 +2,7 @@ package zatca
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -229,5 +230,27 @@ func TestPhase2NeedsCertificate(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "zatca", "certificate.pem"), pem, 0o600)
 	if _, err := New(stamping.Config{Seller: fxSeller(), DataDir: dir, Decode: func(any) error { return nil }}); err == nil || !strings.Contains(err.Error(), "not for this unit's stamping key") {
 		t.Fatalf("New with a foreign certificate = %v", err)
+	}
+}
+
+// BenchmarkStamp is the whole per-document cost inside the issue
+// transaction: build, canonical hash (no re-parse), ECDSA signature, XAdES
+// block, QR and assembly, for 3, 10 and 100 lines.
+func BenchmarkStamp(b *testing.B) {
+	r := sdkRegime(b)
+	for _, n := range []int{3, 10, 100} {
+		s := benchSale(n)
+		b.Run(fmt.Sprintf("lines=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var size int
+			for b.Loop() {
+				d, err := r.Stamp(fxSlot(1), s)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = len(d.Bytes)
+			}
+			b.ReportMetric(float64(size), "doc-bytes")
+		})
 	}
 }

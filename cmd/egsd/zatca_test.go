@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// sharedZATCA is ../shared/zatca, or the test is skipped.
+func sharedZATCA(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("EGSD_SHARED")
+	if dir == "" {
+		dir = "../../../shared"
+	}
+	dir = filepath.Join(dir, "zatca")
+	if _, err := os.Stat(filepath.Join(dir, "testkeys", "key_pkcs8.der")); err != nil {
+		t.Skipf("ZATCA test keys not found at %s (set EGSD_SHARED): %v", dir, err)
+	}
+	return dir
+}
+
+// privateScalar digs the 32-byte private scalar out of a PKCS#8 secp256k1
+// key, so that the test can look for it in everything the daemon says.
+func privateScalar(t *testing.T, der []byte) []byte {
+	t.Helper()
+	var p8 struct {
+		Version int
+		Algo    asn1.RawValue
+		Key     []byte
+	}
+	if _, err := asn1.Unmarshal(der, &p8); err != nil {
+		t.Fatal(err)
+	}
+	var sec1 struct {
+		Version int
+		Key     []byte
+		Rest    asn1.RawValue `asn1:"optional,explicit,tag:0"`
+		Pub     asn1.RawValue `asn1:"optional,explicit,tag:1"`
+	}
+	if _, err := asn1.Unmarshal(p8.Key, &sec1); err != nil {
+		t.Fatal(err)
+	}
+	if len(sec1.Key) != 32 {
+		t.Fatalf("scalar is %d bytes", len(sec1.Key))
+	}
+	return sec1.Key
+}
+
+// TestZATCAEndToEnd runs the daemon with the zatca regime on the SDK test
+// key and certificate: simplified and standard invoices and a credit note
+// are issued over the API, exported, and verify as one chain with
+// `egsd verify --chain`. Nothing the daemon, its API or the CLI says
+// contains the private key (design.md invariant 6).
+func TestZATCAEndToEnd(t *testing.T) {
+	shared := sharedZATCA(t)
+	tmp := t.TempDir()
+	data := filepath.Join(tmp, "data")
+	keyDER, err := os.ReadFile(filepath.Join(shared, "testkeys", "key_pkcs8.der"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, err := os.ReadFile(filepath.Join(shared, "testkeys", "cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(data, "zatca"), 0o700)
+	os.WriteFile(filepath.Join(data, "zatca", "stamping-key.pem"), keyDER, 0o600)
+	os.WriteFile(filepath.Join(data, "zatca", "certificate.pem"), certPEM, 0o600)
+
+	addr := freeAddr(t)
+	cfg := filepath.Join(tmp, "egsd.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir = %s
+[api]
+listen = %s
+[regime]
+name = "zatca"
+[regime.options]
+invoice_prefix = "EGS1-"
+[seller]
+name = "Maximum Speed Tech Supply LTD"
+name_local = "شركة توريد التكنولوجيا بأقصى سرعة المحدودة"
+vat_number = "399999999900003"
+id_scheme = "CRN"
+id = "1010010000"
+street = "Prince Sultan"
+building_number = "2322"
+district = "Al-Murabba"
+city = "Riyadh"
+postal_code = "23333"
+country = "SA"
+[auth]
+bcrypt_cost = 4
+[log]
+level = "debug"
+format = "json"
+`, strconv.Quote(data), strconv.Quote(addr))), 0o600)
+	env := cliEnv(tmp)
+	if res := runEgsd(t, env, "users", "add", "--config", cfg, "--name", "ana", "--role", "cashier", "--password", "ana-password-1"); res.Code != 0 {
+		t.Fatalf("users add: %s", res)
+	}
+	if res := runEgsd(t, env, "users", "add", "--config", cfg, "--name", "boss", "--role", "manager", "--password", "boss-password-1"); res.Code != 0 {
+		t.Fatalf("users add: %s", res)
+	}
+	d := startDaemon(t, data, addr, "run", "--config", cfg)
+	cashier := newAPIClient(d.url)
+	cashier.login(t, "ana", "ana-password-1")
+	manager := newAPIClient(d.url)
+	manager.login(t, "boss", "boss-password-1")
+
+	var said []string // everything the API answered
+	sales := []string{
+		`{"kind":"invoice","lines":[{"name":"Tea","quantity":"2","unit_price":"4.35","vat_category":"S","vat_rate":"15"}],"payments":[{"means":"cash"}]}`,
+		`{"kind":"invoice","buyer":{"name":"Fatoora Samples LTD","vat_number":"399999999800003","address":{"street":"Salah Al-Din","building_number":"1111","district":"Al-Murooj","city":"Riyadh","postal_code":"12222","country":"SA"}},
+		  "lines":[{"name":"Paper","quantity":"10","unit_price":"12.50","vat_category":"S","vat_rate":"15"},{"name":"Export service","quantity":"1","unit_price":"100","vat_category":"Z","exemption_reason":"VATEX-SA-33"}],"payments":[{"means":"bank_transfer"}]}`,
+		`{"kind":"credit_note","original":"EGS1-1","reason":"Goods returned","lines":[{"name":"Tea","quantity":"1","unit_price":"4.35","vat_category":"S","vat_rate":"15"}],"payments":[{"means":"cash"}]}`,
+	}
+	for i, body := range sales {
+		ans, err := cashier.postSale(context.Background(), fmt.Sprint("sale-", i), []byte(body))
+		if err != nil || ans.Status != http.StatusCreated {
+			t.Fatalf("sale %d = %d %s, %v", i, ans.Status, ans.Body, err)
+		}
+		said = append(said, string(ans.Body))
+	}
+	for _, path := range []string{"/v1/status", "/v1/config", "/v1/documents?include=document", "/v1/audit?limit=1000", "/v1/incidents"} {
+		ans, err := manager.do(context.Background(), http.MethodGet, path, nil, nil)
+		if err != nil || ans.Status != http.StatusOK {
+			t.Fatalf("GET %s = %d, %v", path, ans.Status, err)
+		}
+		said = append(said, string(ans.Body))
+	}
+	var st struct {
+		Regime    string
+		StampMode string `json:"stamp_mode"`
+	}
+	json.Unmarshal([]byte(said[3]), &st)
+	if st.Regime != "zatca" || st.StampMode != "local" {
+		t.Errorf("status regime %q, stamp mode %q", st.Regime, st.StampMode)
+	}
+	d.stop()
+
+	out := filepath.Join(tmp, "export")
+	res := runEgsd(t, env, "journal", "export", "--config", cfg, "--out", out)
+	if res.Code != 0 || !strings.Contains(res.Stdout, "exported 3 documents") {
+		t.Fatalf("journal export: %s", res)
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*.xml"))
+	if len(files) != 3 {
+		t.Fatalf("exported %d XML files", len(files))
+	}
+	verify := runEgsd(t, env, append([]string{"verify", "--chain"}, files...)...)
+	if verify.Code != 0 || strings.Count(verify.Stdout, "OK ") != 4 || !strings.Contains(verify.Stdout, "OK chain ICV 1–3") {
+		t.Fatalf("egsd verify --chain: %s", verify)
+	}
+	said = append(said, d.log.String(), res.String(), verify.String(), runEgsd(t, env, "audit", "verify", "--config", cfg).String())
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		said = append(said, string(b))
+	}
+
+	scalar := privateScalar(t, keyDER)
+	secrets := map[string]string{
+		"hex":          hex.EncodeToString(scalar),
+		"HEX":          strings.ToUpper(hex.EncodeToString(scalar)),
+		"base64":       base64.StdEncoding.EncodeToString(scalar),
+		"base64url":    base64.RawURLEncoding.EncodeToString(scalar),
+		"decimal":      new(big.Int).SetBytes(scalar).String(),
+		"key file b64": base64.StdEncoding.EncodeToString(keyDER)[:40],
+	}
+	all := strings.Join(said, "\n")
+	if !strings.Contains(all, "399999999900003") || len(all) < 10000 {
+		t.Fatalf("collected only %d bytes of output; the test would prove nothing", len(all))
+	}
+	for form, secret := range secrets {
+		if strings.Contains(all, secret) {
+			t.Errorf("the private key (%s) appears in the daemon's output", form)
+		}
+	}
+}
