@@ -71,6 +71,15 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	a.clock = device.NewClockGuard(src, cfg.Clock.BackwardTolerance.Duration)
 	a.started = src.Wall()
 
+	// The store opens first, so that the regime's key events are audited.
+	storeOpts := &queue.Options{Clock: a.clock.Now, Now: src.Wall, NoSync: opts.UnsafeNoSync}
+	if !cfg.Store.GroupCommit {
+		storeOpts.MaxBatch = 1
+	}
+	var err error
+	if a.store, err = queue.Open(cfg.DataDir, storeOpts); err != nil {
+		return nil, err
+	}
 	regime, err := stamping.New(cfg.Regime.Name, stamping.Config{
 		Seller: stamping.Seller{
 			Name: cfg.Seller.Name, NameLocal: cfg.Seller.NameLocal, VATNumber: cfg.Seller.VATNumber,
@@ -81,20 +90,18 @@ func New(cfg Config, opts Options) (*Agent, error) {
 		Device:  stamping.Device{Serial: cfg.Device.Serial, Model: cfg.Device.Model},
 		DataDir: cfg.DataDir,
 		Decode:  cfg.regimeDecoder(),
+		Event: func(action string, details map[string]string) {
+			if err := a.store.Audit(queue.AuditEntry{Actor: "system", Action: queue.AuditKey, Subject: action, Details: details}); err != nil {
+				a.log.Error().Err(err).Str("event", action).Msg("audit regime event")
+			}
+			a.log.Info().Str("event", action).Msg("regime event")
+		},
 	})
 	if err != nil {
+		a.store.Close()
 		return nil, err
 	}
 	a.regime = regime
-
-	storeOpts := &queue.Options{Clock: a.clock.Now, Now: src.Wall, NoSync: opts.UnsafeNoSync}
-	if !cfg.Store.GroupCommit {
-		storeOpts.MaxBatch = 1
-	}
-	a.store, err = queue.Open(cfg.DataDir, storeOpts)
-	if err != nil {
-		return nil, err
-	}
 	a.auth = NewAuth(a.store, cfg.Auth, src.Wall)
 	if err := a.startup(); err != nil {
 		a.store.Close()

@@ -156,6 +156,9 @@ type Config struct {
 	// Decode decodes the regime's own configuration table ([regime.<name>])
 	// strictly into v; it is never nil.
 	Decode func(v any) error
+	// Event records something the audit log must show, such as a key
+	// generated on the device; nil discards events.
+	Event func(action string, details map[string]string)
 }
 
 // Seller is the taxpayer the unit issues documents for.
@@ -220,6 +223,9 @@ func New(name string, cfg Config) (Regime, error) {
 	}
 	if cfg.Decode == nil {
 		cfg.Decode = func(any) error { return nil }
+	}
+	if cfg.Event == nil {
+		cfg.Event = func(string, map[string]string) {}
 	}
 	r, err := f(cfg)
 	if err != nil {

@@ -88,7 +88,9 @@ func New(cfg stamping.Config) (stamping.Regime, error) {
 	}
 	key, err := keystore.Load(o.KeyFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		key, err = keystore.Create(o.KeyFile)
+		if key, err = keystore.Create(o.KeyFile); err == nil && cfg.Event != nil {
+			cfg.Event("stamping_key_created", map[string]string{"file": o.KeyFile, "public_key": key.Fingerprint()})
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("stamping key: %w", err)
