@@ -14,20 +14,16 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/egsd/egsd/stamping/stampingtest"
 )
 
-// sharedZATCA is ../shared/zatca, or the test is skipped.
+// sharedZATCA is the shared directory's zatca folder (see stampingtest), or
+// the test is skipped when it has no ZATCA test keys.
 func sharedZATCA(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("EGSD_SHARED")
-	if dir == "" {
-		dir = "../../../shared"
-	}
-	dir = filepath.Join(dir, "zatca")
-	if _, err := os.Stat(filepath.Join(dir, "testkeys", "key_pkcs8.der")); err != nil {
-		t.Skipf("ZATCA test keys not found at %s (set EGSD_SHARED): %v", dir, err)
-	}
-	return dir
+	stampingtest.Path(t, "zatca", "testkeys", "key_pkcs8.der")
+	return filepath.Join(stampingtest.SharedDir(), "zatca")
 }
 
 // privateScalar digs the 32-byte private scalar out of a PKCS#8 secp256k1

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/egsd/egsd/stamping/keystore"
+	"github.com/egsd/egsd/stamping/stampingtest"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
@@ -328,7 +329,7 @@ func syntheticDER(t testing.TB) []byte {
 // synthetic one.
 func certsForRobustness(t testing.TB) [][]byte {
 	ders := [][]byte{syntheticDER(t)}
-	if _, err := os.Stat(filepath.Join(sharedDir(), "zatca", "testkeys", "cert.b64")); err == nil {
+	if _, err := os.Stat(filepath.Join(stampingtest.SharedDir(), "zatca", "testkeys", "cert.b64")); err == nil {
 		ders = append(ders, sdkCertDER(t))
 	}
 	return ders

@@ -3,37 +3,24 @@ package csr
 import (
 	"bufio"
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/egsd/egsd/stamping/keystore"
+	"github.com/egsd/egsd/stamping/stampingtest"
 )
 
-// testkeysDir is the ZATCA SDK test material, from $EGSD_SHARED (default
-// ../../../shared, the shared directory beside the repository). Tests that
-// need it skip when it is absent; CI always has it.
+// testkeysDir is the ZATCA SDK test material in the shared directory (see
+// stampingtest). Tests that need it skip when it is absent; CI always has it.
 func testkeysDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("EGSD_SHARED")
-	if dir == "" {
-		dir = "../../../shared"
-	}
-	tk := filepath.Join(dir, "zatca", "testkeys")
-	if _, err := os.Stat(filepath.Join(tk, "csr_en1.pem")); err != nil {
-		t.Skipf("ZATCA test keys not found under %s (set EGSD_SHARED to the shared directory): %v", dir, err)
-	}
-	return tk
+	return filepath.Dir(stampingtest.Path(t, "zatca", "testkeys", "csr_en1.pem"))
 }
 
 func readTestkey(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testkeysDir(t), name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return stampingtest.Read(t, "zatca", "testkeys", name)
 }
 
 func sdkKey(t *testing.T) *keystore.Key {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/egsd/egsd/stamping/cert"
 	"github.com/egsd/egsd/stamping/keystore"
+	"github.com/egsd/egsd/stamping/stampingtest"
 )
 
 var (
@@ -25,15 +26,9 @@ var (
 // digest by the embedded certificate's key (spec/zatca.md §2.5, §7.3), and
 // that it stops verifying when one byte of the digest changes.
 func TestConformanceSampleSignatures(t *testing.T) {
-	dir := os.Getenv("EGSD_SHARED")
-	if dir == "" {
-		dir = "../../../shared"
-	}
+	tsv := stampingtest.Read(t, "zatca", "samples", "hashes.tsv")
+	dir := stampingtest.SharedDir()
 	samples := filepath.Join(dir, "zatca", "samples")
-	tsv, err := os.ReadFile(filepath.Join(samples, "hashes.tsv"))
-	if err != nil {
-		t.Skipf("ZATCA samples not found under %s (set EGSD_SHARED to the shared directory): %v", dir, err)
-	}
 	sdkKey, err := os.ReadFile(filepath.Join(dir, "zatca", "testkeys", "key_pkcs8.der"))
 	if err != nil {
 		t.Fatal(err)

@@ -1,35 +1,18 @@
 package keystore
 
 import (
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/egsd/egsd/stamping/stampingtest"
 )
 
-// testkeysDir is the ZATCA SDK test material, from $EGSD_SHARED (default
-// ../../../shared, the shared directory beside the repository). Tests that
-// need it skip when it is absent; CI always has it.
-func testkeysDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("EGSD_SHARED")
-	if dir == "" {
-		dir = "../../../shared"
-	}
-	tk := filepath.Join(dir, "zatca", "testkeys")
-	if _, err := os.Stat(filepath.Join(tk, "key_pkcs8.der")); err != nil {
-		t.Skipf("ZATCA test keys not found under %s (set EGSD_SHARED to the shared directory): %v", dir, err)
-	}
-	return tk
-}
-
+// readTestkey reads a file of the ZATCA SDK test material, zatca/testkeys in
+// the shared directory (see stampingtest). Tests that need it skip when it
+// is absent; CI always has it.
 func readTestkey(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testkeysDir(t), name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return stampingtest.Read(t, "zatca", "testkeys", name)
 }
 
 func isWindows() bool { return runtime.GOOS == "windows" }

@@ -7,28 +7,15 @@ import (
 	"testing"
 
 	"github.com/egsd/egsd/stamping"
+	"github.com/egsd/egsd/stamping/stampingtest"
 )
-
-// sharedDir is the reference material (authority specs and samples), from
-// $EGSD_SHARED, or ../shared beside the repository.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("EGSD_SHARED")
-	if dir == "" {
-		dir = "../../../shared"
-	}
-	if _, err := os.Stat(filepath.Join(dir, "spec")); err != nil {
-		t.Skipf("reference material not found at %s (set EGSD_SHARED): %v", dir, err)
-	}
-	return dir
-}
 
 // TestConformanceGenesisHash checks that the chain starts where ZATCA's
 // does: the first document's previous hash is the constant of
 // spec/zatca.md §1.3 (base64 of the hex SHA-256 of "0"), which the test
 // regime shares so that chains look alike across regimes.
 func TestConformanceGenesisHash(t *testing.T) {
-	spec, err := os.ReadFile(filepath.Join(sharedDir(t), "spec", "zatca.md"))
+	spec, err := os.ReadFile(filepath.Join(stampingtest.Path(t, "spec"), "zatca.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,22 +10,15 @@ import (
 	"testing"
 
 	"github.com/egsd/egsd/stamping/cert"
+	"github.com/egsd/egsd/stamping/stampingtest"
 	"github.com/egsd/egsd/stamping/tlv"
 )
 
-// samplesDir is the ZATCA SDK sample invoices, from $EGSD_SHARED (default
-// ../../../shared, the shared directory beside the repository).
+// samplesDir is the ZATCA SDK sample invoices in the shared directory (see
+// stampingtest); tests that need them skip when they are absent.
 func samplesDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("EGSD_SHARED")
-	if dir == "" {
-		dir = "../../../shared"
-	}
-	s := filepath.Join(dir, "zatca", "samples")
-	if _, err := os.Stat(filepath.Join(s, "simplified_invoice.xml")); err != nil {
-		t.Skipf("ZATCA samples not found under %s (set EGSD_SHARED to the shared directory): %v", dir, err)
-	}
-	return s
+	return filepath.Dir(stampingtest.Path(t, "zatca", "samples", "simplified_invoice.xml"))
 }
 
 var (

@@ -13,22 +13,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-)
 
-// c14nSamplesDir is ../shared/zatca/samples, from $EGSD_SHARED or beside
-// the repository; tests that need it skip without it.
-func c14nSamplesDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("EGSD_SHARED")
-	if dir == "" {
-		dir = "../../../shared"
-	}
-	dir = filepath.Join(dir, "zatca", "samples")
-	if _, err := os.Stat(filepath.Join(dir, "hashes.tsv")); err != nil {
-		t.Skipf("ZATCA samples not found at %s (set EGSD_SHARED to the shared reference directory): %v", dir, err)
-	}
-	return dir
-}
+	"github.com/egsd/egsd/stamping/stampingtest"
+)
 
 var c14nXmllintPath = sync.OnceValue(func() string {
 	p, _ := exec.LookPath("xmllint")
@@ -316,7 +303,7 @@ func TestCanonicalizeRejects(t *testing.T) {
 // TestCanonicalizeSDKSamples compares the canonical form of each whole
 // SDK sample, signature block included, with xmllint's.
 func TestCanonicalizeSDKSamples(t *testing.T) {
-	dir := c14nSamplesDir(t)
+	dir := zatcaSamples(t)
 	files, err := filepath.Glob(filepath.Join(dir, "*.xml"))
 	if err != nil || len(files) != 10 {
 		t.Fatalf("want 10 samples in %s, found %d (%v)", dir, len(files), err)
@@ -468,11 +455,7 @@ func FuzzCanonicalize(f *testing.F) {
 	for _, tc := range c14nBadCases {
 		f.Add([]byte(tc.in))
 	}
-	dir := os.Getenv("EGSD_SHARED")
-	if dir == "" {
-		dir = "../../../shared"
-	}
-	if doc, err := os.ReadFile(filepath.Join(dir, "zatca", "samples", "simplified_invoice.xml")); err == nil {
+	if doc, err := os.ReadFile(filepath.Join(stampingtest.SharedDir(), "zatca", "samples", "simplified_invoice.xml")); err == nil {
 		f.Add(doc)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -499,7 +482,7 @@ func FuzzCanonicalize(f *testing.F) {
 }
 
 func BenchmarkCanonicalize(b *testing.B) {
-	doc, err := os.ReadFile(filepath.Join(c14nSamplesDir(b), "simplified_invoice.xml"))
+	doc, err := os.ReadFile(filepath.Join(zatcaSamples(b), "simplified_invoice.xml"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/egsd/egsd/stamping/stampingtest"
 )
 
 // hashTestVector is one row of hashes.tsv: a sample and its invoice hash.
@@ -20,7 +22,7 @@ type hashTestVector struct {
 
 func hashTestVectors(t testing.TB) []hashTestVector {
 	t.Helper()
-	dir := c14nSamplesDir(t)
+	dir := zatcaSamples(t)
 	f, err := os.Open(filepath.Join(dir, "hashes.tsv"))
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +147,7 @@ func TestInvoiceHashInputMatchesXmllint(t *testing.T) {
 // hash must change for anything it covers and stay for what BR-KSA-26
 // excludes.
 func TestInvoiceHashCoverage(t *testing.T) {
-	doc := string(hashTestRead(t, filepath.Join(c14nSamplesDir(t), "simplified_invoice.xml")))
+	doc := string(hashTestRead(t, filepath.Join(zatcaSamples(t), "simplified_invoice.xml")))
 	_, orig, err := InvoiceHash([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +205,7 @@ func TestInvoiceHashCoverage(t *testing.T) {
 // prefixes (whose sort order on the root is unchanged: cac, cbc, ext →
 // a, b, x).
 func TestInvoiceHashAnyPrefix(t *testing.T) {
-	doc := string(hashTestRead(t, filepath.Join(c14nSamplesDir(t), "simplified_invoice.xml")))
+	doc := string(hashTestRead(t, filepath.Join(zatcaSamples(t), "simplified_invoice.xml")))
 	rename := strings.NewReplacer(
 		"xmlns:cac=", "xmlns:a=", "<cac:", "<a:", "</cac:", "</a:",
 		"xmlns:cbc=", "xmlns:b=", "<cbc:", "<b:", "</cbc:", "</b:",
@@ -310,11 +312,7 @@ func FuzzInvoiceHashInput(f *testing.F) {
 	f.Add([]byte(inv + "\n <ext:UBLExtensions><ext:UBLExtension/></ext:UBLExtensions>\n <cbc:ID>1</cbc:ID>\n</Invoice>"))
 	f.Add([]byte(inv + "<cac:AdditionalDocumentReference><cbc:ID>QR</cbc:ID></cac:AdditionalDocumentReference><cac:Signature/></Invoice>"))
 	f.Add([]byte(inv + "<cac:AdditionalDocumentReference><cbc:ID>Q<![CDATA[R]]></cbc:ID></cac:AdditionalDocumentReference><x:Signature xmlns:x=\"urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2\"/></Invoice>"))
-	dir := os.Getenv("EGSD_SHARED")
-	if dir == "" {
-		dir = "../../../shared"
-	}
-	if doc, err := os.ReadFile(filepath.Join(dir, "zatca", "samples", "simplified_invoice.xml")); err == nil {
+	if doc, err := os.ReadFile(filepath.Join(stampingtest.SharedDir(), "zatca", "samples", "simplified_invoice.xml")); err == nil {
 		f.Add(doc)
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
@@ -332,7 +330,7 @@ func FuzzInvoiceHashInput(f *testing.F) {
 // BenchmarkInvoiceHash is the full path: token scan, cut, parse and
 // canonicalise, SHA-256.
 func BenchmarkInvoiceHash(b *testing.B) {
-	doc := hashTestRead(b, filepath.Join(c14nSamplesDir(b), "simplified_invoice.xml"))
+	doc := hashTestRead(b, filepath.Join(zatcaSamples(b), "simplified_invoice.xml"))
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
 	for b.Loop() {

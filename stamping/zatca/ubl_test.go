@@ -19,6 +19,7 @@ import (
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/money"
 	"github.com/egsd/egsd/stamping/sale"
+	"github.com/egsd/egsd/stamping/stampingtest"
 )
 
 var (
@@ -35,23 +36,9 @@ const testExtensions = "<ext:UBLExtensions>\n" +
 	"    </ext:UBLExtension>\n" +
 	"</ext:UBLExtensions>"
 
-// ublSharedDir is ../shared (from $EGSD_SHARED or beside the repository);
-// tests that need it skip without it.
-func ublSharedDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("EGSD_SHARED")
-	if dir == "" {
-		dir = "../../../shared"
-	}
-	if _, err := os.Stat(filepath.Join(dir, "zatca", "samples")); err != nil {
-		t.Skipf("ZATCA reference material not found at %s (set EGSD_SHARED): %v", dir, err)
-	}
-	return dir
-}
-
 func readSample(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(ublSharedDir(t), "zatca", "samples", name))
+	b, err := os.ReadFile(filepath.Join(zatcaSamples(t), name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -750,7 +737,7 @@ func TestRenderFollowsTheSDKSamples(t *testing.T) {
 func xsdValidate(t *testing.T, docs map[string][]byte) map[string][]string {
 	t.Helper()
 	xmllintPath := needTool(t, "xmllint")
-	xsd := filepath.Join(ublSharedDir(t), "zatca", "xsd", "maindoc", "UBL-Invoice-2.1.xsd")
+	xsd := filepath.Join(filepath.Dir(zatcaSamples(t)), "xsd", "maindoc", "UBL-Invoice-2.1.xsd")
 	dir := t.TempDir()
 	args := []string{"--noout", "--schema", xsd}
 	for name, doc := range docs {
@@ -804,10 +791,7 @@ func TestConformanceZATCAValidate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Java; skipped with -short")
 	}
-	tool := filepath.Join(ublSharedDir(t), "tools", "zatca-validate")
-	if _, err := os.Stat(tool); err != nil {
-		t.Skipf("zatca-validate not found: %v", err)
-	}
+	tool := stampingtest.Path(t, "tools", "zatca-validate")
 	dir := t.TempDir()
 	// Every shape stamped for real with the SDK test key and certificate,
 	// as one chain: the documents a unit would submit.

@@ -7,21 +7,16 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/egsd/egsd/stamping/stampingtest"
 )
 
-// zatcaSamples is ../shared/zatca/samples, from $EGSD_SHARED or beside the
-// repository; tests that need it skip without it.
+// zatcaSamples is the ZATCA SDK's signed samples, zatca/samples in the
+// shared directory (see stampingtest); tests that need them skip without
+// them.
 func zatcaSamples(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("EGSD_SHARED")
-	if dir == "" {
-		dir = "../../../shared"
-	}
-	dir = filepath.Join(dir, "zatca", "samples")
-	if _, err := os.Stat(filepath.Join(dir, "hashes.tsv")); err != nil {
-		t.Skipf("ZATCA samples not found at %s (set EGSD_SHARED): %v", dir, err)
-	}
-	return dir
+	return filepath.Dir(stampingtest.Path(t, "zatca", "samples", "hashes.tsv"))
 }
 
 type sampleVector struct {

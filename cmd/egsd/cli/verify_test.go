@@ -13,20 +13,15 @@ import (
 	"github.com/egsd/egsd/stamping/keystore"
 	"github.com/egsd/egsd/stamping/money"
 	"github.com/egsd/egsd/stamping/sale"
+	"github.com/egsd/egsd/stamping/stampingtest"
 	"github.com/egsd/egsd/stamping/zatca"
 )
 
+// sharedZATCA is the shared directory's zatca folder (see stampingtest), or
+// the test is skipped.
 func sharedZATCA(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("EGSD_SHARED")
-	if dir == "" {
-		dir = "../../../../shared"
-	}
-	dir = filepath.Join(dir, "zatca")
-	if _, err := os.Stat(filepath.Join(dir, "samples")); err != nil {
-		t.Skipf("ZATCA material not found at %s (set EGSD_SHARED): %v", dir, err)
-	}
-	return dir
+	return filepath.Dir(stampingtest.Path(t, "zatca", "samples"))
 }
 
 // TestVerifyCommand: the SDK samples verify; tampered copies fail with the
