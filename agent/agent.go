@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +58,7 @@ type Agent struct {
 	// next successful issue closes it without a read on every sale.
 	clockIncident atomic.Uint64
 	handler       http.Handler
+	submit        *submitter
 }
 
 // New opens the store in cfg.DataDir and builds the configured regime.
@@ -103,6 +106,7 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	}
 	a.regime = regime
 	a.auth = NewAuth(a.store, cfg.Auth, src.Wall)
+	a.submit = newSubmitter(a, cfg.Submit)
 	if err := a.startup(); err != nil {
 		a.store.Close()
 		return nil, err
@@ -117,8 +121,13 @@ func (a *Agent) startup() error {
 		return err
 	}
 	for _, inc := range open {
-		if inc.Kind == incidentClock {
+		switch inc.Kind {
+		case incidentClock:
 			a.clockIncident.Store(inc.ID)
+		case incidentOutage:
+			// Still open from before a restart: it closes when the queue drains.
+			a.submit.outage = inc.ID
+			a.submit.outageHead, _ = strconv.ParseUint(inc.Data["counter_at_start"], 10, 64)
 		}
 	}
 	cfgJSON, _ := json.Marshal(a.cfg)
@@ -216,6 +225,12 @@ func (a *Agent) Serve(ctx context.Context, ready func(addr string)) error {
 	errc := make(chan error, len(listeners))
 	for _, l := range listeners {
 		go func(l net.Listener) { errc <- srv.Serve(l) }(l)
+	}
+	var worker sync.WaitGroup
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	defer func() { stopWorker(); worker.Wait() }()
+	if a.cfg.Submit.Enabled {
+		worker.Go(func() { a.submit.run(workerCtx) })
 	}
 	a.log.Info().Str("url", url).Str("socket", a.cfg.API.UnixSocket).Str("regime", a.regime.Name()).
 		Str("data_dir", a.cfg.DataDir).Msg("egsd is ready")

@@ -55,6 +55,9 @@ func (a *Agent) routeTable() []route {
 		{"DELETE", "/v1/users/{name}", userAdmins, a.handleRemoveUser},
 		{"GET", "/v1/config", overseers, a.handleConfig},
 		{"GET", "/v1/incidents", overseers, a.handleIncidents},
+		{"POST", "/v1/incidents/{id}/notifications", managers, a.handleNotification},
+		{"POST", "/v1/replay", managers, a.handleReplay},
+		{"GET", "/v1/replay", managers, a.handleReplayProgress},
 		{"GET", "/v1/audit", managers, a.handleAudit},
 		{"GET", "/v1/audit/verify", managers, a.handleAuditVerify},
 	}
@@ -347,6 +350,66 @@ func (a *Agent) handleIncidents(w http.ResponseWriter, r *http.Request, p *Princ
 		incs = []queue.Incident{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"incidents": incs})
+}
+
+type notificationRequest struct {
+	Reference string `json:"reference"`
+}
+
+// handleNotification records the reference of the notice a manager filed
+// with the authority about an incident.
+func (a *Agent) handleNotification(w http.ResponseWriter, r *http.Request, p *Principal) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeProblem(w, fieldProblem("id", "must be an incident number"))
+		return
+	}
+	var req notificationRequest
+	if !readJSON(w, r, 64<<10, &req) {
+		return
+	}
+	if ref := strings.TrimSpace(req.Reference); ref == "" || len(ref) > 200 {
+		writeProblem(w, fieldProblem("reference", "is required: the authority's reference for the notice, at most 200 characters"))
+		return
+	}
+	inc, err := a.store.AddNotification(id, queue.Notification{Reference: strings.TrimSpace(req.Reference), By: p.User})
+	if errors.Is(err, queue.ErrNotFound) {
+		writeProblem(w, Problem{Type: problemNotFound, Title: "No such incident", Status: http.StatusNotFound, Detail: "no incident " + r.PathValue("id")})
+		return
+	}
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, inc)
+}
+
+// handleReplay makes every pending document due now (after an outage).
+func (a *Agent) handleReplay(w http.ResponseWriter, r *http.Request, p *Principal) {
+	if !a.cfg.Submit.Enabled {
+		writeProblem(w, Problem{Type: problemConflict, Title: "Submission disabled", Status: http.StatusConflict, Detail: errSubmissionOff.Error()})
+		return
+	}
+	progress, err := a.submit.Replay(p.User)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, progress)
+}
+
+func (a *Agent) handleReplayProgress(w http.ResponseWriter, r *http.Request, p *Principal) {
+	progress, ok := a.submit.Progress()
+	if !ok {
+		writeProblem(w, Problem{Type: problemNotFound, Title: "No replay", Status: http.StatusNotFound, Detail: "no replay has run since the agent started"})
+		return
+	}
+	ob, err := a.store.OutboxStats()
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"replay": progress, "pending": ob.Pending})
 }
 
 func (a *Agent) handleAudit(w http.ResponseWriter, r *http.Request, p *Principal) {

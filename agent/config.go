@@ -24,7 +24,21 @@ type Config struct {
 	Auth    AuthConfig   `toml:"auth"`
 	Clock   ClockConfig  `toml:"clock"`
 	Store   StoreConfig  `toml:"store"`
+	Submit  SubmitConfig `toml:"submission"`
 	Log     LogConfig    `toml:"log"`
+}
+
+// SubmitConfig is the delivery of documents to the authority.
+type SubmitConfig struct {
+	// Enabled starts the worker that drains the outbox.
+	Enabled bool `toml:"enabled"`
+	// Concurrency bounds the documents in flight that need no order.
+	Concurrency int `toml:"concurrency"`
+	// OutageAfter is how long the authority may be unreachable before an
+	// outage incident opens.
+	OutageAfter Duration `toml:"outage_after"`
+	// MaxBackoff caps the wait between attempts at one document.
+	MaxBackoff Duration `toml:"max_backoff"`
 }
 
 // APIConfig is the local HTTP API.
@@ -125,7 +139,9 @@ func DefaultConfig() Config {
 		},
 		Clock: ClockConfig{BackwardTolerance: Duration{2 * time.Second}},
 		Store: StoreConfig{GroupCommit: true},
-		Log:   LogConfig{Level: "info", Format: "auto"},
+		Submit: SubmitConfig{Enabled: false, Concurrency: 4,
+			OutageAfter: Duration{5 * time.Minute}, MaxBackoff: Duration{5 * time.Minute}},
+		Log: LogConfig{Level: "info", Format: "auto"},
 	}
 }
 
@@ -219,6 +235,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth.BcryptCost < 4 || c.Auth.BcryptCost > 16 {
 		bad("auth.bcrypt_cost must be between 4 and 16")
+	}
+	if c.Submit.Concurrency < 1 || c.Submit.Concurrency > 64 {
+		bad("submission.concurrency must be between 1 and 64")
+	}
+	if c.Submit.OutageAfter.Duration < time.Second {
+		bad("submission.outage_after must be at least 1s")
+	}
+	if c.Submit.MaxBackoff.Duration < time.Second {
+		bad("submission.max_backoff must be at least 1s")
 	}
 	if c.Clock.BackwardTolerance.Duration < 0 {
 		bad("clock.backward_tolerance must not be negative")

@@ -85,6 +85,9 @@ func (a *Agent) Issue(ctx context.Context, user, key string, body []byte) (*queu
 			a.log.Error().Err(err).Uint64("incident", id).Msg("close clock incident")
 		}
 	}
+	if !res.Replayed && a.cfg.Submit.Enabled {
+		a.submit.Wake()
+	}
 	return res.Record, res.Replayed, nil
 }
 
@@ -292,6 +295,7 @@ type Status struct {
 	Outbox     queue.OutboxStats `json:"outbox"`
 	Incidents  []queue.Incident  `json:"open_incidents"`
 	Started    time.Time         `json:"started"`
+	Submission SubmissionState   `json:"submission"`
 	// RSSBytes is the agent's resident memory (Linux; 0 elsewhere), and
 	// RSSAnonBytes the part of it that is not file pages: the store's file
 	// pages are page cache the agent releases every 250 ms.
@@ -322,7 +326,7 @@ func (a *Agent) Status() (Status, error) {
 	}
 	st := Status{State: "ready", Version: a.version, DeviceID: id.DeviceID, Regime: a.regime.Name(),
 		StampMode: a.regime.Mode().String(), Counter: head.Counter, LastHash: head.Hash,
-		LastIssued: head.LastIssued, Outbox: ob, Incidents: incs, Started: a.started}
+		LastIssued: head.LastIssued, Outbox: ob, Incidents: incs, Started: a.started, Submission: a.submit.State()}
 	st.RSSBytes, st.RSSAnonBytes = residentBytes()
 	if a.clockIncident.Load() != 0 {
 		st.State = "clock_error"

@@ -106,3 +106,34 @@ func (s *Store) Incidents(openOnly bool, limit int) ([]Incident, error) {
 	})
 	return out, err
 }
+
+// AddNotification records the reference of a notice a manager filed with
+// the authority about an incident (ZATCA: notify at failure and at
+// resolution), with its audit entry.
+func (s *Store) AddNotification(id uint64, n Notification) (Incident, error) {
+	var inc Incident
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIncidents)
+		if err := getJSON(b, u64(id), &inc); err != nil {
+			return err
+		}
+		if n.At.IsZero() {
+			n.At = s.opts.Now()
+		}
+		n.At = n.At.UTC()
+		inc.Notified = append(inc.Notified, n)
+		if err := putJSON(b, u64(id), inc); err != nil {
+			return err
+		}
+		return appendAudit(tx, s.opts.Now, &AuditEntry{Actor: n.By, Action: AuditIncident, Subject: fmt.Sprint(id),
+			Details: map[string]string{"event": "notification", "reference": n.Reference}})
+	})
+	return inc, err
+}
+
+// Incident returns one incident.
+func (s *Store) Incident(id uint64) (Incident, error) {
+	var inc Incident
+	err := s.db.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bucketIncidents), u64(id), &inc) })
+	return inc, err
+}

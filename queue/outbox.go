@@ -114,3 +114,32 @@ func outboxCount(meta *bolt.Bucket) uint64 {
 func addOutboxCount(meta *bolt.Bucket, delta int64) error {
 	return meta.Put(keyOutboxN, u64(uint64(int64(outboxCount(meta))+delta)))
 }
+
+// RetryNow makes every outbox entry due at once (a manager's replay after
+// an outage) and returns how many there are. Attempts are kept.
+func (s *Store) RetryNow() (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOutbox)
+		var due []OutboxEntry // written after the walk: bbolt cursors do not survive writes
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var e OutboxEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("outbox[%d]: %w", decodeCounter(k), err)
+			}
+			n++
+			if !e.NextAttempt.IsZero() {
+				e.NextAttempt = time.Time{}
+				due = append(due, e)
+			}
+		}
+		for _, e := range due {
+			if err := putJSON(b, u64(e.Counter), e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}

@@ -146,6 +146,14 @@ type Regime interface {
 // answers 503 with the regime's message.
 var ErrNotReady = errors.New("the unit cannot issue documents yet")
 
+// Ordered is implemented by regimes some of whose documents must reach the
+// authority strictly in issue order (ZATCA clearance of standard invoices).
+// The submission worker sends those one at a time and does not pass one
+// that has not gone through.
+type Ordered interface {
+	InOrder(doc Submission) bool
+}
+
 // Config is what a regime factory gets from the agent's configuration.
 type Config struct {
 	Seller Seller

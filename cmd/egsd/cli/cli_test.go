@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -221,5 +222,28 @@ func TestBenchPrefill(t *testing.T) {
 	st, err := a.Status()
 	if err != nil || st.Counter != 50 {
 		t.Fatalf("counter after prefill = %d, %v; want 50", st.Counter, err)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	p := agent.ReplayProgress{Total: 500, Done: 120}
+	got := progressLine(p, 5*time.Second)
+	if !strings.HasPrefix(got, "[#######-----------------------] 120/500  24.0/s  ETA 16s") {
+		t.Errorf("progressLine = %q", got)
+	}
+	if got := progressLine(agent.ReplayProgress{Total: 3, Done: 3}, time.Second); !strings.Contains(got, "3/3") || !strings.Contains(got, "ETA 0s") {
+		t.Errorf("finished: %q", got)
+	}
+}
+
+func TestReplayCommand(t *testing.T) {
+	_, _, env := startAgent(t)
+	if _, _, err := run(t, env, "manager-demo\n", "login", "--user", "manager"); err != nil {
+		t.Fatal(err)
+	}
+	// The demo unit has submission off: the command says so.
+	_, _, err := run(t, env, "", "replay")
+	if err == nil || !strings.Contains(err.Error(), "submission.enabled") {
+		t.Fatalf("replay with submission off: %v", err)
 	}
 }

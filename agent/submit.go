@@ -1,0 +1,343 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/stamping"
+)
+
+// Incident kinds raised by submission. Stored values.
+const (
+	incidentOutage      = "outage"
+	incidentCredentials = "credentials"
+)
+
+// submitter drains the outbox (design.md §4): it hands each pending
+// document to the regime, records final answers in the journal, backs off
+// on retryable errors with jitter, never re-stamps, opens an outage
+// incident when the authority stays unreachable and closes it once the
+// queue has drained, and pauses on refused credentials until a manager
+// replays.
+type submitter struct {
+	a       *Agent
+	cfg     SubmitConfig
+	wake    chan struct{}
+	backoff func(attempt int, retryAfter time.Duration) time.Duration
+
+	mu           sync.Mutex // guards the fields below
+	failingSince time.Time  // first retryable failure of the current run of failures
+	failHead     uint64     // the counter at failingSince
+	lastError    string
+	lastContact  time.Time // last answer from the authority
+	outage       uint64    // open outage incident, or 0
+	outageHead   uint64    // the counter when the outage began
+	paused       string    // why submission is paused ("" when not)
+	replay       *ReplayProgress
+}
+
+// ReplayProgress is what GET /v1/replay reports.
+type ReplayProgress struct {
+	Started    time.Time   `json:"started"`
+	Finished   time.Time   `json:"finished,omitzero"`
+	Total      int         `json:"total"`
+	Done       int         `json:"done"`
+	Accepted   int         `json:"accepted"`
+	Warnings   int         `json:"accepted_with_warnings"`
+	Rejected   int         `json:"rejected"`
+	Rejections []Rejection `json:"rejections,omitempty"`
+}
+
+// Rejection is one document the authority refused.
+type Rejection struct {
+	Counter  uint64   `json:"counter"`
+	Messages []string `json:"messages"`
+}
+
+// SubmissionState is the submitter's part of GET /v1/status.
+type SubmissionState struct {
+	Enabled      bool      `json:"enabled"`
+	Paused       string    `json:"paused,omitempty"`
+	FailingSince time.Time `json:"failing_since,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
+	LastContact  time.Time `json:"last_contact,omitzero"`
+}
+
+func newSubmitter(a *Agent, cfg SubmitConfig) *submitter {
+	s := &submitter{a: a, cfg: cfg, wake: make(chan struct{}, 1)}
+	s.backoff = func(attempt int, retryAfter time.Duration) time.Duration {
+		return jitteredBackoff(attempt, retryAfter, cfg.MaxBackoff.Duration, rand.Float64)
+	}
+	return s
+}
+
+// jitteredBackoff is exponential backoff from one second with full
+// jitter, capped at max; an authority's Retry-After is a floor.
+func jitteredBackoff(attempt int, retryAfter, max time.Duration, rnd func() float64) time.Duration {
+	ceiling := time.Second << min(attempt, 20)
+	if ceiling > max || ceiling <= 0 {
+		ceiling = max
+	}
+	d := time.Duration(rnd() * float64(ceiling))
+	return maxDuration(d, retryAfter)
+}
+
+func maxDuration(a, b time.Duration) time.Duration {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// Wake makes the submitter look at the outbox now (after an issue or a replay).
+func (s *submitter) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run submits until ctx ends.
+func (s *submitter) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		next, err := s.step(ctx)
+		if err != nil {
+			s.a.log.Error().Err(err).Msg("submission step")
+			next = 5 * time.Second
+		}
+		t := time.NewTimer(next)
+		select {
+		case <-ctx.Done():
+		case <-s.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// step submits every document that is due and returns how long to wait
+// before the next one is.
+func (s *submitter) step(ctx context.Context) (time.Duration, error) {
+	if s.isPaused() {
+		return time.Minute, nil
+	}
+	entries, err := s.a.store.Outbox(1000)
+	if err != nil {
+		return 0, err
+	}
+	now := s.a.time.Wall()
+	if len(entries) == 0 {
+		s.drained(now)
+		return time.Minute, nil
+	}
+	ordered, _ := s.a.regime.(stamping.Ordered)
+	sem := make(chan struct{}, s.cfg.Concurrency)
+	var wg sync.WaitGroup
+	wait := time.Minute
+	blocked := false // an ordered document did not go through: later ones wait
+	for _, e := range entries {
+		if ctx.Err() != nil || s.isPaused() {
+			break
+		}
+		if e.NextAttempt.After(now) {
+			wait = min(wait, e.NextAttempt.Sub(now))
+			continue
+		}
+		rec, err := s.a.store.Document(e.Counter)
+		if err != nil {
+			return 0, fmt.Errorf("outbox entry %d: %w", e.Counter, err)
+		}
+		sub := stamping.Submission{Slot: stamping.Slot{Counter: rec.Counter, PrevHash: rec.PrevHash, UUID: rec.UUID, IssuedAt: rec.IssuedAt},
+			Document: rec.Document, Attempt: e.Attempts + 1}
+		if ordered != nil && ordered.InOrder(sub) {
+			if blocked {
+				continue
+			}
+			if !s.submitOne(ctx, e, sub) {
+				blocked = true
+			}
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			s.submitOne(ctx, e, sub)
+		}()
+	}
+	wg.Wait()
+	return wait, nil
+}
+
+// submitOne submits one document and records what came of it; it reports
+// whether the document is finished with (accepted, duplicate or rejected).
+func (s *submitter) submitOne(ctx context.Context, e queue.OutboxEntry, sub stamping.Submission) bool {
+	res := s.a.regime.Submit(ctx, sub)
+	now := s.a.time.Wall()
+	msg := strings.Join(res.Messages, "; ")
+	var status queue.Status
+	switch res.Outcome {
+	case stamping.Accepted, stamping.Duplicate:
+		status = queue.StatusAccepted
+	case stamping.AcceptedWithWarnings:
+		status = queue.StatusAcceptedWithWarnings
+	case stamping.Rejected:
+		status = queue.StatusRejected
+	case stamping.CredentialError:
+		s.fail(now, msg)
+		s.pause(now, "the authority refused the unit's credentials: "+msg)
+		s.deferEntry(e, now.Add(s.cfg.MaxBackoff.Duration), msg)
+		return false
+	default: // Retryable, or an outcome this version does not know
+		s.fail(now, msg)
+		s.deferEntry(e, now.Add(s.backoff(e.Attempts+1, res.RetryAfter)), msg)
+		return false
+	}
+	if err := s.a.store.RecordAnswer(e.Counter, queue.Answer{Status: status, Body: res.Answer, Messages: res.Messages, At: now}); err != nil {
+		s.a.log.Error().Err(err).Uint64("counter", e.Counter).Msg("record answer")
+		return false
+	}
+	s.succeed(now, e.Counter, status, res.Messages)
+	return true
+}
+
+func (s *submitter) deferEntry(e queue.OutboxEntry, next time.Time, msg string) {
+	if err := s.a.store.Defer(e.Counter, next, msg); err != nil {
+		s.a.log.Error().Err(err).Uint64("counter", e.Counter).Msg("defer submission")
+	}
+}
+
+// fail notes a failed attempt and opens the outage incident once the
+// failures have lasted longer than the threshold.
+func (s *submitter) fail(now time.Time, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastError = msg
+	if s.failingSince.IsZero() {
+		s.failingSince = now
+		if head, err := s.a.store.Head(); err == nil {
+			s.failHead = head.Counter
+		}
+	}
+	if s.outage != 0 || now.Sub(s.failingSince) < s.cfg.OutageAfter.Duration {
+		return
+	}
+	id, _ := s.a.store.Identity()
+	inc, err := s.a.store.RaiseIncident(queue.Incident{
+		Kind: incidentOutage, Title: "Tax authority unreachable", Start: s.failingSince,
+		Detail: fmt.Sprintf("documents cannot be delivered since %s (%s); the unit keeps issuing and will submit them when the authority is back. Notify the authority of the failure and record the reference here.",
+			s.failingSince.UTC().Format(time.RFC3339), msg),
+		Data: map[string]string{"device_id": id.DeviceID, "counter_at_start": strconv.FormatUint(s.failHead, 10), "last_error": msg},
+	}, "system")
+	if err != nil {
+		s.a.log.Error().Err(err).Msg("raise outage incident")
+		return
+	}
+	s.outage, s.outageHead = inc.ID, s.failHead
+	s.a.log.Warn().Uint64("incident", inc.ID).Msg("outage incident opened")
+}
+
+func (s *submitter) isPaused() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.paused != ""
+}
+
+func (s *submitter) pause(now time.Time, why string) {
+	s.mu.Lock()
+	first := s.paused == ""
+	s.paused = why
+	s.mu.Unlock()
+	if !first {
+		return
+	}
+	if _, err := s.a.store.RaiseIncident(queue.Incident{Kind: incidentCredentials, Title: "Credentials refused by the authority",
+		Detail: why + ". Submission is paused: a technician must renew the unit's credentials; then replay.", Start: now}, "system"); err != nil {
+		s.a.log.Error().Err(err).Msg("raise credentials incident")
+	}
+}
+
+func (s *submitter) succeed(now time.Time, counter uint64, status queue.Status, messages []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failingSince, s.lastError, s.lastContact = time.Time{}, "", now
+	if r := s.replay; r != nil && r.Finished.IsZero() {
+		r.Done++
+		switch status {
+		case queue.StatusAccepted:
+			r.Accepted++
+		case queue.StatusAcceptedWithWarnings:
+			r.Warnings++
+		case queue.StatusRejected:
+			r.Rejected++
+			r.Rejections = append(r.Rejections, Rejection{Counter: counter, Messages: messages})
+		}
+	}
+}
+
+// drained is called when the outbox is empty: an open outage incident and
+// a replay in progress end here.
+func (s *submitter) drained(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.replay; r != nil && r.Finished.IsZero() {
+		r.Finished = now
+	}
+	if s.outage == 0 || !s.failingSince.IsZero() {
+		return
+	}
+	head, _ := s.a.store.Head()
+	summary := fmt.Sprintf("authority reachable again and every document delivered; %d documents were issued during the outage", head.Counter-s.outageHead)
+	if err := s.a.store.CloseIncident(s.outage, summary, "system"); err != nil {
+		s.a.log.Error().Err(err).Msg("close outage incident")
+		return
+	}
+	s.outage = 0
+}
+
+// Replay makes every pending document due now, lifts a pause, and starts
+// counting what comes of them.
+func (s *submitter) Replay(actor string) (ReplayProgress, error) {
+	n, err := s.a.store.RetryNow()
+	if err != nil {
+		return ReplayProgress{}, err
+	}
+	s.mu.Lock()
+	s.paused = ""
+	s.replay = &ReplayProgress{Started: s.a.time.Wall(), Total: n}
+	p := *s.replay
+	s.mu.Unlock()
+	if err := s.a.store.Audit(queue.AuditEntry{Actor: actor, Action: queue.AuditReplay, Details: map[string]string{"pending": strconv.Itoa(n)}}); err != nil {
+		return p, err
+	}
+	s.Wake()
+	return p, nil
+}
+
+// Progress returns the last replay's progress.
+func (s *submitter) Progress() (ReplayProgress, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.replay == nil {
+		return ReplayProgress{}, false
+	}
+	p := *s.replay
+	p.Rejections = append([]Rejection(nil), p.Rejections...)
+	return p, true
+}
+
+// State is the submitter's part of the status.
+func (s *submitter) State() SubmissionState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return SubmissionState{Enabled: s.cfg.Enabled, Paused: s.paused, FailingSince: s.failingSince, LastError: s.lastError, LastContact: s.lastContact}
+}
+
+var errSubmissionOff = errors.New("submission is disabled on this unit (submission.enabled = false)")

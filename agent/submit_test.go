@@ -1,0 +1,295 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/stamping"
+)
+
+// scripted is the test regime with a submission outcome the test chooses
+// per document, and a record of the attempts.
+type scripted struct {
+	stamping.Regime
+	mu      sync.Mutex
+	outcome func(counter uint64) stamping.Result
+	calls   map[uint64]int
+	ordered bool
+}
+
+func (s *scripted) Name() string { return "scripted" }
+
+func (s *scripted) Submit(_ context.Context, sub stamping.Submission) stamping.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[sub.Slot.Counter]++
+	if s.outcome == nil {
+		return stamping.Result{Outcome: stamping.Accepted, Answer: []byte(`{"status":"ok"}`)}
+	}
+	return s.outcome(sub.Slot.Counter)
+}
+
+func (s *scripted) InOrder(stamping.Submission) bool { return s.ordered }
+
+func (s *scripted) script(f func(counter uint64) stamping.Result) {
+	s.mu.Lock()
+	s.outcome = f
+	s.mu.Unlock()
+}
+
+func (s *scripted) attempts(counter uint64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[counter]
+}
+
+var lastScripted *scripted
+
+func init() {
+	stamping.Register("scripted", func(cfg stamping.Config) (stamping.Regime, error) {
+		base, err := stamping.New("test", cfg)
+		if err != nil {
+			return nil, err
+		}
+		lastScripted = &scripted{Regime: base, calls: map[uint64]int{}}
+		return lastScripted, nil
+	})
+}
+
+func retryable(msg string) stamping.Result {
+	return stamping.Result{Outcome: stamping.Retryable, Messages: []string{msg}}
+}
+
+// submitHarness is an agent on the scripted regime with submission on;
+// the test drives the submitter one step at a time.
+func submitHarness(t *testing.T) (*harness, *scripted, string) {
+	t.Helper()
+	h := newHarness(t, func(c *Config) {
+		c.Regime.Name = "scripted"
+		c.Regime.Options = nil
+		c.Submit.Enabled = true
+	})
+	return h, lastScripted, h.user("ana", RoleCashier)
+}
+
+func (h *harness) step() {
+	h.t.Helper()
+	if _, err := h.a.submit.step(context.Background()); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) record(counter uint64) *queue.Record {
+	h.t.Helper()
+	r, err := h.a.Store().Document(counter)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r
+}
+
+func TestSubmitterDeliversAndRecordsAnswers(t *testing.T) {
+	h, _, cashier := submitHarness(t)
+	for i := range 5 {
+		h.mustSale(cashier, fmt.Sprint("k", i), goodSale)
+	}
+	h.step()
+	for c := uint64(1); c <= 5; c++ {
+		if r := h.record(c); r.Status != queue.StatusAccepted || string(r.Answer) != `{"status":"ok"}` {
+			t.Errorf("document %d: %v %s", c, r.Status, r.Answer)
+		}
+	}
+	if st := h.status(cashier); st.Outbox.Pending != 0 || !st.Submission.Enabled || st.Submission.LastContact.IsZero() {
+		t.Errorf("status after delivery = %+v", st)
+	}
+}
+
+// An outage: documents keep being issued, an incident opens after
+// outage_after, the manager records the notification, and when the
+// authority is back everything is delivered and the incident closes with
+// the count of documents issued during it.
+func TestSubmitterOutageIncident(t *testing.T) {
+	h, sc, cashier := submitHarness(t)
+	manager := h.user("boss", RoleManager)
+	sc.script(func(uint64) stamping.Result { return retryable("connection refused") })
+	for i := range 3 {
+		h.mustSale(cashier, fmt.Sprint("a", i), goodSale)
+	}
+	h.step()
+	if n := len(h.incidents(manager)); n != 0 {
+		t.Fatalf("%d incidents after one failed round, want none before outage_after", n)
+	}
+	if st := h.status(manager); st.Submission.FailingSince.IsZero() || !strings.Contains(st.Submission.LastError, "refused") {
+		t.Errorf("status while failing = %+v", st.Submission)
+	}
+	h.ft.Advance(h.cfg.Submit.OutageAfter.Duration + time.Minute)
+	for i := range 2 {
+		h.mustSale(cashier, fmt.Sprint("b", i), goodSale)
+	}
+	h.step()
+	incs := h.incidents(manager)
+	if len(incs) != 1 || incs[0].Kind != "outage" || !incs[0].Open() || incs[0].Data["counter_at_start"] != "3" {
+		t.Fatalf("incidents during the outage = %+v", incs)
+	}
+	w := h.sendJSON("POST", fmt.Sprintf("/v1/incidents/%d/notifications", incs[0].ID), manager, map[string]string{"reference": "ZATCA-FN-2026-0042"})
+	if w.Code != http.StatusCreated || !strings.Contains(w.Body.String(), "ZATCA-FN-2026-0042") {
+		t.Fatalf("notification: %d %s", w.Code, w.Body)
+	}
+	if p := problemOf(t, h.sendJSON("POST", fmt.Sprintf("/v1/incidents/%d/notifications", incs[0].ID), manager, map[string]string{"reference": " "}), http.StatusBadRequest); !namesField(p, "reference") {
+		t.Errorf("empty reference: %+v", p)
+	}
+	problemOf(t, h.sendJSON("POST", "/v1/incidents/999/notifications", manager, map[string]string{"reference": "x"}), http.StatusNotFound)
+
+	sc.script(nil) // the authority is back
+	h.ft.Advance(h.cfg.Submit.MaxBackoff.Duration + time.Second)
+	h.step()
+	h.step() // the empty outbox closes the incident
+	incs = h.incidents(manager)
+	if len(incs) != 1 || incs[0].Open() || !strings.Contains(incs[0].Summary, "2 documents were issued during the outage") || len(incs[0].Notified) != 1 {
+		t.Fatalf("incident after recovery = %+v", incs)
+	}
+	for c := uint64(1); c <= 5; c++ {
+		if r := h.record(c); r.Status != queue.StatusAccepted {
+			t.Errorf("document %d: %v", c, r.Status)
+		}
+	}
+}
+
+// A rejection keeps its slot, is marked with the authority's messages, and
+// does not hold up the documents behind it; retryable failures back off.
+func TestSubmitterRejectionDoesNotBlock(t *testing.T) {
+	h, sc, cashier := submitHarness(t)
+	sc.script(func(c uint64) stamping.Result {
+		switch c {
+		case 2:
+			return stamping.Result{Outcome: stamping.Rejected, Messages: []string{"BR-KSA-17: reason missing"}}
+		case 3:
+			return retryable("503")
+		}
+		return stamping.Result{Outcome: stamping.AcceptedWithWarnings, Messages: []string{"BR-KSA-98"}}
+	})
+	for i := range 4 {
+		h.mustSale(cashier, fmt.Sprint("k", i), goodSale)
+	}
+	h.step()
+	if r := h.record(2); r.Status != queue.StatusRejected || r.Messages[0] != "BR-KSA-17: reason missing" {
+		t.Errorf("rejected document: %v %v", r.Status, r.Messages)
+	}
+	if r := h.record(4); r.Status != queue.StatusAcceptedWithWarnings {
+		t.Errorf("document after the rejection: %v", r.Status)
+	}
+	out, _ := h.a.Store().Outbox(10)
+	if len(out) != 1 || out[0].Counter != 3 || out[0].Attempts != 1 || !out[0].NextAttempt.After(h.ft.Wall()) || out[0].LastError != "503" {
+		t.Fatalf("outbox = %+v", out)
+	}
+	h.step() // not due yet
+	if n := sc.attempts(3); n != 1 {
+		t.Errorf("document 3 tried %d times before its backoff ended", n)
+	}
+}
+
+// Refused credentials pause submission and open an incident; a replay by
+// the manager resumes, and its progress counts what came back.
+func TestSubmitterCredentialsAndReplay(t *testing.T) {
+	h, sc, cashier := submitHarness(t)
+	manager := h.user("boss", RoleManager)
+	sc.script(func(uint64) stamping.Result {
+		return stamping.Result{Outcome: stamping.CredentialError, Messages: []string{"401 Unauthorized"}}
+	})
+	for i := range 3 {
+		h.mustSale(cashier, fmt.Sprint("k", i), goodSale)
+	}
+	h.step()
+	before := sc.attempts(1) + sc.attempts(2) + sc.attempts(3)
+	h.ft.Advance(time.Hour)
+	h.step()
+	if after := sc.attempts(1) + sc.attempts(2) + sc.attempts(3); after != before {
+		t.Errorf("%d submissions while paused", after-before)
+	}
+	if st := h.status(manager); !strings.Contains(st.Submission.Paused, "credentials") {
+		t.Errorf("status = %+v", st.Submission)
+	}
+	if incs := h.incidents(manager); len(incs) != 1 || incs[0].Kind != "credentials" {
+		t.Fatalf("incidents = %+v", incs)
+	}
+	problemOf(t, h.get(manager, "/v1/replay"), http.StatusNotFound)
+	sc.script(func(c uint64) stamping.Result {
+		if c == 3 {
+			return stamping.Result{Outcome: stamping.Rejected, Messages: []string{"invalid-invoice-hash"}}
+		}
+		return stamping.Result{Outcome: stamping.Accepted}
+	})
+	w := h.do(request{method: "POST", path: "/v1/replay", token: manager})
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("POST /v1/replay = %d %s", w.Code, w.Body)
+	}
+	h.step()
+	h.step()
+	var got struct {
+		Replay  ReplayProgress
+		Pending int
+	}
+	decodeBody(t, h.get(manager, "/v1/replay"), &got)
+	r := got.Replay
+	if r.Total != 3 || r.Done != 3 || r.Accepted != 2 || r.Rejected != 1 || r.Finished.IsZero() || got.Pending != 0 ||
+		len(r.Rejections) != 1 || r.Rejections[0].Counter != 3 {
+		t.Fatalf("replay progress = %+v", got)
+	}
+	found := false
+	for _, e := range h.audit(manager) {
+		found = found || e.Action == queue.AuditReplay && e.Actor == "boss"
+	}
+	if !found {
+		t.Error("the replay is not in the audit log")
+	}
+}
+
+// Documents that must go in order go one at a time and wait behind one
+// that has not gone through.
+func TestSubmitterKeepsOrder(t *testing.T) {
+	h, sc, cashier := submitHarness(t)
+	sc.ordered = true
+	sc.script(func(c uint64) stamping.Result {
+		if c == 2 {
+			return retryable("timeout")
+		}
+		return stamping.Result{Outcome: stamping.Accepted}
+	})
+	for i := range 3 {
+		h.mustSale(cashier, fmt.Sprint("k", i), goodSale)
+	}
+	h.step()
+	if sc.attempts(1) != 1 || sc.attempts(2) != 1 || sc.attempts(3) != 0 {
+		t.Fatalf("attempts = %d %d %d, want 1 1 0", sc.attempts(1), sc.attempts(2), sc.attempts(3))
+	}
+}
+
+func TestReplayNeedsSubmission(t *testing.T) {
+	h := newHarness(t, nil)
+	manager := h.user("boss", RoleManager)
+	if p := problemOf(t, h.do(request{method: "POST", path: "/v1/replay", token: manager}), http.StatusConflict); !strings.Contains(p.Detail, "submission.enabled") {
+		t.Errorf("replay with submission off: %+v", p)
+	}
+}
+
+func TestJitteredBackoff(t *testing.T) {
+	max := 5 * time.Minute
+	one := func() float64 { return 1 }
+	for attempt, want := range map[int]time.Duration{1: 2 * time.Second, 2: 4 * time.Second, 5: 32 * time.Second, 9: max, 40: max} {
+		if got := jitteredBackoff(attempt, 0, max, one); got != want {
+			t.Errorf("attempt %d: %s, want %s", attempt, got, want)
+		}
+	}
+	if got := jitteredBackoff(3, 0, max, func() float64 { return 0.25 }); got != 2*time.Second {
+		t.Errorf("jitter 0.25 of 8s = %s", got)
+	}
+	if got := jitteredBackoff(1, 90*time.Second, max, func() float64 { return 0 }); got != 90*time.Second {
+		t.Errorf("Retry-After 90s gives %s", got)
+	}
+}

@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/egsd/egsd/agent"
+)
+
+type replayAnswer struct {
+	Replay  agent.ReplayProgress `json:"replay"`
+	Pending int                  `json:"pending"`
+}
+
+func runReplay(ctx context.Context, io IO, args []string) error {
+	fs := newFlags(io, "replay", "replay [--no-wait]")
+	noWait := fs.Bool("no-wait", false, "start the replay and return without following it")
+	every := fs.Duration("interval", 500*time.Millisecond, "how often to refresh the progress")
+	af := addAPIFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := af.client(io, true)
+	if err != nil {
+		return err
+	}
+	var started agent.ReplayProgress
+	if _, err := c.do(ctx, http.MethodPost, "/v1/replay", nil, nil, &started); err != nil {
+		return err
+	}
+	fmt.Fprintf(io.Stdout, "replaying %d pending documents\n", started.Total)
+	if *noWait || started.Total == 0 {
+		return nil
+	}
+	for {
+		var ans replayAnswer
+		if err := c.get(ctx, "/v1/replay", &ans); err != nil {
+			return err
+		}
+		fmt.Fprint(io.Stderr, "\r"+progressLine(ans.Replay, time.Since(started.Started.Local())))
+		if !ans.Replay.Finished.IsZero() {
+			fmt.Fprintln(io.Stderr)
+			printReplaySummary(io, ans.Replay)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(io.Stderr)
+			return ctx.Err()
+		case <-time.After(*every):
+		}
+	}
+}
+
+// progressLine renders "[#####-----] 120/500  24.0/s  ETA 16s".
+func progressLine(p agent.ReplayProgress, elapsed time.Duration) string {
+	const width = 30
+	filled := 0
+	if p.Total > 0 {
+		filled = min(width, p.Done*width/p.Total)
+	}
+	rate := 0.0
+	if s := elapsed.Seconds(); s > 0 {
+		rate = float64(p.Done) / s
+	}
+	eta := "--"
+	if rate > 0 && p.Done < p.Total {
+		eta = time.Duration(float64(p.Total-p.Done) / rate * float64(time.Second)).Round(time.Second).String()
+	} else if p.Done >= p.Total {
+		eta = "0s"
+	}
+	return fmt.Sprintf("[%s%s] %d/%d  %.1f/s  ETA %s ", strings.Repeat("#", filled), strings.Repeat("-", width-filled), p.Done, p.Total, rate, eta)
+}
+
+func printReplaySummary(io IO, p agent.ReplayProgress) {
+	fmt.Fprintf(io.Stdout, "replay finished: %d accepted, %d accepted with warnings, %d rejected\n", p.Accepted, p.Warnings, p.Rejected)
+	for _, r := range p.Rejections {
+		fmt.Fprintf(io.Stdout, "  rejected document %d: %s\n", r.Counter, strings.Join(r.Messages, "; "))
+	}
+}
