@@ -12,6 +12,7 @@ import (
 
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
+	"github.com/egsd/egsd/stamping/backoff"
 )
 
 // Incident kinds raised by submission. Stored values.
@@ -72,28 +73,11 @@ type SubmissionState struct {
 
 func newSubmitter(a *Agent, cfg SubmitConfig) *submitter {
 	s := &submitter{a: a, cfg: cfg, wake: make(chan struct{}, 1)}
+	policy := backoff.Policy{Max: cfg.MaxBackoff.Duration}
 	s.backoff = func(attempt int, retryAfter time.Duration) time.Duration {
-		return jitteredBackoff(attempt, retryAfter, cfg.MaxBackoff.Duration, rand.Float64)
+		return policy.Delay(attempt, retryAfter, rand.Float64)
 	}
 	return s
-}
-
-// jitteredBackoff is exponential backoff from one second with full
-// jitter, capped at max; an authority's Retry-After is a floor.
-func jitteredBackoff(attempt int, retryAfter, max time.Duration, rnd func() float64) time.Duration {
-	ceiling := time.Second << min(attempt, 20)
-	if ceiling > max || ceiling <= 0 {
-		ceiling = max
-	}
-	d := time.Duration(rnd() * float64(ceiling))
-	return maxDuration(d, retryAfter)
-}
-
-func maxDuration(a, b time.Duration) time.Duration {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // Wake makes the submitter look at the outbox now (after an issue or a replay).

@@ -277,19 +277,3 @@ func TestReplayNeedsSubmission(t *testing.T) {
 		t.Errorf("replay with submission off: %+v", p)
 	}
 }
-
-func TestJitteredBackoff(t *testing.T) {
-	max := 5 * time.Minute
-	one := func() float64 { return 1 }
-	for attempt, want := range map[int]time.Duration{1: 2 * time.Second, 2: 4 * time.Second, 5: 32 * time.Second, 9: max, 40: max} {
-		if got := jitteredBackoff(attempt, 0, max, one); got != want {
-			t.Errorf("attempt %d: %s, want %s", attempt, got, want)
-		}
-	}
-	if got := jitteredBackoff(3, 0, max, func() float64 { return 0.25 }); got != 2*time.Second {
-		t.Errorf("jitter 0.25 of 8s = %s", got)
-	}
-	if got := jitteredBackoff(1, 90*time.Second, max, func() float64 { return 0 }); got != 90*time.Second {
-		t.Errorf("Retry-After 90s gives %s", got)
-	}
-}
