@@ -40,6 +40,7 @@ type submitter struct {
 	lastContact  time.Time // last answer from the authority
 	outage       uint64    // open outage incident, or 0
 	outageHead   uint64    // the counter when the outage began
+	delivered    int       // documents delivered while the outage incident is open
 	paused       string    // why submission is paused ("" when not)
 	replay       *ReplayProgress
 }
@@ -139,7 +140,7 @@ func (s *submitter) step(ctx context.Context) (time.Duration, error) {
 			return 0, fmt.Errorf("outbox entry %d: %w", e.Counter, err)
 		}
 		sub := stamping.Submission{Slot: stamping.Slot{Counter: rec.Counter, PrevHash: rec.PrevHash, UUID: rec.UUID, IssuedAt: rec.IssuedAt},
-			Document: rec.Document, Attempt: e.Attempts + 1}
+			Document: rec.Document, Hash: rec.Hash, Attempt: e.Attempts + 1}
 		if ordered != nil && ordered.InOrder(sub) {
 			if blocked {
 				continue
@@ -157,6 +158,11 @@ func (s *submitter) step(ctx context.Context) (time.Duration, error) {
 		}()
 	}
 	wg.Wait()
+	// The round may have emptied the outbox: end an outage or a replay now
+	// rather than on the next round.
+	if st, err := s.a.store.OutboxStats(); err == nil && st.Pending == 0 {
+		s.drained(s.a.time.Wall())
+	}
 	return wait, nil
 }
 
@@ -252,6 +258,9 @@ func (s *submitter) succeed(now time.Time, counter uint64, status queue.Status, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failingSince, s.lastError, s.lastContact = time.Time{}, "", now
+	if s.outage != 0 {
+		s.delivered++
+	}
 	if r := s.replay; r != nil && r.Finished.IsZero() {
 		r.Done++
 		switch status {
@@ -278,12 +287,12 @@ func (s *submitter) drained(now time.Time) {
 		return
 	}
 	head, _ := s.a.store.Head()
-	summary := fmt.Sprintf("authority reachable again and every document delivered; %d documents were issued during the outage", head.Counter-s.outageHead)
+	summary := fmt.Sprintf("authority reachable again; %d documents delivered after the outage, %d of them issued during it", s.delivered, head.Counter-s.outageHead)
 	if err := s.a.store.CloseIncident(s.outage, summary, "system"); err != nil {
 		s.a.log.Error().Err(err).Msg("close outage incident")
 		return
 	}
-	s.outage = 0
+	s.outage, s.delivered = 0, 0
 }
 
 // Replay makes every pending document due now, lifts a pause, and starts

@@ -151,7 +151,7 @@ func TestSubmitterOutageIncident(t *testing.T) {
 	h.step()
 	h.step() // the empty outbox closes the incident
 	incs = h.incidents(manager)
-	if len(incs) != 1 || incs[0].Open() || !strings.Contains(incs[0].Summary, "2 documents were issued during the outage") || len(incs[0].Notified) != 1 {
+	if len(incs) != 1 || incs[0].Open() || !strings.Contains(incs[0].Summary, "5 documents delivered after the outage, 2 of them issued during it") || len(incs[0].Notified) != 1 {
 		t.Fatalf("incident after recovery = %+v", incs)
 	}
 	for c := uint64(1); c <= 5; c++ {

@@ -101,7 +101,8 @@ func (o Outcome) String() string {
 type Submission struct {
 	Slot     Slot
 	Document []byte
-	Attempt  int // 1 for the first attempt
+	Hash     string // the document's chain hash (ZATCA: the invoice hash)
+	Attempt  int    // 1 for the first attempt
 }
 
 // Result is a regime's classified answer to a submission.

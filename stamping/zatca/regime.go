@@ -1,6 +1,7 @@
 package zatca
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/cert"
+	"github.com/egsd/egsd/stamping/csr"
 	"github.com/egsd/egsd/stamping/keystore"
 	"github.com/egsd/egsd/stamping/sale"
 )
@@ -38,6 +40,19 @@ type RegimeOptions struct {
 	// CertificateFile is the stamping certificate (PEM or base64 DER);
 	// default data_dir/zatca/certificate.pem, which onboarding writes.
 	CertificateFile string `toml:"certificate_file"`
+	// CredentialsFile holds the production CSID's token and secret
+	// (JSON, 0600); default data_dir/zatca/credentials.json.
+	CredentialsFile string `toml:"credentials_file"`
+	// Environment is ZATCA's API: developer-portal, simulation or core.
+	Environment string `toml:"environment"`
+	// BaseURL overrides the environment's address (a simulator).
+	BaseURL string `toml:"base_url"`
+}
+
+// credentialsFile is the JSON form of the stored production CSID.
+type credentialsFile struct {
+	Token  string `json:"binary_security_token"`
+	Secret string `json:"secret"`
 }
 
 // genesisHash is the PIH of a unit's first document (spec/zatca.md §1.3).
@@ -51,6 +66,8 @@ type regime struct {
 	build  Options
 	phase  int
 	signer *signer // nil in Phase 1
+	client *Client
+	creds  Credentials // empty until onboarded
 }
 
 // signer is the key and certificate that stamp documents.
@@ -63,12 +80,20 @@ type signer struct {
 // New creates the regime from its configuration. In Phase 2 it creates the
 // stamping key on first start and loads the certificate if there is one.
 func New(cfg stamping.Config) (stamping.Regime, error) {
-	o := RegimeOptions{Phase: 2, InvoicePrefix: "INV-", OutOfScopeReason: DefaultOutOfScopeReason}
+	o := RegimeOptions{Phase: 2, InvoicePrefix: "INV-", OutOfScopeReason: DefaultOutOfScopeReason, Environment: "developer-portal"}
 	if err := cfg.Decode(&o); err != nil {
 		return nil, err
 	}
 	r := &regime{seller: cfg.Seller, phase: o.Phase,
 		build: Options{InvoicePrefix: o.InvoicePrefix, Currency: "SAR", OutOfScopeReason: o.OutOfScopeReason}}
+	env, err := csr.ParseEnvironment(o.Environment)
+	if err != nil {
+		return nil, fmt.Errorf("regime.options.environment: %w", err)
+	}
+	r.client = NewClient(env)
+	if o.BaseURL != "" {
+		r.client.BaseURL = o.BaseURL
+	}
 	switch o.Phase {
 	case 1:
 		return r, nil
@@ -85,6 +110,19 @@ func New(cfg stamping.Config) (stamping.Regime, error) {
 	}
 	if o.CertificateFile == "" {
 		o.CertificateFile = filepath.Join(dir, "certificate.pem")
+	}
+	if o.CredentialsFile == "" {
+		o.CredentialsFile = filepath.Join(dir, "credentials.json")
+	}
+	switch data, err := os.ReadFile(o.CredentialsFile); {
+	case err == nil:
+		var cf credentialsFile
+		if err := json.Unmarshal(data, &cf); err != nil || cf.Token == "" || cf.Secret == "" {
+			return nil, fmt.Errorf("credentials %s: not a stored CSID", o.CredentialsFile)
+		}
+		r.creds = Credentials{Token: cf.Token, Secret: cf.Secret}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("credentials: %w", err)
 	}
 	key, err := keystore.Load(o.KeyFile)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -222,7 +260,30 @@ func (r *regime) Stamp(slot stamping.Slot, s *sale.Sale) (stamping.Document, err
 	return stamping.Document{Bytes: rendered.Assemble(extensions, qrText), ContentType: "application/xml", Hash: hash, Receipt: receipt}, nil
 }
 
-// Submit is not built yet: reporting and clearance arrive with onboarding.
-func (r *regime) Submit(context.Context, stamping.Submission) stamping.Result {
-	return stamping.Result{Outcome: stamping.Retryable, Messages: []string{"submission to ZATCA is not available in this version"}}
+// standardDocument reports whether a stored document is a standard (B2B)
+// one, which must be cleared; simplified ones are reported (spec §6.8).
+func standardDocument(doc []byte) bool {
+	return bytes.Contains(doc, []byte(`<cbc:InvoiceTypeCode name="01`))
+}
+
+// InOrder: standard documents are cleared strictly in issue order.
+func (r *regime) InOrder(sub stamping.Submission) bool { return standardDocument(sub.Document) }
+
+// Submit reports a simplified document or clears a standard one, with the
+// identical payload on every attempt (never re-stamped). When ZATCA has
+// clearance switched off for the taxpayer (303), the same document is
+// reported instead (spec §5.5).
+func (r *regime) Submit(ctx context.Context, sub stamping.Submission) stamping.Result {
+	if r.phase == 1 {
+		return stamping.Result{Outcome: stamping.Accepted, Messages: []string{"Phase 1: nothing to submit"}}
+	}
+	if standardDocument(sub.Document) {
+		ans, err := r.client.Clear(ctx, r.creds, sub.Hash, sub.Slot.UUID, sub.Document)
+		v := Classify(Clearance, ans, err)
+		if !v.ClearanceOff {
+			return v.Result
+		}
+	}
+	ans, err := r.client.Report(ctx, r.creds, sub.Hash, sub.Slot.UUID, sub.Document)
+	return Classify(Reporting, ans, err).Result
 }
