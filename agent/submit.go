@@ -314,6 +314,15 @@ func (s *submitter) Replay(actor string) (ReplayProgress, error) {
 	return p, nil
 }
 
+// Replay makes every pending document due now and lifts a pause, as
+// POST /v1/replay does; actor is recorded in the audit log.
+func (a *Agent) Replay(actor string) (ReplayProgress, error) {
+	if !a.cfg.Submit.Enabled {
+		return ReplayProgress{}, errSubmissionOff
+	}
+	return a.submit.Replay(actor)
+}
+
 // Progress returns the last replay's progress.
 func (s *submitter) Progress() (ReplayProgress, bool) {
 	s.mu.Lock()
