@@ -126,6 +126,7 @@ func (s *submitter) step(ctx context.Context) (time.Duration, error) {
 	sem := make(chan struct{}, s.cfg.Concurrency)
 	var wg sync.WaitGroup
 	wait := time.Minute
+	submitted := 0
 	blocked := false // an ordered document did not go through: later ones wait
 	for _, e := range entries {
 		if ctx.Err() != nil || s.isPaused() {
@@ -145,11 +146,13 @@ func (s *submitter) step(ctx context.Context) (time.Duration, error) {
 			if blocked {
 				continue
 			}
+			submitted++
 			if !s.submitOne(ctx, e, sub) {
 				blocked = true
 			}
 			continue
 		}
+		submitted++
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
@@ -162,6 +165,11 @@ func (s *submitter) step(ctx context.Context) (time.Duration, error) {
 	// rather than on the next round.
 	if st, err := s.a.store.OutboxStats(); err == nil && st.Pending == 0 {
 		s.drained(s.a.time.Wall())
+	}
+	if submitted > 0 {
+		// More may be due beyond this listing (a backlog is listed 1000 at
+		// a time): look again at once rather than after wait.
+		return 0, nil
 	}
 	return wait, nil
 }

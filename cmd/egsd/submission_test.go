@@ -16,7 +16,7 @@ func zatcaSeller() agent.SellerConfig {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, deadline time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, deadline time.Duration, cond func() bool) {
 	t.Helper()
 	end := time.Now().Add(deadline)
 	for !cond() {

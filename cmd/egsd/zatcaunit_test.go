@@ -25,7 +25,7 @@ import (
 // zatcaUnit is an in-process agent on the zatca regime, onboarded against
 // an in-process simulator, with submission on and short backoffs.
 type zatcaUnit struct {
-	t     *testing.T
+	t     testing.TB
 	sim   *zatcasim.Server
 	a     *agent.Agent
 	token string // the unit's production CSID
@@ -35,7 +35,7 @@ type zatcaUnit struct {
 	dropAfterAccept atomic.Int32
 }
 
-func newZATCAUnit(t *testing.T, mod func(*agent.Config)) *zatcaUnit {
+func newZATCAUnit(t testing.TB, mod func(*agent.Config)) *zatcaUnit {
 	t.Helper()
 	u := &zatcaUnit{t: t, sim: zatcasim.New(zatcasim.Config{})}
 	srv := httptest.NewServer(http.HandlerFunc(u.proxy))

@@ -463,9 +463,19 @@ func (c *Client) baseURL() (string, error) {
 	return strings.TrimRight(c.BaseURL, "/"), nil
 }
 
+// transport keeps connections to ZATCA open between documents. Go's
+// default keeps two idle connections per host, so a submitter with eight
+// documents in flight would open (and leave in TIME_WAIT) a connection for
+// most requests; draining a large backlog then runs out of local ports.
+var transport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
+}()
+
 // httpClient is c.HTTP, or a default, with redirects turned off.
 func (c *Client) httpClient() *http.Client {
-	hc := http.Client{Timeout: DefaultTimeout}
+	hc := http.Client{Timeout: DefaultTimeout, Transport: transport}
 	if c.HTTP != nil {
 		hc = *c.HTTP
 	}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/egsd/egsd/agent"
+	zatcasim "github.com/egsd/egsd/sim/zatca"
+)
+
+// BenchmarkDrainBacklog issues a backlog of simplified documents while the
+// simulator is down, then brings it back with 20 ms of latency per request
+// and measures how fast the agent drains the backlog with reporting
+// concurrency 8, and its resident memory meanwhile. Run with
+// go test -run '^$' -bench DrainBacklog -benchtime 1x ./cmd/egsd/
+// (-drain.docs sets the backlog; 10,000 by default).
+var drainDocs = flag.Int("drain.docs", 10000, "backlog size of BenchmarkDrainBacklog")
+
+func BenchmarkDrainBacklog(b *testing.B) {
+	for b.Loop() {
+		drainBacklog(b, *drainDocs)
+	}
+}
+
+func drainBacklog(b *testing.B, docs int) {
+	u := newZATCAUnit(b, func(c *agent.Config) {
+		c.Submit.Concurrency = 8
+		c.Submit.OutageAfter = agent.Duration{Duration: time.Hour}
+	})
+	u.sim.SetDown(true)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= docs {
+					return
+				}
+				body := fmt.Sprintf(`{"kind":"invoice","lines":[{"name":"Tea","quantity":"%d","unit_price":"4.35","vat_category":"S","vat_rate":"15"}],"payments":[{"means":"cash"}]}`, i%9+1)
+				if _, _, err := u.a.Issue(context.Background(), "cashier", fmt.Sprint("backlog-", i), []byte(body)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := u.sim.SetFaults(zatcasim.Faults{Latency: 20 * time.Millisecond}); err != nil {
+		b.Fatal(err)
+	}
+	u.sim.SetDown(false)
+	start := time.Now()
+	if _, err := u.a.Replay("bench"); err != nil {
+		b.Fatal(err)
+	}
+	var maxRSS, maxAnon uint64
+	for u.pending() > 0 {
+		st, _ := u.a.Status()
+		maxRSS, maxAnon = max(maxRSS, st.RSSBytes), max(maxAnon, st.RSSAnonBytes)
+		time.Sleep(100 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	if got := len(u.sim.Accepted(u.token)); got != docs {
+		b.Fatalf("simulator accepted %d of %d documents", got, docs)
+	}
+	b.ReportMetric(float64(docs)/elapsed.Seconds(), "docs/s")
+	b.ReportMetric(float64(maxRSS)/(1<<20), "max-RSS-MB")
+	b.ReportMetric(float64(maxAnon)/(1<<20), "max-anon-MB")
+}
