@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,9 @@ type Agent struct {
 	clockIncident atomic.Uint64
 	handler       http.Handler
 	submit        *submitter
+	// onboarding serialises onboarding runs: one run's reading of the saved
+	// state, its steps and its saves must not interleave with another's.
+	onboarding sync.Mutex
 }
 
 // New opens the store in cfg.DataDir and builds the configured regime.
@@ -94,7 +98,11 @@ func New(cfg Config, opts Options) (*Agent, error) {
 		DataDir: cfg.DataDir,
 		Decode:  cfg.regimeDecoder(),
 		Event: func(action string, details map[string]string) {
-			if err := a.store.Audit(queue.AuditEntry{Actor: "system", Action: queue.AuditKey, Subject: action, Details: details}); err != nil {
+			kind := queue.AuditOnboarding
+			if strings.Contains(action, "key") {
+				kind = queue.AuditKey
+			}
+			if err := a.store.Audit(queue.AuditEntry{Actor: "system", Action: kind, Subject: action, Details: details}); err != nil {
 				a.log.Error().Err(err).Str("event", action).Msg("audit regime event")
 			}
 			a.log.Info().Str("event", action).Msg("regime event")

@@ -60,6 +60,8 @@ func (a *Agent) routeTable() []route {
 		{"GET", "/v1/replay", managers, a.handleReplayProgress},
 		{"GET", "/v1/audit", managers, a.handleAudit},
 		{"GET", "/v1/audit/verify", managers, a.handleAuditVerify},
+		{"POST", "/v1/onboarding", []Role{RoleTechnician}, a.handlePostOnboarding},
+		{"GET", "/v1/onboarding", overseers, a.handleGetOnboarding},
 	}
 }
 

@@ -35,6 +35,8 @@ var wantAccess = map[string][]Role{
 	"GET /v1/replay":                        {RoleManager},
 	"GET /v1/audit":                         {RoleManager},
 	"GET /v1/audit/verify":                  {RoleManager},
+	"POST /v1/onboarding":                   {RoleTechnician},
+	"GET /v1/onboarding":                    {RoleManager, RoleTechnician},
 }
 
 // samplePath fills a route's wildcards with values that exist nowhere, so

@@ -296,6 +296,10 @@ type Status struct {
 	Incidents  []queue.Incident  `json:"open_incidents"`
 	Started    time.Time         `json:"started"`
 	Submission SubmissionState   `json:"submission"`
+	// Onboarding is where the unit stands with the authority's
+	// registration, with a warning before the certificate expires; nil for
+	// regimes without onboarding.
+	Onboarding *OnboardingSummary `json:"onboarding,omitempty"`
 	// RSSBytes is the agent's resident memory (Linux; 0 elsewhere), and
 	// RSSAnonBytes the part of it that is not file pages: the store's file
 	// pages are page cache the agent releases every 250 ms.
@@ -328,6 +332,9 @@ func (a *Agent) Status() (Status, error) {
 		StampMode: a.regime.Mode().String(), Counter: head.Counter, LastHash: head.Hash,
 		LastIssued: head.LastIssued, Outbox: ob, Incidents: incs, Started: a.started, Submission: a.submit.State()}
 	st.RSSBytes, st.RSSAnonBytes = residentBytes()
+	if st.Onboarding, err = a.onboardingSummary(); err != nil {
+		return Status{}, err
+	}
 	if a.clockIncident.Load() != 0 {
 		st.State = "clock_error"
 	}

@@ -35,7 +35,7 @@ var (
 	bucketAudit       = []byte("audit")        // seq → AuditEntry
 
 	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketDocuments, bucketUUID, bucketOutbox, bucketIdempotency,
-		bucketIncidents, bucketUsers, bucketSessions, bucketAudit}
+		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState}
 
 	keySchema    = []byte("schema_version")
 	keyIdentity  = []byte("identity")

@@ -12,9 +12,12 @@ package stamping
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -154,6 +157,178 @@ var ErrNotReady = errors.New("the unit cannot issue documents yet")
 type Ordered interface {
 	InOrder(doc Submission) bool
 }
+
+// Onboarder is implemented by regimes whose units must be registered with
+// the authority before they can issue or submit documents (ZATCA: CSR,
+// compliance CSID, compliance checks, production CSID). Onboarding is a
+// resumable state machine whose state the regime encodes as bytes and the
+// caller keeps (the agent stores it in the store), so that a crash, a lost
+// connection or a failed step resumes where it stopped instead of starting
+// over.
+//
+// The contract of Onboard:
+//
+//   - state is what save last received, or nil before the first run;
+//   - after every step that completes (and before a request whose outcome
+//     must not be forgotten is sent), Onboard passes the whole new state to
+//     save and does not start the next step until save has returned nil. If
+//     save fails, Onboard stops and returns that error (wrapped): the step's
+//     result is lost as if the unit had crashed, and the next run resumes
+//     from the state last saved;
+//   - a step that fails is recorded too: Onboard saves the state with the
+//     failure (OnboardingStatus then reports it) and returns an
+//     *OnboardingStepError. What must not be reused after a failure is
+//     dropped from that state: a request for a CSID that failed gets a fresh
+//     CSR next time (spec/zatca.md §4.4);
+//   - an *OnboardingInputError means the request or the configuration cannot
+//     start the next step; nothing was sent and nothing saved;
+//   - ErrNoOnboarding (wrapped) means this unit has nothing to onboard, and
+//     ErrOnboardingConflict (wrapped) that the request does not fit the
+//     unit's onboarding (renewing a unit that was never onboarded, onboarding
+//     one that already is).
+//
+// Callers run one Onboard at a time per unit. On success the regime uses its
+// new certificate and credentials at once: the next document is stamped and
+// submitted with them, without a restart.
+//
+// OnboardingStatus describes a state without secrets, so that it may be
+// shown to anyone allowed to see the unit's status; now decides whether the
+// certificate is due for renewal. It never fails: an unreadable state is
+// reported as a failed one.
+type Onboarder interface {
+	Onboard(ctx context.Context, req OnboardRequest, state []byte, save func(state []byte) error) error
+	OnboardingStatus(state []byte, now time.Time) OnboardingStatus
+}
+
+// OnboardRequest is what a technician gives to onboard a unit or renew its
+// certificate. It prints and marshals without the OTP.
+type OnboardRequest struct {
+	// OTP is the one-time password from the authority's portal. It is
+	// needed only by the steps that request a certificate.
+	OTP string
+	// Renew asks for a new certificate for a unit that is onboarded,
+	// instead of a first onboarding.
+	Renew bool
+}
+
+// String describes r without its OTP.
+func (r OnboardRequest) String() string {
+	otp := "unset"
+	if r.OTP != "" {
+		otp = "[redacted]"
+	}
+	return fmt.Sprintf("stamping.OnboardRequest{OTP: %s, Renew: %t}", otp, r.Renew)
+}
+
+// Format prints String for every verb, so that no verb prints the OTP.
+func (r OnboardRequest) Format(f fmt.State, _ rune) { io.WriteString(f, r.String()) }
+
+// GoString is String, for %#v.
+func (r OnboardRequest) GoString() string { return r.String() }
+
+// MarshalJSON writes Renew only: the OTP never leaves in JSON.
+func (r OnboardRequest) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Renew bool `json:"renew"`
+	}{r.Renew})
+}
+
+// Onboarding states every regime shares. Between not_started and done each
+// regime has its own states (ZATCA: csr_ready, compliance_csid,
+// compliance_checked, production_csid). The names are stable: they are
+// shown by the API and written to the audit log.
+const (
+	OnboardingNotStarted = "not_started"
+	OnboardingDone       = "done"
+	OnboardingFailed     = "failed"
+	// OnboardingNotNeeded is the state of a unit whose configuration needs
+	// no onboarding (ZATCA Phase 1); Onboard returns ErrNoOnboarding.
+	OnboardingNotNeeded = "not_needed"
+)
+
+// RenewalWindow is how long before its certificate expires a unit is due
+// for renewal.
+const RenewalWindow = 30 * 24 * time.Hour
+
+// OnboardingStatus is where a unit's onboarding stands. It holds no secret.
+type OnboardingStatus struct {
+	// State is OnboardingNotStarted, one of the regime's own states,
+	// OnboardingDone, OnboardingFailed or OnboardingNotNeeded.
+	State string `json:"state"`
+	// Step is the step that runs next: after a failure, the step that
+	// failed. Empty when done.
+	Step string `json:"step,omitempty"`
+	// Completed are the states reached so far, in order.
+	Completed []string `json:"completed,omitempty"`
+	// Renewal is set while (or once) the run is a renewal.
+	Renewal bool `json:"renewal,omitempty"`
+	// Summary says in one line what the state means.
+	Summary string `json:"summary,omitempty"`
+	// LastError is why Step failed; Messages are the authority's own
+	// messages, when it answered.
+	LastError string    `json:"last_error,omitempty"`
+	Messages  []string  `json:"messages,omitempty"`
+	FailedAt  time.Time `json:"failed_at,omitzero"`
+	// NotAfter is when the unit's certificate expires (zero without one),
+	// and RenewalDue is set from RenewalWindow before that on.
+	NotAfter   time.Time `json:"not_after,omitzero"`
+	RenewalDue bool      `json:"renewal_due,omitempty"`
+}
+
+// RenewalDueAt reports whether a certificate that expires at notAfter is
+// due for renewal at now.
+func RenewalDueAt(notAfter, now time.Time) bool {
+	return !notAfter.IsZero() && !now.Before(notAfter.Add(-RenewalWindow))
+}
+
+// ErrNoOnboarding is returned (wrapped) by Onboard when the unit, as
+// configured, has nothing to onboard (ZATCA Phase 1).
+var ErrNoOnboarding = errors.New("this unit has no onboarding")
+
+// ErrOnboardingConflict is returned (wrapped) by Onboard when the request
+// does not fit the unit's onboarding: a renewal of a unit that was never
+// onboarded, a first onboarding of one that is, or a renewal requested
+// while a first onboarding is unfinished (and the reverse). The message
+// says what to do instead.
+var ErrOnboardingConflict = errors.New("onboarding conflict")
+
+// OnboardingInputError is returned by Onboard when the request or the
+// unit's configuration cannot start the next step. Nothing was sent to the
+// authority and nothing was saved.
+type OnboardingInputError struct {
+	// Config is set when the configuration must change (Errors then name
+	// configuration keys such as "regime.options.location"); otherwise the
+	// request must (Errors name its fields, such as "otp").
+	Config bool
+	Errors sale.Errors
+}
+
+func (e *OnboardingInputError) Error() string {
+	parts := make([]string, len(e.Errors))
+	for i, fe := range e.Errors {
+		parts[i] = fe.Error()
+	}
+	what := "invalid onboarding request: "
+	if e.Config {
+		what = "the configuration cannot onboard the unit: "
+	}
+	return what + strings.Join(parts, "; ")
+}
+
+// OnboardingStepError is returned by Onboard when a step failed. The failure
+// was saved with the state (unless saving failed too, which the message
+// then says), so OnboardingStatus reports it and the next run retries the
+// step.
+type OnboardingStepError struct {
+	Step     string   // the step that failed
+	Messages []string // the authority's messages, when it answered
+	Err      error
+}
+
+func (e *OnboardingStepError) Error() string {
+	return "onboarding step " + e.Step + " failed: " + e.Err.Error()
+}
+func (e *OnboardingStepError) Unwrap() error { return e.Err }
 
 // Config is what a regime factory gets from the agent's configuration.
 type Config struct {

@@ -2,11 +2,8 @@ package zatca
 
 import (
 	"context"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -36,72 +33,35 @@ type Onboarded struct {
 // Onboard registers the unit with ZATCA in one go: CSR signed by key,
 // compliance CSID with the OTP, the compliance documents the CSR's
 // invoice-type map requires (standard and/or simplified × invoice, credit
-// and debit note), then the production CSID. A failed CSID request needs a
-// fresh CSR, which a new call builds (spec §4.4).
+// and debit note), then the production CSID. It runs the same steps as the
+// regime's resumable onboarding (onboarding.go), keeping their state in
+// memory only: a failed call starts over, and since its CSR may have been
+// used, a caller that retries should do so with a new key (spec §4.4).
+// Nothing is installed; Save does that.
 func Onboard(ctx context.Context, c *Client, key *keystore.Key, req OnboardRequest) (*Onboarded, error) {
-	der, err := csr.Build(key, req.CSR)
-	if err != nil {
+	if err := req.CSR.Validate(); err != nil {
 		return nil, err
 	}
-	ccsid, err := c.ComplianceCSID(ctx, req.OTP, csr.APIBody(der))
-	if err != nil {
-		return nil, fmt.Errorf("compliance CSID: %w", err)
+	m := &machine{client: c, key: key, seller: req.Seller, build: req.Options, csr: req.CSR, now: time.Now,
+		event: func(string, map[string]string) {}, f: &facts{Format: onboardingFormat}, save: func() error { return nil }}
+	if err := m.runFirst(ctx, req.OTP); err != nil {
+		return nil, err
 	}
-	compliance, err := cert.DecodeBinarySecurityToken(ccsid.Credentials.Token)
-	if err != nil {
-		return nil, fmt.Errorf("compliance certificate: %w", err)
-	}
-	r, err := NewWithKey(req.Seller, req.Options, key, []byte(compliance.Base64()))
-	if err != nil {
-		return nil, fmt.Errorf("compliance certificate: %w", err)
-	}
-	prev := r.GenesisHash()
-	for i, s := range complianceSales(req.CSR.InvoiceType) {
-		if err := r.Validate(s); err != nil {
-			return nil, fmt.Errorf("compliance document %d: %w", i+1, err)
-		}
-		slot := stamping.Slot{Counter: uint64(i + 1), PrevHash: prev, UUID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1), IssuedAt: time.Now()}
-		doc, err := r.Stamp(slot, s)
-		if err != nil {
-			return nil, fmt.Errorf("compliance document %d: %w", i+1, err)
-		}
-		ans, err := c.ComplianceCheck(ctx, ccsid.Credentials, doc.Hash, slot.UUID, doc.Bytes)
-		v := Classify(Reporting, ans, err)
-		if v.Outcome != stamping.Accepted && v.Outcome != stamping.AcceptedWithWarnings {
-			return nil, fmt.Errorf("compliance document %d (%s %s) not accepted: %s %v", i+1, s.Kind, kindOfBuyer(s), v.Outcome, v.Messages)
-		}
-		prev = doc.Hash
-	}
-	pcsid, err := c.ProductionCSID(ctx, ccsid.Credentials, ccsid.RequestID)
-	if err != nil {
-		return nil, fmt.Errorf("production CSID: %w", err)
-	}
-	production, err := cert.DecodeBinarySecurityToken(pcsid.Credentials.Token)
+	production, err := m.f.Production.certificate()
 	if err != nil {
 		return nil, fmt.Errorf("production certificate: %w", err)
 	}
 	if string(production.PublicKeyDER) != string(key.PublicKeyDER()) {
 		return nil, errors.New("production certificate is not for this unit's key")
 	}
-	return &Onboarded{Certificate: production, Credentials: pcsid.Credentials}, nil
+	return &Onboarded{Certificate: production, Credentials: m.f.Production.credentials()}, nil
 }
 
-// Save writes the certificate and the CSID where the regime loads them
-// (data_dir/zatca), 0600.
+// Save writes the certificate and the CSID where the regime loads them by
+// default (data_dir/zatca), 0600, each file replaced atomically.
 func (o *Onboarded) Save(dataDir string) error {
 	dir := filepath.Join(dataDir, "zatca")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: o.Certificate.Raw})
-	if err := os.WriteFile(filepath.Join(dir, "certificate.pem"), certPEM, 0o600); err != nil {
-		return err
-	}
-	creds, err := json.Marshal(credentialsFile{Token: o.Credentials.Token, Secret: o.Credentials.Secret})
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "credentials.json"), creds, 0o600)
+	return writeCredentials(filepath.Join(dir, "certificate.pem"), filepath.Join(dir, "credentials.json"), o.Certificate, o.Credentials)
 }
 
 func kindOfBuyer(s *sale.Sale) string {

@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/cert"
@@ -47,6 +49,33 @@ type RegimeOptions struct {
 	Environment string `toml:"environment"`
 	// BaseURL overrides the environment's address (a simulator).
 	BaseURL string `toml:"base_url"`
+
+	// The CSR that onboarding sends (spec/zatca.md §4.1). Every value is at
+	// most 64 characters; onboarding refuses values ZATCA would refuse and
+	// names the option.
+
+	// EGSSerial identifies the unit to ZATCA, "1-<solution>|2-<model or
+	// version>|3-<serial>"; default "1-egsd|2-<egsd version, or 1.0>|3-"
+	// followed by device.serial. A renewal keeps the serial of the
+	// certificate it renews, since ZATCA knows the unit by it.
+	EGSSerial string `toml:"egs_serial"`
+	// CommonName is the unit's name; default "EGS-" followed by
+	// device.serial (cut to 64 characters).
+	CommonName string `toml:"common_name"`
+	// Organization is the taxpayer's name; default seller.name.
+	Organization string `toml:"organization"`
+	// OrganizationUnit is the branch; default seller.city, or "Main Branch"
+	// without one. A VAT group member (11th VAT digit 1) must give its
+	// 10-digit TIN here.
+	OrganizationUnit string `toml:"organization_unit"`
+	// InvoiceType is the "TSCZ" map of the documents the unit issues
+	// (standard, simplified); default "1100", both.
+	InvoiceType string `toml:"invoice_type"`
+	// Location is the branch address; default seller.street and
+	// seller.building_number (cut to 64 characters).
+	Location string `toml:"location"`
+	// Industry is the business category; default "Retail".
+	Industry string `toml:"industry"`
 }
 
 // credentialsFile is the JSON form of the stored production CSID.
@@ -65,12 +94,38 @@ type regime struct {
 	seller stamping.Seller
 	build  Options
 	phase  int
-	signer *signer // nil in Phase 1
 	client *Client
+
+	// Onboarding (onboarding.go). certFile and credsFile are where the
+	// certificate and the production CSID are installed; empty for a
+	// regime made by NewWithKey, which cannot be onboarded. csr is the
+	// request from the options, or csrErr why it cannot be made.
+	keyFile, certFile, credsFile string
+	csr                          csr.Request
+	csrErr                       error
+	event                        func(action string, details map[string]string)
+	now                          func() time.Time
+
+	// mu guards signer and creds. Stamp runs in the store's writer,
+	// Submit in the submission workers and Validate in API handlers; all
+	// take a snapshot under the read lock. Onboarding replaces both under
+	// the write lock when it installs a certificate (or a new key before
+	// the first one), so the next document uses them without a restart.
+	mu     sync.RWMutex
+	signer *signer     // nil in Phase 1; never modified once published
 	creds  Credentials // empty until onboarded
 }
 
-// signer is the key and certificate that stamp documents.
+// current returns the signer and credentials in force.
+func (r *regime) current() (*signer, Credentials) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.signer, r.creds
+}
+
+// signer is the key and certificate that stamp documents. A signer is
+// built completely before it is published in regime.signer and never
+// changed afterwards: a new certificate or key is a new signer.
 type signer struct {
 	key    *keystore.Key
 	cert   *cert.Certificate // nil until the unit has a certificate
@@ -84,8 +139,11 @@ func New(cfg stamping.Config) (stamping.Regime, error) {
 	if err := cfg.Decode(&o); err != nil {
 		return nil, err
 	}
-	r := &regime{seller: cfg.Seller, phase: o.Phase,
+	r := &regime{seller: cfg.Seller, phase: o.Phase, event: cfg.Event, now: time.Now,
 		build: Options{InvoicePrefix: o.InvoicePrefix, Currency: "SAR", OutOfScopeReason: o.OutOfScopeReason}}
+	if r.event == nil {
+		r.event = func(string, map[string]string) {}
+	}
 	env, err := csr.ParseEnvironment(o.Environment)
 	if err != nil {
 		return nil, fmt.Errorf("regime.options.environment: %w", err)
@@ -114,6 +172,8 @@ func New(cfg stamping.Config) (stamping.Regime, error) {
 	if o.CredentialsFile == "" {
 		o.CredentialsFile = filepath.Join(dir, "credentials.json")
 	}
+	r.keyFile, r.certFile, r.credsFile = o.KeyFile, o.CertificateFile, o.CredentialsFile
+	r.csr, r.csrErr = csrRequest(o, env, cfg.Seller, cfg.Device)
 	switch data, err := os.ReadFile(o.CredentialsFile); {
 	case err == nil:
 		var cf credentialsFile
@@ -133,7 +193,8 @@ func New(cfg stamping.Config) (stamping.Regime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stamping key: %w", err)
 	}
-	r.signer = &signer{key: key}
+	sg := &signer{key: key}
+	r.signer = sg
 	data, err := os.ReadFile(o.CertificateFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -141,7 +202,7 @@ func New(cfg stamping.Config) (stamping.Regime, error) {
 	case err != nil:
 		return nil, fmt.Errorf("certificate: %w", err)
 	}
-	if err := r.signer.useCertificate(data, cfg.Seller.VATNumber); err != nil {
+	if err := sg.useCertificate(data, cfg.Seller.VATNumber); err != nil {
 		return nil, fmt.Errorf("certificate %s: %w", o.CertificateFile, err)
 	}
 	return r, nil
@@ -150,15 +211,16 @@ func New(cfg stamping.Config) (stamping.Regime, error) {
 // NewWithKey creates a Phase 2 regime that signs with key and certificate
 // (PEM or base64 DER), for tools and tests that hold both in memory.
 func NewWithKey(seller stamping.Seller, opts Options, key *keystore.Key, certificate []byte) (stamping.Regime, error) {
-	r := &regime{seller: seller, phase: 2, build: opts, signer: &signer{key: key}}
+	sg := &signer{key: key}
+	if err := sg.useCertificate(certificate, seller.VATNumber); err != nil {
+		return nil, err
+	}
+	r := &regime{seller: seller, phase: 2, build: opts, signer: sg, event: func(string, map[string]string) {}, now: time.Now}
 	if r.build.Currency == "" {
 		r.build.Currency = "SAR"
 	}
 	if r.build.OutOfScopeReason == "" {
 		r.build.OutOfScopeReason = DefaultOutOfScopeReason
-	}
-	if err := r.signer.useCertificate(certificate, seller.VATNumber); err != nil {
-		return nil, err
 	}
 	return r, nil
 }
@@ -189,7 +251,7 @@ func (r *regime) GenesisHash() string         { return genesisHash }
 func (r *regime) Validate(s *sale.Sale) error { return r.validate(s) }
 
 func (r *regime) validate(s *sale.Sale) error {
-	if r.phase == 2 && (r.signer == nil || r.signer.cert == nil) {
+	if sg, _ := r.current(); r.phase == 2 && (sg == nil || sg.cert == nil) {
 		return fmt.Errorf("%w: this ZATCA unit has no stamping certificate; onboard it first (egsd onboard --otp …)", stamping.ErrNotReady)
 	}
 	return Validate(s, r.seller, r.build)
@@ -231,22 +293,23 @@ func (r *regime) Stamp(slot stamping.Slot, s *sale.Sale) (stamping.Document, err
 		Total: rendered.PayableAmount, VATTotal: rendered.VATTotal}
 	extensions := ""
 	if r.phase == 2 {
-		if r.signer == nil || r.signer.cert == nil {
+		sg, _ := r.current()
+		if sg == nil || sg.cert == nil {
 			return stamping.Document{}, fmt.Errorf("%w: no stamping certificate", stamping.ErrNotReady)
 		}
-		der, err := r.signer.key.SignSHA256(digest[:])
+		der, err := sg.key.SignSHA256(digest[:])
 		if err != nil {
 			return stamping.Document{}, fmt.Errorf("sign: %w", err)
 		}
 		date, clock := IssueDateTime(slot.IssuedAt)
 		sig := &Signature{
 			InvoiceHash: hash, SignatureValue: base64.StdEncoding.EncodeToString(der),
-			Certificate: r.signer.cert64, IssuerName: r.signer.cert.IssuerName,
-			SerialNumber: r.signer.cert.SerialNumber.String(), SigningTime: date + "T" + clock,
+			Certificate: sg.cert64, IssuerName: sg.cert.IssuerName,
+			SerialNumber: sg.cert.SerialNumber.String(), SigningTime: date + "T" + clock,
 		}
 		extensions = sig.UBLExtensions()
 		qr.InvoiceHash, qr.SignatureValue = hash, sig.SignatureValue
-		qr.PublicKey, qr.CertificateSignature = r.signer.cert.PublicKeyDER, r.signer.cert.Signature
+		qr.PublicKey, qr.CertificateSignature = sg.cert.PublicKeyDER, sg.cert.Signature
 	}
 	qrText, err := qr.Encode(r.phase == 2, rendered.Simplified)
 	if err != nil {
@@ -277,13 +340,14 @@ func (r *regime) Submit(ctx context.Context, sub stamping.Submission) stamping.R
 	if r.phase == 1 {
 		return stamping.Result{Outcome: stamping.Accepted, Messages: []string{"Phase 1: nothing to submit"}}
 	}
+	_, creds := r.current()
 	if standardDocument(sub.Document) {
-		ans, err := r.client.Clear(ctx, r.creds, sub.Hash, sub.Slot.UUID, sub.Document)
+		ans, err := r.client.Clear(ctx, creds, sub.Hash, sub.Slot.UUID, sub.Document)
 		v := Classify(Clearance, ans, err)
 		if !v.ClearanceOff {
 			return v.Result
 		}
 	}
-	ans, err := r.client.Report(ctx, r.creds, sub.Hash, sub.Slot.UUID, sub.Document)
+	ans, err := r.client.Report(ctx, creds, sub.Hash, sub.Slot.UUID, sub.Document)
 	return Classify(Reporting, ans, err).Result
 }

@@ -40,6 +40,7 @@ func commands() []command {
 		{"users", "add, list, change and remove users", runUsers},
 		{"sale", "issue a sale from a JSON file or standard input", runSale},
 		{"status", "show the unit's state", runStatus},
+		{"onboard", "register the unit with the authority, or renew its certificate (technician)", runOnboard},
 		{"replay", "submit every pending document now and follow the progress (manager)", runReplay},
 		{"audit", "verify the audit log", runAudit},
 		{"verify", "verify signed documents (hash, signature, QR) and their chain", runVerify},

@@ -37,6 +37,21 @@ func runStatus(ctx context.Context, io IO, args []string) error {
 		fmt.Fprintf(io.Stdout, " (oldest issued %s)", st.Outbox.Oldest.Local().Format("2006-01-02 15:04:05"))
 	}
 	fmt.Fprintf(io.Stdout, "\nversion      %s\n", st.Version)
+	if o := st.Onboarding; o != nil {
+		fmt.Fprintf(io.Stdout, "onboarding   %s", o.State)
+		if !o.NotAfter.IsZero() {
+			fmt.Fprintf(io.Stdout, " (certificate valid until %s)", o.NotAfter.Local().Format("2006-01-02"))
+		}
+		fmt.Fprintln(io.Stdout)
+		if o.Warning != "" {
+			fmt.Fprintln(io.Stdout, "WARNING     ", o.Warning)
+		}
+	}
+	if s := st.Submission; s.Paused != "" {
+		fmt.Fprintln(io.Stdout, "SUBMISSION PAUSED:", s.Paused)
+	} else if !s.FailingSince.IsZero() {
+		fmt.Fprintf(io.Stdout, "submission   failing since %s: %s\n", s.FailingSince.Local().Format("2006-01-02 15:04:05"), s.LastError)
+	}
 	for _, inc := range st.Incidents {
 		fmt.Fprintf(io.Stdout, "INCIDENT %d   %s since %s: %s\n", inc.ID, inc.Title, inc.Start.Local().Format("2006-01-02 15:04:05"), inc.Detail)
 	}
