@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -28,13 +29,14 @@ func waitFor(t testing.TB, what string, deadline time.Duration, cond func() bool
 }
 
 // TestZATCASubmissionAgainstSimulator onboards a unit against the
-// simulator, issues simplified and standard documents and notes, and
+// simulator, issues 1,000 simplified and standard documents and notes, and
 // checks that the agent reports and clears every one, once, keeping the
-// chain; then the simulator goes down while documents are issued, an
-// outage incident opens, and everything drains when it comes back.
+// chain; then the simulator goes down while 500 more are issued (all
+// stamped at once), an outage incident opens, the manager replays when it
+// comes back, everything drains and the incident closes with the count.
 func TestZATCASubmissionAgainstSimulator(t *testing.T) {
 	u := newZATCAUnit(t, nil)
-	const first = 40
+	const first, outage = 1000, 500
 	u.issue(0, first)
 	u.drained(30 * time.Second)
 	if got := len(u.sim.Accepted(u.token)); got != first {
@@ -43,7 +45,7 @@ func TestZATCASubmissionAgainstSimulator(t *testing.T) {
 	if breaks := u.sim.ChainBreaks(u.token); len(breaks) != 0 {
 		t.Fatalf("chain breaks: %v", breaks)
 	}
-	recs, _, err := u.a.Store().Documents(0, 100, nil)
+	recs, _, err := u.a.Store().Documents(0, first, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +67,7 @@ func TestZATCASubmissionAgainstSimulator(t *testing.T) {
 
 	// Outage: issuing goes on, an incident opens, and all drains afterwards.
 	u.sim.SetDown(true)
-	u.issue(first, first+20)
+	u.issue(first, first+outage)
 	waitFor(t, "an outage incident", 30*time.Second, func() bool {
 		st, _ := u.a.Status()
 		for _, inc := range st.Incidents {
@@ -76,17 +78,20 @@ func TestZATCASubmissionAgainstSimulator(t *testing.T) {
 		return false
 	})
 	u.sim.SetDown(false)
+	if _, err := u.a.Replay("boss"); err != nil { // the manager replays at once
+		t.Fatal(err)
+	}
 	u.drained(60 * time.Second)
 	waitFor(t, "the outage incident to close", 30*time.Second, func() bool {
 		incs, _ := u.a.Store().Incidents(false, 10)
 		return len(incs) == 1 && !incs[0].Open()
 	})
 	incs, _ := u.a.Store().Incidents(false, 10)
-	if !strings.Contains(incs[0].Summary, "20 documents delivered after the outage") {
+	if !strings.Contains(incs[0].Summary, fmt.Sprintf("%d documents delivered after the outage", outage)) {
 		t.Errorf("outage summary: %q", incs[0].Summary)
 	}
-	if got := len(u.sim.Accepted(u.token)); got != first+20 {
-		t.Errorf("simulator accepted %d documents, want %d (none twice)", got, first+20)
+	if got := len(u.sim.Accepted(u.token)); got != first+outage {
+		t.Errorf("simulator accepted %d documents, want %d (none twice)", got, first+outage)
 	}
 	if breaks := u.sim.ChainBreaks(u.token); len(breaks) != 0 {
 		t.Errorf("chain breaks after the outage: %v", breaks)
