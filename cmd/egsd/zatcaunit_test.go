@@ -41,8 +41,43 @@ func newZATCAUnit(t testing.TB, mod func(*agent.Config)) *zatcaUnit {
 	srv := httptest.NewServer(http.HandlerFunc(u.proxy))
 	t.Cleanup(func() { u.sim.Close(); srv.Close() })
 	base := srv.URL + "/e-invoicing/developer-portal"
-
 	data := t.TempDir()
+	u.token = onboardUnit(t, base, data)
+
+	cfg := agent.DefaultConfig()
+	cfg.DataDir = data
+	cfg.API.Listen = "127.0.0.1:0"
+	cfg.Regime.Name = "zatca"
+	cfg.Regime.Options = map[string]any{"base_url": base, "invoice_prefix": "EGS1-"}
+	cfg.Seller = zatcaSeller()
+	cfg.Auth.BcryptCost = 4
+	cfg.Submit.Enabled = true
+	cfg.Submit.OutageAfter = agent.Duration{Duration: time.Second}
+	cfg.Submit.MaxBackoff = agent.Duration{Duration: time.Second}
+	if mod != nil {
+		mod(&cfg)
+	}
+	var err error
+	u.a, err = agent.New(cfg, agent.Options{Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- u.a.Serve(ctx, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		<-served
+		u.a.Close()
+	})
+	return u
+}
+
+// onboardUnit creates a stamping key in data and onboards it against the
+// ZATCA API at base (the simulator), installing the certificate and CSID
+// where the regime loads them; it returns the production CSID's token.
+func onboardUnit(t testing.TB, base, data string) string {
+	t.Helper()
 	key, err := keystore.Create(filepath.Join(data, "zatca", "stamping-key.pem"))
 	if err != nil {
 		t.Fatal(err)
@@ -62,34 +97,7 @@ func newZATCAUnit(t testing.TB, mod func(*agent.Config)) *zatcaUnit {
 	if err := onboarded.Save(data); err != nil {
 		t.Fatal(err)
 	}
-	u.token = onboarded.Credentials.Token
-
-	cfg := agent.DefaultConfig()
-	cfg.DataDir = data
-	cfg.API.Listen = "127.0.0.1:0"
-	cfg.Regime.Name = "zatca"
-	cfg.Regime.Options = map[string]any{"base_url": base, "invoice_prefix": "EGS1-"}
-	cfg.Seller = sc
-	cfg.Auth.BcryptCost = 4
-	cfg.Submit.Enabled = true
-	cfg.Submit.OutageAfter = agent.Duration{Duration: time.Second}
-	cfg.Submit.MaxBackoff = agent.Duration{Duration: time.Second}
-	if mod != nil {
-		mod(&cfg)
-	}
-	u.a, err = agent.New(cfg, agent.Options{Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- u.a.Serve(ctx, nil) }()
-	t.Cleanup(func() {
-		cancel()
-		<-served
-		u.a.Close()
-	})
-	return u
+	return onboarded.Credentials.Token
 }
 
 func (u *zatcaUnit) proxy(w http.ResponseWriter, r *http.Request) {
