@@ -48,6 +48,7 @@ func (a *Agent) routeTable() []route {
 		{"GET", "/v1/documents", sellers, a.handleListDocuments},
 		{"GET", "/v1/documents/{id}", sellers, a.handleGetDocument},
 		{"GET", "/v1/documents/{id}/content", sellers, a.handleGetDocumentContent},
+		{"POST", "/v1/documents/{id}/credit-note", managers, a.handleCorrectiveCreditNote},
 		{"GET", "/v1/status", anyRole, a.handleStatus},
 		{"GET", "/v1/users", userAdmins, a.handleListUsers},
 		{"POST", "/v1/users", userAdmins, a.handleAddUser},

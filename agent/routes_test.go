@@ -23,6 +23,7 @@ var wantAccess = map[string][]Role{
 	"GET /v1/documents":                     {RoleCashier, RoleManager},
 	"GET /v1/documents/{id}":                {RoleCashier, RoleManager},
 	"GET /v1/documents/{id}/content":        {RoleCashier, RoleManager},
+	"POST /v1/documents/{id}/credit-note":   {RoleManager},
 	"GET /v1/status":                        {RoleCashier, RoleManager, RoleTechnician},
 	"GET /v1/users":                         {RoleManager, RoleOwner},
 	"POST /v1/users":                        {RoleManager, RoleOwner},

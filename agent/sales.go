@@ -61,7 +61,7 @@ func (a *Agent) Issue(ctx context.Context, user, key string, body []byte) (*queu
 	res, err := a.store.Issue(ctx, &queue.IssueRequest{
 		User: user, IdempotencyKey: key, BodyHash: sum[:], Regime: a.regime.Name(),
 		GenesisHash: a.regime.GenesisHash(), Kind: string(s.Kind), UUID: id,
-		Submit: true,
+		Submit: true, Sale: body,
 		Stamp: func(slot queue.Slot) (queue.Stamped, error) {
 			doc, err := a.regime.Stamp(stamping.Slot(slot), s)
 			return queue.Stamped(doc), err
@@ -383,4 +383,66 @@ func residentBytes() (rss, anon uint64) {
 		}
 	}
 	return rss, anon
+}
+
+// handleCorrectiveCreditNote issues, for a document the authority
+// rejected, a credit note that references it, built from the rejected
+// sale: the rejected document keeps its slot in the chain (it cannot be
+// withdrawn), and the credit note cancels it in the books before the sale
+// is issued again correctly. Resending returns the same credit note.
+func (a *Agent) handleCorrectiveCreditNote(w http.ResponseWriter, r *http.Request, p *Principal) {
+	rec, ok := a.lookupDocument(w, r, p)
+	if !ok {
+		return
+	}
+	if rec.Status != queue.StatusRejected || rec.Kind == string(sale.CreditNote) || len(rec.Sale) == 0 {
+		writeProblem(w, Problem{Type: problemConflict, Title: "No corrective credit note", Status: http.StatusConflict,
+			Detail: fmt.Sprintf("document %d is %s %s: only a rejected invoice or debit note gets a corrective credit note", rec.Counter, rec.Status, strings.ReplaceAll(rec.Kind, "_", " "))})
+		return
+	}
+	var s map[string]json.RawMessage
+	if err := json.Unmarshal(rec.Sale, &s); err != nil {
+		a.internalError(w, r, fmt.Errorf("stored sale of document %d: %w", rec.Counter, err))
+		return
+	}
+	original := strconv.FormatUint(rec.Counter, 10)
+	var receipt struct {
+		InvoiceNumber string `json:"invoice_number"`
+	}
+	if json.Unmarshal(rec.Receipt, &receipt) == nil && receipt.InvoiceNumber != "" {
+		original = receipt.InvoiceNumber
+	}
+	reason := fmt.Sprintf("Correction of document %s, rejected by the tax authority", original)
+	if len(rec.Messages) > 0 {
+		reason += ": " + rec.Messages[0]
+	}
+	if len(reason) > sale.MaxTextLength {
+		reason = reason[:sale.MaxTextLength]
+	}
+	s["kind"], _ = json.Marshal(sale.CreditNote)
+	s["original"], _ = json.Marshal(original)
+	s["reason"], _ = json.Marshal(reason)
+	delete(s, "note")
+	body, err := json.Marshal(s)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	note, replayed, err := a.Issue(r.Context(), p.User, "credit-note-for-"+strconv.FormatUint(rec.Counter, 10), body)
+	var ie *IssueError
+	switch {
+	case errors.As(err, &ie):
+		writeProblem(w, ie.Problem)
+		return
+	case err != nil:
+		a.internalError(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+		status = http.StatusOK
+	}
+	w.Header().Set("Location", "/v1/documents/"+strconv.FormatUint(note.Counter, 10))
+	writeJSON(w, status, viewDocument(note, true))
 }

@@ -277,3 +277,40 @@ func TestReplayNeedsSubmission(t *testing.T) {
 		t.Errorf("replay with submission off: %+v", p)
 	}
 }
+
+// A rejected document gets a corrective credit note built from its sale,
+// once; other documents and roles are refused.
+func TestCorrectiveCreditNote(t *testing.T) {
+	h, sc, cashier := submitHarness(t)
+	manager := h.user("boss", RoleManager)
+	sc.script(func(c uint64) stamping.Result {
+		if c == 1 {
+			return stamping.Result{Outcome: stamping.Rejected, Messages: []string{"BR-KSA-37: building number"}}
+		}
+		return stamping.Result{Outcome: stamping.Accepted}
+	})
+	h.mustSale(cashier, "k1", goodSale)
+	h.mustSale(cashier, "k2", goodSale)
+	h.step()
+	problemOf(t, h.do(request{method: "POST", path: "/v1/documents/2/credit-note", token: manager}), http.StatusConflict)
+	problemOf(t, h.do(request{method: "POST", path: "/v1/documents/1/credit-note", token: cashier}), http.StatusForbidden)
+
+	w := h.do(request{method: "POST", path: "/v1/documents/1/credit-note", token: manager})
+	if w.Code != http.StatusCreated {
+		t.Fatalf("credit note: %d %s", w.Code, w.Body)
+	}
+	var note DocumentView
+	decodeBody(t, w, &note)
+	rec := h.record(note.Counter)
+	if rec.Kind != "credit_note" || rec.User != "boss" || !strings.Contains(string(rec.Sale), `"original":"1"`) ||
+		!strings.Contains(string(rec.Sale), "BR-KSA-37") || !strings.Contains(string(rec.Sale), `"Tea"`) {
+		t.Errorf("credit note %d: kind %s user %s sale %s", note.Counter, rec.Kind, rec.User, rec.Sale)
+	}
+	again := h.do(request{method: "POST", path: "/v1/documents/1/credit-note", token: manager})
+	var same DocumentView
+	decodeBody(t, again, &same)
+	if again.Code != http.StatusOK || same.Counter != note.Counter {
+		t.Errorf("resend: %d, counter %d; want 200 and %d", again.Code, same.Counter, note.Counter)
+	}
+	problemOf(t, h.do(request{method: "POST", path: fmt.Sprintf("/v1/documents/%d/credit-note", note.Counter), token: manager}), http.StatusConflict)
+}

@@ -41,6 +41,9 @@ type IssueRequest struct {
 	Stamp func(Slot) (Stamped, error)
 	// Submit says whether the document goes to the outbox.
 	Submit bool
+	// Sale is the sale as the POS sent it (JSON), kept with the record so
+	// that a correction can be built from it.
+	Sale []byte
 }
 
 // IssueResult is the outcome of Issue.
@@ -235,7 +238,7 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 		Counter: slot.Counter, UUID: slot.UUID, Regime: req.Regime, Kind: req.Kind,
 		IssuedAt: now.UTC(), User: req.User, IdempotencyKey: req.IdempotencyKey,
 		PrevHash: prev, Hash: doc.Hash, ContentType: doc.ContentType,
-		Document: doc.Bytes, Receipt: doc.Receipt, Status: StatusPending,
+		Document: doc.Bytes, Receipt: doc.Receipt, Status: StatusPending, Sale: req.Sale,
 	}
 	if !req.Submit {
 		rec.Status = StatusAccepted

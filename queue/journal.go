@@ -60,6 +60,7 @@ type Record struct {
 	ContentType    string    `json:"content_type"`
 	Document       []byte    `json:"document,omitempty"` // frozen bytes; stored raw in their own bucket
 	Receipt        []byte    `json:"receipt,omitempty"`
+	Sale           []byte    `json:"sale,omitempty"` // the sale as received (JSON)
 	Status         Status    `json:"status"`
 	// Answer is the authority's full answer (for remote-stamping regimes,
 	// it carries the fiscal signature); Messages its errors or warnings.
