@@ -247,3 +247,26 @@ func TestReplayCommand(t *testing.T) {
 		t.Fatalf("replay with submission off: %v", err)
 	}
 }
+
+// Commands on the till find the agent where its configuration says it
+// listens; flags and the environment still win.
+func TestConfiguredAPI(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "egsd.toml")
+	os.WriteFile(cfg, []byte("data_dir = \"/x\"\n[api]\nlisten = \"127.0.0.1:7099\"\n[regime]\nname = \"test\"\n"), 0o600)
+	env := map[string]string{"EGSD_CONFIG": cfg, "EGSD_SESSION_FILE": filepath.Join(dir, "none.json")}
+	io := IO{Getenv: func(k string) string { return env[k] }}
+	empty := ""
+	c, err := apiFlags{api: &empty, token: &empty}.client(io, false)
+	if err != nil || c.api != "http://127.0.0.1:7099" {
+		t.Fatalf("client api = %q, %v; want the configured listen address", c.api, err)
+	}
+	env["EGSD_API"] = "http://127.0.0.1:7100"
+	if c, _ := (apiFlags{api: &empty, token: &empty}).client(io, false); c.api != "http://127.0.0.1:7100" {
+		t.Errorf("with EGSD_API the client uses %q", c.api)
+	}
+	env = map[string]string{"EGSD_CONFIG": filepath.Join(dir, "absent.toml"), "EGSD_SESSION_FILE": filepath.Join(dir, "none.json")}
+	if c, _ := (apiFlags{api: &empty, token: &empty}).client(io, false); c.api != defaultAPI {
+		t.Errorf("without a configuration the client uses %q", c.api)
+	}
+}

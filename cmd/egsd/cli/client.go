@@ -147,6 +147,22 @@ func loadSession(io IO) (*savedSession, error) {
 	return s, json.Unmarshal(data, s)
 }
 
+// configuredAPI is where the configuration file ($EGSD_CONFIG or the
+// default) says the agent listens, so that commands on the till find the
+// service without flags; defaultAPI without a readable configuration.
+func configuredAPI(io IO) string {
+	cfg, err := agent.LoadConfig(configPath(io, ""))
+	switch {
+	case err != nil:
+		return defaultAPI
+	case cfg.API.Listen != "":
+		return "http://" + cfg.API.Listen
+	case cfg.API.UnixSocket != "":
+		return "unix://" + cfg.API.UnixSocket
+	}
+	return defaultAPI
+}
+
 // apiFlags are the flags of every command that talks to a running agent.
 type apiFlags struct {
 	api, token *string
@@ -156,7 +172,7 @@ func addAPIFlags(fs interface {
 	String(name, value, usage string) *string
 }) apiFlags {
 	return apiFlags{
-		api:   fs.String("api", "", "agent API: http://host:port or unix:///path (default $EGSD_API, the saved session's, or "+defaultAPI+")"),
+		api:   fs.String("api", "", "agent API: http://host:port or unix:///path (default $EGSD_API, the saved session's, the configuration's api.listen, or "+defaultAPI+")"),
 		token: fs.String("token", "", "session token (default $EGSD_TOKEN or the one saved by 'egsd login')"),
 	}
 }
@@ -179,7 +195,7 @@ func (f apiFlags) client(io IO, needToken bool) (*client, error) {
 		}
 	}
 	if api == "" {
-		api = defaultAPI
+		api = configuredAPI(io)
 	}
 	if needToken && token == "" {
 		return nil, errors.New("not logged in: run 'egsd login --user NAME' first (or pass --token)")

@@ -56,7 +56,9 @@ func runSale(ctx context.Context, io_ IO, args []string) error {
 			}
 			return fmt.Errorf("sale refused (%d problems); nothing was issued", len(ae.Problem.Errors))
 		}
-		if ae, ok := err.(*apiError); !ok || ae.Status >= 500 {
+		// Only no answer, or an internal error, leaves the outcome open; a
+		// refusal (4xx, or 503 "not ready") issued nothing.
+		if ae, ok := err.(*apiError); !ok || ae.Status == http.StatusInternalServerError {
 			fmt.Fprintf(io_.Stderr, "The outcome is unknown. Resend with --key %s: the agent returns the document if it was issued.\n", k)
 		}
 		return err
