@@ -18,6 +18,8 @@ import (
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 	"github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
+
+	"github.com/egsd/egsd/stamping/securefile"
 )
 
 // Key is a secp256k1 stamping key. The zero value is not usable; get a Key
@@ -68,53 +70,13 @@ func Create(path string) (*Key, error) {
 	data := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	clear(der)
 	defer clear(data)
-	if err := writeNew(path, data); err != nil {
+	if err := securefile.Create(path, data); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("keystore: create %s: %w (%w); refusing to overwrite it", path, ErrExist, fs.ErrExist)
 		}
 		return nil, fmt.Errorf("keystore: create %s: %w", path, err)
 	}
 	return k, nil
-}
-
-// writeNew writes data to a new file at path with mode 0600, atomically and
-// without replacing an existing file.
-func writeNew(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	// CreateTemp makes the file with mode 0600.
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir makes a new directory entry durable. Windows cannot open a
-// directory for syncing and does not need to.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Load reads the key at path. It refuses a file that its group or others

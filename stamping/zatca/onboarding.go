@@ -12,13 +12,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/egsd/egsd/stamping/securefile"
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/cert"
 	"github.com/egsd/egsd/stamping/csr"
@@ -497,7 +497,7 @@ func (r *regime) replaceKey() error {
 		os.Remove(tmp)
 		return fmt.Errorf("new stamping key: %w", err)
 	}
-	if err := syncDir(filepath.Dir(r.keyFile)); err != nil {
+	if err := securefile.SyncDir(filepath.Dir(r.keyFile)); err != nil {
 		return fmt.Errorf("new stamping key: %w", err)
 	}
 	r.mu.Lock()
@@ -840,53 +840,8 @@ func writeCredentials(certFile, credsFile string, c *cert.Certificate, creds Cre
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(credsFile, data); err != nil {
+	if err := securefile.Write(credsFile, data); err != nil {
 		return err
 	}
-	return writeFileAtomic(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
-}
-
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*") // mode 0600
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a directory entry durable (not possible, nor needed, on
-// Windows).
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return securefile.Write(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
 }
