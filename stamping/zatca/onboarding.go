@@ -18,12 +18,12 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/egsd/egsd/stamping/securefile"
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/cert"
 	"github.com/egsd/egsd/stamping/csr"
 	"github.com/egsd/egsd/stamping/keystore"
 	"github.com/egsd/egsd/stamping/sale"
+	"github.com/egsd/egsd/stamping/securefile"
 )
 
 // Onboarding (spec/zatca.md §4, §5.3) as a resumable state machine.
