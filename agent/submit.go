@@ -76,7 +76,7 @@ func newSubmitter(a *Agent, cfg SubmitConfig) *submitter {
 	s := &submitter{a: a, cfg: cfg, wake: make(chan struct{}, 1)}
 	policy := backoff.Policy{Max: cfg.MaxBackoff.Duration}
 	s.backoff = func(attempt int, retryAfter time.Duration) time.Duration {
-		return policy.Delay(attempt, retryAfter, rand.Float64)
+		return policy.Delay(attempt, retryAfter, rand.Int64N)
 	}
 	return s
 }

@@ -5,6 +5,7 @@
 package backoff
 
 import (
+	"math"
 	"math/rand/v2"
 	"time"
 )
@@ -32,19 +33,19 @@ type Policy struct {
 }
 
 // Delay is the zero Policy's Delay.
-func Delay(attempt int, retryAfter time.Duration, rnd func() float64) time.Duration {
+func Delay(attempt int, retryAfter time.Duration, rnd func(n int64) int64) time.Duration {
 	return Policy{}.Delay(attempt, retryAfter, rnd)
 }
 
 // Delay returns how long to wait after the attempt-th failed attempt (1
 // for the first; smaller values count as 1). The wait is drawn uniformly
-// from [0, min(Max, Base·2^(attempt-1))) — "full jitter", which spreads
+// from [0, min(Max, Base·2^(attempt-1))] — "full jitter", which spreads
 // the retries of many units after an outage — and is never shorter than
 // retryAfter, itself bounded by MaxRetryAfter.
 //
-// rnd returns a number in [0, 1); values outside are clamped. nil means
-// math/rand/v2's Float64. Tests pass a fixed function.
-func (p Policy) Delay(attempt int, retryAfter time.Duration, rnd func() float64) time.Duration {
+// rnd(n) returns a number in [0, n), like math/rand/v2's Int64N (nil
+// means that); values outside are clamped. Tests pass a fixed function.
+func (p Policy) Delay(attempt int, retryAfter time.Duration, rnd func(n int64) int64) time.Duration {
 	base, ceiling := p.Base, p.Max
 	if base <= 0 {
 		base = DefaultBase
@@ -65,20 +66,12 @@ func (p Policy) Delay(attempt int, retryAfter time.Duration, rnd func() float64)
 	}
 	ceiling = min(c, ceiling)
 	if rnd == nil {
-		rnd = rand.Float64
+		rnd = rand.Int64N
 	}
-	f := rnd()
-	switch {
-	case !(f > 0): // also NaN
-		f = 0
-	case f > 1:
-		f = 1
+	n := int64(ceiling)
+	if n < math.MaxInt64 {
+		n++ // the ceiling itself can be drawn
 	}
-	d := ceiling
-	// float64 rounds a ceiling near the largest Duration up, out of range
-	// of the conversion back.
-	if x := f * float64(ceiling); x < float64(ceiling) {
-		d = time.Duration(x)
-	}
+	d := time.Duration(min(max(rnd(n), 0), int64(ceiling)))
 	return max(d, min(retryAfter, MaxRetryAfter))
 }

@@ -7,7 +7,18 @@ import (
 	"time"
 )
 
-func fixed(f float64) func() float64 { return func() float64 { return f } }
+// fixed draws the fraction f of the range: 1 is its top, the ceiling.
+func fixed(f float64) func(n int64) int64 {
+	return func(n int64) int64 {
+		if f >= 1 {
+			return n - 1 // exactly: float64(n) may round past the int64 range
+		}
+		return int64(f * float64(n))
+	}
+}
+
+// always returns v whatever the range, to test the clamping.
+func always(v int64) func(int64) int64 { return func(int64) int64 { return v } }
 
 // With rnd at its top the wait is the ceiling itself: it doubles from one
 // second and stops at five minutes.
@@ -45,7 +56,7 @@ func TestDelayJitterStaysWithinBounds(t *testing.T) {
 		ceiling := Delay(attempt, 0, fixed(1))
 		seen := map[time.Duration]bool{}
 		for range 200 {
-			d := Delay(attempt, 0, r.Float64)
+			d := Delay(attempt, 0, r.Int64N)
 			if d < 0 || d > ceiling {
 				t.Fatalf("attempt %d: %v outside [0, %v]", attempt, d, ceiling)
 			}
@@ -55,14 +66,14 @@ func TestDelayJitterStaysWithinBounds(t *testing.T) {
 			t.Errorf("attempt %d: only %d distinct waits in 200: no jitter", attempt, len(seen))
 		}
 	}
-	for _, f := range []float64{-1, math.Inf(-1), math.NaN()} {
-		if got := Delay(5, 0, fixed(f)); got != 0 {
-			t.Errorf("rnd %v: %v, want 0", f, got)
+	for _, v := range []int64{-1, math.MinInt64} {
+		if got := Delay(5, 0, always(v)); got != 0 {
+			t.Errorf("rnd %v: %v, want 0", v, got)
 		}
 	}
-	for _, f := range []float64{2, math.Inf(1)} {
-		if got := Delay(5, 0, fixed(f)); got != 16*time.Second {
-			t.Errorf("rnd %v: %v, want the ceiling 16s", f, got)
+	for _, v := range []int64{int64(32 * time.Second), math.MaxInt64} {
+		if got := Delay(5, 0, always(v)); got != 16*time.Second {
+			t.Errorf("rnd %v: %v, want the ceiling 16s", v, got)
 		}
 	}
 	for range 100 {
