@@ -436,45 +436,49 @@ func (w *ublWriter) amount(d int, tag, currency string, v money.Decimal) int {
 }
 
 // escText appends s as C14N writes character data.
-func (w *ublWriter) escText(field, s string) {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if !isXMLChar(r) || r == utf8.RuneError && size == 1 {
-				w.fail(field, s[i:i+size])
-			}
-			i += size
-			continue
-		}
-		var esc string
-		switch c {
-		case '&':
-			esc = "&amp;"
-		case '<':
-			esc = "&lt;"
-		case '>':
-			esc = "&gt;"
-		case '\r':
-			esc = "&#xD;"
-		default:
-			if c < 0x20 && c != '\t' && c != '\n' {
-				w.fail(field, s[i:i+1])
-			}
-			i++
-			continue
-		}
-		w.b = append(w.b, s[start:i]...)
-		w.b = append(w.b, esc...)
-		i++
-		start = i
-	}
-	w.b = append(w.b, s[start:]...)
-}
+func (w *ublWriter) escText(field, s string) { w.escape(field, s, textEscape) }
 
 // escAttr appends s as C14N writes an attribute value.
-func (w *ublWriter) escAttr(field, s string) {
+func (w *ublWriter) escAttr(field, s string) { w.escape(field, s, attrEscape) }
+
+// textEscape and attrEscape are C14N's replacements of ASCII bytes in
+// character data and in attribute values; "" keeps the byte as it is.
+func textEscape(c byte) string {
+	switch c {
+	case '&':
+		return "&amp;"
+	case '<':
+		return "&lt;"
+	case '>':
+		return "&gt;"
+	case '\r':
+		return "&#xD;"
+	}
+	return ""
+}
+
+func attrEscape(c byte) string {
+	switch c {
+	case '&':
+		return "&amp;"
+	case '<':
+		return "&lt;"
+	case '"':
+		return "&quot;"
+	case '\t':
+		return "&#x9;"
+	case '\n':
+		return "&#xA;"
+	case '\r':
+		return "&#xD;"
+	}
+	return ""
+}
+
+// escape appends s with replace applied, and records a failure for text
+// XML cannot carry: invalid UTF-8, non-characters, and control bytes other
+// than tab and line feed that replace leaves alone.
+func (w *ublWriter) escape(field, s string, replace func(byte) string) {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -486,22 +490,9 @@ func (w *ublWriter) escAttr(field, s string) {
 			i += size
 			continue
 		}
-		var esc string
-		switch c {
-		case '&':
-			esc = "&amp;"
-		case '<':
-			esc = "&lt;"
-		case '"':
-			esc = "&quot;"
-		case '\t':
-			esc = "&#x9;"
-		case '\n':
-			esc = "&#xA;"
-		case '\r':
-			esc = "&#xD;"
-		default:
-			if c < 0x20 {
+		esc := replace(c)
+		if esc == "" {
+			if c < 0x20 && c != '\t' && c != '\n' {
 				w.fail(field, s[i:i+1])
 			}
 			i++
