@@ -29,6 +29,7 @@ const (
 	AuditOnboarding    = "onboarding"
 	AuditReplay        = "replay"
 	AuditIncident      = "incident"
+	AuditPrint         = "print"
 )
 
 // AuditEntry is one entry of the hash-chained audit log. Hash is the

@@ -106,6 +106,24 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 		if n := outboxCount(tx.Bucket(bucketMeta)); n != uint64(rep.Pending) {
 			bad("outbox count says %d entries, the outbox has %d", n, rep.Pending)
 		}
+		err = tx.Bucket(bucketPrintJobs).ForEach(func(k, v []byte) error {
+			var job PrintJob
+			if len(k) != 12 || jsonUnmarshal(v, &job) != nil {
+				bad("print job %x is unreadable", k)
+				return nil
+			}
+			counter := binary.BigEndian.Uint64(k)
+			if job.Counter != counter || tx.Bucket(bucketJournal).Get(k[:8]) == nil {
+				bad("print job %x has no journal record", k)
+			}
+			if job.State == PrintAwaitingAnswer && outbox.Get(k[:8]) == nil {
+				bad("print job %d waits for an answer that was already recorded", counter)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		if n := tx.Bucket(bucketDocuments).Stats().KeyN; uint64(n) != rep.Documents {
 			bad("%d document bodies for %d journal records", n, rep.Documents)
 		}

@@ -44,6 +44,8 @@ type IssueRequest struct {
 	// Sale is the sale as the POS sent it (JSON), kept with the record so
 	// that a correction can be built from it.
 	Sale []byte
+	// Print queues the original receipt in the same transaction.
+	Print PrintRequest
 }
 
 // IssueResult is the outcome of Issue.
@@ -255,6 +257,11 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 			return err
 		}
 		if err := addOutboxCount(meta, 1); err != nil {
+			return err
+		}
+	}
+	if req.Print != PrintNone {
+		if err := queueOriginal(tx, rec, req.Print); err != nil {
 			return err
 		}
 	}

@@ -67,6 +67,10 @@ type Record struct {
 	Answer     []byte    `json:"answer,omitempty"`
 	Messages   []string  `json:"messages,omitempty"`
 	AnsweredAt time.Time `json:"answered_at,omitzero"`
+	// PrintedAt is when the printer confirmed the original receipt; Copies
+	// counts the marked copies printed since.
+	PrintedAt time.Time `json:"printed_at,omitzero"`
+	Copies    int       `json:"copies,omitempty"`
 }
 
 // Head is the chain head: the last issued counter and its hash.

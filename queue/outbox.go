@@ -84,6 +84,9 @@ func (s *Store) RecordAnswer(counter uint64, a Answer) error {
 		if err := addOutboxCount(tx.Bucket(bucketMeta), -1); err != nil {
 			return err
 		}
+		if err := releasePrint(tx, s.opts.Now, counter, a.Status, a.At); err != nil {
+			return err
+		}
 		return appendAudit(tx, s.opts.Now, &AuditEntry{Time: a.At, Actor: "system", Action: AuditDocumentState,
 			Subject: fmt.Sprint(counter), Details: map[string]string{"status": a.Status.String()}})
 	})

@@ -33,9 +33,10 @@ var (
 	bucketUsers       = []byte("users")        // name → User
 	bucketSessions    = []byte("sessions")     // SHA-256(token) → Session
 	bucketAudit       = []byte("audit")        // seq → AuditEntry
+	bucketPrintJobs   = []byte("print_jobs")   // counter ‖ copy → PrintJob, until printed
 
 	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketDocuments, bucketUUID, bucketOutbox, bucketIdempotency,
-		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState}
+		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState, bucketPrintJobs}
 
 	keySchema    = []byte("schema_version")
 	keyIdentity  = []byte("identity")
