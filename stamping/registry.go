@@ -65,9 +65,38 @@ type Document struct {
 	// Hash chains the next document to this one (ZATCA: the invoice hash,
 	// which becomes the next document's PIH).
 	Hash string
-	// Receipt is what the printer needs (QR payload and the like), as
-	// regime-defined JSON; may be nil.
+	// Receipt is what the printer needs that only the regime knows: a
+	// ReceiptInfo as JSON; may be nil.
 	Receipt []byte
+}
+
+// ReceiptInfo is a regime's part of a printed receipt: the document's
+// number, title, time, totals as written in the document, and the QR
+// payload. The agent adds the seller, the lines and the VAT breakdown from
+// the sale, whose totals the regime's document was built from.
+type ReceiptInfo struct {
+	Number     string `json:"invoice_number"`
+	Title      string `json:"title,omitempty"`       // e.g. "Simplified Tax Invoice"
+	TitleLocal string `json:"title_local,omitempty"` // the title in the country's language
+	Simplified bool   `json:"simplified"`
+	Timestamp  string `json:"timestamp"` // as written in the document
+	Total      string `json:"total"`     // payable, tax inclusive
+	VAT        string `json:"vat"`
+	QR         string `json:"qr"`
+}
+
+// Clearance is implemented by regimes some of whose documents the authority
+// must clear before the buyer may have them (ZATCA standard invoices,
+// spec/zatca.md §6.9): the agent prints and hands those over only from the
+// authority's answer.
+type Clearance interface {
+	// NeedsClearance reports whether the stored document must be cleared.
+	NeedsClearance(doc []byte) bool
+	// Cleared returns the cleared document in the authority's stored
+	// answer and its receipt. ok is false when the answer carries none
+	// (ZATCA answered 303 and the document was reported instead): the
+	// issued document stands.
+	Cleared(answer []byte) (doc []byte, info ReceiptInfo, ok bool, err error)
 }
 
 // Outcome classes of a submission (design.md §4). Stored values.

@@ -265,16 +265,6 @@ func (r *regime) Rehash(doc []byte) (string, error) {
 	return h, err
 }
 
-// Receipt is the printer's view of a stamped document.
-type Receipt struct {
-	InvoiceNumber string `json:"invoice_number"`
-	Simplified    bool   `json:"simplified"`
-	Timestamp     string `json:"timestamp"`
-	Total         string `json:"total"`
-	VAT           string `json:"vat"`
-	QR            string `json:"qr"`
-}
-
 // Stamp builds, hashes, signs and assembles one document (spec/zatca.md
 // §1–3): the hash is taken over the document as written, which Render
 // emits already in canonical form, so nothing is parsed.
@@ -315,8 +305,9 @@ func (r *regime) Stamp(slot stamping.Slot, s *sale.Sale) (stamping.Document, err
 	if err != nil {
 		return stamping.Document{}, err
 	}
-	receipt, err := json.Marshal(Receipt{InvoiceNumber: rendered.ID, Simplified: rendered.Simplified, Timestamp: rendered.Timestamp,
-		Total: rendered.PayableAmount, VAT: rendered.VATTotal, QR: qrText})
+	title, titleLocal := documentTitle(inv.TypeCode, rendered.Simplified)
+	receipt, err := json.Marshal(stamping.ReceiptInfo{Number: rendered.ID, Title: title, TitleLocal: titleLocal,
+		Simplified: rendered.Simplified, Timestamp: rendered.Timestamp, Total: rendered.PayableAmount, VAT: rendered.VATTotal, QR: qrText})
 	if err != nil {
 		return stamping.Document{}, err
 	}

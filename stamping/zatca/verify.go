@@ -34,6 +34,7 @@ type verifyView struct {
 	IssueTime string `xml:"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2 IssueTime"`
 	TypeCode  struct {
 		Name string `xml:"name,attr"`
+		Code string `xml:",chardata"`
 	} `xml:"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2 InvoiceTypeCode"`
 	References []struct {
 		ID     string `xml:"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2 ID"`
