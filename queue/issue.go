@@ -46,6 +46,10 @@ type IssueRequest struct {
 	Sale []byte
 	// Print queues the original receipt in the same transaction.
 	Print PrintRequest
+	// HoldPrint, when set, is asked about the stamped document: true holds
+	// its receipt until the authority has accepted it (a submitted
+	// document only).
+	HoldPrint func(doc []byte) bool
 }
 
 // IssueResult is the outcome of Issue.
@@ -260,8 +264,11 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 			return err
 		}
 	}
-	if req.Print != PrintNone {
-		if err := queueOriginal(tx, rec, req.Print); err != nil {
+	if how := req.Print; how != PrintNone {
+		if how == PrintNow && req.Submit && req.HoldPrint != nil && req.HoldPrint(rec.Document) {
+			how = PrintAfterAnswer
+		}
+		if err := queueOriginal(tx, rec, how); err != nil {
 			return err
 		}
 	}

@@ -30,6 +30,17 @@ func TestPrintQueue(t *testing.T) {
 	issuePrinted(t, s, "3", queue.PrintAfterAnswer, true) // a standard invoice: print once cleared
 	issuePrinted(t, s, "4", queue.PrintAfterAnswer, true) // … and this one is rejected
 	issuePrinted(t, s, "5", queue.PrintNow, true)
+	// HoldPrint decides from the stamped document; it holds only submitted ones.
+	hold := func(key string, submit bool) {
+		req := queuetest.Request("alice", key, body(len(key)))
+		req.Print, req.Submit = queue.PrintNow, submit
+		req.HoldPrint = func(doc []byte) bool { return len(doc) > 0 }
+		if _, err := s.Issue(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hold("6", true)
+	hold("7", false)
 
 	jobs, err := s.PrintJobs(0)
 	if err != nil {
@@ -39,9 +50,9 @@ func TestPrintQueue(t *testing.T) {
 	for _, j := range jobs {
 		got = append(got, string(j.State))
 	}
-	want := "queued awaiting_answer awaiting_answer queued"
-	if g := strings.Join(got, " "); g != want || jobs[0].Counter != 1 || jobs[3].Counter != 5 {
-		t.Fatalf("print queue = %v (%+v), want %s for documents 1, 3, 4, 5", g, jobs, want)
+	want := "queued awaiting_answer awaiting_answer queued awaiting_answer queued"
+	if g := strings.Join(got, " "); g != want || jobs[0].Counter != 1 || jobs[3].Counter != 5 || jobs[5].Counter != 7 {
+		t.Fatalf("print queue = %v (%+v), want %s for documents 1, 3, 4, 5, 6, 7", g, jobs, want)
 	}
 
 	next, ok, err := s.NextPrintJob()
@@ -72,11 +83,17 @@ func TestPrintQueue(t *testing.T) {
 	if err := s.RecordAnswer(4, queue.Answer{Status: queue.StatusRejected, At: t0}); err != nil {
 		t.Fatal(err)
 	}
-	jobs, _ = s.PrintJobs(0)
-	if len(jobs) != 2 || jobs[0].Counter != 3 || jobs[0].State != queue.PrintQueued || jobs[1].Counter != 5 {
-		t.Fatalf("after the answers the queue = %+v, want 3 (released) and 5; 4 cancelled", jobs)
+	if err := s.RecordAnswer(6, queue.Answer{Status: queue.StatusAcceptedWithWarnings, At: t0}); err != nil {
+		t.Fatal(err)
 	}
-	if st, err := s.PrintStats(); err != nil || st.Queued != 2 || st.AwaitingAnswer != 0 {
+	if err := s.PrintDone(7, 0, t0); err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ = s.PrintJobs(0)
+	if len(jobs) != 3 || jobs[0].Counter != 3 || jobs[0].State != queue.PrintQueued || jobs[1].Counter != 5 || jobs[2].Counter != 6 || jobs[2].State != queue.PrintQueued {
+		t.Fatalf("after the answers the queue = %+v, want 3 and 6 (released) and 5; 4 cancelled", jobs)
+	}
+	if st, err := s.PrintStats(); err != nil || st.Queued != 3 || st.AwaitingAnswer != 0 {
 		t.Errorf("PrintStats = %+v, %v", st, err)
 	}
 
@@ -97,8 +114,8 @@ func TestPrintQueue(t *testing.T) {
 	}
 	s = queuetest.OpenDir(t, dir, &queue.Options{Clock: newClock().Clock}, queuetest.Rehash)
 	jobs, _ = s.PrintJobs(0)
-	if len(jobs) != 4 || jobs[0].Counter != 1 || jobs[0].Copy != 1 || jobs[1].Copy != 2 || jobs[2].Counter != 3 {
-		t.Fatalf("after restart the queue = %+v, want copies 1 and 2 of document 1, then 3 and 5", jobs)
+	if len(jobs) != 5 || jobs[0].Counter != 1 || jobs[0].Copy != 1 || jobs[1].Copy != 2 || jobs[2].Counter != 3 {
+		t.Fatalf("after restart the queue = %+v, want copies 1 and 2 of document 1, then 3, 5 and 6", jobs)
 	}
 	for _, j := range jobs {
 		if err := s.PrintDone(j.Counter, j.Copy, t0); err != nil {
