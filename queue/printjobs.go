@@ -21,6 +21,10 @@ const (
 	// cleared); RecordAnswer releases them, or cancels them when the
 	// document is rejected.
 	PrintAwaitingAnswer PrintState = "awaiting_answer"
+	// PrintFailed jobs cannot print as they are (the receipt cannot be
+	// laid out for this printer); they stay listed for the manager and are
+	// skipped, so that one bad receipt does not block the others.
+	PrintFailed PrintState = "failed"
 )
 
 // PrintJob is one receipt to print: the original of a document (Copy 0) or
@@ -135,6 +139,7 @@ func (s *Store) NextPrintJob() (PrintJob, bool, error) {
 type PrintStats struct {
 	Queued         int `json:"queued"`
 	AwaitingAnswer int `json:"awaiting_answer"`
+	Failed         int `json:"failed"`
 }
 
 // PrintStats counts the jobs in the print queue by state.
@@ -147,6 +152,8 @@ func (s *Store) PrintStats() (PrintStats, error) {
 			st.Queued++
 		case PrintAwaitingAnswer:
 			st.AwaitingAnswer++
+		case PrintFailed:
+			st.Failed++
 		}
 	}
 	return st, err
@@ -154,6 +161,8 @@ func (s *Store) PrintStats() (PrintStats, error) {
 
 // QueueCopy queues a marked copy of a document's receipt, requested by user.
 // It returns the job; the copy number counts the copies printed and queued.
+// When the original failed to print, it is queued again instead: the buyer
+// has had no receipt, so this one is the original.
 func (s *Store) QueueCopy(counter uint64, user string, at time.Time) (PrintJob, error) {
 	var job PrintJob
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -162,6 +171,17 @@ func (s *Store) QueueCopy(counter uint64, user string, at time.Time) (PrintJob, 
 			return err
 		}
 		b := tx.Bucket(bucketPrintJobs)
+		// An original that never printed is retried as the original.
+		var orig PrintJob
+		if getJSON(b, printKey(counter, 0), &orig) == nil && orig.State == PrintFailed {
+			orig.State, orig.LastError = PrintQueued, ""
+			job = orig
+			if err := putJSON(b, printKey(counter, 0), orig); err != nil {
+				return err
+			}
+			return appendAudit(tx, s.opts.Now, &AuditEntry{Time: at, Actor: user, Action: AuditPrint,
+				Subject: fmt.Sprint(counter), Details: map[string]string{"event": "original_retried"}})
+		}
 		n := rec.Copies + 1
 		for b.Get(printKey(counter, n)) != nil {
 			n++
@@ -202,8 +222,9 @@ func (s *Store) PrintDone(counter uint64, copyNo int, at time.Time) error {
 	})
 }
 
-// PrintFailed records a failed attempt; the job keeps its place.
-func (s *Store) PrintFailed(counter uint64, copyNo int, at time.Time, reason string) error {
+// PrintAttemptFailed records a failed attempt. The job keeps its place and
+// is tried again, unless permanent: then it is marked failed and skipped.
+func (s *Store) PrintAttemptFailed(counter uint64, copyNo int, at time.Time, reason string, permanent bool) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPrintJobs)
 		key := printKey(counter, copyNo)
@@ -213,6 +234,9 @@ func (s *Store) PrintFailed(counter uint64, copyNo int, at time.Time, reason str
 		}
 		job.Attempts++
 		job.LastAttempt, job.LastError = at.UTC(), reason
+		if permanent {
+			job.State = PrintFailed
+		}
 		return putJSON(b, key, job)
 	})
 }

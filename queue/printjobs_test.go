@@ -59,7 +59,7 @@ func TestPrintQueue(t *testing.T) {
 	if err != nil || !ok || next.Counter != 1 || next.Copy != 0 {
 		t.Fatalf("NextPrintJob = %+v, %v, %v; want the original of 1", next, ok, err)
 	}
-	if err := s.PrintFailed(1, 0, t0.Add(time.Second), "paper out"); err != nil {
+	if err := s.PrintAttemptFailed(1, 0, t0.Add(time.Second), "paper out", false); err != nil {
 		t.Fatal(err)
 	}
 	next, _, _ = s.NextPrintJob()
@@ -130,5 +130,28 @@ func TestPrintQueue(t *testing.T) {
 	}
 	if _, ok, _ := s.NextPrintJob(); !ok {
 		t.Error("the third copy is not next")
+	}
+
+	// A receipt that cannot be printed is set aside, not retried forever;
+	// asking to print it again requeues the original.
+	issuePrinted(t, s, "8", queue.PrintNow, false)
+	if err := s.PrintAttemptFailed(1, 3, t0, "done elsewhere", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PrintDone(1, 3, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PrintAttemptFailed(8, 0, t0, "QR too large for the paper", true); err != nil {
+		t.Fatal(err)
+	}
+	if j, ok, _ := s.NextPrintJob(); ok {
+		t.Errorf("a failed job is offered again: %+v", j)
+	}
+	if st, _ := s.PrintStats(); st.Failed != 1 || st.Queued != 0 {
+		t.Errorf("PrintStats = %+v, want 1 failed", st)
+	}
+	again, err := s.QueueCopy(8, "manager", t0)
+	if err != nil || again.Copy != 0 || again.State != queue.PrintQueued {
+		t.Errorf("reprint of a failed original = %+v, %v; want the original queued again", again, err)
 	}
 }
