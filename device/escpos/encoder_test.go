@@ -33,6 +33,9 @@ func TestCommandBytes(t *testing.T) {
 		{"size 8x8", func(e *escpos.Encoder) { e.Size(8, 8) }, "1d 21 77"},
 		{"code page cp1256 on Epson", func(e *escpos.Encoder) { e.CodePage(50) }, "1b 74 32"},
 		{"text", func(e *escpos.Encoder) { e.Text([]byte("Hi \x82")) }, "48 69 20 82"},
+		// ESC $ nL nH: absolute position nL + nH·256 from the line start.
+		{"position 0", func(e *escpos.Encoder) { e.Position(0) }, "1b 24 00 00"},
+		{"position 300", func(e *escpos.Encoder) { e.Position(300) }, "1b 24 2c 01"},
 		{"empty text", func(e *escpos.Encoder) { e.Text(nil) }, ""},
 		{"line", func(e *escpos.Encoder) { e.Line([]byte("OK")) }, "4f 4b 0a"},
 		{"empty line", func(e *escpos.Encoder) { e.Line(nil) }, "0a"},
@@ -233,6 +236,8 @@ func TestEncoderErrors(t *testing.T) {
 		{"text LF", func(e *escpos.Encoder) { e.Text([]byte("a\nb")) }, []string{"text", "byte 1", "0x0A"}},
 		{"text ESC", func(e *escpos.Encoder) { e.Line([]byte("\x1b@")) }, []string{"text", "byte 0", "0x1B"}},
 		{"feed -1", func(e *escpos.Encoder) { e.Feed(-1) }, []string{"ESC d", "lines -1"}},
+		{"position -1", func(e *escpos.Encoder) { e.Position(-1) }, []string{"ESC $", "position -1", "0 and 65535"}},
+		{"position 65536", func(e *escpos.Encoder) { e.Position(65536) }, []string{"ESC $", "position 65536"}},
 		{"feed 256", func(e *escpos.Encoder) { e.Feed(256) }, []string{"ESC d", "lines 256", "0 and 255"}},
 		{"cut feed 256", func(e *escpos.Encoder) { e.Cut(escpos.CutFull, 256) }, []string{"GS V", "feed 256"}},
 		{"cut mode", func(e *escpos.Encoder) { e.Cut("guillotine", 0) }, []string{"GS V", `mode "guillotine"`}},

@@ -72,6 +72,11 @@ func commandAt(b []byte) (n int, name string, err error) {
 			}
 			what := map[byte]string{'a': "align", 'E': "bold", 't': "code page", 'd': "feed lines"}[b[1]]
 			return 3, fmt.Sprintf("ESC %c %d %s", b[1], b[2], what), nil
+		case '$':
+			if err := need(4); err != nil {
+				return 0, "", err
+			}
+			return 4, fmt.Sprintf("ESC $ %d absolute position", int(b[2])+int(b[3])*256), nil
 		}
 		return 0, "", fmt.Errorf("unknown ESC command %02x", b[1])
 	case b[0] == 0x1D:
