@@ -60,6 +60,7 @@ type Agent struct {
 	clockIncident atomic.Uint64
 	handler       http.Handler
 	submit        *submitter
+	print         *printService // nil without a printer
 	// onboarding serialises onboarding runs: one run's reading of the saved
 	// state, its steps and its saves must not interleave with another's.
 	onboarding sync.Mutex
@@ -115,6 +116,12 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	a.regime = regime
 	a.auth = NewAuth(a.store, cfg.Auth, src.Wall)
 	a.submit = newSubmitter(a, cfg.Submit)
+	if cfg.Printer.Enabled {
+		if a.print, err = newPrintService(a, cfg.Printer); err != nil {
+			a.store.Close()
+			return nil, err
+		}
+	}
 	if err := a.startup(); err != nil {
 		a.store.Close()
 		return nil, err
@@ -239,6 +246,9 @@ func (a *Agent) Serve(ctx context.Context, ready func(addr string)) error {
 	defer func() { stopWorker(); worker.Wait() }()
 	if a.cfg.Submit.Enabled {
 		worker.Go(func() { a.submit.run(workerCtx) })
+	}
+	if a.print != nil {
+		worker.Go(func() { a.print.run(workerCtx) })
 	}
 	a.log.Info().Str("url", url).Str("socket", a.cfg.API.UnixSocket).Str("regime", a.regime.Name()).
 		Str("data_dir", a.cfg.DataDir).Msg("egsd is ready")

@@ -16,16 +16,17 @@ import (
 // checks that the example decodes strictly and sets every key).
 type Config struct {
 	// DataDir holds the store, the stamping key and the owner token.
-	DataDir string       `toml:"data_dir"`
-	API     APIConfig    `toml:"api"`
-	Regime  RegimeConfig `toml:"regime"`
-	Seller  SellerConfig `toml:"seller"`
-	Device  DeviceConfig `toml:"device"`
-	Auth    AuthConfig   `toml:"auth"`
-	Clock   ClockConfig  `toml:"clock"`
-	Store   StoreConfig  `toml:"store"`
-	Submit  SubmitConfig `toml:"submission"`
-	Log     LogConfig    `toml:"log"`
+	DataDir string        `toml:"data_dir"`
+	API     APIConfig     `toml:"api"`
+	Regime  RegimeConfig  `toml:"regime"`
+	Seller  SellerConfig  `toml:"seller"`
+	Device  DeviceConfig  `toml:"device"`
+	Auth    AuthConfig    `toml:"auth"`
+	Clock   ClockConfig   `toml:"clock"`
+	Store   StoreConfig   `toml:"store"`
+	Submit  SubmitConfig  `toml:"submission"`
+	Printer PrinterConfig `toml:"printer"`
+	Log     LogConfig     `toml:"log"`
 }
 
 // SubmitConfig is the delivery of documents to the authority.
@@ -39,6 +40,50 @@ type SubmitConfig struct {
 	OutageAfter Duration `toml:"outage_after"`
 	// MaxBackoff caps the wait between attempts at one document.
 	MaxBackoff Duration `toml:"max_backoff"`
+	// StandardHandover is when a document the authority must clear (ZATCA
+	// standard invoices) is printed and handed over: "cleared" (from the
+	// authority's cleared document, once cleared) or "issued" (at once,
+	// from the issued document).
+	StandardHandover string `toml:"standard_handover"`
+}
+
+// PrinterConfig is the receipt printer. The profile gives the model's
+// defaults; the keys below it override single values.
+type PrinterConfig struct {
+	Enabled bool   `toml:"enabled"`
+	Profile string `toml:"profile"` // a built-in profile: egsd printer profiles
+	// Port is the device path (/dev/ttyUSB0, /dev/serial/by-id/…, COM3,
+	// or a USB printer-class file /dev/usb/lp0). Alternatively, the
+	// USB ids find the adapter wherever it is plugged in.
+	Port       string `toml:"port"`
+	USBVendor  string `toml:"usb_vendor"`  // hex, e.g. "04b8"
+	USBProduct string `toml:"usb_product"` // hex
+	USBSerial  string `toml:"usb_serial"`  // optional
+	Baud       int    `toml:"baud"`        // 0: the profile's
+	DataBits   int    `toml:"data_bits"`
+	Parity     string `toml:"parity"` // none, even, odd
+	StopBits   int    `toml:"stop_bits"`
+	// ReplyTimeout is how long a status reply may take; JobTimeout how long
+	// the printer may take to confirm a job once sent; WriteTimeout how long
+	// one write may block before the printer counts as stalled.
+	ReplyTimeout Duration `toml:"reply_timeout"`
+	JobTimeout   Duration `toml:"job_timeout"`
+	WriteTimeout Duration `toml:"write_timeout"`
+	// RetryEvery is how often a waiting job is retried and the printer's
+	// state refreshed.
+	RetryEvery Duration `toml:"retry_every"`
+
+	// Overrides of the profile; unset keys keep the profile's value.
+	WidthDots      *int    `toml:"width_dots"`
+	Columns        *int    `toml:"columns"`
+	Arabic         *string `toml:"arabic"` // raster or codepage
+	ArabicCodePage *int    `toml:"arabic_code_page"`
+	QRNative       *bool   `toml:"qr_native"`
+	QRMaxBytes     *int    `toml:"qr_max_bytes"`
+	QRModule       *int    `toml:"qr_module"`
+	RasterBandRows *int    `toml:"raster_band_rows"`
+	RasterScale2x  *bool   `toml:"raster_scale2x"`
+	Cut            *string `toml:"cut"` // full, partial, none
 }
 
 // APIConfig is the local HTTP API.
@@ -140,7 +185,10 @@ func DefaultConfig() Config {
 		Clock: ClockConfig{BackwardTolerance: Duration{2 * time.Second}},
 		Store: StoreConfig{GroupCommit: true},
 		Submit: SubmitConfig{Enabled: false, Concurrency: 4,
-			OutageAfter: Duration{5 * time.Minute}, MaxBackoff: Duration{5 * time.Minute}},
+			OutageAfter: Duration{5 * time.Minute}, MaxBackoff: Duration{5 * time.Minute}, StandardHandover: "cleared"},
+		Printer: PrinterConfig{Profile: "generic-80mm", DataBits: 8, Parity: "none", StopBits: 1,
+			ReplyTimeout: Duration{2 * time.Second}, JobTimeout: Duration{30 * time.Second},
+			WriteTimeout: Duration{10 * time.Second}, RetryEvery: Duration{5 * time.Second}},
 		Log: LogConfig{Level: "info", Format: "auto"},
 	}
 }
@@ -244,6 +292,27 @@ func (c *Config) Validate() error {
 	}
 	if c.Submit.MaxBackoff.Duration < time.Second {
 		bad("submission.max_backoff must be at least 1s")
+	}
+	switch c.Submit.StandardHandover {
+	case "cleared", "issued":
+	default:
+		bad("submission.standard_handover must be cleared or issued")
+	}
+	if c.Printer.Enabled {
+		if _, err := c.Printer.profile(); err != nil {
+			errs = append(errs, err)
+		}
+		if _, err := c.Printer.serial(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    Duration
+	}{{"reply_timeout", c.Printer.ReplyTimeout}, {"job_timeout", c.Printer.JobTimeout}, {"write_timeout", c.Printer.WriteTimeout}, {"retry_every", c.Printer.RetryEvery}} {
+		if d.v.Duration < 100*time.Millisecond {
+			bad("printer.%s must be at least 100ms", d.name)
+		}
 	}
 	if c.Clock.BackwardTolerance.Duration < 0 {
 		bad("clock.backward_tolerance must not be negative")

@@ -23,7 +23,11 @@ func TestParseConfigErrors(t *testing.T) {
 	}{
 		{"unknown top-level key", "data_dir = \"/x\"\ndatadir = \"/y\"\n", []string{"line 2", `"datadir"`}},
 		{"unknown key in a table", "data_dir = \"/x\"\n[api]\nlisten = \"127.0.0.1:1\"\nbogus = 1\n", []string{"line 4", "api.bogus"}},
-		{"unknown table", "data_dir = \"/x\"\n[printer]\nport = \"/dev/ttyUSB0\"\n", []string{"line 2", `"printer"`}},
+		{"unknown table", "data_dir = \"/x\"\n[drawer]\nport = \"/dev/ttyUSB0\"\n", []string{"line 2", `"drawer"`}},
+		{"unknown printer profile", "[printer]\nenabled = true\nprofile = \"tm-x\"\n", []string{"printer.profile", "tm-x", "generic-80mm"}},
+		{"printer without a port", "[printer]\nenabled = true\n", []string{"printer", "path or usb"}},
+		{"bad printer override", "[printer]\nenabled = true\nport = \"/dev/ttyS0\"\nwidth_dots = 100\n", []string{"printer", "width_dots"}},
+		{"bad handover", "[submission]\nstandard_handover = \"later\"\n", []string{"submission.standard_handover", "cleared or issued"}},
 		{"misspelt key", "[auth]\nsession_tll = \"1h\"\n", []string{"line 2", "auth.session_tll"}},
 		{"string for an int", "[auth]\n\nlockout_attempts = \"five\"\n", []string{"line 3"}},
 		{"string for a bool", "[store]\ngroup_commit = \"yes\"\n", []string{"line 2"}},

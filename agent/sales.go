@@ -58,7 +58,7 @@ func (a *Agent) Issue(ctx context.Context, user, key string, body []byte) (*queu
 		return nil, false, err
 	}
 	sum := sha256.Sum256(body)
-	res, err := a.store.Issue(ctx, &queue.IssueRequest{
+	req := &queue.IssueRequest{
 		User: user, IdempotencyKey: key, BodyHash: sum[:], Regime: a.regime.Name(),
 		GenesisHash: a.regime.GenesisHash(), Kind: string(s.Kind), UUID: id,
 		Submit: true, Sale: body,
@@ -66,7 +66,16 @@ func (a *Agent) Issue(ctx context.Context, user, key string, body []byte) (*queu
 			doc, err := a.regime.Stamp(stamping.Slot(slot), s)
 			return queue.Stamped(doc), err
 		},
-	})
+	}
+	if a.print != nil {
+		req.Print = queue.PrintNow
+		// A document the authority must clear is handed over only once
+		// cleared, from the cleared document (spec/zatca.md §6.9).
+		if c, ok := a.regime.(stamping.Clearance); ok && a.cfg.Submit.StandardHandover == "cleared" {
+			req.HoldPrint = c.NeedsClearance
+		}
+	}
+	res, err := a.store.Issue(ctx, req)
 	var clockErr *queue.ClockError
 	switch {
 	case errors.As(err, &clockErr):
@@ -87,6 +96,9 @@ func (a *Agent) Issue(ctx context.Context, user, key string, body []byte) (*queu
 	}
 	if !res.Replayed && a.cfg.Submit.Enabled {
 		a.submit.Wake()
+	}
+	if !res.Replayed && a.print != nil {
+		a.print.Wake()
 	}
 	return res.Record, res.Replayed, nil
 }
@@ -165,7 +177,7 @@ func (a *Agent) handleSale(w http.ResponseWriter, r *http.Request, p *Principal)
 		w.Header().Set("Idempotent-Replayed", "true")
 		status = http.StatusOK
 	}
-	writeJSON(w, status, viewDocument(rec, true))
+	writeJSON(w, status, a.viewDocument(rec, true))
 }
 
 // DocumentView is a journal record as the API shows it.
@@ -185,13 +197,27 @@ type DocumentView struct {
 	Answer      json.RawMessage `json:"answer,omitempty"` // the authority's answer
 	Messages    []string        `json:"messages,omitempty"`
 	AnsweredAt  time.Time       `json:"answered_at,omitzero"`
+	// Handover says whether the buyer may be given the document: "ready",
+	// "awaiting_clearance", or "refused" (rejected by the authority).
+	Handover  string    `json:"handover"`
+	PrintedAt time.Time `json:"printed_at,omitzero"` // when the printer confirmed the original receipt
+	Copies    int       `json:"copies,omitempty"`    // marked copies printed since
 }
 
-func viewDocument(r *queue.Record, withBytes bool) DocumentView {
+func (a *Agent) viewDocument(r *queue.Record, withBytes bool) DocumentView {
 	v := DocumentView{
 		Counter: r.Counter, UUID: r.UUID, Regime: r.Regime, Kind: r.Kind, IssuedAt: r.IssuedAt,
 		User: r.User, PrevHash: r.PrevHash, Hash: r.Hash, Status: r.Status, ContentType: r.ContentType,
 		Receipt: rawJSON(r.Receipt), Answer: rawJSON(r.Answer), Messages: r.Messages, AnsweredAt: r.AnsweredAt,
+		PrintedAt: r.PrintedAt, Copies: r.Copies, Handover: "ready",
+	}
+	if c, ok := a.regime.(stamping.Clearance); ok && a.cfg.Submit.StandardHandover == "cleared" && c.NeedsClearance(r.Document) {
+		switch r.Status {
+		case queue.StatusPending:
+			v.Handover = "awaiting_clearance"
+		case queue.StatusRejected:
+			v.Handover = "refused"
+		}
 	}
 	if withBytes {
 		v.Document = r.Document
@@ -241,19 +267,67 @@ func (a *Agent) lookupDocument(w http.ResponseWriter, r *http.Request, p *Princi
 
 func (a *Agent) handleGetDocument(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if rec, ok := a.lookupDocument(w, r, p); ok {
-		writeJSON(w, http.StatusOK, viewDocument(rec, true))
+		writeJSON(w, http.StatusOK, a.viewDocument(rec, true))
 	}
 }
 
-// handleGetDocumentContent answers the frozen document bytes themselves.
+// handleGetDocumentContent answers a document's bytes: the frozen issued
+// bytes, or with ?form=cleared the authority's cleared document, or with
+// ?form=handover what the buyer may be given now (the cleared document of
+// one that must be cleared, refused until it is; else the issued one).
 func (a *Agent) handleGetDocumentContent(w http.ResponseWriter, r *http.Request, p *Principal) {
 	rec, ok := a.lookupDocument(w, r, p)
 	if !ok {
 		return
 	}
+	form := r.URL.Query().Get("form")
+	switch form {
+	case "", "issued":
+		w.Header().Set("Content-Type", rec.ContentType)
+		w.Header().Set("X-Document-Hash", rec.Hash)
+		w.Write(rec.Document)
+		return
+	case "cleared", "handover":
+	default:
+		writeProblem(w, Problem{Type: problemInvalidInput, Title: "Invalid form", Status: http.StatusBadRequest,
+			Detail: "form: must be issued, cleared or handover, not " + strconv.Quote(form)})
+		return
+	}
+	c, clears := a.regime.(stamping.Clearance)
+	needs := clears && c.NeedsClearance(rec.Document)
+	if form == "handover" && (!needs || a.cfg.Submit.StandardHandover == "issued") {
+		w.Header().Set("Content-Type", rec.ContentType)
+		w.Header().Set("X-Document-Hash", rec.Hash)
+		w.Write(rec.Document)
+		return
+	}
+	if !needs {
+		writeProblem(w, Problem{Type: problemConflict, Title: "Not a cleared document", Status: http.StatusConflict,
+			Detail: fmt.Sprintf("document %d is not one the authority clears; its issued form is the one to hand over", rec.Counter)})
+		return
+	}
+	switch rec.Status {
+	case queue.StatusPending:
+		writeProblem(w, Problem{Type: problemConflict, Title: "Not cleared yet", Status: http.StatusConflict,
+			Detail: fmt.Sprintf("document %d waits for clearance by the authority and may not be handed over yet", rec.Counter)})
+		return
+	case queue.StatusRejected:
+		writeProblem(w, Problem{Type: problemConflict, Title: "Rejected by the authority", Status: http.StatusConflict,
+			Detail: fmt.Sprintf("document %d was rejected and must not be handed over; issue a corrective credit note", rec.Counter)})
+		return
+	}
+	doc, _, ok, err := c.Cleared(rec.Answer)
+	if err != nil {
+		a.internalError(w, r, fmt.Errorf("document %d: %w", rec.Counter, err))
+		return
+	}
+	if !ok { // clearance was off: the document was reported, and stands as issued
+		doc = rec.Document
+	}
 	w.Header().Set("Content-Type", rec.ContentType)
 	w.Header().Set("X-Document-Hash", rec.Hash)
-	w.Write(rec.Document)
+	w.Header().Set("X-Cleared", strconv.FormatBool(ok))
+	w.Write(doc)
 }
 
 func (a *Agent) handleListDocuments(w http.ResponseWriter, r *http.Request, p *Principal) {
@@ -273,7 +347,7 @@ func (a *Agent) handleListDocuments(w http.ResponseWriter, r *http.Request, p *P
 	}
 	views := make([]DocumentView, len(recs))
 	for i, rec := range recs {
-		views[i] = viewDocument(rec, withBytes)
+		views[i] = a.viewDocument(rec, withBytes)
 	}
 	out := map[string]any{"documents": views}
 	if next != 0 {
@@ -296,6 +370,8 @@ type Status struct {
 	Incidents  []queue.Incident  `json:"open_incidents"`
 	Started    time.Time         `json:"started"`
 	Submission SubmissionState   `json:"submission"`
+	// Printer is the receipt printer's state and queue; nil without one.
+	Printer *PrinterState `json:"printer,omitempty"`
 	// Onboarding is where the unit stands with the authority's
 	// registration, with a warning before the certificate expires; nil for
 	// regimes without onboarding.
@@ -334,6 +410,13 @@ func (a *Agent) Status() (Status, error) {
 	st.RSSBytes, st.RSSAnonBytes = residentBytes()
 	if st.Onboarding, err = a.onboardingSummary(); err != nil {
 		return Status{}, err
+	}
+	if a.print != nil {
+		ps, err := a.print.state()
+		if err != nil {
+			return Status{}, err
+		}
+		st.Printer = &ps
 	}
 	if a.clockIncident.Load() != 0 {
 		st.State = "clock_error"
@@ -444,5 +527,5 @@ func (a *Agent) handleCorrectiveCreditNote(w http.ResponseWriter, r *http.Reques
 		status = http.StatusOK
 	}
 	w.Header().Set("Location", "/v1/documents/"+strconv.FormatUint(note.Counter, 10))
-	writeJSON(w, status, viewDocument(note, true))
+	writeJSON(w, status, a.viewDocument(note, true))
 }

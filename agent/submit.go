@@ -203,6 +203,10 @@ func (s *submitter) submitOne(ctx context.Context, e queue.OutboxEntry, sub stam
 		return false
 	}
 	s.succeed(now, e.Counter, status, res.Messages)
+	if _, held := s.a.regime.(stamping.Clearance); held && s.a.print != nil {
+		// The answer may have released a receipt held for clearance.
+		s.a.print.Wake()
+	}
 	return true
 }
 

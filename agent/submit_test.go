@@ -302,7 +302,7 @@ func TestCorrectiveCreditNote(t *testing.T) {
 	var note DocumentView
 	decodeBody(t, w, &note)
 	rec := h.record(note.Counter)
-	if rec.Kind != "credit_note" || rec.User != "boss" || !strings.Contains(string(rec.Sale), `"original":"1"`) ||
+	if rec.Kind != "credit_note" || rec.User != "boss" || !strings.Contains(string(rec.Sale), `"original":"T-000001"`) ||
 		!strings.Contains(string(rec.Sale), "BR-KSA-37") || !strings.Contains(string(rec.Sale), `"Tea"`) {
 		t.Errorf("credit note %d: kind %s user %s sale %s", note.Counter, rec.Kind, rec.User, rec.Sale)
 	}

@@ -1,0 +1,432 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/egsd/egsd/device/escpos"
+	"github.com/egsd/egsd/device/printer"
+	"github.com/egsd/egsd/device/receipt"
+	"github.com/egsd/egsd/device/serialport"
+	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/stamping"
+	"github.com/egsd/egsd/stamping/sale"
+)
+
+// profile is the configured printer profile with the config's overrides.
+func (c *PrinterConfig) profile() (escpos.Profile, error) {
+	p, err := escpos.LookupProfile(c.Profile)
+	if err != nil {
+		return p, fmt.Errorf("printer.profile: %w", err)
+	}
+	setInt := func(dst *int, v *int) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setInt(&p.WidthDots, c.WidthDots)
+	setInt(&p.Columns, c.Columns)
+	setInt(&p.QRMaxBytes, c.QRMaxBytes)
+	setInt(&p.QRModule, c.QRModule)
+	setInt(&p.RasterBandRows, c.RasterBandRows)
+	if c.Baud != 0 {
+		p.Baud = c.Baud
+	}
+	if c.Arabic != nil {
+		p.Arabic = *c.Arabic
+	}
+	if c.ArabicCodePage != nil {
+		if *c.ArabicCodePage < 0 || *c.ArabicCodePage > 255 {
+			return p, fmt.Errorf("printer.arabic_code_page: must be between 0 and 255")
+		}
+		p.ArabicCodePage = byte(*c.ArabicCodePage)
+	}
+	if c.QRNative != nil {
+		p.QRNative = *c.QRNative
+	}
+	if c.RasterScale2x != nil {
+		p.RasterScale2x = *c.RasterScale2x
+	}
+	if c.Cut != nil {
+		p.Cut = escpos.CutMode(*c.Cut)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("printer: %w", err)
+	}
+	return p, nil
+}
+
+// serial is the serial port's configuration (the profile gives the baud
+// when the config does not).
+func (c *PrinterConfig) serial() (serialport.Config, error) {
+	sc := serialport.Config{Path: c.Port, Baud: c.Baud, DataBits: c.DataBits, Parity: serialport.Parity(c.Parity), StopBits: c.StopBits,
+		USB: serialport.USBID{VendorID: c.USBVendor, ProductID: c.USBProduct, SerialNumber: c.USBSerial}}
+	if sc.Baud == 0 {
+		if p, err := escpos.LookupProfile(c.Profile); err == nil {
+			sc.Baud = p.Baud
+		}
+	}
+	if err := sc.Validate(); err != nil {
+		return sc, fmt.Errorf("printer: %w", err)
+	}
+	return sc, nil
+}
+
+// printService prints the store's print queue, one job at a time in queue
+// order. A job leaves the queue only when the printer has confirmed it
+// (GS r 1); anything else leaves it queued and is retried, so a printer
+// problem never loses a receipt and never touches a sale.
+type printService struct {
+	a       *Agent
+	layout  *receipt.Layout
+	drv     *printer.Printer
+	port    string
+	profile string
+	retry   time.Duration
+	wake    chan struct{}
+	// mu serialises use of the printer between the queue and test pages.
+	mu      sync.Mutex
+	printed int64
+}
+
+func newPrintService(a *Agent, cfg PrinterConfig) (*printService, error) {
+	prof, err := cfg.profile()
+	if err != nil {
+		return nil, err
+	}
+	sc, err := cfg.serial()
+	if err != nil {
+		return nil, err
+	}
+	layout, err := receipt.NewLayout(prof)
+	if err != nil {
+		return nil, err
+	}
+	port := sc.Path
+	if port == "" {
+		port = "usb " + sc.USB.VendorID + ":" + sc.USB.ProductID
+	}
+	drv := printer.New(printer.Options{
+		Open:         func() (serialport.Port, error) { return serialport.Open(sc) },
+		Port:         port,
+		Baud:         sc.Baud,
+		ReplyTimeout: cfg.ReplyTimeout.Duration,
+		JobTimeout:   cfg.JobTimeout.Duration,
+		WriteTimeout: cfg.WriteTimeout.Duration,
+		Now:          a.time.Wall,
+	})
+	return &printService{a: a, layout: layout, drv: drv, port: port, profile: prof.Name,
+		retry: cfg.RetryEvery.Duration, wake: make(chan struct{}, 1)}, nil
+}
+
+// Wake makes the service look at the queue now.
+func (ps *printService) Wake() {
+	select {
+	case ps.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (ps *printService) run(ctx context.Context) {
+	defer ps.drv.Close()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ps.wake:
+		case <-timer.C:
+		}
+		for ctx.Err() == nil && ps.printNext(ctx) {
+		}
+		if ctx.Err() == nil {
+			// Keep the printer's state fresh for the status page.
+			ps.mu.Lock()
+			ps.drv.Check(ctx)
+			ps.mu.Unlock()
+		}
+		timer.Reset(ps.retry)
+	}
+}
+
+// printNext prints the first queued job; it reports whether to go on at
+// once (it printed, or set a bad job aside).
+func (ps *printService) printNext(ctx context.Context) bool {
+	st := ps.a.store
+	job, ok, err := st.NextPrintJob()
+	if err != nil {
+		ps.a.log.Error().Err(err).Msg("read the print queue")
+		return false
+	}
+	if !ok {
+		return false
+	}
+	log := ps.a.log.With().Uint64("counter", job.Counter).Int("copy", job.Copy).Logger()
+	out, err := ps.render(job)
+	if err != nil {
+		// The receipt cannot be laid out for this printer: set it aside
+		// for the manager rather than retry it forever.
+		log.Error().Err(err).Msg("receipt cannot be printed")
+		if err := st.PrintAttemptFailed(job.Counter, job.Copy, ps.a.time.Wall(), err.Error(), true); err != nil {
+			log.Error().Err(err).Msg("record the print failure")
+		}
+		return true
+	}
+	ps.mu.Lock()
+	err = ps.drv.Print(ctx, out.Chunks(4096))
+	ps.mu.Unlock()
+	now := ps.a.time.Wall()
+	if err != nil {
+		if job.Attempts == 0 {
+			log.Warn().Err(err).Msg("receipt waits for the printer")
+		}
+		if err := st.PrintAttemptFailed(job.Counter, job.Copy, now, err.Error(), false); err != nil {
+			log.Error().Err(err).Msg("record the print failure")
+		}
+		return false
+	}
+	if err := st.PrintDone(job.Counter, job.Copy, now); err != nil {
+		log.Error().Err(err).Msg("record the print")
+		return false
+	}
+	ps.mu.Lock()
+	ps.printed++
+	ps.mu.Unlock()
+	log.Info().Int("bytes", len(out.Bytes)).Bool("qr_native", out.QR.Native).Msg("receipt printed")
+	return true
+}
+
+// render lays out a job's receipt from its document.
+func (ps *printService) render(job queue.PrintJob) (*receipt.Job, error) {
+	rec, err := ps.a.store.Document(job.Counter)
+	if err != nil {
+		return nil, err
+	}
+	r, err := ps.a.receiptOf(rec)
+	if err != nil {
+		return nil, err
+	}
+	r.Copy = job.Copy
+	return ps.layout.Render(r)
+}
+
+// receiptOf fills the printed receipt of a stored document: the regime's
+// facts (number, title, time, totals, QR) from the document — the cleared
+// one when the authority cleared it — and the lines and VAT breakdown from
+// the sale the document was built from.
+func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
+	var info stamping.ReceiptInfo
+	if len(rec.Receipt) > 0 {
+		if err := json.Unmarshal(rec.Receipt, &info); err != nil {
+			return nil, fmt.Errorf("document %d: receipt facts: %w", rec.Counter, err)
+		}
+	}
+	if c, ok := a.regime.(stamping.Clearance); ok && len(rec.Answer) > 0 && c.NeedsClearance(rec.Document) {
+		_, cleared, ok, err := c.Cleared(rec.Answer)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", rec.Counter, err)
+		}
+		if ok {
+			info = cleared
+		}
+	}
+	s, err := sale.Decode(rec.Sale, sale.Options{DefaultCurrency: a.cfg.Regime.Currency})
+	if err != nil {
+		return nil, fmt.Errorf("document %d: stored sale: %w", rec.Counter, err)
+	}
+	t, err := sale.ComputeTotals(s)
+	if err != nil {
+		return nil, fmt.Errorf("document %d: totals: %w", rec.Counter, err)
+	}
+	seller := a.cfg.Seller
+	r := &receipt.Receipt{
+		Title: info.Title, TitleLocal: info.TitleLocal,
+		SellerName: seller.Name, SellerNameLocal: seller.NameLocal, SellerVAT: seller.VATNumber,
+		Address: joinNonEmpty(", ", strings.TrimSpace(seller.BuildingNumber+" "+seller.Street), seller.District, strings.TrimSpace(seller.PostalCode+" "+seller.City)),
+		QR:      info.QR,
+	}
+	number := info.Number
+	if number == "" {
+		number = fmt.Sprint(rec.Counter)
+	}
+	r.Fields = append(r.Fields, receipt.Field{Label: "No", Value: number},
+		receipt.Field{Label: "Date", Value: strings.Replace(orDefault(info.Timestamp, rec.IssuedAt.Format(time.DateTime)), "T", " ", 1)})
+	if s.Buyer != nil {
+		r.Fields = appendField(r.Fields, "Buyer", s.Buyer.Name)
+		r.Fields = appendField(r.Fields, "Buyer VAT No", s.Buyer.VATNumber)
+	}
+	if s.Kind.IsNote() {
+		r.Fields = appendField(r.Fields, "Original", s.Original)
+		r.Fields = appendField(r.Fields, "Reason", s.Reason)
+	}
+	for i, l := range s.Lines {
+		r.Lines = append(r.Lines, receipt.Line{Name: l.Name, Quantity: l.Quantity.String(), UnitPrice: l.UnitPrice.String(), Amount: t.Lines[i].Net.String()})
+	}
+	for _, c := range t.Categories {
+		label := "VAT " + c.Rate.String() + "% on " + c.Taxable.String()
+		if c.Category != sale.Standard {
+			label = "VAT " + string(c.Category) + " on " + c.Taxable.String()
+		}
+		r.VAT = append(r.VAT, receipt.Field{Label: label, Value: c.VAT.String()})
+	}
+	r.Totals = []receipt.Field{
+		{Label: "Total excl. VAT", Value: t.Net.String()},
+		{Label: "VAT", Value: orDefault(info.VAT, t.VAT.String())},
+		{Label: "Total incl. VAT " + s.Currency, Value: orDefault(info.Total, t.Gross.String())},
+	}
+	if s.Note != "" {
+		r.Footer = append(r.Footer, s.Note)
+	}
+	return r, nil
+}
+
+func appendField(fs []receipt.Field, label, value string) []receipt.Field {
+	if value == "" {
+		return fs
+	}
+	return append(fs, receipt.Field{Label: label, Value: value})
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func joinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
+}
+
+// PrinterState is the printer as GET /v1/status and GET /v1/printer report it.
+type PrinterState struct {
+	Profile string           `json:"profile"`
+	Port    string           `json:"port"`
+	State   printer.State    `json:"state"`
+	Detail  string           `json:"detail,omitempty"`
+	Since   time.Time        `json:"since,omitzero"`
+	Paper   string           `json:"paper,omitempty"` // "low" when the roll is near its end
+	Queue   queue.PrintStats `json:"queue"`
+	Printed int64            `json:"printed_since_start"`
+}
+
+func (ps *printService) state() (PrinterState, error) {
+	snap := ps.drv.Snapshot()
+	st := PrinterState{Profile: ps.profile, Port: ps.port, State: snap.State, Detail: snap.Detail, Since: snap.Since}
+	if snap.PaperLow {
+		st.Paper = "low"
+	}
+	ps.mu.Lock()
+	st.Printed = ps.printed
+	ps.mu.Unlock()
+	var err error
+	st.Queue, err = ps.a.store.PrintStats()
+	return st, err
+}
+
+// handlePrintDocument queues a marked copy of a document's receipt (or the
+// original again, when it never printed).
+func (a *Agent) handlePrintDocument(w http.ResponseWriter, r *http.Request, p *Principal) {
+	rec, ok := a.lookupDocument(w, r, p)
+	if !ok {
+		return
+	}
+	if a.print == nil {
+		writeProblem(w, Problem{Type: problemConflict, Title: "No printer", Status: http.StatusConflict,
+			Detail: "this unit has no receipt printer configured ([printer] enabled = false)"})
+		return
+	}
+	if a.awaitingClearance(rec) {
+		writeProblem(w, Problem{Type: problemConflict, Title: "Not cleared yet", Status: http.StatusConflict,
+			Detail: fmt.Sprintf("document %d must be cleared by the authority before it is handed over; it prints once cleared", rec.Counter)})
+		return
+	}
+	job, err := a.store.QueueCopy(rec.Counter, p.User, a.time.Wall())
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	a.print.Wake()
+	writeJSON(w, http.StatusAccepted, map[string]any{"job": job})
+}
+
+// awaitingClearance reports whether a document may not be handed over yet:
+// the authority must clear it and has not.
+func (a *Agent) awaitingClearance(rec *queue.Record) bool {
+	c, ok := a.regime.(stamping.Clearance)
+	return ok && a.cfg.Submit.StandardHandover == "cleared" && rec.Status == queue.StatusPending && c.NeedsClearance(rec.Document)
+}
+
+// handlePrinter answers the printer's state and its queue.
+func (a *Agent) handlePrinter(w http.ResponseWriter, r *http.Request, p *Principal) {
+	if a.print == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"enabled": false})
+		return
+	}
+	st, err := a.print.state()
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	jobs, err := a.store.PrintJobs(100)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	if jobs == nil {
+		jobs = []queue.PrintJob{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"enabled": true, "printer": st, "jobs": jobs})
+}
+
+// handlePrinterTest prints a test page at once (not through the queue) and
+// answers whether the printer confirmed it.
+func (a *Agent) handlePrinterTest(w http.ResponseWriter, r *http.Request, p *Principal) {
+	if a.print == nil {
+		writeProblem(w, Problem{Type: problemConflict, Title: "No printer", Status: http.StatusConflict,
+			Detail: "this unit has no receipt printer configured ([printer] enabled = false)"})
+		return
+	}
+	job, err := a.print.layout.TestPage(receipt.TestInfo{Unit: a.cfg.Device.Serial, Port: a.print.port, Time: a.time.Wall()})
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	a.print.mu.Lock()
+	err = a.print.drv.Print(r.Context(), job.Chunks(4096))
+	a.print.mu.Unlock()
+	if aerr := a.store.Audit(queue.AuditEntry{Actor: p.User, Action: queue.AuditPrint, Subject: "test_page",
+		Details: map[string]string{"ok": fmt.Sprint(err == nil)}}); aerr != nil {
+		a.log.Error().Err(aerr).Msg("audit test page")
+	}
+	if err != nil {
+		status := http.StatusServiceUnavailable
+		if !errors.Is(err, printer.ErrNotReady) {
+			status = http.StatusBadGateway
+		}
+		writeProblem(w, Problem{Type: problemUnavailable, Title: "Test page not printed", Status: status, Detail: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"printed": true, "bytes": len(job.Bytes), "qr_payload_lengths": qrLengths(job.QRs)})
+}
+
+func qrLengths(qrs []string) []int {
+	n := make([]int, len(qrs))
+	for i, q := range qrs {
+		n[i] = len(q)
+	}
+	return n
+}

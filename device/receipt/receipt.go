@@ -1,0 +1,376 @@
+// Package receipt lays out a printed receipt for one printer profile: a
+// neutral receipt model (filled by the agent from the stamped document) in,
+// an ESC/POS job out. Latin text goes as text in the printer's code page;
+// Arabic lines are shaped and printed as raster images, or sent through the
+// printer's Arabic code page when the profile says the printer shapes; the
+// QR code is native or raster, sized so that the symbol fits the paper.
+package receipt
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"strings"
+
+	"github.com/egsd/egsd/device/escpos"
+	"github.com/egsd/egsd/device/textraster"
+)
+
+// Receipt is what a printed receipt says. Amounts are decimal strings as
+// the document writes them.
+type Receipt struct {
+	// Copy marks a reprint: the receipt says COPY at the top and bottom.
+	Copy int
+	// Title and TitleLocal head the receipt ("Simplified Tax Invoice",
+	// "فاتورة ضريبية مبسطة").
+	Title, TitleLocal string
+	// SellerName and SellerNameLocal are the seller's names in English and
+	// in the country's language; Address is one line.
+	SellerName, SellerNameLocal string
+	Address                     string
+	SellerVAT                   string
+	// Fields are label/value rows under the header: number, date, buyer,
+	// the original document of a note.
+	Fields []Field
+	Lines  []Line
+	// VAT is the breakdown by category and rate; Totals the closing rows,
+	// the last of which (the payable total) is printed bold.
+	VAT    []Field
+	Totals []Field
+	// QR is the payload of the receipt's QR code ("" for none).
+	QR string
+	// Footer lines close the receipt.
+	Footer []string
+}
+
+// Field is one label/value row.
+type Field struct {
+	Label string
+	Value string
+}
+
+// Line is one sold item.
+type Line struct {
+	Name      string
+	Quantity  string
+	UnitPrice string
+	Amount    string
+}
+
+// Layout turns receipts into ESC/POS jobs for one printer.
+type Layout struct {
+	profile escpos.Profile
+	text    *textraster.Renderer
+	bold    *textraster.Renderer
+}
+
+// NewLayout prepares a layout for profile p.
+func NewLayout(p escpos.Profile) (*Layout, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	text, err := textraster.New(textraster.Options{SizePx: 24})
+	if err != nil {
+		return nil, err
+	}
+	bold, err := textraster.New(textraster.Options{SizePx: 28, Bold: true})
+	if err != nil {
+		return nil, err
+	}
+	return &Layout{profile: p, text: text, bold: bold}, nil
+}
+
+// Profile returns the layout's printer profile.
+func (l *Layout) Profile() escpos.Profile { return l.profile }
+
+// Job is a laid-out receipt.
+type Job struct {
+	// Bytes is the whole ESC/POS stream, ending with the cut (the driver
+	// adds its own status commands around it).
+	Bytes []byte
+	// QR is how the receipt's QR code was printed; zero when there is none.
+	QR escpos.QRPlan
+	// QRs are the payloads of every QR code in the job, in print order.
+	QRs []string
+
+	enc *escpos.Encoder
+}
+
+// Chunks splits the job at command boundaries into pieces of at most max
+// bytes, for writing with status checks in between.
+func (j *Job) Chunks(max int) [][]byte { return j.enc.Chunks(max) }
+
+// Render lays out r for the layout's printer.
+func (l *Layout) Render(r *Receipt) (*Job, error) {
+	if r == nil {
+		return nil, errors.New("receipt: nothing to print")
+	}
+	p := l.profile
+	w := &writer{l: l, e: escpos.NewEncoder()}
+	w.e.Init().CodePage(p.TextCodePage)
+
+	w.e.Align(escpos.AlignCenter)
+	if r.Copy > 0 {
+		w.copyMark(r.Copy)
+	}
+	w.heading(r.TitleLocal, r.Title)
+	w.heading(r.SellerNameLocal, r.SellerName)
+	w.wrapped(r.Address, escpos.AlignCenter)
+	if r.SellerVAT != "" {
+		w.text("VAT No " + r.SellerVAT)
+	}
+	w.e.Align(escpos.AlignLeft)
+	w.rule()
+	for _, f := range r.Fields {
+		w.field(f, false)
+	}
+	w.rule()
+	for _, ln := range r.Lines {
+		w.wrapped(ln.Name, escpos.AlignLeft)
+		w.field(Field{Label: "  " + ln.Quantity + " x " + ln.UnitPrice, Value: ln.Amount}, false)
+	}
+	w.rule()
+	for _, f := range r.VAT {
+		w.field(f, false)
+	}
+	for i, f := range r.Totals {
+		w.field(f, i == len(r.Totals)-1)
+	}
+	w.e.Align(escpos.AlignCenter)
+	var plan escpos.QRPlan
+	if r.QR != "" {
+		w.e.Feed(1)
+		var err error
+		if plan, err = w.qr(r.QR); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range r.Footer {
+		w.wrapped(f, escpos.AlignCenter)
+	}
+	if r.Copy > 0 {
+		w.copyMark(r.Copy)
+	}
+	w.e.Align(escpos.AlignLeft).Feed(3).Cut(p.Cut, p.CutFeed)
+	if w.err == nil {
+		w.err = w.e.Err()
+	}
+	if w.err != nil {
+		return nil, fmt.Errorf("receipt: %w", w.err)
+	}
+	job := &Job{Bytes: w.e.Bytes(), QR: plan, enc: w.e}
+	if r.QR != "" {
+		job.QRs = []string{r.QR}
+	}
+	return job, nil
+}
+
+// writer appends one receipt's lines; the first error sticks.
+type writer struct {
+	l   *Layout
+	e   *escpos.Encoder
+	err error
+}
+
+// text prints one line of Latin text, or rasterises it when the printer's
+// code page cannot hold it.
+func (w *writer) text(s string) {
+	if w.err != nil || s == "" {
+		return
+	}
+	if b, err := escpos.EncodeText(s, w.l.profile.TextEncoding); err == nil && !textraster.NeedsRaster(s) {
+		w.e.Line(b)
+		return
+	}
+	w.wrapped(s, escpos.AlignCenter)
+}
+
+// heading prints a title pair: the local-language line, then the English
+// one in bold.
+func (w *writer) heading(local, english string) {
+	if local != "" {
+		// Regular weight: bold costs half as many bytes again on the wire.
+		w.local(local, escpos.AlignCenter, false)
+	}
+	if english != "" {
+		w.e.Bold(true)
+		w.wrapped(english, escpos.AlignCenter)
+		w.e.Bold(false)
+	}
+}
+
+// wrapped prints s over as many lines as it needs.
+func (w *writer) wrapped(s string, align escpos.Alignment) {
+	if w.err != nil || s == "" {
+		return
+	}
+	if textraster.NeedsRaster(s) {
+		w.local(s, align, false)
+		return
+	}
+	b, err := escpos.EncodeText(s, w.l.profile.TextEncoding)
+	if err != nil {
+		w.local(s, align, false)
+		return
+	}
+	for _, line := range wrapText(string(b), w.l.profile.Columns) {
+		w.e.Line([]byte(line))
+	}
+}
+
+// local prints text in the country's script: through the printer's code
+// page when it shapes, else as shaped raster lines.
+func (w *writer) local(s string, align escpos.Alignment, bold bool) {
+	if w.err != nil {
+		return
+	}
+	p := w.l.profile
+	if p.Arabic == escpos.ArabicCodePage {
+		if b, err := escpos.EncodeText(s, p.ArabicEncoding); err == nil {
+			w.e.CodePage(p.ArabicCodePage)
+			for _, line := range wrapText(string(b), p.Columns) {
+				w.e.Line([]byte(line))
+			}
+			w.e.CodePage(p.TextCodePage)
+			return
+		}
+	}
+	r := w.l.text
+	if bold {
+		r = w.l.bold
+	}
+	// One line when it fits; else wrapped lines. Either way only the ink
+	// is sent (a full-width blank margin costs as much as ink), and the
+	// printer aligns it.
+	var lines []*image.Gray
+	if img, err := r.Render(s, p.WidthDots); err == nil {
+		lines = []*image.Gray{img}
+	} else if _, tooWide := errors.AsType[*textraster.TooWideError](err); tooWide {
+		ta := textraster.AlignStart
+		if align == escpos.AlignCenter {
+			ta = textraster.AlignCenter
+		}
+		if lines, err = r.Wrap(s, p.WidthDots, ta); err != nil {
+			w.err = err
+			return
+		}
+	} else {
+		w.err = err
+		return
+	}
+	if align == escpos.AlignLeft {
+		// Text in a right-to-left script starts at the right margin.
+		align = escpos.AlignRight
+	}
+	for _, img := range lines {
+		if ink := inkBounds(img); !ink.Empty() {
+			// A few blank rows keep stacked lines apart.
+			ink.Min.Y, ink.Max.Y = max(ink.Min.Y-linePad, img.Rect.Min.Y), min(ink.Max.Y+linePad, img.Rect.Max.Y)
+			w.e.Align(align).Raster(img.SubImage(ink), escpos.RasterOptions{BandRows: p.RasterBandRows})
+		}
+	}
+}
+
+// linePad is the blank rows kept above and below a raster line's ink.
+const linePad = 3
+
+// inkBounds is the smallest rectangle holding every dark pixel of img.
+func inkBounds(img *image.Gray) image.Rectangle {
+	b := img.Bounds()
+	ink := image.Rectangle{}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		row := img.Pix[(y-b.Min.Y)*img.Stride:]
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if row[x-b.Min.X] < 128 {
+				ink = ink.Union(image.Rect(x, y, x+1, y+1))
+			}
+		}
+	}
+	return ink
+}
+
+// field prints a label on the left and a value on the right of one line, or
+// the value on a line of its own when both do not fit.
+func (w *writer) field(f Field, bold bool) {
+	if w.err != nil {
+		return
+	}
+	if bold {
+		w.e.Bold(true)
+		defer w.e.Bold(false)
+	}
+	cols := w.l.profile.Columns
+	if textraster.NeedsRaster(f.Label) || textraster.NeedsRaster(f.Value) {
+		w.wrapped(f.Label, escpos.AlignLeft)
+		w.wrapped(f.Value, escpos.AlignLeft)
+		return
+	}
+	label, value := []rune(f.Label), []rune(f.Value)
+	if len(label)+1+len(value) > cols {
+		w.wrapped(f.Label, escpos.AlignLeft)
+		w.wrapped(strings.Repeat(" ", max(0, cols-len(value)))+f.Value, escpos.AlignLeft)
+		return
+	}
+	lb, lerr := escpos.EncodeText(f.Label, w.l.profile.TextEncoding)
+	vb, verr := escpos.EncodeText(f.Value, w.l.profile.TextEncoding)
+	if lerr != nil || verr != nil {
+		w.wrapped(f.Label, escpos.AlignLeft)
+		w.wrapped(f.Value, escpos.AlignLeft)
+		return
+	}
+	// The value is right-aligned by moving the print position, which is
+	// four bytes instead of a run of spaces.
+	charDots := w.l.profile.WidthDots / cols
+	w.e.Text(lb).Position((cols - len(value)) * charDots).Line(vb)
+}
+
+// rule separates the receipt's sections: a centred rule of half the
+// paper's width, which reads as well as a full one for half the bytes.
+func (w *writer) rule() {
+	w.e.Align(escpos.AlignCenter).Line([]byte(strings.Repeat("-", w.l.profile.Columns/2))).Align(escpos.AlignLeft)
+}
+
+func (w *writer) copyMark(n int) {
+	w.e.Bold(true).Size(2, 2)
+	label := "COPY"
+	if n > 1 {
+		label = fmt.Sprintf("COPY %d", n)
+	}
+	w.e.Line([]byte(label))
+	w.e.Size(1, 1).Bold(false)
+}
+
+// qr prints the payload natively when the printer can, else as a raster,
+// with the module size and error correction PlanQR chose to fit the paper.
+func (w *writer) qr(payload string) (escpos.QRPlan, error) {
+	p := w.l.profile
+	plan, err := escpos.PlanQR([]byte(payload), p)
+	if err != nil {
+		return plan, err
+	}
+	if plan.Native {
+		w.e.QR([]byte(payload), escpos.QROptions{Module: plan.Module, ECC: plan.ECC})
+		return plan, nil
+	}
+	img, err := escpos.RasterQR([]byte(payload), plan, p.RasterScale2x)
+	if err != nil {
+		return plan, err
+	}
+	w.e.Raster(img, escpos.RasterOptions{BandRows: p.RasterBandRows, Scale2x: p.RasterScale2x})
+	return plan, nil
+}
+
+// wrapText breaks s into lines of at most cols characters, at spaces where
+// it can.
+func wrapText(s string, cols int) []string {
+	var lines []string
+	for len(s) > cols {
+		cut := strings.LastIndexByte(s[:cols+1], ' ')
+		if cut <= 0 {
+			cut = cols
+		}
+		lines = append(lines, strings.TrimRight(s[:cut], " "))
+		s = strings.TrimLeft(s[cut:], " ")
+	}
+	return append(lines, s)
+}
