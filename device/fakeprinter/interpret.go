@@ -236,6 +236,13 @@ func (in *interpreter) esc(b []byte) int {
 		in.counted("ESC 2")
 		in.lineSpacing = defaultLineSpacing
 		return 2
+	case '$':
+		if len(b) < 4 {
+			return 0
+		}
+		in.counted("ESC $")
+		in.position(int(b[2]) + int(b[3])*256)
+		return 4
 	case 'a', 'E', '!', '-', 'M', '3', 'd', 't':
 	default:
 		in.unknown(b[:2])
@@ -572,6 +579,27 @@ func (in *interpreter) alignedX(width int) int {
 		return in.widthDots - width
 	}
 	return 0
+}
+
+// position is ESC $ nL nH: the next character prints at dots from the start
+// of the line (one motion unit is one dot here). A position past the paper
+// is ignored, as printers do. The transcript shows the gap as spaces of the
+// current character width, so a right-aligned column reads as it prints.
+func (in *interpreter) position(dots int) {
+	if dots > in.widthDots {
+		in.invalid(fmt.Sprintf("ESC $ %d: past the paper's %d dots", dots, in.widthDots))
+		return
+	}
+	if in.line.chars == 0 {
+		in.line.align = in.align
+	}
+	w, _ := in.style.cell()
+	if gap := dots - in.line.dots; gap > 0 {
+		in.line.text.WriteString(strings.Repeat(" ", max(1, gap/w)))
+	} else if gap < 0 {
+		in.line.text.WriteString(fmt.Sprintf("[<-%d]", -gap))
+	}
+	in.line.dots = dots
 }
 
 // printChar adds one text byte to the print buffer, wrapping the line when

@@ -79,6 +79,10 @@ func TestTranscript(t *testing.T) {
 		{name: "code page 92 is Windows-1256", in: cat(esc('t', 92), "\xC7\n"), want: "ا\n"},
 		{name: "other code pages show hex", in: cat(esc('t', 37), "a\xC7\n"), want: `a\xC7` + "\n"},
 		{name: "ESC d", in: cat(esc('d', 3)), want: "[FEED 3]\n"},
+		// ESC $ nL nH: 300 dots is column 25 of 12-dot Font A cells.
+		{name: "ESC $ right column", in: cat("VAT", esc('$', 300%256, 300/256), "15.00\n"), want: "VAT" + strings.Repeat(" ", 22) + "15.00\n"},
+		{name: "ESC $ backwards", in: cat("ABCD", esc('$', 12, 0), "x\n"), want: "ABCD[<-36]x\n"},
+		{name: "ESC $ past the paper", in: cat("a", esc('$', 0x41, 0x02), "b\n"), width: 576, want: "a[INVALID ESC $ 577: past the paper's 576 dots]b\n", invalid: 1},
 		{name: "ESC d after text", in: cat("ab", esc('d', 2)), want: "ab\n[FEED 2]\n"},
 		{name: "ESC a mid-line refused", in: cat("a", esc('a', 1), "b\n"), want: "a[INVALID ESC a: not at the start of a line]b\n", invalid: 1},
 		{name: "ESC a out of range", in: cat(esc('a', 3), "b\n"), want: "[INVALID ESC a 3: n must be 0-2 or 48-50]b\n", invalid: 1},
