@@ -152,7 +152,7 @@ type daemon struct {
 func startDemo(t testing.TB, data string) *daemon {
 	t.Helper()
 	return startListening(t, data, func(addr string) []string {
-		return []string{"run", "--demo", "--data", data, "--listen", addr}
+		return []string{"run", "--demo", "--demo-regime", "test", "--demo-printer=false", "--data", data, "--listen", addr}
 	})
 }
 

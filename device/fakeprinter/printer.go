@@ -378,7 +378,9 @@ func (p *Printer) writeOut(n int, r Receipt) {
 	}
 	if err != nil {
 		p.opt.Log("fakeprinter: OutDir: %v", err)
+		return
 	}
+	p.opt.Log("fakeprinter: receipt printed: %s.png and %s.txt", base, base)
 }
 
 func (p *Printer) replyLocked(b []byte) {

@@ -42,6 +42,7 @@ func commands() []command {
 		{"status", "show the unit's state", runStatus},
 		{"onboard", "register the unit with the authority, or renew its certificate (technician)", runOnboard},
 		{"replay", "submit every pending document now and follow the progress (manager)", runReplay},
+		{"printer", "list serial ports and printer profiles, show the printer, print a test page", runPrinter},
 		{"audit", "verify the audit log", runAudit},
 		{"verify", "verify signed documents (hash, signature, QR) and their chain", runVerify},
 		{"journal", "export the stored documents byte for byte", runJournal},

@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/kardianos/service"
 
 	"github.com/egsd/egsd/agent"
 	"github.com/egsd/egsd/queue"
+	zatcasim "github.com/egsd/egsd/sim/zatca"
 )
 
 // Demo users and their passwords. They exist only in demo mode, whose
@@ -23,20 +25,28 @@ var demoUsers = []struct{ name, role, password string }{
 }
 
 func runRun(ctx context.Context, io IO, args []string) error {
-	fs := newFlags(io, "run", "run [--config FILE] | run --demo [--data DIR]")
+	fs := newFlags(io, "run", "run [--config FILE] | run --demo [--data DIR] [--demo-regime zatca|test] [--demo-printer=false]")
 	cfgFlag := fs.String("config", "", "configuration file (default $EGSD_CONFIG or "+defaultConfigPath+")")
-	demo := fs.Bool("demo", false, "run on built-in demo settings: test regime, demo seller, demo users (never on a real till)")
+	demo := fs.Bool("demo", false, "run on built-in demo settings: the ZATCA simulator, a virtual printer, a demo seller and demo users (never on a real till)")
 	data := fs.String("data", "demo-data", "data directory in demo mode")
+	demoRegime := fs.String("demo-regime", "zatca", "demo mode: zatca (an in-process ZATCA simulator, onboarded at start) or test (the test regime, no authority)")
+	demoPrinter := fs.Bool("demo-printer", true, "demo mode: print to a virtual printer that writes each receipt as PNG and text into DIR/receipts")
 	listen := fs.String("listen", "", "override api.listen (host:port)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	var cfg agent.Config
+	var unit *demoUnit
 	if *demo {
 		if *cfgFlag != "" {
 			return usagef("--demo uses built-in settings; drop --config, or drop --demo to use the file")
 		}
 		cfg = agent.DemoConfig(*data)
+		var err error
+		if unit, err = startDemoUnit(&cfg, *demoRegime, *demoPrinter, agent.NewLogger(io.Stderr, cfg.Log)); err != nil {
+			return err
+		}
+		defer unit.Close()
 	} else {
 		var err error
 		if cfg, err = agent.LoadConfig(configPath(io, *cfgFlag)); err != nil {
@@ -63,7 +73,20 @@ func runRun(ctx context.Context, io IO, args []string) error {
 		if err := ensureDemoUsers(a); err != nil {
 			return err
 		}
-		ready = func(url string) { printDemoBanner(io, cfg.DataDir, url) }
+		ready = func(url string) {
+			printDemoBanner(io, cfg.DataDir, url, unit)
+			if unit.sim != nil {
+				go func() {
+					octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+					defer cancel()
+					if err := unit.onboard(octx, url); err != nil {
+						log.Error().Err(err).Msg("demo: onboarding with the simulator failed (a demo directory from an earlier run was onboarded with another simulator: remove it)")
+						return
+					}
+					log.Info().Msg("demo: the unit is onboarded with the ZATCA simulator; sales are stamped and reported")
+				}()
+			}
+		}
 	}
 	return a.Serve(ctx, ready)
 }
@@ -78,11 +101,21 @@ func ensureDemoUsers(a *agent.Agent) error {
 	return nil
 }
 
-func printDemoBanner(io IO, dataDir, url string) {
+func printDemoBanner(io IO, dataDir, url string, unit *demoUnit) {
+	authority := "none (test regime: its documents have no legal value)"
+	if unit.sim != nil {
+		authority = "ZATCA simulator at " + unit.simURL + " (onboarding now, OTP " + zatcasim.DeveloperPortalOTP + ")"
+	}
+	printer := "none"
+	if unit.printer != nil {
+		printer = "virtual, receipts as PNG and text in " + unit.receipts
+	}
 	fmt.Fprintf(io.Stdout, `
-egsd is running in DEMO mode (test regime: its documents have no legal value)
+egsd is running in DEMO mode: documents have no legal value
   data directory  %s
   API             %s
+  authority       %s
+  printer         %s
   users           cashier / cashier-demo
                   manager / manager-demo
                   technician / technician-demo
@@ -92,5 +125,5 @@ Issue a sale from another terminal:
   ./bin/egsd sale examples/sale.json
 
 Stop with Ctrl-C.
-`, dataDir, url)
+`, dataDir, url, authority, printer)
 }

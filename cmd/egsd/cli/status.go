@@ -52,6 +52,23 @@ func runStatus(ctx context.Context, io IO, args []string) error {
 	} else if !s.FailingSince.IsZero() {
 		fmt.Fprintf(io.Stdout, "submission   failing since %s: %s\n", s.FailingSince.Local().Format("2006-01-02 15:04:05"), s.LastError)
 	}
+	if p := st.Printer; p != nil {
+		fmt.Fprintf(io.Stdout, "printer      %s on %s (%s)", p.State, p.Port, p.Profile)
+		if p.Detail != "" {
+			fmt.Fprintf(io.Stdout, ": %s", p.Detail)
+		}
+		if p.Paper == "low" {
+			fmt.Fprint(io.Stdout, ", paper low")
+		}
+		fmt.Fprintf(io.Stdout, "; %d receipts queued", p.Queue.Queued)
+		if p.Queue.AwaitingAnswer > 0 {
+			fmt.Fprintf(io.Stdout, ", %d awaiting clearance", p.Queue.AwaitingAnswer)
+		}
+		if p.Queue.Failed > 0 {
+			fmt.Fprintf(io.Stdout, ", %d FAILED (egsd printer status)", p.Queue.Failed)
+		}
+		fmt.Fprintln(io.Stdout)
+	}
 	for _, inc := range st.Incidents {
 		fmt.Fprintf(io.Stdout, "INCIDENT %d   %s since %s: %s\n", inc.ID, inc.Title, inc.Start.Local().Format("2006-01-02 15:04:05"), inc.Detail)
 	}

@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/egsd/egsd/agent"
+	"github.com/egsd/egsd/device/fakeprinter"
+	zatcasim "github.com/egsd/egsd/sim/zatca"
+)
+
+// demoUnit is what `egsd run --demo` wires around the agent: the ZATCA
+// simulator as the authority and a virtual printer, both in this process.
+type demoUnit struct {
+	simURL   string
+	sim      *zatcasim.Server
+	simSrv   *http.Server
+	printer  *fakeprinter.Printer
+	receipts string
+}
+
+// startDemoUnit starts the demo's authority and printer and points cfg at
+// them. regime is "zatca" (the simulator, onboarded once the agent runs) or
+// "test" (no authority).
+func startDemoUnit(cfg *agent.Config, regime string, withPrinter bool, log zerolog.Logger) (*demoUnit, error) {
+	d := &demoUnit{}
+	switch regime {
+	case "test":
+	case "zatca":
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("demo simulator: %w", err)
+		}
+		d.sim = zatcasim.New(zatcasim.Config{})
+		d.simSrv = &http.Server{Handler: d.sim, ReadHeaderTimeout: 10 * time.Second}
+		go d.simSrv.Serve(l)
+		d.simURL = "http://" + l.Addr().String()
+		cfg.Regime.Name = "zatca"
+		cfg.Regime.Options = map[string]any{"base_url": d.simURL + "/e-invoicing/developer-portal", "invoice_prefix": "DEMO-"}
+		cfg.Submit.Enabled = true
+	default:
+		return nil, usagef("--demo-regime must be zatca or test, not %q", regime)
+	}
+	if withPrinter {
+		d.receipts = filepath.Join(cfg.DataDir, "receipts")
+		plog := log.With().Str("component", "virtual-printer").Logger()
+		p, err := fakeprinter.Start(fakeprinter.Options{WidthDots: 576, OutDir: d.receipts,
+			Log: func(format string, args ...any) { plog.Info().Msgf(format, args...) }})
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("demo printer: %w", err)
+		}
+		d.printer = p
+		cfg.Printer.Enabled = true
+		cfg.Printer.Profile = "generic-80mm"
+		cfg.Printer.Port = p.Path()
+	}
+	return d, nil
+}
+
+// onboard registers the demo unit with the simulator as the demo
+// technician would, through the agent's API.
+func (d *demoUnit) onboard(ctx context.Context, url string) error {
+	if d.sim == nil {
+		return nil
+	}
+	c := newClient(url, "")
+	var sess agent.SessionView
+	if err := c.postJSON(ctx, "/v1/sessions", map[string]string{"user": "technician", "password": "technician-demo"}, &sess); err != nil {
+		return err
+	}
+	c.token = sess.Token
+	body, _ := json.Marshal(map[string]string{"otp": zatcasim.DeveloperPortalOTP})
+	_, problem, err := postOnboarding(ctx, c, body)
+	if err != nil {
+		return err
+	}
+	if problem != nil {
+		return errors.New(problem.Detail)
+	}
+	return nil
+}
+
+func (d *demoUnit) Close() {
+	if d.printer != nil {
+		d.printer.Close()
+	}
+	if d.simSrv != nil {
+		d.sim.Close()
+		d.simSrv.Close()
+	}
+}
