@@ -16,6 +16,10 @@ type QRPlan struct {
 	Version   int      // QR version, 1..40
 	Modules   int      // modules per side, without quiet zone: 17 + 4·Version
 	WidthDots int      // printed width of the symbol: Modules·Module
+	// Scale2x is set on raster plans sent at half resolution for the
+	// printer to double (GS v 0 m=3): the profile asks for it and the
+	// module size is even. Odd module sizes go at full resolution.
+	Scale2x bool
 }
 
 // PlanQR chooses how to print payload on printer p. Native QR is used when
@@ -53,9 +57,6 @@ func PlanQR(payload []byte, p Profile) (QRPlan, error) {
 	}
 	preferred := true
 	for module := p.QRModule; module >= 2; module-- {
-		if !native && p.RasterScale2x && module%2 != 0 {
-			continue
-		}
 		levels := []ECCLevel{ECCM, ECCL}
 		if preferred {
 			levels = []ECCLevel{ECCQ, ECCM, ECCL}
@@ -68,7 +69,8 @@ func PlanQR(payload []byte, p Profile) (QRPlan, error) {
 			}
 			modules := 17 + 4*v
 			if modules*module <= p.WidthDots {
-				return QRPlan{Native: native, Module: module, ECC: ecc, Version: v, Modules: modules, WidthDots: modules * module}, nil
+				return QRPlan{Native: native, Module: module, ECC: ecc, Version: v, Modules: modules, WidthDots: modules * module,
+					Scale2x: !native && p.RasterScale2x && module%2 == 0}, nil
 			}
 		}
 	}

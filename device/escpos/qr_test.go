@@ -54,20 +54,22 @@ func TestPlanQR(t *testing.T) {
 			escpos.QRPlan{Native: true, Module: 4, ECC: escpos.ECCQ, Version: 14, Modules: 73, WidthDots: 292}},
 		// Over its 255-byte limit: raster, version 19 as spec §2.1 says.
 		{"58mm 600 chars raster", profile(t, "generic-58mm", nil), 600,
-			escpos.QRPlan{Module: 4, ECC: escpos.ECCM, Version: 19, Modules: 93, WidthDots: 372}},
+			escpos.QRPlan{Module: 4, ECC: escpos.ECCM, Version: 19, Modules: 93, WidthDots: 372, Scale2x: true}},
 		// spec §2.3: on 384 dots, 600 fits at 4/M; 700 only at L or module 3.
 		{"58mm 600 chars native", profile(t, "generic-58mm", nativeAnySize), 600,
 			escpos.QRPlan{Native: true, Module: 4, ECC: escpos.ECCM, Version: 19, Modules: 93, WidthDots: 372}},
 		{"58mm 700 chars native", profile(t, "generic-58mm", nativeAnySize), 700,
 			escpos.QRPlan{Native: true, Module: 4, ECC: escpos.ECCL, Version: 18, Modules: 89, WidthDots: 356}},
 		{"58mm 700 chars raster", profile(t, "generic-58mm", nil), 700,
-			escpos.QRPlan{Module: 4, ECC: escpos.ECCL, Version: 18, Modules: 89, WidthDots: 356}},
+			escpos.QRPlan{Module: 4, ECC: escpos.ECCL, Version: 18, Modules: 89, WidthDots: 356, Scale2x: true}},
 		{"58mm 700 chars module 3", profile(t, "generic-58mm", func(p *escpos.Profile) { nativeAnySize(p); p.QRModule = 3 }), 700,
 			escpos.QRPlan{Native: true, Module: 3, ECC: escpos.ECCQ, Version: 25, Modules: 117, WidthDots: 351}},
 		// Module 3 does not exist at half resolution: a raster at scale2x
 		// goes from 4 straight to 2.
+		// Module 3 cannot be sent at half size: it goes at full resolution
+		// rather than dropping to 2-dot modules.
 		{"58mm raster 1000 chars", profile(t, "raster-58mm", nil), 1000,
-			escpos.QRPlan{Module: 2, ECC: escpos.ECCM, Version: 26, Modules: 121, WidthDots: 242}},
+			escpos.QRPlan{Module: 3, ECC: escpos.ECCM, Version: 26, Modules: 121, WidthDots: 363}},
 		{"58mm raster 1000 chars unscaled", profile(t, "raster-58mm", func(p *escpos.Profile) { p.RasterScale2x = false }), 1000,
 			escpos.QRPlan{Module: 3, ECC: escpos.ECCM, Version: 26, Modules: 121, WidthDots: 363}},
 		// 80 mm fits 1,000 chars at module 4 even with ECC Q (spec §2.3: 1030).
@@ -215,11 +217,11 @@ func TestRasterQRRoundTrip(t *testing.T) {
 			if plan.Native {
 				t.Fatalf("%s %d: native plan on a raster profile", p.Name, n)
 			}
-			img, err := escpos.RasterQR(payload, plan, p.RasterScale2x)
+			img, err := escpos.RasterQR(payload, plan, plan.Scale2x)
 			if err != nil {
 				t.Fatalf("%s %d: %v", p.Name, n, err)
 			}
-			e := escpos.NewEncoder().Raster(img, escpos.RasterOptions{BandRows: p.RasterBandRows, Scale2x: p.RasterScale2x})
+			e := escpos.NewEncoder().Raster(img, escpos.RasterOptions{BandRows: p.RasterBandRows, Scale2x: plan.Scale2x})
 			if err := e.Err(); err != nil {
 				t.Fatal(err)
 			}
@@ -228,7 +230,7 @@ func TestRasterQRRoundTrip(t *testing.T) {
 				t.Errorf("%s %d: printed %d dots high, plan says %d", p.Name, n, got, plan.WidthDots)
 			}
 			// Rows are whole bytes: the printed width may carry white padding.
-			if got := paper.Bounds().Dx(); got < plan.WidthDots || got >= plan.WidthDots+8*(1+boolInt(p.RasterScale2x)) {
+			if got := paper.Bounds().Dx(); got < plan.WidthDots || got >= plan.WidthDots+8*(1+boolInt(plan.Scale2x)) {
 				t.Errorf("%s %d: printed %d dots wide, plan says %d", p.Name, n, got, plan.WidthDots)
 			}
 			text, ecc := decodeQR(t, paper, plan.Module)

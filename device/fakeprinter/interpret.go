@@ -567,6 +567,10 @@ func (in *interpreter) raster(b []byte) int {
 	})
 	if quiet, ok := in.sheet.looksLikeQR(x0, y0, w, h); ok {
 		in.sheet.addSymbol(x0, y0, w, h, quiet)
+	} else {
+		// A tall image comes in bands: a band right under a symbol's
+		// region, as wide and at the same place, continues the symbol.
+		in.sheet.extendSymbol(x0, y0, w, h)
 	}
 	return size
 }

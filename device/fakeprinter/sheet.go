@@ -130,6 +130,18 @@ func (s *sheet) addSymbol(x0, y0, w, h, quiet int) {
 	}
 }
 
+// extendSymbol grows the last symbol region by a band drawn directly under
+// it at the same x and width.
+func (s *sheet) extendSymbol(x0, y0, w, h int) {
+	if len(s.symbols) == 0 {
+		return
+	}
+	last := &s.symbols[len(s.symbols)-1]
+	if last.bounds.Min.X == x0 && last.bounds.Dx() == w && last.bounds.Max.Y == y0 {
+		last.bounds.Max.Y = min(y0+h, s.rows)
+	}
+}
+
 // looksLikeQR tells whether the image just drawn at (x0, y0) starts with a
 // QR finder pattern (dark:light:dark:light:dark 1:1:3:1:1, the outer ring
 // 7 modules wide) and if so returns the quiet zone for its module size.

@@ -352,11 +352,11 @@ func (w *writer) qr(payload string) (escpos.QRPlan, error) {
 		w.e.QR([]byte(payload), escpos.QROptions{Module: plan.Module, ECC: plan.ECC})
 		return plan, nil
 	}
-	img, err := escpos.RasterQR([]byte(payload), plan, p.RasterScale2x)
+	img, err := escpos.RasterQR([]byte(payload), plan, plan.Scale2x)
 	if err != nil {
 		return plan, err
 	}
-	w.e.Raster(img, escpos.RasterOptions{BandRows: p.RasterBandRows, Scale2x: p.RasterScale2x})
+	w.e.Raster(img, escpos.RasterOptions{BandRows: p.RasterBandRows, Scale2x: plan.Scale2x})
 	return plan, nil
 }
 

@@ -65,7 +65,7 @@ func (l *Layout) TestPage(info TestInfo) (*Job, error) {
 		if native {
 			kind = "native"
 		}
-		w.e.Line([]byte(fmt.Sprintf("QR %s: %d bytes, module %d, ECC %s", kind, len(payload), plan.Module, plan.ECC)))
+		w.wrapped(fmt.Sprintf("QR %s: %d bytes, module %d, ECC %s", kind, len(payload), plan.Module, plan.ECC), escpos.AlignCenter)
 		sub := &writer{l: &Layout{profile: q, text: l.text, bold: l.bold}, e: w.e}
 		if _, err := sub.qr(payload); err != nil {
 			return nil, fmt.Errorf("test page: %w", err)

@@ -1,0 +1,319 @@
+package receipt_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/egsd/egsd/device/escpos"
+	"github.com/egsd/egsd/device/fakeprinter"
+	"github.com/egsd/egsd/device/fakeprinter/qrscan"
+	"github.com/egsd/egsd/device/receipt"
+)
+
+// printOn sends job to a fake printer of the given width and returns what
+// it printed.
+func printOn(t *testing.T, width int, job []byte) fakeprinter.Receipt {
+	t.Helper()
+	p, err := fakeprinter.Start(fakeprinter.Options{WidthDots: width})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	f, err := os.OpenFile(p.Path(), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(job); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got, err := p.WaitReceipts(ctx, 1)
+	if err != nil {
+		t.Fatalf("no receipt printed: %v", err)
+	}
+	st := p.Stats()
+	if st.Unknown != 0 || st.Invalid != 0 || st.NotPrinted != 0 || st.Wraps != 0 {
+		t.Errorf("the printer found %d unknown, %d invalid, %d unprinted commands and %d wrapped lines:\n%s",
+			st.Unknown, st.Invalid, st.NotPrinted, st.Wraps, got[0].Text)
+	}
+	return got[0]
+}
+
+// decodeQR reads the receipt's QR codes back from the printed image.
+func decodeQR(t *testing.T, r fakeprinter.Receipt) []string {
+	t.Helper()
+	var out []string
+	for _, img := range r.QRImages() {
+		got, err := qrscan.Decode(img)
+		if err != nil {
+			t.Fatalf("QR does not decode: %v", err)
+		}
+		out = append(out, got...)
+	}
+	return out
+}
+
+// phase1QR is a ZATCA Phase 1 QR: TLV tags 1-5 (seller name in Arabic, VAT
+// number, time, total, VAT), base64.
+func phase1QR() string {
+	var tlv []byte
+	for i, v := range []string{"مؤسسة النور للتجارة", "399999999900003", "2026-11-21T10:15:00", "1150.00", "150.00"} {
+		tlv = append(tlv, byte(i+1), byte(len(v)))
+		tlv = append(tlv, v...)
+	}
+	return base64.StdEncoding.EncodeToString(tlv)
+}
+
+// base64Payload is n characters of random base64, like a Phase 2 QR.
+func base64Payload(n int, seed uint64) string {
+	r := rand.New(rand.NewPCG(seed, 7))
+	raw := make([]byte, n)
+	for i := range raw {
+		raw[i] = byte(r.UintN(256))
+	}
+	return base64.StdEncoding.EncodeToString(raw)[:n]
+}
+
+func sample(qr string) *receipt.Receipt {
+	return &receipt.Receipt{
+		Title: "Simplified Tax Invoice", TitleLocal: "فاتورة ضريبية مبسطة",
+		SellerName: "Al Noor Trading", SellerNameLocal: "مؤسسة النور للتجارة",
+		Address: "1234 King Fahd Road, Al Olaya, 12345 Riyadh", SellerVAT: "399999999900003",
+		Fields: []receipt.Field{{Label: "No", Value: "INV-000123"}, {Label: "Date", Value: "2026-11-21 10:15:00"}},
+		Lines: []receipt.Line{
+			{Name: "Coffee beans 1kg", Quantity: "1", UnitPrice: "45.00", Amount: "45.00"},
+			{Name: "حليب طازج 2 لتر", Quantity: "2", UnitPrice: "8.50", Amount: "17.00"},
+		},
+		VAT:    []receipt.Field{{Label: "VAT 15% on 62.00", Value: "9.30"}},
+		Totals: []receipt.Field{{Label: "Total excl. VAT", Value: "62.00"}, {Label: "VAT", Value: "9.30"}, {Label: "Total incl. VAT SAR", Value: "71.30"}},
+		QR:     qr,
+	}
+}
+
+// TestQRRoundTrip: a receipt printed on the fake printer gives back its QR
+// payload from the printed image — Phase 1 and Phase 2 sizes up to 1,000
+// characters, native and raster, 58 and 80 mm.
+func TestQRRoundTrip(t *testing.T) {
+	payloads := map[string]string{"phase1": phase1QR()}
+	for _, n := range []int{255, 544, 700, 1000} {
+		payloads[fmt.Sprintf("base64-%d", n)] = base64Payload(n, uint64(n))
+	}
+	for _, name := range []string{"generic-58mm", "raster-58mm", "generic-80mm", "epson-tm-t88"} {
+		prof, err := escpos.LookupProfile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layout, err := receipt.NewLayout(prof)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for pname, payload := range payloads {
+			t.Run(name+"/"+pname, func(t *testing.T) {
+				job, err := layout.Render(sample(payload))
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantNative := prof.QRNative && (prof.QRMaxBytes == 0 || len(payload) <= prof.QRMaxBytes)
+				if job.QR.Native != wantNative {
+					t.Errorf("native = %v for %d bytes on %s (limit %d)", job.QR.Native, len(payload), name, prof.QRMaxBytes)
+				}
+				printed := printOn(t, prof.WidthDots, job.Bytes)
+				got := decodeQR(t, printed)
+				if len(got) != 1 || got[0] != payload {
+					t.Fatalf("decoded %d QR codes %.40q…, want the %d-character payload", len(got), got, len(payload))
+				}
+				if job.QR.WidthDots > prof.WidthDots {
+					t.Errorf("QR is %d dots wide on %d-dot paper", job.QR.WidthDots, prof.WidthDots)
+				}
+			})
+		}
+	}
+}
+
+// TestReceiptContent: what a cashier and an auditor read on the receipt —
+// seller, VAT number, number, date, lines, VAT breakdown, totals —
+// with right-aligned amounts, the Arabic lines as images, and the cut.
+func TestReceiptContent(t *testing.T) {
+	prof, _ := escpos.LookupProfile("generic-80mm")
+	layout, err := receipt.NewLayout(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := layout.Render(sample(phase1QR()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed := printOn(t, prof.WidthDots, job.Bytes)
+	lines := strings.Split(printed.Text, "\n")
+	want := []string{
+		"{bold}Simplified Tax Invoice",
+		"{bold}Al Noor Trading",
+		"1234 King Fahd Road, Al Olaya, 12345 Riyadh",
+		"VAT No 399999999900003",
+		"No" + strings.Repeat(" ", 48-2-10) + "INV-000123",
+		"Coffee beans 1kg",
+		"  1 x 45.00" + strings.Repeat(" ", 48-11-5) + "45.00",
+		"  2 x 8.50" + strings.Repeat(" ", 48-10-5) + "17.00",
+		"VAT 15% on 62.00" + strings.Repeat(" ", 48-16-4) + "9.30",
+		"{bold}Total incl. VAT SAR" + strings.Repeat(" ", 48-19-5) + "71.30",
+		"[CUT full]",
+	}
+	for _, w := range want {
+		found := false
+		for _, l := range lines {
+			if strings.HasSuffix(l, w) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("receipt lacks the line %q:\n%s", w, printed.Text)
+		}
+	}
+	// Title, seller name and the Arabic item name are printed as images.
+	if n := strings.Count(printed.Text, "[RASTER "); n != 3 {
+		t.Errorf("%d raster lines, want 3 (title, seller, item name):\n%s", n, printed.Text)
+	}
+	if !printed.Cut {
+		t.Error("the receipt was not cut")
+	}
+	if strings.Contains(printed.Text, "COPY") {
+		t.Error("an original says COPY")
+	}
+
+	// A reprint says COPY, at the top and the bottom.
+	r := sample(phase1QR())
+	r.Copy = 2
+	job, err = layout.Render(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed = printOn(t, prof.WidthDots, job.Bytes)
+	if n := strings.Count(printed.Text, "{bold 2x2}COPY 2"); n != 2 {
+		t.Errorf("COPY 2 printed %d times, want 2:\n%s", n, printed.Text)
+	}
+}
+
+// TestCodePageArabic: a printer that shapes Arabic itself gets the text in
+// its code page, not images.
+func TestCodePageArabic(t *testing.T) {
+	prof, _ := escpos.LookupProfile("epson-tm-t20")
+	prof.Arabic = escpos.ArabicCodePage
+	layout, err := receipt.NewLayout(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := layout.Render(sample(phase1QR()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed := printOn(t, prof.WidthDots, job.Bytes)
+	if strings.Contains(printed.Text, "[RASTER") {
+		t.Errorf("Arabic printed as raster on a code-page printer:\n%s", printed.Text)
+	}
+	for _, w := range []string{"فاتورة ضريبية مبسطة", "مؤسسة النور للتجارة"} {
+		if !strings.Contains(printed.Text, w) {
+			t.Errorf("the receipt lacks %q in CP1256:\n%s", w, printed.Text)
+		}
+	}
+}
+
+// TestTestPage: the technician's test page prints QR codes at the
+// profile's limits, and each scans back.
+func TestTestPage(t *testing.T) {
+	for _, name := range []string{"generic-58mm", "generic-80mm", "raster-58mm"} {
+		t.Run(name, func(t *testing.T) {
+			prof, _ := escpos.LookupProfile(name)
+			layout, err := receipt.NewLayout(prof)
+			if err != nil {
+				t.Fatal(err)
+			}
+			job, err := layout.TestPage(receipt.TestInfo{Unit: "U1", Port: "/dev/ttyUSB0", Time: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantQRs := 1
+			if prof.QRNative {
+				wantQRs = 2
+				if len(job.QRs[0]) != prof.QRMaxBytes && prof.QRMaxBytes != 0 && prof.QRMaxBytes < 1000 {
+					t.Errorf("native test QR is %d bytes, want the profile's limit %d", len(job.QRs[0]), prof.QRMaxBytes)
+				}
+			}
+			if len(job.QRs) != wantQRs {
+				t.Fatalf("%d test QR codes, want %d", len(job.QRs), wantQRs)
+			}
+			printed := printOn(t, prof.WidthDots, job.Bytes)
+			got := decodeQR(t, printed)
+			if strings.Join(got, "|") != strings.Join(job.QRs, "|") {
+				t.Errorf("decoded QR lengths %d, want %v", len(got), len(job.QRs))
+			}
+			// The largest raster payload is the largest that fits: one more
+			// character does not.
+			last := job.QRs[len(job.QRs)-1]
+			raster := prof
+			raster.QRNative = false
+			if len(last) < 1000 {
+				if plan, err := escpos.PlanQR([]byte(last+"A"), raster); err == nil {
+					t.Errorf("a %d-byte raster QR still fits (%+v): the test page is not at the limit", len(last)+1, plan)
+				}
+			}
+		})
+	}
+}
+
+// TestRenderErrors: a payload no paper can hold is refused with a reason,
+// and nothing is half-built.
+func TestRenderErrors(t *testing.T) {
+	prof, _ := escpos.LookupProfile("generic-58mm")
+	layout, _ := receipt.NewLayout(prof)
+	_, err := layout.Render(sample(strings.Repeat("a", 3000)))
+	if err == nil || !strings.Contains(err.Error(), "3000") {
+		t.Errorf("3,000-byte QR on 58 mm: err = %v, want one naming the length", err)
+	}
+	if _, err := layout.Render(nil); err == nil {
+		t.Error("nil receipt accepted")
+	}
+	bad := prof
+	bad.WidthDots = 100
+	if _, err := receipt.NewLayout(bad); err == nil || !strings.Contains(err.Error(), "width_dots") {
+		t.Errorf("bad profile: err = %v", err)
+	}
+}
+
+// BenchmarkReceiptWire reports the bytes a typical Phase 2 simplified
+// receipt puts on the wire and its wire time at 9600 and 115200 baud
+// (8N1: 10 bits a byte), native and raster.
+func BenchmarkReceiptWire(b *testing.B) {
+	qr := base64Payload(544, 1) // spec/escpos.md §2.2: a Phase 2 TLV is about 544 characters
+	for _, name := range []string{"generic-80mm", "generic-58mm", "raster-58mm"} {
+		b.Run(name, func(b *testing.B) {
+			prof, _ := escpos.LookupProfile(name)
+			layout, err := receipt.NewLayout(prof)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var job *receipt.Job
+			for b.Loop() {
+				if job, err = layout.Render(sample(qr)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			n := float64(len(job.Bytes))
+			b.ReportMetric(n, "wire-bytes")
+			b.ReportMetric(n*10/9600, "s@9600")
+			b.ReportMetric(n*10/115200, "s@115200")
+			if job.QR.Native {
+				b.ReportMetric(1, "native")
+			} else {
+				b.ReportMetric(0, "native")
+			}
+		})
+	}
+}
