@@ -152,6 +152,9 @@ func (a *Agent) startup() error {
 	}})
 }
 
+// Regime returns the unit's regime.
+func (a *Agent) Regime() stamping.Regime { return a.regime }
+
 // Store returns the agent's store (for the CLI's in-process commands).
 func (a *Agent) Store() *queue.Store { return a.store }
 

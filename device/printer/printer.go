@@ -103,7 +103,10 @@ type Printer struct {
 	in      []byte // bytes read and not yet looked at
 	owed    int    // status replies the printer owes for DLE EOT sent so far
 	noise   int    // bytes received that were no reply, since the last good one
-	trigger triggerCounter
+	// awaiting is set while a job waits for its GS r 1 reply, and confirmed
+	// once that reply arrives, also in the middle of a status query.
+	awaiting, confirmed bool
+	trigger             triggerCounter
 	buf     [256]byte
 
 	mu     sync.Mutex // guards port, snap and closed
@@ -232,7 +235,7 @@ func (p *Printer) Print(ctx context.Context, chunks [][]byte) error {
 	if err := p.write(ctx, port, transmitStatus); err != nil {
 		return stopped(err)
 	}
-	if err := p.awaitConfirmation(ctx, port); err != nil {
+	if err := p.awaitConfirmation(ctx, port, total); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -359,11 +362,14 @@ func (p *Printer) awaitStatus(ctx context.Context, port serialport.Port, wait ti
 		if err != nil {
 			return 0, false, err
 		}
-		if isStatusReply(b) {
+		switch {
+		case isStatusReply(b):
 			p.owed--
 			p.noise = 0
 			reply, ok = b, true
-		} else {
+		case p.awaiting && isTransmitStatusReply(b):
+			p.confirmed = true
+		default:
 			p.noise++
 		}
 	}
@@ -372,14 +378,34 @@ func (p *Printer) awaitStatus(ctx context.Context, port serialport.Port, wait ti
 }
 
 // awaitConfirmation waits for the reply to GS r 1. Status replies owed for
-// DLE EOT bytes in the job may come first, and are skipped. Without a
-// confirmation the printer is asked why.
-func (p *Printer) awaitConfirmation(ctx context.Context, port serialport.Port) error {
-	deadline := time.Now().Add(p.opt.JobTimeout)
+// DLE EOT bytes in the job may come first, and are skipped. Once the job has
+// had time to cross the wire, the printer is asked its status every
+// ReplyTimeout meanwhile (DLE EOT is answered at once, also offline): paper
+// running out or the cover opening mid-job ends the wait then, not after
+// JobTimeout. Without a confirmation the printer is asked why.
+func (p *Printer) awaitConfirmation(ctx context.Context, port serialport.Port, sent int) error {
+	p.awaiting, p.confirmed = true, false
+	defer func() { p.awaiting = false }()
+	start := time.Now()
+	deadline := start.Add(p.opt.JobTimeout)
+	probeAt := start.Add(p.wireTime(sent) + p.opt.ReplyTimeout)
 	for {
-		b, err := p.readByte(ctx, port, deadline)
+		b, err := p.readByte(ctx, port, minTime(deadline, probeAt))
 		if errors.Is(err, errTimeout) {
-			break
+			if !time.Now().Before(deadline) {
+				break
+			}
+			if err := p.askStatus(ctx, port, p.opt.ReplyTimeout); err != nil {
+				return fmt.Errorf("printer: job not confirmed: %w", err)
+			}
+			if p.confirmed {
+				return nil
+			}
+			if snap := p.Snapshot(); snap.State != StateOnline {
+				return fmt.Errorf("printer: job not confirmed: %s: %s", snap.State, snap.Detail)
+			}
+			probeAt = time.Now().Add(p.opt.ReplyTimeout)
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("printer: job not confirmed: %w", err)
@@ -395,6 +421,9 @@ func (p *Printer) awaitConfirmation(ctx context.Context, port serialport.Port) e
 	if err := p.askStatus(ctx, port, p.opt.ReplyTimeout); err != nil {
 		return fmt.Errorf("printer: job not confirmed: %s; %w", reason, err)
 	}
+	if p.confirmed {
+		return nil
+	}
 	if snap := p.Snapshot(); snap.State != StateOnline {
 		return fmt.Errorf("printer: job not confirmed: %s; %s: %s", reason, snap.State, snap.Detail)
 	}
@@ -402,6 +431,13 @@ func (p *Printer) awaitConfirmation(ctx context.Context, port serialport.Port) e
 	// job may have jammed the mechanism. Either way the job is not printed.
 	p.setState(StateError, "the last job was not confirmed: "+reason, p.Snapshot().PaperLow)
 	return fmt.Errorf("printer: job not confirmed: %s", reason)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // readByte returns the next byte from the printer, or errTimeout once the

@@ -234,6 +234,40 @@ func TestJobNotConfirmed(t *testing.T) {
 	}
 }
 
+// TestPaperOutWhileConfirming: the paper runs out while the printer works
+// through the job. The driver asks the printer's status while it waits for
+// GS r 1, so the job fails with the reason long before a JobTimeout of an
+// hour (the test's context would end a wait that relied on the timeout).
+func TestPaperOutWhileConfirming(t *testing.T) {
+	g, r := newRig(t, online(), func(o *Options) { o.JobTimeout = time.Hour; o.ReplyTimeout = 100 * time.Millisecond })
+	r.set(func(r *responder) {
+		r.addHook(chunkB, func(r *responder) { r.status, r.confirm = outOfPaper(), false })
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), eventually)
+	defer cancel()
+	err := g.p.Print(ctx, job)
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "job not confirmed: paper_out: paper out") {
+		t.Fatalf("Print = %v (context: %v), want the job not confirmed because of paper out", err, ctx.Err())
+	}
+	wantState(t, g.p.Snapshot(), StatePaperOut, "paper out")
+}
+
+// TestConfirmedDuringStatusQuery: a GS r 1 reply that arrives while the
+// driver is asking the printer's status still confirms the job.
+func TestConfirmedDuringStatusQuery(t *testing.T) {
+	g, r := newRig(t, online(), func(o *Options) { o.JobTimeout = time.Hour; o.ReplyTimeout = 100 * time.Millisecond })
+	r.set(func(r *responder) {
+		r.confirm = false
+		// The confirmation comes only once the printer is asked its status.
+		r.addHook(append(append([]byte(nil), transmitStatus...), 0x10, 0x04, 0x01), func(r *responder) { r.reply(0x00) })
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), eventually)
+	defer cancel()
+	if err := g.p.Print(ctx, job); err != nil {
+		t.Fatalf("Print = %v, want the late confirmation taken", err)
+	}
+}
+
 // unsolicited_job.bin: the requests; chunkA; the requests; the raster
 // image (holding 10 04 04) and chunkB in one batch; the requests; the
 // raster again; GS r 1.
