@@ -100,14 +100,14 @@ type Printer struct {
 	op sync.Mutex // one conversation with the printer at a time
 
 	// Owned by the goroutine holding op.
-	in      []byte // bytes read and not yet looked at
-	owed    int    // status replies the printer owes for DLE EOT sent so far
-	noise   int    // bytes received that were no reply, since the last good one
+	in    []byte // bytes read and not yet looked at
+	owed  int    // status replies the printer owes for DLE EOT sent so far
+	noise int    // bytes received that were no reply, since the last good one
 	// awaiting is set while a job waits for its GS r 1 reply, and confirmed
 	// once that reply arrives, also in the middle of a status query.
 	awaiting, confirmed bool
 	trigger             triggerCounter
-	buf     [256]byte
+	buf                 [256]byte
 
 	mu     sync.Mutex // guards port, snap and closed
 	port   serialport.Port
