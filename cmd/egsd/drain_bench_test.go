@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,6 +22,10 @@ import (
 // go test -run '^$' -bench DrainBacklog -benchtime 1x ./cmd/egsd/
 // (-drain.docs sets the backlog; 10,000 by default).
 var drainDocs = flag.Int("drain.docs", 10000, "backlog size of BenchmarkDrainBacklog")
+
+// drainCPUProfile profiles the drain alone (go test's -cpuprofile also
+// covers issuing the backlog while the simulator is down).
+var drainCPUProfile = flag.String("drain.cpuprofile", "", "write a CPU profile of the drain phase of BenchmarkDrainBacklog to `file`")
 
 func BenchmarkDrainBacklog(b *testing.B) {
 	for b.Loop() {
@@ -53,6 +59,16 @@ func drainBacklog(b *testing.B, docs int) {
 	wg.Wait()
 	if err := u.sim.SetFaults(zatcasim.Faults{Latency: 20 * time.Millisecond}); err != nil {
 		b.Fatal(err)
+	}
+	if *drainCPUProfile != "" {
+		f, err := os.Create(*drainCPUProfile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	u.sim.SetDown(false)
 	start := time.Now()
