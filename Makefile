@@ -20,7 +20,8 @@ test: lint
 	$(GO) test -count=1 -race -short ./queue/... ./agent/... ./device/...
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./queue/... ./stamping/...
+	$(GO) test -run '^$$' -bench . -benchmem ./queue/... ./stamping/... ./device/...
+	$(GO) test -run '^$$' -bench SaleToPrinted -benchtime 5x ./cmd/egsd/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -42,6 +43,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./stamping/tlv/
 	$(GO) test -run '^$$' -fuzz FuzzCanonicalize -fuzztime $(FUZZTIME) ./stamping/zatca/
 	$(GO) test -run '^$$' -fuzz FuzzInvoiceHashInput -fuzztime $(FUZZTIME) ./stamping/zatca/
+	$(GO) test -run '^$$' -fuzz FuzzInterpret -fuzztime $(FUZZTIME) ./device/fakeprinter/
 
 # The crash test with more kills than CI runs.
 KILLS ?= 500
