@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	imagepng "image/png"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -304,4 +307,56 @@ func TestUnplugAndRestart(t *testing.T) {
 	if n := len(complete(p.Receipts())); n != 5 {
 		t.Errorf("%d complete receipts, want 5 (4 originals and 1 copy)", n)
 	}
+}
+
+// TestDemoPrintsReceipt: `egsd run --demo` as a newcomer starts it — the
+// ZATCA simulator and the virtual printer — onboards, and a sale comes out
+// as a receipt PNG in the demo directory whose QR is the document's, and
+// is reported to the simulator.
+func TestDemoPrintsReceipt(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "demo")
+	d := startListening(t, data, func(addr string) []string {
+		return []string{"run", "--demo", "--data", data, "--listen", addr}
+	})
+	defer d.stop()
+	c := newAPIClient(d.url)
+	c.login(t, "cashier", "cashier-demo")
+	var ans apiAnswer
+	waitFor(t, "the demo unit to onboard and issue", 60*time.Second, func() bool {
+		var err error
+		ans, err = c.postSale(context.Background(), "demo-1", []byte(`{"kind":"invoice","lines":[{"name":"Tea","quantity":"2","unit_price":"5.00","vat_category":"S","vat_rate":"15"}]}`))
+		return err == nil && ans.Status == http.StatusCreated
+	})
+	var doc struct {
+		Receipt stamping.ReceiptInfo `json:"receipt"`
+		Counter uint64               `json:"counter"`
+	}
+	if err := json.Unmarshal(ans.Body, &doc); err != nil || doc.Receipt.QR == "" {
+		t.Fatalf("sale answer: %v %s", err, ans.Body)
+	}
+	png := filepath.Join(data, "receipts", "receipt-0001.png")
+	waitFor(t, "the receipt file", 30*time.Second, func() bool {
+		_, err := os.Stat(filepath.Join(data, "receipts", "receipt-0001.txt"))
+		return err == nil
+	})
+	f, err := os.Open(png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := imagepng.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := qrscan.Decode(img)
+	if err != nil || len(got) != 1 || got[0] != doc.Receipt.QR {
+		t.Fatalf("QR read from %s: %d codes, %v; want the document's", png, len(got), err)
+	}
+	if !strings.Contains(d.log.String(), "receipt-0001.png") {
+		t.Error("the log does not say where the receipt was written")
+	}
+	waitFor(t, "the sale to be reported", 30*time.Second, func() bool {
+		a, err := c.do(context.Background(), http.MethodGet, fmt.Sprintf("/v1/documents/%d", doc.Counter), nil, nil)
+		return err == nil && strings.Contains(string(a.Body), `"status":"accepted`)
+	})
 }
