@@ -1,8 +1,8 @@
 // Package fakeprinter is an ESC/POS receipt printer on a pseudo-terminal,
 // for tests and the demo: the host opens Path as it would a serial printer.
 // The printer interprets the byte stream independently of egsd's encoder,
-// draws the paper (raster images and QR symbols; text lines as blank
-// paper), keeps a transcript, answers status requests, and can be made to
+// draws the paper (raster images, QR symbols, and text in Go Mono cells of
+// Font A's size), keeps a transcript, answers status requests, and can be made to
 // run out of paper, open its cover, vanish (Unplug) or stop reading.
 //
 // # Transcript

@@ -9,8 +9,8 @@ import (
 )
 
 // Print geometry. The line spacing and font cells are those of an Epson
-// TM-class printer; text is not drawn, so they only decide how much blank
-// paper a text line takes and when a long line wraps.
+// TM-class printer: they decide how much paper a text line takes and when a
+// long line wraps.
 const (
 	defaultWidthDots   = 576
 	defaultLineSpacing = 30 // dots; ESC 2, 1/6 inch at 180 dpi
@@ -94,6 +94,7 @@ type printBuffer struct {
 	align     alignment
 	lastStyle style
 	maxHeight int // tallest character cell on the line, in dots
+	glyphs    []glyph
 }
 
 func (b *printBuffer) empty() bool { return b.chars == 0 && b.text.Len() == 0 }
@@ -102,6 +103,7 @@ func (b *printBuffer) reset() {
 	b.text.Reset()
 	b.chars, b.dots, b.maxHeight = 0, 0, 0
 	b.lastStyle = normalStyle
+	b.glyphs = b.glyphs[:0]
 }
 
 // counters are the interpreter's share of Stats.
@@ -622,7 +624,11 @@ func (in *interpreter) printChar(c byte) {
 		in.line.text.WriteString("{" + in.style.String() + "}")
 		in.line.lastStyle = in.style
 	}
-	in.line.text.WriteString(in.decode(c))
+	shown := in.decode(c)
+	in.line.text.WriteString(shown)
+	if r := []rune(shown); len(r) == 1 {
+		in.line.glyphs = append(in.line.glyphs, glyph{x: in.line.dots, r: r[0], st: in.style})
+	}
 	in.line.chars++
 	in.line.dots += w
 	in.line.maxHeight = max(in.line.maxHeight, h)
@@ -663,7 +669,16 @@ func (in *interpreter) printBuffered(n int) {
 // advance feeds n lines; the first is as tall as the tallest character on it.
 func (in *interpreter) advance(n int) {
 	if n > 0 {
-		in.sheet.feed(max(in.lineSpacing, in.line.maxHeight) + (n-1)*in.lineSpacing)
+		top, height := in.sheet.rows, max(in.lineSpacing, in.line.maxHeight)
+		in.sheet.feed(height + (n-1)*in.lineSpacing)
+		offset := 0
+		switch in.line.align {
+		case alignCenter:
+			offset = (in.widthDots - in.line.dots) / 2
+		case alignRight:
+			offset = in.widthDots - in.line.dots
+		}
+		in.sheet.drawText(in.line.glyphs, offset, top, height)
 	}
 	in.line.reset()
 }

@@ -19,7 +19,8 @@ type Receipt struct {
 	// ending in "\n" (see the package documentation for the marks).
 	Text string
 	// Image is the paper: raster images and QR symbols where they printed,
-	// blank paper for text lines. Shared between copies: do not modify.
+	// text in Go Mono (characters the font lacks are left blank; the
+	// transcript has them). Shared between copies: do not modify.
 	Image *image.Gray
 	// QR holds the data of each native QR symbol printed, in order.
 	QR []string
