@@ -47,6 +47,9 @@ type unit struct {
 	// whose stamp verified, accepted or not, by ICV. A rejected document
 	// keeps its slot.
 	slots map[uint64][]slot
+	// maxICV is the highest key of slots (0 while there is none), kept by
+	// addSlotLocked so that checking a document does not walk every slot.
+	maxICV uint64
 	// accepted maps an invoice hash to its index in records.
 	accepted map[string]int
 	records  []Record
@@ -200,12 +203,8 @@ func (u *unit) chainWarningsLocked(icv uint64, pih, hash string) []message {
 	if prev, ok := u.slots[icv-1]; ok && icv > 1 && !chainsFrom(pih, prev) {
 		warn("pih-mismatch", "PIH does not match the invoice hash of the document with ICV %d", icv-1)
 	}
-	maxICV := uint64(0)
-	for i := range u.slots {
-		maxICV = max(maxICV, i)
-	}
-	if len(u.slots) > 0 && icv > maxICV+1 {
-		warn("icv-sequence", "ICV %d follows ICV %d: the documents in between were not received", icv, maxICV)
+	if len(u.slots) > 0 && icv > u.maxICV+1 {
+		warn("icv-sequence", "ICV %d follows ICV %d: the documents in between were not received", icv, u.maxICV)
 	}
 	if next, ok := u.slots[icv+1]; ok && next[0].pih != hash {
 		warn("pih-mismatch", "the document with ICV %d, received earlier, does not chain from this one", icv+1)
@@ -221,6 +220,7 @@ func (u *unit) addSlotLocked(icv uint64, pih, hash, uuid string) {
 		}
 	}
 	u.slots[icv] = append(u.slots[icv], slot{hash: hash, pih: pih, uuid: uuid})
+	u.maxICV = max(u.maxICV, icv)
 }
 
 // State is a snapshot of the simulator, as GET /admin/state answers it.
