@@ -108,6 +108,11 @@ func TestZATCAReceipts(t *testing.T) {
 	if !strings.Contains(first[0].Text, info.Number) || !strings.Contains(first[0].Text, "Simplified Tax Invoice") {
 		t.Errorf("simplified receipt lacks its number %s or title:\n%s", info.Number, first[0].Text)
 	}
+	// The printer cut the receipt; its confirmation reaches the agent next.
+	waitFor(t, "the simplified receipt's confirmation", 10*time.Second, func() bool {
+		d, _ := u.a.Store().Document(simplified.Counter)
+		return !d.PrintedAt.IsZero()
+	})
 	jobs, _ := u.a.Store().PrintJobs(0)
 	if len(jobs) != 1 || jobs[0].Counter != standard.Counter || jobs[0].State != queue.PrintAwaitingAnswer {
 		t.Fatalf("print queue while ZATCA is down = %+v, want the standard invoice awaiting clearance", jobs)
