@@ -128,3 +128,19 @@ func (c Config) mode() *serial.Mode {
 	}
 	return m
 }
+
+// devicePath validates c and returns the device to open: Path, or the one
+// USB port matching c.USB.
+func (c Config) devicePath() (string, error) {
+	if err := c.Validate(); err != nil {
+		return "", err
+	}
+	if c.Path != "" {
+		return c.Path, nil
+	}
+	ports, err := List()
+	if err != nil {
+		return "", fmt.Errorf("usb: %w", err)
+	}
+	return findUSB(ports, c.USB)
+}

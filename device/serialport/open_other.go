@@ -16,18 +16,9 @@ import (
 // Write blocked inside the driver is not known to be interrupted by Close on
 // these systems.
 func Open(c Config) (Port, error) {
-	if err := c.Validate(); err != nil {
+	path, err := c.devicePath()
+	if err != nil {
 		return nil, err
-	}
-	path := c.Path
-	if path == "" {
-		ports, err := List()
-		if err != nil {
-			return nil, fmt.Errorf("usb: %w", err)
-		}
-		if path, err = findUSB(ports, c.USB); err != nil {
-			return nil, err
-		}
 	}
 	sp, err := serial.Open(path, c.mode())
 	if err != nil {

@@ -34,18 +34,9 @@ import (
 // so that timeouts and Close still return, but a Read or Write in progress
 // inside the kernel only ends when the device completes it.
 func Open(c Config) (Port, error) {
-	if err := c.Validate(); err != nil {
+	path, err := c.devicePath()
+	if err != nil {
 		return nil, err
-	}
-	path := c.Path
-	if path == "" {
-		ports, err := List()
-		if err != nil {
-			return nil, fmt.Errorf("usb: %w", err)
-		}
-		if path, err = findUSB(ports, c.USB); err != nil {
-			return nil, err
-		}
 	}
 	info, err := os.Stat(path)
 	if err != nil {
