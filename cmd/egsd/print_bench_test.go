@@ -15,8 +15,8 @@ import (
 )
 
 // BenchmarkSaleToPrinted measures, for a typical Phase 2 simplified
-// receipt (a ZATCA unit onboarded with the simulator, three lines, the
-// stamped QR), the bytes on the printer's wire and the time from POST
+// receipt (a ZATCA unit onboarded with the simulator; the title and the
+// seller's name in Arabic and English, three lines, the stamped QR), the bytes on the printer's wire and the time from POST
 // /v1/sales to the printer's GS r 1 confirmation (the document's
 // printed_at), on the fake printer at line speed: 9600 and 115200 baud
 // (960 and 11,520 bytes/s), native QR on an 80 mm profile and raster QR
@@ -33,6 +33,7 @@ func BenchmarkSaleToPrinted(b *testing.B) {
 				p := startPrinter(b, fakeprinter.Options{WidthDots: width, BytesPerSecond: baud / 10})
 				u := newZATCAUnit(b, func(c *agent.Config) {
 					withPrinter(p)(c)
+					c.Seller.NameLocal = "شركة السرعة القصوى للتوريدات التقنية" // printed as an Arabic line
 					c.Printer.Profile = profile
 					c.Printer.Baud = baud
 					c.Printer.JobTimeout = agent.Duration{Duration: time.Minute}

@@ -96,6 +96,9 @@ type RasterOptions struct {
 	// Scale2x sends the image with m=3: the printer doubles it in both
 	// directions, so a quarter of the bytes prints at the same size.
 	Scale2x bool
+	// DoubleWidth sends the image with m=1: the printer doubles its width
+	// only. Ignored with Scale2x.
+	DoubleWidth bool
 }
 
 // Encoder builds an ESC/POS byte stream. Each method appends one or more
@@ -373,8 +376,11 @@ func (e *Encoder) Raster(img image.Image, opt RasterOptions) *Encoder {
 		return e
 	}
 	m := byte(0)
-	if opt.Scale2x {
+	switch {
+	case opt.Scale2x:
 		m = 3
+	case opt.DoubleWidth:
+		m = 1
 	}
 	for y0 := 0; y0 < h; y0 += band {
 		rows := min(band, h-y0)

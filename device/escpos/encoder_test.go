@@ -151,6 +151,10 @@ func TestRasterBytes(t *testing.T) {
 			"1d 76 30 00 02 00 05 00 ff f8 40 00 00 08 01 80 aa a8"},
 		{"scale2x is m=3", grayRows(8, 0xf0, 0x0f), escpos.RasterOptions{Scale2x: true},
 			"1d 76 30 03 01 00 02 00 f0 0f"},
+		{"double width is m=1", grayRows(8, 0xf0, 0x0f), escpos.RasterOptions{DoubleWidth: true},
+			"1d 76 30 01 01 00 02 00 f0 0f"},
+		{"scale2x wins over double width", grayRows(8, 0xf0, 0x0f), escpos.RasterOptions{Scale2x: true, DoubleWidth: true},
+			"1d 76 30 03 01 00 02 00 f0 0f"},
 		{"sub-image keeps its own origin", rasterPattern().(*image.RGBA).SubImage(image.Rect(8, 3, 13, 5)),
 			escpos.RasterOptions{}, "1d 76 30 00 01 00 02 00 80 a8"},
 	}

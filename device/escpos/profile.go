@@ -34,7 +34,7 @@ type Profile struct {
 	QRMaxBytes     int          // largest payload GS ( k accepts; 0 means QRMaxData
 	QRModule       int          // preferred dots per module; smaller ones are tried after
 	RasterBandRows int          // rows per GS v 0 command
-	RasterScale2x  bool         // send QR rasters at half resolution with GS v 0 m=3
+	RasterScale2x  bool         // let the printer scale rasters up: QR codes sent at half size (GS v 0 m=3), text lines at half width (m=1)
 	Cut            CutMode
 	CutFeed        int // motion units fed past the cutting position (0: cut in place)
 	Baud           int

@@ -181,6 +181,10 @@ func TestReceiptContent(t *testing.T) {
 	if n := strings.Count(printed.Text, "[RASTER "); n != 3 {
 		t.Errorf("%d raster lines, want 3 (title, seller, item name):\n%s", n, printed.Text)
 	}
+	// The profile lets the printer scale: text lines go at half width.
+	if n := strings.Count(printed.Text, " m=1]"); n != 3 {
+		t.Errorf("%d raster lines at double width (m=1), want 3:\n%s", n, printed.Text)
+	}
 	if !printed.Cut {
 		t.Error("the receipt was not cut")
 	}
