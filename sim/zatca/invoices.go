@@ -3,7 +3,7 @@ package zatcasim
 import (
 	"encoding/base64"
 	"encoding/json"
-	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -137,29 +137,12 @@ const (
 	nsExt = "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2"
 )
 
-// docView is what the checks read from the XML besides zatca.Verify.
-type docView struct {
-	UUID     string `xml:"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2 UUID"`
-	TypeCode struct {
-		Code string `xml:",chardata"`
-		Name string `xml:"name,attr"`
-	} `xml:"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2 InvoiceTypeCode"`
-	IssueDate string `xml:"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2 IssueDate"`
-	IssueTime string `xml:"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2 IssueTime"`
-	Seller    struct {
-		VAT string `xml:"Party>PartyTaxScheme>CompanyID"`
-	} `xml:"urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2 AccountingSupplierParty"`
-	Extensions struct {
-		Certificate string `xml:"UBLExtension>ExtensionContent>UBLDocumentSignatures>SignatureInformation>Signature>KeyInfo>X509Data>X509Certificate"`
-	} `xml:"urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2 UBLExtensions"`
-}
-
 // checked is a submission after the checks that need no state.
 type checked struct {
 	rs       results
 	doc      []byte
-	view     docView
-	hash     string // recomputed invoice hash; "" when the XML cannot be hashed
+	view     zatca.Verified // what the document says (zatca.Verify reads it)
+	hash     string         // recomputed invoice hash; "" when the XML cannot be hashed
 	kind     docKind
 	haveKind bool
 	icv      uint64
@@ -329,18 +312,22 @@ func (s *Server) check(c *csid, body invoiceBody, sk submissionKind, d faultDeci
 		return ck
 	}
 	ck.doc = doc
-	if err := xml.Unmarshal(doc, &ck.view); err != nil {
-		rs.error("XSD_ZATCA_INVALID", "XSD validation", "Schema validation failed; the XML is not well-formed: "+err.Error())
+	// Verify reads the XML once for every check here: it returns what the
+	// document says besides what it verified, and recomputes the invoice
+	// hash on its way (canonicalising the document is the costly part of a
+	// check), so the hash is taken from it. It returns nothing only when
+	// the XML cannot be read.
+	v, verr := zatca.Verify(doc)
+	if v == nil {
+		msg := verr.Error()
+		if err := errors.Unwrap(verr); err != nil {
+			msg = err.Error() // the XML decoder's own message
+		}
+		rs.error("XSD_ZATCA_INVALID", "XSD validation", "Schema validation failed; the XML is not well-formed: "+msg)
 		return ck
 	}
-	// Verify recomputes the invoice hash on its way (canonicalising the
-	// document is the costly part of a check), so it runs first and the
-	// hash is taken from it.
-	v, verr := zatca.Verify(doc)
-	hash := ""
-	if v != nil {
-		hash = v.Hash
-	}
+	ck.view = *v
+	hash := v.Hash
 	if hash == "" {
 		_, h, err := zatca.InvoiceHash(doc)
 		if err != nil {
@@ -360,7 +347,7 @@ func (s *Server) check(c *csid, body invoiceBody, sk submissionKind, d faultDeci
 	if body.UUID != ck.view.UUID {
 		rs.error("invalid-uuid", "INVOICE_ERRORS", fmt.Sprintf("the uuid in the body (%s) is not the invoice's cbc:UUID (%s)", body.UUID, ck.view.UUID))
 	}
-	switch name, code := ck.view.TypeCode.Name, ck.view.TypeCode.Code; {
+	switch name, code := ck.view.TypeCodeName, ck.view.TypeCode; {
 	case len(name) < 2 || (name[:2] != "01" && name[:2] != "02"):
 		rs.error("invalid-invoice-type", "KSA", fmt.Sprintf("InvoiceTypeCode name %q is neither standard (01…) nor simplified (02…) (BR-KSA-06)", name))
 	case code != "388" && code != "381" && code != "383":
@@ -369,14 +356,12 @@ func (s *Server) check(c *csid, body invoiceBody, sk submissionKind, d faultDeci
 		ck.kind, ck.haveKind = docKind{simplified: name[:2] == "02", code: code}, true
 	}
 
-	if v != nil {
-		ck.icv, ck.pih = v.ICV, v.PIH
-	}
+	ck.icv, ck.pih = v.ICV, v.PIH
 	if verr != nil {
 		code, category := classifyVerify(verr)
 		rs.error(code, category, verr.Error())
 	}
-	if sc, err := cert.ParseBase64(ck.view.Extensions.Certificate); err == nil {
+	if sc, err := cert.ParseBase64(ck.view.Certificate); err == nil {
 		s.mu.Lock()
 		issued := s.serials[sc.SerialNumber.String()]
 		s.mu.Unlock()
@@ -399,7 +384,7 @@ func (s *Server) check(c *csid, body invoiceBody, sk submissionKind, d faultDeci
 			ck.ownStamp = verr == nil
 		}
 	}
-	if vat, certVAT := ck.view.Seller.VAT, c.cert.SAN[cert.OIDUID]; vat != certVAT {
+	if vat, certVAT := ck.view.SellerVAT, c.cert.SAN[cert.OIDUID]; vat != certVAT {
 		rs.error("certificate-permissions", "CERTIFICATE_ERRORS",
 			fmt.Sprintf("User only allowed to use the vat number that exists in the authentication certificate: the invoice's seller VAT number is %s, the certificate's %s", vat, certVAT))
 	}

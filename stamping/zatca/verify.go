@@ -30,6 +30,7 @@ type verifyView struct {
 		} `xml:"UBLExtension>ExtensionContent>UBLDocumentSignatures>SignatureInformation>Signature"`
 	} `xml:"urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2 UBLExtensions"`
 	ID        string `xml:"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2 ID"`
+	UUID      string `xml:"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2 UUID"`
 	IssueDate string `xml:"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2 IssueDate"`
 	IssueTime string `xml:"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2 IssueTime"`
 	TypeCode  struct {
@@ -71,6 +72,17 @@ type Verified struct {
 	PIH        string
 	ID         string
 	Simplified bool
+
+	// What the document says, as Verify read it (set whenever the XML
+	// could be read, whatever the checks found), so that a caller with
+	// checks of its own need not decode the document again.
+	UUID         string // cbc:UUID
+	TypeCode     string // cbc:InvoiceTypeCode
+	TypeCodeName string // its name attribute (01… standard, 02… simplified)
+	IssueDate    string // cbc:IssueDate
+	IssueTime    string // cbc:IssueTime
+	SellerVAT    string // the seller's PartyTaxScheme CompanyID
+	Certificate  string // the stamp's ds:X509Certificate (base64), as written
 }
 
 // Verify checks a signed ZATCA document: the invoice hash recomputed with
@@ -84,7 +96,9 @@ func Verify(doc []byte) (*Verified, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("not a readable UBL invoice: %w", err)
 	}
-	out := &Verified{ID: v.ID, Simplified: len(v.TypeCode.Name) >= 2 && v.TypeCode.Name[:2] == "02"}
+	out := &Verified{ID: v.ID, Simplified: len(v.TypeCode.Name) >= 2 && v.TypeCode.Name[:2] == "02",
+		UUID: v.UUID, TypeCode: v.TypeCode.Code, TypeCodeName: v.TypeCode.Name, IssueDate: v.IssueDate, IssueTime: v.IssueTime,
+		SellerVAT: v.Seller.VAT, Certificate: v.Extensions.Signature.Certificate}
 	var qrText string
 	for _, r := range v.References {
 		switch r.ID {
