@@ -84,14 +84,14 @@ var allKinds = []struct {
 }
 
 type harness struct {
-	t   *testing.T
+	t   testing.TB
 	sim *Server
 	srv *httptest.Server
 	env csr.Environment
 }
 
 // newHarness serves sim (nil: a zero Server) on loopback.
-func newHarness(t *testing.T, sim *Server) *harness {
+func newHarness(t testing.TB, sim *Server) *harness {
 	t.Helper()
 	if sim == nil {
 		sim = &Server{}
@@ -118,7 +118,7 @@ type creds struct {
 
 // certText is the base64 DER text of the CSID's certificate: the token
 // decoded once (§5.2).
-func (c creds) certText(t *testing.T) string {
+func (c creds) certText(t testing.TB) string {
 	t.Helper()
 	b, err := base64.StdEncoding.DecodeString(c.BinarySecurityToken)
 	if err != nil {
@@ -127,7 +127,7 @@ func (c creds) certText(t *testing.T) string {
 	return string(b)
 }
 
-func (c creds) cert(t *testing.T) *cert.Certificate {
+func (c creds) cert(t testing.TB) *cert.Certificate {
 	t.Helper()
 	cc, err := cert.DecodeBinarySecurityToken(c.BinarySecurityToken)
 	if err != nil {
