@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/egsd/egsd/stamping/cert"
 	"github.com/egsd/egsd/stamping/keystore"
@@ -136,7 +137,7 @@ func Verify(doc []byte) (*Verified, error) {
 	if signedHash != hash {
 		return out, fmt.Errorf("invoice hash mismatch: the document hashes to %s but its signature covers %s (content changed after signing)", hash, signedHash)
 	}
-	c, err := cert.ParseBase64(sig.Certificate)
+	c, err := parseCertificate(sig.Certificate)
 	if err != nil {
 		return out, fmt.Errorf("embedded certificate: %w", err)
 	}
@@ -200,6 +201,40 @@ func Verify(doc []byte) (*Verified, error) {
 		}
 	}
 	return out, nil
+}
+
+// certCache holds the certificates Verify parsed, by their exact base64
+// text: a unit stamps every document with the same certificate, and
+// parsing it is a sizeable part of verifying a document. Parsing is a
+// pure function of the text, so a cached result is the same answer.
+// The cache is emptied when it reaches certCacheSize entries.
+var certCache struct {
+	sync.Mutex
+	m map[string]*cert.Certificate
+}
+
+const certCacheSize = 64
+
+// parseCertificate is cert.ParseBase64 through certCache. The certificate
+// returned may be shared: it must not be modified.
+func parseCertificate(b64 string) (*cert.Certificate, error) {
+	certCache.Lock()
+	c := certCache.m[b64]
+	certCache.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	c, err := cert.ParseBase64(b64)
+	if err != nil {
+		return nil, err
+	}
+	certCache.Lock()
+	if certCache.m == nil || len(certCache.m) >= certCacheSize {
+		certCache.m = make(map[string]*cert.Certificate)
+	}
+	certCache.m[b64] = c
+	certCache.Unlock()
+	return c, nil
 }
 
 // VerifyChain checks that documents, in order, continue one chain: each ICV
