@@ -1,8 +1,8 @@
 package zatcasim
 
 import (
+	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/egsd/egsd/stamping/cert"
 	"github.com/egsd/egsd/stamping/csr"
@@ -179,9 +180,9 @@ func (s *Server) handleSubmission(env csr.Environment, r *http.Request, sk submi
 	if resp != nil {
 		return *resp
 	}
-	var body invoiceBody
 	var rs results
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Invoice == "" || body.InvoiceHash == "" || body.UUID == "" {
+	body, err := readInvoiceBody(r)
+	if err != nil || len(body.invoice) == 0 || body.hash == "" || body.uuid == "" {
 		rs.error("Invalid-Request", "REQUEST", `the body must be JSON {"invoiceHash", "uuid", "invoice"}, all three non-empty`)
 		s.mu.Lock()
 		if sk == kindCompliance {
@@ -304,10 +305,10 @@ func (s *Server) duplicate(sk submissionKind, rec Record) response {
 // (certificate-permissions), the invoice types the certificate allows
 // (§4.4), the endpoint for the kind, BR-KSA-98 (§6.8) and the reject
 // faults.
-func (s *Server) check(c *csid, body invoiceBody, sk submissionKind, d faultDecision) *checked {
+func (s *Server) check(c *csid, body submittedBody, sk submissionKind, d faultDecision) *checked {
 	ck := &checked{}
 	rs := &ck.rs
-	doc, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(body.Invoice), ""))
+	doc, err := decodeInvoice(body.invoice)
 	if err != nil {
 		rs.error("XSD_ZATCA_INVALID", "XSD validation", "the invoice field is not base64 of the XML document")
 		return ck
@@ -341,12 +342,12 @@ func (s *Server) check(c *csid, body invoiceBody, sk submissionKind, d faultDeci
 	// The simulator runs no XSD; the message is the one ZATCA's passing
 	// answers carry (§5.4).
 	rs.info1("XSD_ZATCA_VALID", "XSD validation", "Complied with UBL 2.1 standards in line with ZATCA specifications")
-	if body.InvoiceHash != hash {
+	if body.hash != hash {
 		rs.error("invalid-invoice-hash", "INVOICE_HASHING_ERRORS",
-			fmt.Sprintf("The invoice hash API body does not match the (calculated) Hash of the XML: body %s, XML %s", body.InvoiceHash, hash))
+			fmt.Sprintf("The invoice hash API body does not match the (calculated) Hash of the XML: body %s, XML %s", body.hash, hash))
 	}
-	if body.UUID != ck.view.UUID {
-		rs.error("invalid-uuid", "INVOICE_ERRORS", fmt.Sprintf("the uuid in the body (%s) is not the invoice's cbc:UUID (%s)", body.UUID, ck.view.UUID))
+	if body.uuid != ck.view.UUID {
+		rs.error("invalid-uuid", "INVOICE_ERRORS", fmt.Sprintf("the uuid in the body (%s) is not the invoice's cbc:UUID (%s)", body.uuid, ck.view.UUID))
 	}
 	switch name, code := ck.view.TypeCodeName, ck.view.TypeCode; {
 	case len(name) < 2 || (name[:2] != "01" && name[:2] != "02"):
@@ -455,6 +456,17 @@ func parseCertificate(b64 string) (*cert.Certificate, error) {
 	certCache.m[b64] = c
 	certCache.Unlock()
 	return c, nil
+}
+
+// decodeInvoice decodes the invoice member of a submission: standard
+// base64, white space anywhere ignored.
+func decodeInvoice(text []byte) ([]byte, error) {
+	if bytes.IndexFunc(text, unicode.IsSpace) >= 0 {
+		return base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(text)), ""))
+	}
+	doc := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+	n, err := base64.StdEncoding.Decode(doc, text)
+	return doc[:n], err
 }
 
 func sameCert(a, b *cert.Certificate) bool { return string(a.Raw) == string(b.Raw) }
