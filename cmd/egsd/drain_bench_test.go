@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -75,6 +76,8 @@ func drainBacklog(b *testing.B, docs int) {
 	}
 	u.sim.SetDown(false)
 	cpu0 := processCPU()
+	var ms0 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	start := time.Now()
 	if _, err := u.a.Replay("bench"); err != nil {
 		b.Fatal(err)
@@ -87,6 +90,8 @@ func drainBacklog(b *testing.B, docs int) {
 	}
 	elapsed := time.Since(start)
 	cpu := processCPU() - cpu0
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 	if got := len(u.sim.Accepted(u.token)); got != docs {
 		b.Fatalf("simulator accepted %d of %d documents", got, docs)
 	}
@@ -95,6 +100,8 @@ func drainBacklog(b *testing.B, docs int) {
 	// is both together, and less affected than docs/s by other load on
 	// the machine.
 	b.ReportMetric(cpu.Seconds()*1000/float64(docs), "cpu-ms/doc")
+	b.ReportMetric(float64(ms.TotalAlloc-ms0.TotalAlloc)/1024/float64(docs), "alloc-KB/doc")
+	b.ReportMetric(float64(ms.NumGC-ms0.NumGC)/float64(docs), "GCs/doc")
 	b.ReportMetric(float64(maxRSS)/(1<<20), "max-RSS-MB")
 	b.ReportMetric(float64(maxAnon)/(1<<20), "max-anon-MB")
 }
