@@ -353,17 +353,53 @@ func (c *Client) Clear(ctx context.Context, cred Credentials, hash, uuid string,
 
 // invoiceRequestBody is the JSON body of an invoice submission: the
 // fields in a fixed order, the document as standard base64 of its bytes.
-// The same arguments always give the same bytes.
+// The same arguments always give the same bytes: those of json.Marshal of
+// the three strings. The body is written directly when the hash and the
+// UUID need no escaping in JSON (base64 never does), which is always the
+// case for the base64 hash and the UUID a regime gives, so that the
+// document is encoded once, into the body, rather than into a string that
+// json.Marshal then scans and copies.
 func invoiceRequestBody(hash, uuid string, doc []byte) []byte {
-	body, err := json.Marshal(struct {
-		InvoiceHash string `json:"invoiceHash"`
-		UUID        string `json:"uuid"`
-		Invoice     string `json:"invoice"`
-	}{hash, uuid, base64.StdEncoding.EncodeToString(doc)})
-	if err != nil {
-		panic(err) // three strings always marshal
+	if !jsonPlain(hash) || !jsonPlain(uuid) {
+		body, err := json.Marshal(struct {
+			InvoiceHash string `json:"invoiceHash"`
+			UUID        string `json:"uuid"`
+			Invoice     string `json:"invoice"`
+		}{hash, uuid, base64.StdEncoding.EncodeToString(doc)})
+		if err != nil {
+			panic(err) // three strings always marshal
+		}
+		return body
 	}
-	return body
+	const (
+		open  = `{"invoiceHash":"`
+		mid1  = `","uuid":"`
+		mid2  = `","invoice":"`
+		close = `"}`
+	)
+	n := base64.StdEncoding.EncodedLen(len(doc))
+	body := make([]byte, 0, len(open)+len(hash)+len(mid1)+len(uuid)+len(mid2)+n+len(close))
+	body = append(body, open...)
+	body = append(body, hash...)
+	body = append(body, mid1...)
+	body = append(body, uuid...)
+	body = append(body, mid2...)
+	body = body[:len(body)+n]
+	base64.StdEncoding.Encode(body[len(body)-n:], doc)
+	return append(body, close...)
+}
+
+// jsonPlain reports whether json.Marshal writes s between its quotes as it
+// is: printable ASCII other than the quote, the backslash and the three
+// characters it escapes for HTML (<, >, &).
+func jsonPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Client) invoice(ctx context.Context, path, clearanceStatus string, cred Credentials, hash, uuid string, doc []byte) (*InvoiceAnswer, error) {
