@@ -67,7 +67,7 @@ func (s *Store) RecordAnswer(counter uint64, a Answer) error {
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		key := u64(counter)
-		rec, err := getRecord(tx, counter)
+		rec, err := answeredRecord(tx, key)
 		if err != nil {
 			return err
 		}
@@ -90,6 +90,26 @@ func (s *Store) RecordAnswer(counter uint64, a Answer) error {
 		return appendAudit(tx, s.opts.Now, &AuditEntry{Time: a.At, Actor: "system", Action: AuditDocumentState,
 			Subject: fmt.Sprint(counter), Details: map[string]string{"status": a.Status.String()}})
 	})
+}
+
+// answeredRecord reads the journal record under key for RecordAnswer. It is
+// getRecord without the copy of the document bytes, which an answer never
+// touches (putRecord leaves them alone); like getRecord, it fails when
+// they are missing.
+func answeredRecord(tx *bolt.Tx, key []byte) (*Record, error) {
+	v := tx.Bucket(bucketJournal).Get(key)
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	sr := storedRecord{Record: new(Record)}
+	if err := jsonUnmarshal(v, &sr); err != nil {
+		return nil, err
+	}
+	sr.Record.Status = Status(sr.Status)
+	if tx.Bucket(bucketDocuments).Get(key) == nil {
+		return nil, fmt.Errorf("document bytes of %d are missing", binary.BigEndian.Uint64(key))
+	}
+	return sr.Record, nil
 }
 
 // Defer records a failed attempt and when to try again; the entry keeps its
