@@ -51,7 +51,7 @@ func startDemoUnit(cfg *agent.Config, regime string, withPrinter bool, log zerol
 	}
 	if withPrinter {
 		d.receipts = filepath.Join(cfg.DataDir, "receipts")
-		plog := log.With().Str("component", "virtual-printer").Logger()
+		plog := log.With().Str("device", "virtual-printer").Logger()
 		p, err := fakeprinter.Start(fakeprinter.Options{WidthDots: 576, OutDir: d.receipts,
 			Log: func(format string, args ...any) { plog.Info().Msgf(format, args...) }})
 		if err != nil {
