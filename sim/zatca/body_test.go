@@ -90,7 +90,7 @@ func FuzzReadInvoiceBody(f *testing.F) {
 // TestDecodeInvoice: the invoice member decodes as standard base64 with
 // white space removed, as it did through strings.Fields.
 func TestDecodeInvoice(t *testing.T) {
-	for _, s := range []string{"PEludm9pY2U+", "PEludm9p Y2U+", "PElu\ndm9p\r\nY2U+", "PEludm9pY2U", "!!", "", "PEl\u00a0udm9pY2U+"} {
+	for _, s := range []string{"PEludm9pY2U+", "PEludm9p Y2U+", "PElu\ndm9p\r\nY2U+", "PEludm9pY2U", "!!", "", "PEl\u00a0udm9pY2U+", "PEl\u0085udm9pY2U+", "PEl\vudm9p\fY2U+", "\xffPEludm9pY2U+"} {
 		want, wantErr := base64StdFields(s)
 		got, err := decodeInvoice([]byte(s))
 		if (err == nil) != (wantErr == nil) || err == nil && !bytes.Equal(got, want) {

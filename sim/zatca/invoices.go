@@ -1,7 +1,6 @@
 package zatcasim
 
 import (
-	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/egsd/egsd/stamping/cert"
 	"github.com/egsd/egsd/stamping/csr"
@@ -459,10 +457,14 @@ func parseCertificate(b64 string) (*cert.Certificate, error) {
 }
 
 // decodeInvoice decodes the invoice member of a submission: standard
-// base64, white space anywhere ignored.
+// base64, white space anywhere ignored (strings.Fields' white space).
 func decodeInvoice(text []byte) ([]byte, error) {
-	if bytes.IndexFunc(text, unicode.IsSpace) >= 0 {
-		return base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(text)), ""))
+	for _, c := range text {
+		// Text with white space or beyond ASCII (where Fields also
+		// finds white space) goes through Fields.
+		if c >= 0x80 || c == ' ' || '\t' <= c && c <= '\r' {
+			return base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(text)), ""))
+		}
 	}
 	doc := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
 	n, err := base64.StdEncoding.Decode(doc, text)
