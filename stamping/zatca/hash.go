@@ -54,6 +54,11 @@ func InvoiceHashInput(doc []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return hashInput(doc, cuts)
+}
+
+// hashInput is InvoiceHashInput for doc and its cuts (invoiceHashCuts).
+func hashInput(doc []byte, cuts [][2]int) ([]byte, error) {
 	kept := doc
 	if len(cuts) > 0 {
 		kept = make([]byte, 0, len(doc))
@@ -75,18 +80,8 @@ func InvoiceHashInput(doc []byte) ([]byte, error) {
 // the document element that the invoice hash excludes, in document order.
 func invoiceHashCuts(doc []byte) ([][2]int, error) {
 	d := xml.NewDecoder(bytes.NewReader(doc))
-	var (
-		scope c14nScope
-		open  []c14nOpen
-		cuts  [][2]int
-		// The child of Invoice being read; set at its start tag.
-		childStart int64
-		cut        bool // excluded whatever its content
-		docRef     bool // an AdditionalDocumentReference: excluded if its cbc:ID is QR
-		inID       bool // inside a cbc:ID child of that reference
-		id         []byte
-	)
-	scope.init()
+	var h hashCuts
+	h.init()
 	for {
 		start := d.InputOffset()
 		tok, err := d.RawToken()
@@ -94,72 +89,106 @@ func invoiceHashCuts(doc []byte) ([][2]int, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("invoice hash: %w", &C14NError{Offset: d.InputOffset(), Err: err})
+			return nil, h.tokenError(d, err)
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			mark := len(scope.b)
-			for _, a := range t.Attr {
-				switch {
-				case a.Name.Space == "xmlns":
-					scope.push(a.Name.Local, a.Value)
-				case a.Name.Space == "" && a.Name.Local == "xmlns":
-					scope.push("", a.Value)
-				}
-			}
-			uri, ok := scope.lookup(t.Name.Space)
-			if !ok {
-				return nil, fmt.Errorf("invoice hash: element <%s> at byte %d: namespace prefix %q is not declared", c14nQName(t.Name), start, t.Name.Space)
-			}
-			open = append(open, c14nOpen{name: t.Name, mark: mark})
-			switch len(open) {
-			case 1:
-				if uri != hashNSInvoice || t.Name.Local != "Invoice" {
-					return nil, fmt.Errorf("invoice hash: %w: found {%s}%s", ErrNotInvoice, uri, t.Name.Local)
-				}
-			case 2:
-				childStart = start
-				cut = uri == hashNSExt && t.Name.Local == "UBLExtensions" ||
-					uri == hashNSCAC && t.Name.Local == "Signature"
-				docRef = uri == hashNSCAC && t.Name.Local == "AdditionalDocumentReference"
-			case 3:
-				if docRef && uri == hashNSCBC && t.Name.Local == "ID" {
-					inID, id = true, id[:0]
-				}
-			}
-		case xml.EndElement:
-			n := len(open)
-			if n == 0 || open[n-1].name != t.Name {
-				return nil, fmt.Errorf("invoice hash: end tag </%s> at byte %d does not match the open element", c14nQName(t.Name), start)
-			}
-			scope.popTo(open[n-1].mark)
-			open = open[:n-1]
-			switch n {
-			case 3:
-				if inID {
-					inID = false
-					// XPath cbc:ID='QR': the string value, compared exactly.
-					cut = cut || string(id) == "QR"
-				}
-			case 2:
-				if cut {
-					cuts = append(cuts, [2]int{int(childStart), int(d.InputOffset())})
-				}
-			}
-		case xml.CharData:
-			if inID {
-				id = append(id, t...)
-			}
-		case xml.Directive:
-			err := ErrC14NDoctype
-			if !bytes.HasPrefix(t, []byte("DOCTYPE")) {
-				err = fmt.Errorf("unexpected markup declaration <!%.20s", t)
-			}
-			return nil, fmt.Errorf("invoice hash: %w", &C14NError{Offset: start, Err: err})
+		if err := h.token(tok, start, d.InputOffset()); err != nil {
+			return nil, err
 		}
 	}
-	if len(open) > 0 {
-		return nil, fmt.Errorf("invoice hash: unexpected end of document: <%s> is not closed", c14nQName(open[len(open)-1].name))
+	return h.end()
+}
+
+// hashCuts finds the children of the document element that the invoice
+// hash excludes, one raw token (xml.Decoder.RawToken) at a time.
+type hashCuts struct {
+	scope c14nScope
+	open  []c14nOpen
+	cuts  [][2]int
+	// The child of Invoice being read; set at its start tag.
+	childStart int64
+	cut        bool // excluded whatever its content
+	docRef     bool // an AdditionalDocumentReference: excluded if its cbc:ID is QR
+	inID       bool // inside a cbc:ID child of that reference
+	id         []byte
+}
+
+func (h *hashCuts) init() { h.scope.init() }
+
+// tokenError is the error for the tokenizer's error err.
+func (h *hashCuts) tokenError(d *xml.Decoder, err error) error {
+	return fmt.Errorf("invoice hash: %w", &C14NError{Offset: d.InputOffset(), Err: err})
+}
+
+// token takes the next raw token, which spans [start, end) of the document.
+func (h *hashCuts) token(tok xml.Token, start, end int64) error {
+	switch t := tok.(type) {
+	case xml.StartElement:
+		mark := len(h.scope.b)
+		for _, a := range t.Attr {
+			switch {
+			case a.Name.Space == "xmlns":
+				h.scope.push(a.Name.Local, a.Value)
+			case a.Name.Space == "" && a.Name.Local == "xmlns":
+				h.scope.push("", a.Value)
+			}
+		}
+		uri, ok := h.scope.lookup(t.Name.Space)
+		if !ok {
+			return fmt.Errorf("invoice hash: element <%s> at byte %d: namespace prefix %q is not declared", c14nQName(t.Name), start, t.Name.Space)
+		}
+		h.open = append(h.open, c14nOpen{name: t.Name, mark: mark})
+		switch len(h.open) {
+		case 1:
+			if uri != hashNSInvoice || t.Name.Local != "Invoice" {
+				return fmt.Errorf("invoice hash: %w: found {%s}%s", ErrNotInvoice, uri, t.Name.Local)
+			}
+		case 2:
+			h.childStart = start
+			h.cut = uri == hashNSExt && t.Name.Local == "UBLExtensions" ||
+				uri == hashNSCAC && t.Name.Local == "Signature"
+			h.docRef = uri == hashNSCAC && t.Name.Local == "AdditionalDocumentReference"
+		case 3:
+			if h.docRef && uri == hashNSCBC && t.Name.Local == "ID" {
+				h.inID, h.id = true, h.id[:0]
+			}
+		}
+	case xml.EndElement:
+		n := len(h.open)
+		if n == 0 || h.open[n-1].name != t.Name {
+			return fmt.Errorf("invoice hash: end tag </%s> at byte %d does not match the open element", c14nQName(t.Name), start)
+		}
+		h.scope.popTo(h.open[n-1].mark)
+		h.open = h.open[:n-1]
+		switch n {
+		case 3:
+			if h.inID {
+				h.inID = false
+				// XPath cbc:ID='QR': the string value, compared exactly.
+				h.cut = h.cut || string(h.id) == "QR"
+			}
+		case 2:
+			if h.cut {
+				h.cuts = append(h.cuts, [2]int{int(h.childStart), int(end)})
+			}
+		}
+	case xml.CharData:
+		if h.inID {
+			h.id = append(h.id, t...)
+		}
+	case xml.Directive:
+		err := ErrC14NDoctype
+		if !bytes.HasPrefix(t, []byte("DOCTYPE")) {
+			err = fmt.Errorf("unexpected markup declaration <!%.20s", t)
+		}
+		return fmt.Errorf("invoice hash: %w", &C14NError{Offset: start, Err: err})
 	}
-	return cuts, nil
+	return nil
+}
+
+// end returns the cuts once the tokens have run out.
+func (h *hashCuts) end() ([][2]int, error) {
+	if len(h.open) > 0 {
+		return nil, fmt.Errorf("invoice hash: unexpected end of document: <%s> is not closed", c14nQName(h.open[len(h.open)-1].name))
+	}
+	return h.cuts, nil
 }

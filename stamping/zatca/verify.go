@@ -2,10 +2,12 @@ package zatca
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 
@@ -92,9 +94,11 @@ type Verified struct {
 // every QR tag against the XML it restates (spec/zatca.md §1–3). It returns
 // what it verified and the first problem found.
 func Verify(doc []byte) (*Verified, error) {
+	// One tokenisation of the document serves both the decoding of the
+	// view and the scan for what the invoice hash excludes.
 	var v verifyView
-	dec := xml.NewDecoder(bytes.NewReader(doc))
-	if err := dec.Decode(&v); err != nil {
+	r := newVerifyReader(doc)
+	if err := xml.NewTokenDecoder(r).Decode(&v); err != nil {
 		return nil, fmt.Errorf("not a readable UBL invoice: %w", err)
 	}
 	out := &Verified{ID: v.ID, Simplified: len(v.TypeCode.Name) >= 2 && v.TypeCode.Name[:2] == "02",
@@ -115,7 +119,7 @@ func Verify(doc []byte) (*Verified, error) {
 			qrText = r.Binary
 		}
 	}
-	_, hash, err := InvoiceHash(doc)
+	_, hash, err := r.invoiceHash()
 	if err != nil {
 		return out, fmt.Errorf("invoice hash: %w", err)
 	}
@@ -201,6 +205,102 @@ func Verify(doc []byte) (*Verified, error) {
 		}
 	}
 	return out, nil
+}
+
+// verifyReader gives Verify's xml.Decoder (xml.NewTokenDecoder) the raw
+// tokens of a document, which the decoder then checks and translates as it
+// does those it reads itself, and runs the invoice hash's scan for excluded
+// children (hashCuts, as invoiceHashCuts does) over the same tokens, so
+// that the document is tokenised once for both.
+//
+// A decoder over a TokenReader cannot know the line it is on, which its
+// own two syntax errors (an end tag that does not match, the input ending
+// inside an element) report; verifyReader finds those first and reports
+// them with the line, as the decoder over the bytes would.
+type verifyReader struct {
+	doc    []byte
+	d      *xml.Decoder
+	names  []xml.Name // the elements open, for the decoder's two errors
+	cuts   hashCuts
+	cutErr error // the first error of the scan; the scan stops there
+}
+
+func newVerifyReader(doc []byte) *verifyReader {
+	r := &verifyReader{doc: doc, d: xml.NewDecoder(bytes.NewReader(doc))}
+	r.cuts.init()
+	return r
+}
+
+func (r *verifyReader) Token() (xml.Token, error) {
+	start := r.d.InputOffset()
+	tok, err := r.d.RawToken()
+	if err != nil {
+		if r.cutErr == nil && err != io.EOF {
+			r.cutErr = r.cuts.tokenError(r.d, err)
+		}
+		if tok == nil && err == io.EOF && len(r.names) > 0 {
+			line, _ := r.d.InputPos()
+			return nil, &xml.SyntaxError{Msg: "unexpected EOF", Line: line}
+		}
+		return tok, err
+	}
+	if r.cutErr == nil {
+		r.cutErr = r.cuts.token(tok, start, r.d.InputOffset())
+	}
+	switch t := tok.(type) {
+	case xml.StartElement:
+		r.names = append(r.names, t.Name)
+	case xml.EndElement:
+		// What xml.Decoder.Token checks of an end tag, in its words.
+		n := len(r.names)
+		line, _ := r.d.InputPos()
+		switch {
+		case n == 0:
+			return nil, &xml.SyntaxError{Msg: "unexpected end element </" + t.Name.Local + ">", Line: line}
+		case r.names[n-1].Local != t.Name.Local:
+			return nil, &xml.SyntaxError{Msg: "element <" + r.names[n-1].Local + "> closed by </" + t.Name.Local + ">", Line: line}
+		case r.names[n-1].Space != t.Name.Space:
+			ns := t.Name.Space
+			if ns == "" {
+				ns = `""`
+			}
+			return nil, &xml.SyntaxError{Msg: "element <" + r.names[n-1].Local + "> in space " + r.names[n-1].Space +
+				" closed by </" + t.Name.Local + "> in space " + ns, Line: line}
+		}
+		r.names = r.names[:n-1]
+	}
+	return tok, nil
+}
+
+// invoiceHash finishes the scan over the rest of the document (after the
+// document element, which is where the decoder stops) and returns what
+// InvoiceHash returns for it.
+func (r *verifyReader) invoiceHash() (digest [32]byte, b64 string, err error) {
+	for r.cutErr == nil {
+		start := r.d.InputOffset()
+		tok, err := r.d.RawToken()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			r.cutErr = r.cuts.tokenError(r.d, err)
+			break
+		}
+		r.cutErr = r.cuts.token(tok, start, r.d.InputOffset())
+	}
+	if r.cutErr != nil {
+		return digest, "", r.cutErr
+	}
+	cuts, err := r.cuts.end()
+	if err != nil {
+		return digest, "", err
+	}
+	in, err := hashInput(r.doc, cuts)
+	if err != nil {
+		return digest, "", err
+	}
+	digest = sha256.Sum256(in)
+	return digest, base64.StdEncoding.EncodeToString(digest[:]), nil
 }
 
 // certCache holds the certificates Verify parsed, by their exact base64
