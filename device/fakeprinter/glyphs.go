@@ -66,11 +66,22 @@ func (s *sheet) drawText(glyphs []glyph, offset, top, height int) {
 		if face == nil {
 			continue
 		}
-		// The baseline sits where a 24-dot cell's descent starts, at the
-		// bottom of the line.
-		d := font.Drawer{Dst: ink, Src: image.White, Face: face,
-			Dot: fixed.P(offset+g.x+(w-h*12/fontAHeight)/2, height-h/5)}
+		// The glyph is drawn at the cell's height, then stretched to its
+		// width (GS ! and ESC ! scale the two directions separately). The
+		// baseline sits where a 24-dot cell's descent starts.
+		natural := h * fontAWidth / fontAHeight
+		cell := image.NewGray(image.Rect(0, 0, natural, height))
+		d := font.Drawer{Dst: cell, Src: image.White, Face: face, Dot: fixed.P(0, height-h/5)}
 		d.DrawString(string(g.r))
+		for y := range height {
+			for x := range w {
+				if v := cell.Pix[cell.PixOffset(x*natural/w, y)]; v > 0 {
+					if px := offset + g.x + x; px < s.width {
+						ink.Pix[ink.PixOffset(px, y)] = max(ink.Pix[ink.PixOffset(px, y)], v)
+					}
+				}
+			}
+		}
 	}
 	// Thermal dots are on or off.
 	for i, v := range ink.Pix {
