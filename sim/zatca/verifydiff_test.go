@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/egsd/egsd/stamping/sale"
@@ -102,6 +103,32 @@ func verifyMutations(doc []byte, every int) []verifyMutation {
 	replace("prefix rebound", "<cac:AccountingSupplierParty>", "<cac:AccountingSupplierParty xmlns:cbc=\"urn:x\">", 1)
 	replace("attribute without value", "<cbc:IssueDate>", "<cbc:IssueDate a>", 1)
 	replace("duplicate attribute", "<cbc:IssueDate>", "<cbc:IssueDate a=\"1\" a=\"2\">", 1)
+	// Around and inside the excluded elements, which Verify cuts from the
+	// canonical form it writes as it reads.
+	replace("CR before the extensions", "<ext:UBLExtensions>", "\r<ext:UBLExtensions>", 1)
+	around := func(what, start, end, before, after string) {
+		if i := bytes.Index(doc, []byte(start)); i >= 0 {
+			j := i + bytes.Index(doc[i:], []byte(end)) + len(end)
+			ms = append(ms, verifyMutation{what, slices.Concat(doc[:i], []byte(before), doc[i:j], []byte(after), doc[j:])})
+		}
+	}
+	around("CR LF around the extensions", "<ext:UBLExtensions>", "</ext:UBLExtensions>", "\r", "\n")
+	around("CR LF around the signature", "<cac:Signature>", "</cac:Signature>", "\r", "\n")
+	around("CDATA end around the signature", "<cac:Signature>", "</cac:Signature>", "]]", ">")
+	around("CR LF around the QR", "<cac:AdditionalDocumentReference>\n        <cbc:ID>QR</cbc:ID>", "</cac:AdditionalDocumentReference>", "\r", "\n")
+	replace("bracket before the extensions", "<ext:UBLExtensions>", "]]<ext:UBLExtensions>", 1)
+	replace("CR before the signature", "<cac:Signature>", "x\r<cac:Signature>", 1)
+	replace("bracket split by the QR", "<cac:AdditionalDocumentReference>\n        <cbc:ID>QR</cbc:ID>", "]]<cac:AdditionalDocumentReference>\n        <cbc:ID>QR</cbc:ID>", 1)
+	replace("relative namespace in the extensions", "<ext:UBLExtension>", "<ext:UBLExtension xmlns:r=\"rel\">", 1)
+	replace("bad comment in the extensions", "<ext:UBLExtension>", "<ext:UBLExtension><!-- \x01 -->", 1)
+	replace("bad name in the extensions", "<ext:UBLExtension>", "<ext:UBLExtension 1a=\"x\">", 1)
+	replace("bad attribute in the QR", "<cbc:ID>QR</cbc:ID>", "<cbc:ID a=\"1\" a=\"2\">QR</cbc:ID>", 1)
+	replace("bad attribute in a kept reference", "<cbc:ID>ICV</cbc:ID>", "<cbc:ID a=\"1\" a=\"2\">ICV</cbc:ID>", 1)
+	replace("declaration repeated", "<ext:UBLExtensions>", "<ext:UBLExtensions xmlns:ext=\"urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2\">", 1)
+	replace("extensions emptied", "<ext:UBLExtensions>", "<ext:UBLExtensions/><ext:UBLExtensions>", 1)
+	replace("BOM", "<?xml", "\xef\xbb\xbf<?xml", 1)
+	replace("PI in the extensions", "<ext:UBLExtension>", "<ext:UBLExtension><?pi x?>", 1)
+	replace("text around the extensions", "<ext:UBLExtensions>", "a&amp;b<ext:UBLExtensions>", 1)
 	ms = append(ms,
 		verifyMutation{"trailing text", append(bytes.Clone(doc), "x"...)},
 		verifyMutation{"trailing element", append(bytes.Clone(doc), "<Invoice/>"...)},

@@ -158,6 +158,7 @@ type c14nState struct {
 	attrs []c14nAttr // scratch for the current start tag
 	decls []c14nAttr // scratch: declarations to write
 	arena []byte     // scratch: decoded attribute values
+	where c14nPlace  // where the tokens are relative to the document element
 }
 
 func (c *c14nState) fail(off int64, format string, args ...any) error {
@@ -165,13 +166,8 @@ func (c *c14nState) fail(off int64, format string, args ...any) error {
 }
 
 func (c *c14nState) run(doc []byte) error {
-	c.src = doc
-	if bytes.HasPrefix(doc, []byte("\xEF\xBB\xBF")) {
-		c.src, c.base = doc[3:], 3
-	}
-	c.scope.init()
+	c.begin(doc)
 	d := xml.NewDecoder(bytes.NewReader(c.src))
-	where := c14nProlog
 	for {
 		start := d.InputOffset()
 		tok, err := d.RawToken()
@@ -181,67 +177,91 @@ func (c *c14nState) run(doc []byte) error {
 		if err != nil {
 			return &C14NError{Offset: c.base + d.InputOffset(), Err: err}
 		}
-		end := d.InputOffset()
-		raw := c.src[start:end]
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if where == c14nEpilog {
-				return c.fail(start, "content after the document element <%s>", c14nQName(t.Name))
-			}
-			where = c14nInRoot
-			if err := c.startElement(t, raw, start); err != nil {
-				return err
-			}
-		case xml.EndElement:
-			n := len(c.open)
-			if n == 0 || c.open[n-1].name != t.Name {
-				return c.fail(start, "end tag </%s> does not match the open element", c14nQName(t.Name))
-			}
-			c.out = append(c.out, "</"...)
-			c.out = c14nAppendQName(c.out, t.Name)
-			c.out = append(c.out, '>')
-			c.scope.popTo(c.open[n-1].mark)
-			c.open = c.open[:n-1]
-			if n == 1 {
-				where = c14nEpilog
-			}
-		case xml.CharData:
-			if where != c14nInRoot {
-				if !c14nIsSpace(raw) {
-					return c.fail(start, "character data outside the document element")
-				}
-				continue
-			}
-			if err := c.text(raw, start); err != nil {
-				return err
-			}
-		case xml.Comment:
-			if err := c14nCheckChars(t); err != nil {
-				return c.fail(start, "comment: %v", err)
-			}
-		case xml.ProcInst:
-			if t.Target == "xml" {
-				// encoding/xml has checked version and encoding; the
-				// declaration is dropped, but only allowed first.
-				if start != 0 {
-					return c.fail(start, "XML declaration allowed only at the start of the document")
-				}
-				continue
-			}
-			if err := c.procInst(t, raw, start, where); err != nil {
-				return err
-			}
-		case xml.Directive:
-			if bytes.HasPrefix(t, []byte("DOCTYPE")) {
-				return &C14NError{Offset: c.base + start, Err: ErrC14NDoctype}
-			}
-			return c.fail(start, "unexpected markup declaration <!%.20s", t)
+		if err := c.token(tok, start, d.InputOffset()); err != nil {
+			return err
 		}
 	}
+	return c.finish()
+}
+
+// begin starts the canonicalisation of doc, token by token (token, then
+// finish).
+func (c *c14nState) begin(doc []byte) {
+	c.src = doc
+	if bytes.HasPrefix(doc, []byte("\xEF\xBB\xBF")) {
+		c.src, c.base = doc[3:], 3
+	}
+	c.scope.init()
+	c.where = c14nProlog
+}
+
+// token writes the raw token tok (xml.Decoder.RawToken), which spans
+// c.src[start:end].
+func (c *c14nState) token(tok xml.Token, start, end int64) error {
+	raw := c.src[start:end]
+	switch t := tok.(type) {
+	case xml.StartElement:
+		if c.where == c14nEpilog {
+			return c.fail(start, "content after the document element <%s>", c14nQName(t.Name))
+		}
+		c.where = c14nInRoot
+		if err := c.startElement(t, raw, start); err != nil {
+			return err
+		}
+	case xml.EndElement:
+		n := len(c.open)
+		if n == 0 || c.open[n-1].name != t.Name {
+			return c.fail(start, "end tag </%s> does not match the open element", c14nQName(t.Name))
+		}
+		c.out = append(c.out, "</"...)
+		c.out = c14nAppendQName(c.out, t.Name)
+		c.out = append(c.out, '>')
+		c.scope.popTo(c.open[n-1].mark)
+		c.open = c.open[:n-1]
+		if n == 1 {
+			c.where = c14nEpilog
+		}
+	case xml.CharData:
+		if c.where != c14nInRoot {
+			if !c14nIsSpace(raw) {
+				return c.fail(start, "character data outside the document element")
+			}
+			return nil
+		}
+		if err := c.text(raw, start); err != nil {
+			return err
+		}
+	case xml.Comment:
+		if err := c14nCheckChars(t); err != nil {
+			return c.fail(start, "comment: %v", err)
+		}
+	case xml.ProcInst:
+		if t.Target == "xml" {
+			// encoding/xml has checked version and encoding; the
+			// declaration is dropped, but only allowed first.
+			if start != 0 {
+				return c.fail(start, "XML declaration allowed only at the start of the document")
+			}
+			return nil
+		}
+		if err := c.procInst(t, raw, start, c.where); err != nil {
+			return err
+		}
+	case xml.Directive:
+		if bytes.HasPrefix(t, []byte("DOCTYPE")) {
+			return &C14NError{Offset: c.base + start, Err: ErrC14NDoctype}
+		}
+		return c.fail(start, "unexpected markup declaration <!%.20s", t)
+	}
+	return nil
+}
+
+// finish checks the end of the document.
+func (c *c14nState) finish() error {
 	if len(c.open) > 0 {
 		return c.fail(int64(len(c.src)), "unexpected end of document: <%s> is not closed", c14nQName(c.open[len(c.open)-1].name))
 	}
-	if where == c14nProlog {
+	if c.where == c14nProlog {
 		return c.fail(int64(len(c.src)), "no document element")
 	}
 	return nil

@@ -209,9 +209,19 @@ func Verify(doc []byte) (*Verified, error) {
 
 // verifyReader gives Verify's xml.Decoder (xml.NewTokenDecoder) the raw
 // tokens of a document, which the decoder then checks and translates as it
-// does those it reads itself, and runs the invoice hash's scan for excluded
-// children (hashCuts, as invoiceHashCuts does) over the same tokens, so
-// that the document is tokenised once for both.
+// does those it reads itself, and runs the invoice hash over the same
+// tokens, so that the document is tokenised once for everything Verify
+// reads: the scan for the excluded children (hashCuts, as invoiceHashCuts
+// does), and their canonical form, written as the tokens come and cut back
+// when a child turns out to be excluded.
+//
+// The canonical form so written is that of the document with the excluded
+// children cut out (what InvoiceHashInput canonicalises) when it was
+// written without an error and no excluded child follows a carriage
+// return or a ']' (where cutting would join two pieces of text into
+// something read differently). Otherwise, or if the excluded content does
+// not pass the checks canonicalisation makes of what it keeps, the input
+// is made as InvoiceHashInput makes it, with the same result and errors.
 //
 // A decoder over a TokenReader cannot know the line it is on, which its
 // own two syntax errors (an end tag that does not match, the input ending
@@ -223,11 +233,20 @@ type verifyReader struct {
 	names  []xml.Name // the elements open, for the decoder's two errors
 	cuts   hashCuts
 	cutErr error // the first error of the scan; the scan stops there
+
+	c14n      c14nState
+	c14nOK    bool // c14n.out is so far the canonical form of the kept document
+	childMark int  // len(c14n.out) before the current child of the document element
 }
 
 func newVerifyReader(doc []byte) *verifyReader {
 	r := &verifyReader{doc: doc, d: xml.NewDecoder(bytes.NewReader(doc))}
 	r.cuts.init()
+	// The canonical form of a document with a byte order mark is left to
+	// Canonicalize, which drops the mark before reading.
+	r.c14nOK = !bytes.HasPrefix(doc, []byte("\xEF\xBB\xBF"))
+	r.c14n.out = make([]byte, 0, len(doc))
+	r.c14n.begin(doc)
 	return r
 }
 
@@ -244,9 +263,7 @@ func (r *verifyReader) Token() (xml.Token, error) {
 		}
 		return tok, err
 	}
-	if r.cutErr == nil {
-		r.cutErr = r.cuts.token(tok, start, r.d.InputOffset())
-	}
+	r.hashToken(tok, start, r.d.InputOffset())
 	switch t := tok.(type) {
 	case xml.StartElement:
 		r.names = append(r.names, t.Name)
@@ -272,6 +289,34 @@ func (r *verifyReader) Token() (xml.Token, error) {
 	return tok, nil
 }
 
+// hashToken runs the invoice hash's scan and canonicalisation over the raw
+// token tok, which spans doc[start:end].
+func (r *verifyReader) hashToken(tok xml.Token, start, end int64) {
+	if r.cutErr != nil {
+		return
+	}
+	cuts := len(r.cuts.cuts)
+	if r.cutErr = r.cuts.token(tok, start, end); r.cutErr != nil || !r.c14nOK {
+		return
+	}
+	if _, ok := tok.(xml.StartElement); ok && len(r.c14n.open) == 1 {
+		r.childMark = len(r.c14n.out)
+	}
+	if r.c14n.token(tok, start, end) != nil {
+		r.c14nOK = false
+		return
+	}
+	if len(r.cuts.cuts) > cuts {
+		// The child just ended is excluded: take back what was written
+		// of it. The scope and open elements are back to the document
+		// element's.
+		r.c14n.out = r.c14n.out[:r.childMark]
+		if at := r.cuts.cuts[cuts][0]; at > 0 && (r.doc[at-1] == '\r' || r.doc[at-1] == ']') {
+			r.c14nOK = false
+		}
+	}
+}
+
 // invoiceHash finishes the scan over the rest of the document (after the
 // document element, which is where the decoder stops) and returns what
 // InvoiceHash returns for it.
@@ -286,7 +331,7 @@ func (r *verifyReader) invoiceHash() (digest [32]byte, b64 string, err error) {
 			r.cutErr = r.cuts.tokenError(r.d, err)
 			break
 		}
-		r.cutErr = r.cuts.token(tok, start, r.d.InputOffset())
+		r.hashToken(tok, start, r.d.InputOffset())
 	}
 	if r.cutErr != nil {
 		return digest, "", r.cutErr
@@ -295,9 +340,11 @@ func (r *verifyReader) invoiceHash() (digest [32]byte, b64 string, err error) {
 	if err != nil {
 		return digest, "", err
 	}
-	in, err := hashInput(r.doc, cuts)
-	if err != nil {
-		return digest, "", err
+	in := r.c14n.out
+	if !r.c14nOK || r.c14n.finish() != nil {
+		if in, err = hashInput(r.doc, cuts); err != nil {
+			return digest, "", err
+		}
 	}
 	digest = sha256.Sum256(in)
 	return digest, base64.StdEncoding.EncodeToString(digest[:]), nil
