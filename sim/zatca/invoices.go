@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/egsd/egsd/stamping/cert"
@@ -361,7 +360,7 @@ func (s *Server) check(c *csid, body submittedBody, sk submissionKind, d faultDe
 		code, category := classifyVerify(verr)
 		rs.error(code, category, verr.Error())
 	}
-	if sc, err := parseCertificate(ck.view.Certificate); err == nil {
+	if sc, err := zatca.ParseCertificate(ck.view.Certificate); err == nil {
 		s.mu.Lock()
 		issued := s.serials[sc.SerialNumber.String()]
 		s.mu.Unlock()
@@ -421,39 +420,6 @@ func (s *Server) check(c *csid, body submittedBody, sk submissionKind, d faultDe
 		rs.error("simulated-rejection", "SIMULATOR", fmt.Sprintf("rejected by the simulator's fault injection (UUID %s, ICV %d)", ck.view.UUID, ck.icv))
 	}
 	return ck
-}
-
-// certCache holds the signing certificates check parsed, by their exact
-// base64 text (a unit signs every document with the same one). Parsing is
-// a pure function of the text, so a cached result is the same answer.
-// The cache is emptied when it reaches certCacheSize entries.
-var certCache struct {
-	sync.Mutex
-	m map[string]*cert.Certificate
-}
-
-const certCacheSize = 64
-
-// parseCertificate is cert.ParseBase64 through certCache. The certificate
-// returned may be shared: it must not be modified.
-func parseCertificate(b64 string) (*cert.Certificate, error) {
-	certCache.Lock()
-	c := certCache.m[b64]
-	certCache.Unlock()
-	if c != nil {
-		return c, nil
-	}
-	c, err := cert.ParseBase64(b64)
-	if err != nil {
-		return nil, err
-	}
-	certCache.Lock()
-	if certCache.m == nil || len(certCache.m) >= certCacheSize {
-		certCache.m = make(map[string]*cert.Certificate)
-	}
-	certCache.m[b64] = c
-	certCache.Unlock()
-	return c, nil
 }
 
 // decodeInvoice decodes the invoice member of a submission: standard

@@ -141,7 +141,7 @@ func Verify(doc []byte) (*Verified, error) {
 	if signedHash != hash {
 		return out, fmt.Errorf("invoice hash mismatch: the document hashes to %s but its signature covers %s (content changed after signing)", hash, signedHash)
 	}
-	c, err := parseCertificate(sig.Certificate)
+	c, err := ParseCertificate(sig.Certificate)
 	if err != nil {
 		return out, fmt.Errorf("embedded certificate: %w", err)
 	}
@@ -362,9 +362,10 @@ var certCache struct {
 
 const certCacheSize = 64
 
-// parseCertificate is cert.ParseBase64 through certCache. The certificate
-// returned may be shared: it must not be modified.
-func parseCertificate(b64 string) (*cert.Certificate, error) {
+// ParseCertificate is cert.ParseBase64 through a cache of the certificates
+// seen last (Verify's, and the simulator's check of who signed). The
+// certificate returned may be shared: it must not be modified.
+func ParseCertificate(b64 string) (*cert.Certificate, error) {
 	certCache.Lock()
 	c := certCache.m[b64]
 	certCache.Unlock()
