@@ -35,7 +35,8 @@ func (i *Incident) Open() bool { return i.End.IsZero() }
 
 // RaiseIncident opens an incident of inc.Kind, or returns the one of that
 // kind that is already open (so a repeated cause does not pile up
-// incidents), together with its audit entry.
+// incidents), together with its audit entry. actor is a user's name or
+// ActorSystem; its kind follows from the name, which no user may take.
 func (s *Store) RaiseIncident(inc Incident, actor string) (Incident, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketIncidents)
@@ -62,13 +63,14 @@ func (s *Store) RaiseIncident(inc Incident, actor string) (Incident, error) {
 		if err := putJSON(b, u64(id), inc); err != nil {
 			return err
 		}
-		return appendAudit(tx, s.opts.Now, &AuditEntry{Actor: actor, Action: AuditIncident, Subject: fmt.Sprint(id),
+		return s.appendAudit(tx, &AuditEntry{Actor: actor, Action: AuditIncident, Subject: fmt.Sprint(id),
 			Details: map[string]string{"event": "opened", "kind": inc.Kind, "title": inc.Title}})
 	})
 	return inc, err
 }
 
-// CloseIncident closes an open incident with a summary.
+// CloseIncident closes an open incident with a summary. actor is as for
+// RaiseIncident.
 func (s *Store) CloseIncident(id uint64, summary, actor string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketIncidents)
@@ -83,7 +85,7 @@ func (s *Store) CloseIncident(id uint64, summary, actor string) error {
 		if err := putJSON(b, u64(id), inc); err != nil {
 			return err
 		}
-		return appendAudit(tx, s.opts.Now, &AuditEntry{Actor: actor, Action: AuditIncident, Subject: fmt.Sprint(id),
+		return s.appendAudit(tx, &AuditEntry{Actor: actor, Action: AuditIncident, Subject: fmt.Sprint(id),
 			Details: map[string]string{"event": "closed", "summary": summary}})
 	})
 }
@@ -125,7 +127,7 @@ func (s *Store) AddNotification(id uint64, n Notification) (Incident, error) {
 		if err := putJSON(b, u64(id), inc); err != nil {
 			return err
 		}
-		return appendAudit(tx, s.opts.Now, &AuditEntry{Actor: n.By, Action: AuditIncident, Subject: fmt.Sprint(id),
+		return s.appendAudit(tx, &AuditEntry{Actor: n.By, ActorKind: ActorUser, Action: AuditIncident, Subject: fmt.Sprint(id),
 			Details: map[string]string{"event": "notification", "reference": n.Reference}})
 	})
 	return inc, err

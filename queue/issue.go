@@ -281,8 +281,8 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 			return err
 		}
 	}
-	if err := appendAudit(tx, s.opts.Now, &AuditEntry{
-		Time: now, Actor: req.User, Action: AuditDocument, Subject: fmt.Sprint(rec.Counter),
+	if err := s.appendAudit(tx, &AuditEntry{
+		Time: now, Actor: req.User, ActorKind: ActorUser, Action: AuditDocument, Subject: fmt.Sprint(rec.Counter),
 		Details: map[string]string{"uuid": rec.UUID, "kind": rec.Kind, "hash": rec.Hash},
 	}); err != nil {
 		return err

@@ -84,10 +84,10 @@ func (s *Store) RecordAnswer(counter uint64, a Answer) error {
 		if err := addOutboxCount(tx.Bucket(bucketMeta), -1); err != nil {
 			return err
 		}
-		if err := releasePrint(tx, s.opts.Now, counter, a.Status, a.At); err != nil {
+		if err := s.releasePrint(tx, counter, a.Status, a.At); err != nil {
 			return err
 		}
-		return appendAudit(tx, s.opts.Now, &AuditEntry{Time: a.At, Actor: "system", Action: AuditDocumentState,
+		return s.appendAudit(tx, &AuditEntry{Time: a.At, Actor: ActorSystem, ActorKind: ActorSystem, Action: AuditDocumentState,
 			Subject: fmt.Sprint(counter), Details: map[string]string{"status": a.Status.String()}})
 	})
 }

@@ -75,7 +75,7 @@ func queueOriginal(tx *bolt.Tx, rec *Record, how PrintRequest) error {
 // releasePrint moves a document's original receipt on once the authority
 // has answered: an accepted document is printed, a rejected one never is
 // (the buyer must not get a document the authority refused).
-func releasePrint(tx *bolt.Tx, now func() time.Time, counter uint64, status Status, at time.Time) error {
+func (s *Store) releasePrint(tx *bolt.Tx, counter uint64, status Status, at time.Time) error {
 	b := tx.Bucket(bucketPrintJobs)
 	key := printKey(counter, 0)
 	var job PrintJob
@@ -91,7 +91,7 @@ func releasePrint(tx *bolt.Tx, now func() time.Time, counter uint64, status Stat
 		if err := b.Delete(key); err != nil {
 			return err
 		}
-		return appendAudit(tx, now, &AuditEntry{Time: at, Actor: "system", Action: AuditPrint,
+		return s.appendAudit(tx, &AuditEntry{Time: at, Actor: ActorSystem, ActorKind: ActorSystem, Action: AuditPrint,
 			Subject: fmt.Sprint(counter), Details: map[string]string{"event": "cancelled", "reason": "rejected by the authority"}})
 	}
 	job.State = PrintQueued
@@ -179,7 +179,7 @@ func (s *Store) QueueCopy(counter uint64, user string, at time.Time) (PrintJob, 
 			if err := putJSON(b, printKey(counter, 0), orig); err != nil {
 				return err
 			}
-			return appendAudit(tx, s.opts.Now, &AuditEntry{Time: at, Actor: user, Action: AuditPrint,
+			return s.appendAudit(tx, &AuditEntry{Time: at, Actor: user, ActorKind: ActorUser, Action: AuditPrint,
 				Subject: fmt.Sprint(counter), Details: map[string]string{"event": "original_retried"}})
 		}
 		n := rec.Copies + 1
@@ -190,7 +190,7 @@ func (s *Store) QueueCopy(counter uint64, user string, at time.Time) (PrintJob, 
 		if err := putJSON(b, printKey(counter, n), job); err != nil {
 			return err
 		}
-		return appendAudit(tx, s.opts.Now, &AuditEntry{Time: at, Actor: user, Action: AuditPrint,
+		return s.appendAudit(tx, &AuditEntry{Time: at, Actor: user, ActorKind: ActorUser, Action: AuditPrint,
 			Subject: fmt.Sprint(counter), Details: map[string]string{"event": "copy_requested", "copy": fmt.Sprint(n)}})
 	})
 	return job, err

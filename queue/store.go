@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -36,7 +37,7 @@ var (
 	bucketPrintJobs   = []byte("print_jobs")   // counter ‖ copy → PrintJob, until printed
 
 	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketDocuments, bucketUUID, bucketOutbox, bucketIdempotency,
-		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState, bucketPrintJobs}
+		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState, bucketPrintJobs, bucketCheckpoints}
 
 	keySchema    = []byte("schema_version")
 	keyIdentity  = []byte("identity")
@@ -87,6 +88,8 @@ type Store struct {
 	trimmed chan struct{}   // closed when the trimmer has stopped
 	mu      sync.RWMutex    // guards closed
 	closed  bool
+	// signer signs audit checkpoints; nil until SetAuditSigner.
+	signer atomic.Pointer[AuditSigner]
 }
 
 // Identity is the unit's identity, fixed when the store is created.
@@ -234,18 +237,19 @@ func (s *Store) Identity() (Identity, error) {
 
 // Update runs fn in a read-write transaction; it commits if fn returns nil.
 func (s *Store) Update(fn func(tx *Tx) error) error {
-	return s.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, now: s.opts.Now}) })
+	return s.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, s: s, now: s.opts.Now}) })
 }
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(fn func(tx *Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, now: s.opts.Now}) })
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, s: s, now: s.opts.Now}) })
 }
 
 // Tx is a transaction on the store, for callers that must change several
 // things atomically (a user change and its audit entry).
 type Tx struct {
 	tx  *bolt.Tx
+	s   *Store
 	now func() time.Time
 }
 
