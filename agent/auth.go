@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"regexp"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -228,15 +227,7 @@ func (a *Auth) Logout(p *Principal) error {
 
 var userNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,31}$`)
 
-func (a *Auth) checkPassword(pw string) error {
-	if n := utf8.RuneCountInString(pw); n < a.cfg.MinPassword {
-		return &InputError{"password", fmt.Sprintf("must be at least %d characters (got %d)", a.cfg.MinPassword, n)}
-	}
-	if len(pw) > 72 {
-		return &InputError{"password", "must be at most 72 bytes (bcrypt's limit)"}
-	}
-	return nil
-}
+func (a *Auth) checkPassword(pw string) error { return checkPassword(pw, a.cfg.MinPassword) }
 
 // UserView is a user as the API shows it: never the password hash.
 type UserView struct {

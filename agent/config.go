@@ -123,12 +123,17 @@ type DeviceConfig struct {
 	Model  string `toml:"model"`
 }
 
+// MinPasswordFloor is the least auth.min_password_length may be set to.
+const MinPasswordFloor = 8
+
 // AuthConfig is the session and password policy.
 type AuthConfig struct {
 	SessionTTL      Duration `toml:"session_ttl"`
 	LockoutAttempts int      `toml:"lockout_attempts"`
 	LockoutDuration Duration `toml:"lockout_duration"`
-	MinPassword     int      `toml:"min_password_length"`
+	// MinPassword is the shortest password, in characters (Unicode code
+	// points); at least MinPasswordFloor.
+	MinPassword int `toml:"min_password_length"`
 	// BcryptCost is the password hashing cost (bcrypt, 10–14 sensible).
 	BcryptCost int `toml:"bcrypt_cost"`
 }
@@ -205,7 +210,6 @@ func DemoConfig(dataDir string) Config {
 		District: "Al Olaya", City: "Riyadh", PostalCode: "12345", Country: "SA",
 	}
 	c.Device = DeviceConfig{Serial: "DEMO-0001", Model: "egsd-demo"}
-	c.Auth.MinPassword = 8
 	return c
 }
 
@@ -278,8 +282,8 @@ func (c *Config) Validate() error {
 	if c.Auth.LockoutDuration.Duration < 0 {
 		bad("auth.lockout_duration must not be negative")
 	}
-	if c.Auth.MinPassword < 8 {
-		bad("auth.min_password_length must be at least 8")
+	if c.Auth.MinPassword < MinPasswordFloor {
+		bad("auth.min_password_length must be at least %d", MinPasswordFloor)
 	}
 	if c.Auth.BcryptCost < 4 || c.Auth.BcryptCost > 16 {
 		bad("auth.bcrypt_cost must be between 4 and 16")

@@ -179,6 +179,12 @@ func (h *harness) login(user, password string) string {
 	return s.Token
 }
 
+// tryLogin sends one login and returns the status.
+func (h *harness) tryLogin(user, password string) int {
+	h.t.Helper()
+	return h.sendJSON("POST", "/v1/sessions", "", map[string]string{"user": user, "password": password}).Code
+}
+
 // addUser creates a user directly through the auth service.
 func (h *harness) addUser(name string, role Role) {
 	h.t.Helper()
