@@ -103,7 +103,7 @@ func New(cfg Config, opts Options) (*Agent, error) {
 			if strings.Contains(action, "key") {
 				kind = queue.AuditKey
 			}
-			if err := a.store.Audit(queue.AuditEntry{Actor: "system", Action: kind, Subject: action, Details: details}); err != nil {
+			if err := a.store.Audit(queue.AuditEntry{Actor: queue.ActorSystem, ActorKind: queue.ActorSystem, Action: kind, Subject: action, Details: details}); err != nil {
 				a.log.Error().Err(err).Str("event", action).Msg("audit regime event")
 			}
 			a.log.Info().Str("event", action).Msg("regime event")
@@ -145,9 +145,12 @@ func (a *Agent) startup() error {
 			a.submit.outageHead, _ = strconv.ParseUint(inc.Data["counter_at_start"], 10, 64)
 		}
 	}
+	if err := a.auth.SettleInterrupted(); err != nil {
+		return err
+	}
 	cfgJSON, _ := json.Marshal(a.cfg)
 	sum := sha256.Sum256(cfgJSON)
-	return a.store.Audit(queue.AuditEntry{Actor: "system", Action: queue.AuditStart, Details: map[string]string{
+	return a.store.Audit(queue.AuditEntry{Actor: queue.ActorSystem, ActorKind: queue.ActorSystem, Action: queue.AuditStart, Details: map[string]string{
 		"version": a.version, "regime": a.regime.Name(), "config_sha256": hex.EncodeToString(sum[:]),
 	}})
 }
@@ -164,10 +167,29 @@ func (a *Agent) Auth() *Auth { return a.auth }
 // Handler returns the HTTP API.
 func (a *Agent) Handler() http.Handler { return a.handler }
 
-// Close closes the store. Call it after Serve has returned.
+// Close writes what the audit log still owes (counts of refused logins)
+// and closes the store. Call it after Serve has returned.
 func (a *Agent) Close() error {
 	os.Remove(filepath.Join(a.cfg.DataDir, OwnerTokenFile))
-	return a.store.Close()
+	err := a.auth.FlushRefusals(true)
+	return errors.Join(err, a.store.Close())
+}
+
+// flushRefusalsEvery writes the counts of refused logins whose window is
+// over, so that a burst shows in the audit log even when nothing follows it.
+func (a *Agent) flushRefusalsEvery(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.auth.FlushRefusals(false); err != nil {
+				a.log.Error().Err(err).Msg("audit refused logins")
+			}
+		}
+	}
 }
 
 // OwnerToken is the content of OwnerTokenFile.
@@ -253,6 +275,7 @@ func (a *Agent) Serve(ctx context.Context, ready func(addr string)) error {
 	if a.print != nil {
 		worker.Go(func() { a.print.run(workerCtx) })
 	}
+	worker.Go(func() { a.flushRefusalsEvery(workerCtx, refusalWindow/4) })
 	a.log.Info().Str("url", url).Str("socket", a.cfg.API.UnixSocket).Str("regime", a.regime.Name()).
 		Str("data_dir", a.cfg.DataDir).Msg("egsd is ready")
 	if ready != nil {

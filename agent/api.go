@@ -57,6 +57,7 @@ func (a *Agent) routeTable() []route {
 		{"POST", "/v1/users", userAdmins, a.handleAddUser},
 		{"PATCH", "/v1/users/{name}", userAdmins, a.handleChangeUser},
 		{"DELETE", "/v1/users/{name}", userAdmins, a.handleRemoveUser},
+		{"POST", "/v1/users/{name}/sessions", []Role{RoleOwner}, a.handleOwnerSession},
 		{"GET", "/v1/config", overseers, a.handleConfig},
 		{"GET", "/v1/incidents", overseers, a.handleIncidents},
 		{"POST", "/v1/incidents/{id}/notifications", managers, a.handleNotification},
@@ -229,9 +230,14 @@ type SessionView struct {
 	Expires time.Time `json:"expires,omitzero"`
 }
 
+// maxLoginBody bounds a login request: a user name is at most 32
+// characters and a password 72 bytes, which even fully \u-escaped fit
+// well within it.
+const maxLoginBody = 4 << 10
+
 func (a *Agent) handleLogin(w http.ResponseWriter, r *http.Request, _ *Principal) {
 	var req loginRequest
-	if !readJSON(w, r, 64<<10, &req) {
+	if !readJSON(w, r, maxLoginBody, &req) {
 		return
 	}
 	if req.User == "" || req.Password == "" {
@@ -252,6 +258,20 @@ func (a *Agent) handleLogin(w http.ResponseWriter, r *http.Request, _ *Principal
 	default:
 		writeJSON(w, http.StatusCreated, SessionView{Token: token, User: sess.User, Role: sess.Role, Expires: sess.Expires})
 	}
+}
+
+// handleOwnerSession opens a session for a user on the owner token's word:
+// the way in for a manager who is locked out.
+func (a *Agent) handleOwnerSession(w http.ResponseWriter, r *http.Request, p *Principal) {
+	token, sess, err := a.auth.OwnerSession(r.PathValue("name"), r.RemoteAddr)
+	if errors.Is(err, ErrUserDisabled) {
+		writeProblem(w, Problem{Type: problemConflict, Title: "User disabled", Status: http.StatusConflict, Detail: err.Error()})
+		return
+	}
+	if a.userError(w, r, err) {
+		return
+	}
+	writeJSON(w, http.StatusCreated, SessionView{Token: token, User: sess.User, Role: sess.Role, Expires: sess.Expires})
 }
 
 func (a *Agent) handleWhoAmI(w http.ResponseWriter, r *http.Request, p *Principal) {
@@ -286,7 +306,7 @@ func (a *Agent) handleAddUser(w http.ResponseWriter, r *http.Request, p *Princip
 	if !readJSON(w, r, 64<<10, &req) {
 		return
 	}
-	u, err := a.auth.AddUser(p.User, req.Name, req.Role, req.Password)
+	u, err := a.auth.AddUser(p.Actor(), req.Name, req.Role, req.Password)
 	if a.userError(w, r, err) {
 		return
 	}
@@ -298,7 +318,7 @@ func (a *Agent) handleChangeUser(w http.ResponseWriter, r *http.Request, p *Prin
 	if !readJSON(w, r, 64<<10, &ch) {
 		return
 	}
-	u, err := a.auth.ChangeUser(p.User, r.PathValue("name"), ch)
+	u, err := a.auth.ChangeUser(p.Actor(), r.PathValue("name"), ch)
 	if a.userError(w, r, err) {
 		return
 	}
@@ -306,7 +326,7 @@ func (a *Agent) handleChangeUser(w http.ResponseWriter, r *http.Request, p *Prin
 }
 
 func (a *Agent) handleRemoveUser(w http.ResponseWriter, r *http.Request, p *Principal) {
-	if a.userError(w, r, a.auth.RemoveUser(p.User, r.PathValue("name"))) {
+	if a.userError(w, r, a.auth.RemoveUser(p.Actor(), r.PathValue("name"))) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -423,6 +443,12 @@ func (a *Agent) handleAudit(w http.ResponseWriter, r *http.Request, p *Principal
 	if !ok {
 		return
 	}
+	// Counts of refused logins still being tallied belong in what a
+	// manager reads now.
+	if err := a.auth.FlushRefusals(true); err != nil {
+		a.internalError(w, r, err)
+		return
+	}
 	entries, err := a.store.AuditEntries(since, limit)
 	if err != nil {
 		a.internalError(w, r, err)
@@ -435,6 +461,10 @@ func (a *Agent) handleAudit(w http.ResponseWriter, r *http.Request, p *Principal
 }
 
 func (a *Agent) handleAuditVerify(w http.ResponseWriter, r *http.Request, p *Principal) {
+	if err := a.auth.FlushRefusals(true); err != nil {
+		a.internalError(w, r, err)
+		return
+	}
 	n, err := a.store.VerifyAudit()
 	var brk *queue.AuditBreak
 	switch {

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/egsd/egsd/agent"
+	"github.com/egsd/egsd/queue"
 	_ "github.com/egsd/egsd/stamping/testregime"
 )
 
@@ -59,7 +60,7 @@ func BenchmarkIssue(b *testing.B) {
 // BenchmarkSaleHTTP is POST /v1/sales over loopback with a session.
 func BenchmarkSaleHTTP(b *testing.B) {
 	a := benchAgent(b)
-	if _, err := a.Auth().AddUser("bench", "cashier", "cashier", "cashier-password"); err != nil {
+	if _, err := a.Auth().AddUser(queue.SystemActor, "cashier", "cashier", "cashier-password"); err != nil {
 		b.Fatal(err)
 	}
 	srv := httptest.NewServer(a.Handler())

@@ -63,7 +63,13 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 // directory an earlier harness used.
 func startHarness(t *testing.T, cfg Config, ft *device.FakeTime) *harness {
 	t.Helper()
-	a, err := New(cfg, Options{Time: ft, Logger: zerolog.Nop(), Version: "test"})
+	return startLoggingHarness(t, cfg, ft, zerolog.Nop())
+}
+
+// startLoggingHarness is startHarness with the agent logging to log.
+func startLoggingHarness(t *testing.T, cfg Config, ft *device.FakeTime, log zerolog.Logger) *harness {
+	t.Helper()
+	a, err := New(cfg, Options{Time: ft, Logger: log, Version: "test"})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -188,7 +194,7 @@ func (h *harness) tryLogin(user, password string) int {
 // addUser creates a user directly through the auth service.
 func (h *harness) addUser(name string, role Role) {
 	h.t.Helper()
-	if _, err := h.a.Auth().AddUser("test", name, string(role), testPassword); err != nil {
+	if _, err := h.a.Auth().AddUser(queue.OwnerActor, name, string(role), testPassword); err != nil {
 		h.t.Fatalf("AddUser %s: %v", name, err)
 	}
 }

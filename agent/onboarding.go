@@ -152,7 +152,7 @@ func (a *Agent) handlePostOnboarding(w http.ResponseWriter, r *http.Request, p *
 			details["error"] = st.LastError
 		}
 		if err := a.store.Update(func(tx *queue.Tx) error {
-			return tx.PutRegimeState(OnboardingStateKey, next, queue.AuditEntry{Actor: p.User, Action: queue.AuditOnboarding,
+			return tx.PutRegimeState(OnboardingStateKey, next, queue.AuditEntry{Actor: p.User, ActorKind: p.Actor().Kind, Action: queue.AuditOnboarding,
 				Subject: st.State, Details: details})
 		}); err != nil {
 			return err

@@ -408,7 +408,7 @@ func (a *Agent) handlePrinterTest(w http.ResponseWriter, r *http.Request, p *Pri
 	a.print.mu.Lock()
 	err = a.print.drv.Print(r.Context(), job.Chunks(4096))
 	a.print.mu.Unlock()
-	if aerr := a.store.Audit(queue.AuditEntry{Actor: p.User, Action: queue.AuditPrint, Subject: "test_page",
+	if aerr := a.store.Audit(queue.AuditEntry{Actor: p.User, ActorKind: p.Actor().Kind, Action: queue.AuditPrint, Subject: "test_page",
 		Details: map[string]string{"ok": fmt.Sprint(err == nil)}}); aerr != nil {
 		a.log.Error().Err(aerr).Msg("audit test page")
 	}

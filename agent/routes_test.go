@@ -32,6 +32,7 @@ var wantAccess = map[string][]Role{
 	"POST /v1/users":                        {RoleManager, RoleOwner},
 	"PATCH /v1/users/{name}":                {RoleManager, RoleOwner},
 	"DELETE /v1/users/{name}":               {RoleManager, RoleOwner},
+	"POST /v1/users/{name}/sessions":        {RoleOwner},
 	"GET /v1/config":                        {RoleManager, RoleTechnician},
 	"GET /v1/incidents":                     {RoleManager, RoleTechnician},
 	"POST /v1/incidents/{id}/notifications": {RoleManager},

@@ -108,7 +108,7 @@ func (a *Agent) Issue(ctx context.Context, user, key string, body []byte) (*queu
 func (a *Agent) clockRefused(user string, ce *queue.ClockError) {
 	detail := ce.Error()
 	a.log.Error().Str("user", user).Msg(detail)
-	if err := a.store.Audit(queue.AuditEntry{Actor: user, Action: queue.AuditClock, Details: map[string]string{"detail": detail}}); err != nil {
+	if err := a.store.Audit(queue.AuditEntry{Actor: user, ActorKind: queue.ActorUser, Action: queue.AuditClock, Details: map[string]string{"detail": detail}}); err != nil {
 		a.log.Error().Err(err).Msg("audit clock refusal")
 	}
 	title := "System clock earlier than the last document"

@@ -319,7 +319,7 @@ func (s *submitter) Replay(actor string) (ReplayProgress, error) {
 	s.replay = &ReplayProgress{Started: s.a.time.Wall(), Total: n}
 	p := *s.replay
 	s.mu.Unlock()
-	if err := s.a.store.Audit(queue.AuditEntry{Actor: actor, Action: queue.AuditReplay, Details: map[string]string{"pending": strconv.Itoa(n)}}); err != nil {
+	if err := s.a.store.Audit(queue.AuditEntry{Actor: actor, ActorKind: queue.ActorUser, Action: queue.AuditReplay, Details: map[string]string{"pending": strconv.Itoa(n)}}); err != nil {
 		return p, err
 	}
 	s.Wake()

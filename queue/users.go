@@ -13,6 +13,7 @@ type User struct {
 	PasswordHash []byte    `json:"password_hash"`
 	Disabled     bool      `json:"disabled,omitempty"`
 	FailedLogins int       `json:"failed_logins,omitempty"`
+	Unsettled    int       `json:"unsettled_logins,omitempty"` // password guesses reserved, not yet settled
 	LockedUntil  time.Time `json:"locked_until,omitzero"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`

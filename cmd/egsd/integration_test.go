@@ -510,7 +510,7 @@ func TestAuditVerifyCLI(t *testing.T) {
 		n := b.Stats().KeyN
 		b.ForEach(func(_, v []byte) error {
 			var e queue.AuditEntry
-			if json.Unmarshal(v, &e) == nil && e.Action == queue.AuditLoginFailed && e.Actor == "cashier" {
+			if json.Unmarshal(v, &e) == nil && e.Action == queue.AuditLoginFailed && e.Subject == "cashier" {
 				failed++
 			}
 			return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/egsd/egsd/agent"
 	"github.com/egsd/egsd/device/fakeprinter"
+	"github.com/egsd/egsd/queue"
 )
 
 // BenchmarkSaleToPrinted measures, for a typical Phase 2 simplified
@@ -76,7 +77,7 @@ func BenchmarkSaleToPrinted(b *testing.B) {
 // benchToken adds a cashier to a and logs in through the API.
 func benchToken(b testing.TB, a *agent.Agent) string {
 	b.Helper()
-	if _, err := a.Auth().AddUser("bench", "till", "cashier", "till-password-1"); err != nil {
+	if _, err := a.Auth().AddUser(queue.SystemActor, "till", "cashier", "till-password-1"); err != nil {
 		b.Fatal(err)
 	}
 	w := httptest.NewRecorder()

@@ -32,19 +32,60 @@ func run(t *testing.T, env map[string]string, stdin string, args ...string) (std
 // environment whose saved session lives in a temp dir.
 func startAgent(t *testing.T) (*agent.Agent, string, map[string]string) {
 	t.Helper()
-	cfg := agent.DemoConfig(t.TempDir())
+	a := newDemoAgent(t, testDemoConfig(t.TempDir()))
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() { srv.Close(); a.Close() })
+	env := map[string]string{"EGSD_SESSION_FILE": filepath.Join(t.TempDir(), "session.json"), "EGSD_API": srv.URL}
+	return a, srv.URL, env
+}
+
+// testDemoConfig is the demo configuration in dir, with cheap password
+// hashing.
+func testDemoConfig(dir string) agent.Config {
+	cfg := agent.DemoConfig(dir)
 	cfg.Auth.BcryptCost = 4
+	return cfg
+}
+
+// newDemoAgent makes an agent on cfg with the demo users; the caller closes
+// it.
+func newDemoAgent(t *testing.T, cfg agent.Config) *agent.Agent {
+	t.Helper()
 	a, err := agent.New(cfg, agent.Options{Logger: zerolog.Nop(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := ensureDemoUsers(a); err != nil {
+		a.Close()
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() { srv.Close(); a.Close() })
-	env := map[string]string{"EGSD_SESSION_FILE": filepath.Join(t.TempDir(), "session.json"), "EGSD_API": srv.URL}
-	return a, srv.URL, env
+	return a
+}
+
+// serveAgent serves an agent with the demo users on cfg (which should
+// listen on 127.0.0.1:0) until the test ends, as `egsd run` does, owner
+// token included, and returns it and its URL.
+func serveAgent(t *testing.T, cfg agent.Config) (*agent.Agent, string) {
+	t.Helper()
+	a := newDemoAgent(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	urls := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx, func(url string) { urls <- url }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		a.Close()
+	})
+	select {
+	case url := <-urls:
+		return a, url
+	case err := <-served:
+		t.Fatalf("Serve: %v", err)
+		return nil, ""
+	}
 }
 
 func TestVersionAndHelp(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,9 +36,12 @@ func readPassword(io IO, flagValue, prompt string) (string, error) {
 }
 
 func runLogin(ctx context.Context, io IO, args []string) error {
-	fs := newFlags(io, "login", "login --user NAME [--password PW] [--api URL]")
+	fs := newFlags(io, "login", "login --user NAME [--password PW] [--api URL] | login --owner --user NAME [--config FILE | --data DIR]")
 	user := fs.String("user", "", "user name")
 	password := fs.String("password", "", "password (default: prompt, or one line of standard input)")
+	owner := fs.Bool("owner", false, "open the session through the owner token in the data directory, without the password and whatever the account's lockout: for a manager kept locked out (run as the directory's owner: sudo -u egsd egsd login --owner --user NAME)")
+	cfgFlag := fs.String("config", "", "with --owner: configuration file (default $EGSD_CONFIG or "+defaultConfigPath+")")
+	dataFlag := fs.String("data", "", "with --owner: data directory (overrides the configuration's data_dir)")
 	af := addAPIFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -45,17 +49,33 @@ func runLogin(ctx context.Context, io IO, args []string) error {
 	if *user == "" {
 		return usagef("--user is required")
 	}
-	pw, err := readPassword(io, *password, "Password for "+*user+": ")
-	if err != nil {
-		return err
-	}
-	c, err := af.client(io, false)
-	if err != nil {
-		return err
-	}
+	var c *client
 	var sess agent.SessionView
-	if err := c.postJSON(ctx, "/v1/sessions", map[string]string{"user": *user, "password": pw}, &sess); err != nil {
-		return err
+	if *owner {
+		cfg, err := localConfig(io, *cfgFlag, *dataFlag)
+		if err != nil {
+			return err
+		}
+		if c, err = ownerClient(ctx, cfg.DataDir); err != nil {
+			return err
+		}
+		if c == nil {
+			return fmt.Errorf("no running agent answers to the owner token in %s: start it (egsd service start), then try again", cfg.DataDir)
+		}
+		if err := c.postJSON(ctx, "/v1/users/"+url.PathEscape(*user)+"/sessions", struct{}{}, &sess); err != nil {
+			return err
+		}
+	} else {
+		pw, err := readPassword(io, *password, "Password for "+*user+": ")
+		if err != nil {
+			return err
+		}
+		if c, err = af.client(io, false); err != nil {
+			return err
+		}
+		if err := c.postJSON(ctx, "/v1/sessions", map[string]string{"user": *user, "password": pw}, &sess); err != nil {
+			return err
+		}
 	}
 	path, err := sessionPath(io)
 	if err != nil {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/egsd/egsd/agent"
 	zatcasim "github.com/egsd/egsd/sim/zatca"
@@ -45,30 +42,7 @@ func startZATCAAgent(t *testing.T, simCfg zatcasim.Config) *zatcaAgent {
 	cfg.Auth.BcryptCost = 4
 	cfg.Submit.Enabled = true
 	cfg.Submit.MaxBackoff = agent.Duration{Duration: time.Second}
-	a, err := agent.New(cfg, agent.Options{Logger: zerolog.Nop(), Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ensureDemoUsers(a); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	urls := make(chan string, 1)
-	served := make(chan error, 1)
-	go func() { served <- a.Serve(ctx, func(url string) { urls <- url }) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		a.Close()
-	})
-	var url string
-	select {
-	case url = <-urls:
-	case err := <-served:
-		t.Fatalf("Serve: %v", err)
-	}
+	a, url := serveAgent(t, cfg)
 	env := map[string]string{"EGSD_SESSION_FILE": filepath.Join(t.TempDir(), "session.json"), "EGSD_API": url}
 	return &zatcaAgent{a: a, sim: sim, url: url, data: data, env: env}
 }

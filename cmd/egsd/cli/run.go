@@ -93,7 +93,7 @@ func runRun(ctx context.Context, io IO, args []string) error {
 
 func ensureDemoUsers(a *agent.Agent) error {
 	for _, u := range demoUsers {
-		_, err := a.Auth().AddUser("demo", u.name, u.role, u.password)
+		_, err := a.Auth().AddUser(queue.SystemActor, u.name, u.role, u.password)
 		if err != nil && !errors.Is(err, queue.ErrExists) {
 			return fmt.Errorf("create demo user %s: %w", u.name, err)
 		}

@@ -57,7 +57,7 @@ func (apiUserAdmin) close() {}
 type storeUserAdmin struct {
 	store *queue.Store
 	auth  *agent.Auth
-	actor string
+	actor queue.Actor
 }
 
 func (s storeUserAdmin) add(_ context.Context, name, role, password string) (agent.UserView, error) {
@@ -102,32 +102,49 @@ func openUserAdmin(ctx context.Context, io IO, cfgFlag, dataFlag string, useSess
 	if err != nil {
 		return nil, err
 	}
-	tokenPath := filepath.Join(cfg.DataDir, agent.OwnerTokenFile)
-	data, err := os.ReadFile(tokenPath)
-	switch {
-	case errors.Is(err, fs.ErrPermission):
-		return nil, fmt.Errorf("cannot read %s: run this as the user that owns %s (for the service: sudo -u egsd egsd users ...), or log in as a manager and pass --session", tokenPath, cfg.DataDir)
-	case err == nil:
-		var ot agent.OwnerToken
-		if json.Unmarshal(data, &ot) == nil {
-			api := ot.URL
-			if api == "" && ot.Socket != "" {
-				api = "unix://" + ot.Socket
-			}
-			c := newClient(api, ot.Token)
-			var who agent.SessionView
-			if c.get(ctx, "/v1/sessions/current", &who) == nil {
-				return apiUserAdmin{c}, nil
-			}
-		}
-		// A token left behind by an agent that was killed: fall through
-		// to the store, which tells us if the agent is still running.
+	c, err := ownerClient(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
 	}
+	if c != nil {
+		return apiUserAdmin{c}, nil
+	}
+	// No agent answers: work on the store, which tells us if one is still
+	// running.
 	store, err := queue.Open(cfg.DataDir, nil)
 	if err != nil {
 		return nil, err
 	}
-	return storeUserAdmin{store: store, auth: agent.NewAuth(store, cfg.Auth, nil), actor: "owner"}, nil
+	return storeUserAdmin{store: store, auth: agent.NewAuth(store, cfg.Auth, nil), actor: queue.OwnerActor}, nil
+}
+
+// ownerClient is a client of the running agent authenticated with the
+// owner token it keeps in dataDir. It is nil when no agent answers to that
+// token: none is running, or the token was left behind by one that was
+// killed.
+func ownerClient(ctx context.Context, dataDir string) (*client, error) {
+	tokenPath := filepath.Join(dataDir, agent.OwnerTokenFile)
+	data, err := os.ReadFile(tokenPath)
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("cannot read %s: run this as the user that owns %s (for the service: sudo -u egsd egsd ...), or log in as a manager and pass --session", tokenPath, dataDir)
+	case err != nil:
+		return nil, nil
+	}
+	var ot agent.OwnerToken
+	if json.Unmarshal(data, &ot) != nil {
+		return nil, nil
+	}
+	api := ot.URL
+	if api == "" && ot.Socket != "" {
+		api = "unix://" + ot.Socket
+	}
+	c := newClient(api, ot.Token)
+	var who agent.SessionView
+	if c.get(ctx, "/v1/sessions/current", &who) != nil {
+		return nil, nil
+	}
+	return c, nil
 }
 
 func runUsers(ctx context.Context, io IO, args []string) error {
