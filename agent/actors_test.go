@@ -44,12 +44,13 @@ func TestAuditActorKinds(t *testing.T) {
 	h.mustSale(manager, "k1", goodSale)
 
 	want := map[string]queue.Actor{ // action (subject) → who
-		queue.AuditStart:                 queue.SystemActor,
-		queue.AuditUserAdded + " boss":   queue.OwnerActor,
-		queue.AuditLogin:                 queue.UserActor("boss"),
-		queue.AuditLoginFailed + " boss": queue.AnonymousActor,
-		queue.AuditLoginFailed:           queue.AnonymousActor,
-		queue.AuditDocument + " 1":       queue.UserActor("boss"),
+		queue.AuditKey + " " + auditKeyCreated: queue.SystemActor,
+		queue.AuditStart:                       queue.SystemActor,
+		queue.AuditUserAdded + " boss":         queue.OwnerActor,
+		queue.AuditLogin:                       queue.UserActor("boss"),
+		queue.AuditLoginFailed + " boss":       queue.AnonymousActor,
+		queue.AuditLoginFailed:                 queue.AnonymousActor,
+		queue.AuditDocument + " 1":             queue.UserActor("boss"),
 	}
 	for _, e := range h.audit(manager) {
 		if e.ActorKind == "" {

@@ -22,6 +22,7 @@ import (
 	"github.com/egsd/egsd/device"
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
+	"github.com/egsd/egsd/stamping/keystore"
 	"github.com/egsd/egsd/stamping/sale"
 )
 
@@ -64,6 +65,9 @@ type Agent struct {
 	// onboarding serialises onboarding runs: one run's reading of the saved
 	// state, its steps and its saves must not interleave with another's.
 	onboarding sync.Mutex
+
+	// auditKey signs the audit log's checkpoints; it never leaves the unit.
+	auditKey *keystore.Key
 }
 
 // New opens the store in cfg.DataDir and builds the configured regime.
@@ -86,6 +90,12 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	}
 	var err error
 	if a.store, err = queue.Open(cfg.DataDir, storeOpts); err != nil {
+		return nil, err
+	}
+	// The audit key next, so that everything from here on is under
+	// checkpoints.
+	if a.auditKey, err = installAuditKey(a.store, cfg.DataDir, src.Wall); err != nil {
+		a.store.Close()
 		return nil, err
 	}
 	regime, err := stamping.New(cfg.Regime.Name, stamping.Config{
@@ -150,9 +160,14 @@ func (a *Agent) startup() error {
 	}
 	cfgJSON, _ := json.Marshal(a.cfg)
 	sum := sha256.Sum256(cfgJSON)
-	return a.store.Audit(queue.AuditEntry{Actor: queue.ActorSystem, ActorKind: queue.ActorSystem, Action: queue.AuditStart, Details: map[string]string{
+	if err := a.store.Audit(queue.AuditEntry{Actor: queue.ActorSystem, ActorKind: queue.ActorSystem, Action: queue.AuditStart, Details: map[string]string{
 		"version": a.version, "regime": a.regime.Name(), "config_sha256": hex.EncodeToString(sum[:]),
-	}})
+		"audit_key": a.auditKey.Fingerprint(),
+	}}); err != nil {
+		return err
+	}
+	_, err = a.store.Checkpoint("start", a.time.Wall())
+	return err
 }
 
 // Regime returns the unit's regime.
@@ -167,11 +182,15 @@ func (a *Agent) Auth() *Auth { return a.auth }
 // Handler returns the HTTP API.
 func (a *Agent) Handler() http.Handler { return a.handler }
 
-// Close writes what the audit log still owes (counts of refused logins)
-// and closes the store. Call it after Serve has returned.
+// Close writes what the audit log still owes (counts of refused logins, a
+// checkpoint of the head) and closes the store. Call it after Serve has
+// returned.
 func (a *Agent) Close() error {
 	os.Remove(filepath.Join(a.cfg.DataDir, OwnerTokenFile))
 	err := a.auth.FlushRefusals(true)
+	if _, cerr := a.store.Checkpoint("stop", a.time.Wall()); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
 	return errors.Join(err, a.store.Close())
 }
 

@@ -65,6 +65,8 @@ func (a *Agent) routeTable() []route {
 		{"GET", "/v1/replay", managers, a.handleReplayProgress},
 		{"GET", "/v1/audit", managers, a.handleAudit},
 		{"GET", "/v1/audit/verify", managers, a.handleAuditVerify},
+		{"GET", "/v1/audit/checkpoints", managers, a.handleAuditCheckpoints},
+		{"POST", "/v1/audit/checkpoints", managers, a.handleNewAuditCheckpoint},
 		{"POST", "/v1/onboarding", []Role{RoleTechnician}, a.handlePostOnboarding},
 		{"GET", "/v1/onboarding", overseers, a.handleGetOnboarding},
 	}
@@ -460,21 +462,76 @@ func (a *Agent) handleAudit(w http.ResponseWriter, r *http.Request, p *Principal
 	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
 }
 
+// AuditVerifyView is the answer of GET /v1/audit/verify.
+type AuditVerifyView struct {
+	OK      bool `json:"ok"`
+	Entries int  `json:"entries"`
+	// Checkpoints is the number of signed checkpoints that verified, and
+	// AnchoredThrough the entry the newest of them covers.
+	Checkpoints     int    `json:"checkpoints"`
+	AnchoredThrough uint64 `json:"anchored_through"`
+	// Key is the audit key's fingerprint and PublicKey its DER
+	// SubjectPublicKeyInfo, to compare with an exported checkpoint's.
+	Key       string `json:"key"`
+	PublicKey []byte `json:"public_key"`
+	// BrokenAt is the first entry that does not verify, Checkpoint the
+	// checkpoint through which that was found, if any.
+	BrokenAt   uint64 `json:"broken_at,omitempty"`
+	Checkpoint uint64 `json:"checkpoint,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+}
+
 func (a *Agent) handleAuditVerify(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if err := a.auth.FlushRefusals(true); err != nil {
 		a.internalError(w, r, err)
 		return
 	}
-	n, err := a.store.VerifyAudit()
+	v := AuditVerification{PublicKey: a.auditKey.PublicKeyDER(), KeyFromFile: true}
+	err := verifyAuditWith(a.store, &v)
+	view := AuditVerifyView{OK: err == nil, Entries: v.Entries, Checkpoints: v.Checkpoints, AnchoredThrough: v.AnchoredThrough,
+		Key: a.auditKey.Fingerprint(), PublicKey: v.PublicKey}
 	var brk *queue.AuditBreak
 	switch {
 	case errors.As(err, &brk):
-		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "entries": n, "broken_at": brk.Seq, "reason": brk.Reason})
+		view.BrokenAt, view.Checkpoint, view.Reason = brk.Seq, brk.Checkpoint, brk.Reason
 	case err != nil:
 		a.internalError(w, r, err)
-	default:
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "entries": n})
+		return
 	}
+	writeJSON(w, http.StatusOK, view)
+}
+
+// handleAuditCheckpoints lists the signed checkpoints of the audit log.
+func (a *Agent) handleAuditCheckpoints(w http.ResponseWriter, r *http.Request, p *Principal) {
+	since, limit, ok := queryPage(w, r)
+	if !ok {
+		return
+	}
+	cps, err := a.store.AuditCheckpoints(since, limit)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	if cps == nil {
+		cps = []queue.AuditCheckpoint{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"checkpoints": cps})
+}
+
+// handleNewAuditCheckpoint signs a checkpoint of the audit log's head now
+// and answers it, for a manager to keep off the unit: a rewrite of anything
+// it covers is then detectable even by someone who can read the key.
+func (a *Agent) handleNewAuditCheckpoint(w http.ResponseWriter, r *http.Request, p *Principal) {
+	if err := a.auth.FlushRefusals(true); err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	cp, err := a.store.Checkpoint("requested by "+p.User, a.time.Wall())
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, cp)
 }
 
 // queryPage reads the since and limit parameters of a listing: since

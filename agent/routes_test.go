@@ -40,6 +40,8 @@ var wantAccess = map[string][]Role{
 	"GET /v1/replay":                        {RoleManager},
 	"GET /v1/audit":                         {RoleManager},
 	"GET /v1/audit/verify":                  {RoleManager},
+	"GET /v1/audit/checkpoints":             {RoleManager},
+	"POST /v1/audit/checkpoints":            {RoleManager},
 	"POST /v1/onboarding":                   {RoleTechnician},
 	"GET /v1/onboarding":                    {RoleManager, RoleTechnician},
 }

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/asn1"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,33 +20,6 @@ func sharedZATCA(t *testing.T) string {
 	t.Helper()
 	stampingtest.Path(t, "zatca", "testkeys", "key_pkcs8.der")
 	return filepath.Join(stampingtest.SharedDir(), "zatca")
-}
-
-// privateScalar digs the 32-byte private scalar out of a PKCS#8 secp256k1
-// key, so that the test can look for it in everything the daemon says.
-func privateScalar(t *testing.T, der []byte) []byte {
-	t.Helper()
-	var p8 struct {
-		Version int
-		Algo    asn1.RawValue
-		Key     []byte
-	}
-	if _, err := asn1.Unmarshal(der, &p8); err != nil {
-		t.Fatal(err)
-	}
-	var sec1 struct {
-		Version int
-		Key     []byte
-		Rest    asn1.RawValue `asn1:"optional,explicit,tag:0"`
-		Pub     asn1.RawValue `asn1:"optional,explicit,tag:1"`
-	}
-	if _, err := asn1.Unmarshal(p8.Key, &sec1); err != nil {
-		t.Fatal(err)
-	}
-	if len(sec1.Key) != 32 {
-		t.Fatalf("scalar is %d bytes", len(sec1.Key))
-	}
-	return sec1.Key
 }
 
 // TestZATCAEndToEnd runs the daemon with the zatca regime on the SDK test
@@ -164,15 +133,7 @@ format = "json"
 		said = append(said, string(b))
 	}
 
-	scalar := privateScalar(t, keyDER)
-	secrets := map[string]string{
-		"hex":          hex.EncodeToString(scalar),
-		"HEX":          strings.ToUpper(hex.EncodeToString(scalar)),
-		"base64":       base64.StdEncoding.EncodeToString(scalar),
-		"base64url":    base64.RawURLEncoding.EncodeToString(scalar),
-		"decimal":      new(big.Int).SetBytes(scalar).String(),
-		"key file b64": base64.StdEncoding.EncodeToString(keyDER)[:40],
-	}
+	secrets := stampingtest.SecretForms(t, keyDER)
 	all := strings.Join(said, "\n")
 	if !strings.Contains(all, "399999999900003") || len(all) < 10000 {
 		t.Fatalf("collected only %d bytes of output; the test would prove nothing", len(all))

@@ -9,6 +9,9 @@
 // eight hex digits of SHA-256 of its public key (design.md invariant 6;
 // ZATCA lists "export of stamping key" among prohibited functions).
 //
+// The agent keeps a second key of the same kind, the audit key, which
+// signs checkpoints of its audit log; it is handled the same way.
+//
 // # Signatures
 //
 // [Key.SignSHA256] computes ECDSA over SHA-256 of its message and returns a

@@ -3,7 +3,9 @@
 // fact sheets, the ZATCA SDK's signed samples, test keys, rule sets). It is
 // $EGSD_SHARED if set, otherwise ../shared next to the module root. Tests
 // that need it skip with a message saying so when it is absent; CI always
-// has it.
+// has it. It also lists the forms in which a private key could leak into
+// what a program prints ([SecretForms]), for the tests that prove it never
+// does.
 package stampingtest
 
 import (

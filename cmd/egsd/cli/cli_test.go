@@ -199,7 +199,7 @@ func TestUsersOnStoppedUnit(t *testing.T) {
 		t.Fatalf("list: %q, %v", out, err)
 	}
 	out, _, err = run(t, env, "", "audit", "verify", "--data", dir)
-	if err != nil || !strings.HasPrefix(out, "OK audit log: 1 entries") {
+	if err != nil || !strings.HasPrefix(out, "OK audit log: 2 entries") {
 		t.Fatalf("audit verify: %q, %v", out, err)
 	}
 	_, _, err = run(t, env, "", "audit", "verify", "--data", filepath.Join(dir, "nothing-here"))

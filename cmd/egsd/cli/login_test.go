@@ -39,4 +39,8 @@ func TestLoginOwner(t *testing.T) {
 	if err != nil || !regexp.MustCompile(`(?m)^manager\s+manager\s+locked until`).MatchString(out) {
 		t.Errorf("users list --session with the owner's session: %q, %v", out, err)
 	}
+	out, _, err = run(t, env, "", "audit", "list", "--session", "--limit", "1000")
+	if err != nil || !regexp.MustCompile(`(?m)\sowner\s+owner\s+login\s+manager\s+.*via="owner token"`).MatchString(out) {
+		t.Errorf("the manager's session from the owner: audit list %q, %v", out, err)
+	}
 }

@@ -110,8 +110,9 @@ func openUserAdmin(ctx context.Context, io IO, cfgFlag, dataFlag string, useSess
 		return apiUserAdmin{c}, nil
 	}
 	// No agent answers: work on the store, which tells us if one is still
-	// running.
-	store, err := queue.Open(cfg.DataDir, nil)
+	// running. It is opened with the audit key, like the agent does, so
+	// that the entries written here are under checkpoints too.
+	store, err := agent.OpenStore(cfg.DataDir, nil)
 	if err != nil {
 		return nil, err
 	}
