@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/egsd/egsd/device"
 	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/queue/queuetest"
 	"github.com/egsd/egsd/stamping/keystore"
 	"github.com/egsd/egsd/stamping/stampingtest"
 )
@@ -111,6 +113,26 @@ func TestAuditKey(t *testing.T) {
 		if e.Subject == auditKeyCreated && e.Seq > cp.Seq {
 			t.Error("the restart created another audit key")
 		}
+	}
+}
+
+// TestAuditVerifyAPI: GET /v1/audit/verify catches a careful rewrite (every
+// later hash recomputed) made while the agent was stopped, and names the
+// checkpoint that caught it; the chain alone passes it.
+func TestAuditVerifyAPI(t *testing.T) {
+	h := newHarness(t, nil)
+	h.addUser("boss", RoleManager)
+	cfg, ft := h.cfg, h.ft
+	h.close()
+	queuetest.RewriteAudit(t, cfg.DataDir, 2, func(e *queue.AuditEntry) { e.Subject = "mallory" })
+
+	h2 := startHarness(t, cfg, ft)
+	if n, err := h2.a.Store().VerifyAudit(); err != nil {
+		t.Fatalf("the chain alone: %d entries, %v; the rewrite was not careful", n, err)
+	}
+	v := h2.auditVerify(h2.login("boss", testPassword))
+	if v.OK || v.Checkpoint == 0 || v.BrokenAt != v.Checkpoint || !strings.Contains(v.Reason, fmt.Sprintf("checkpoint for entry %d", v.Checkpoint)) {
+		t.Errorf("audit verify of a rewritten log: %+v, want a failure naming the checkpoint", v)
 	}
 }
 

@@ -1,8 +1,6 @@
 package queue_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -14,16 +12,7 @@ import (
 
 // entryHash is the audit hash as AuditEntry's doc comment defines it: the
 // SHA-256 of the entry's JSON with Hash empty, in hex.
-func entryHash(t *testing.T, e queue.AuditEntry) string {
-	t.Helper()
-	e.Hash = ""
-	b, err := json.Marshal(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
+func entryHash(t *testing.T, e queue.AuditEntry) string { return queuetest.AuditHash(t, e) }
 
 // auditStore makes a store with five audit entries: three documents, a
 // login and a config event, and closes it.

@@ -115,38 +115,6 @@ func verifyDir(t *testing.T, dir string, opts queue.AuditVerifyOptions) (queue.A
 	return s.VerifyAuditWith(opts)
 }
 
-// rewrite edits entry seq and recomputes the hash of it and of every entry
-// after it, and the head: a rewrite by someone who has the file and knows
-// how the chain is made, but not the key.
-func rewrite(t *testing.T, tx *bolt.Tx, seq uint64, edit func(*queue.AuditEntry)) {
-	t.Helper()
-	b := mustBucket(t, tx, bucketAudit)
-	var prev string
-	c := b.Cursor()
-	for k, v := c.Seek(u64(seq)); k != nil; k, v = c.Next() {
-		var e queue.AuditEntry
-		if err := json.Unmarshal(v, &e); err != nil {
-			t.Fatal(err)
-		}
-		if e.Seq == seq {
-			edit(&e)
-		} else {
-			e.Prev = prev
-		}
-		e.Hash = entryHash(t, e)
-		prev = e.Hash
-		data, _ := json.Marshal(e)
-		if err := b.Put(k, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	last, _ := b.Cursor().Last()
-	head, _ := json.Marshal(map[string]any{"seq": binaryU64(last), "hash": prev})
-	if err := mustBucket(t, tx, bucketMeta).Put([]byte("audit_head"), head); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func binaryU64(b []byte) uint64 {
 	var v uint64
 	for _, c := range b {
@@ -185,6 +153,11 @@ func TestAuditCheckpointCadence(t *testing.T) {
 	}
 }
 
+// edit is a damage done in one transaction on the closed store's file.
+func edit(fn func(t *testing.T, tx *bolt.Tx)) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) { editFile(t, dir, func(tx *bolt.Tx) { fn(t, tx) }) }
+}
+
 // TestAuditCheckpointTamper: a careful rewrite, which recomputes every later
 // hash and the head, passed the chain check. Each case damages a closed
 // store and names the entry and checkpoint verification must fail at.
@@ -193,75 +166,79 @@ func TestAuditCheckpointTamper(t *testing.T) {
 	other := newTestKey(t)
 	for _, tc := range []struct {
 		name           string
-		damage         func(t *testing.T, tx *bolt.Tx)
+		damage         func(t *testing.T, dir string)
 		seq, cp        uint64
 		reasonContains string
 	}{
-		{"untouched", func(*testing.T, *bolt.Tx) {}, 0, 0, ""},
-		{"entry rewritten, hashes recomputed", func(t *testing.T, tx *bolt.Tx) {
-			rewrite(t, tx, 2, func(e *queue.AuditEntry) { e.Actor = "mallory" })
+		{"untouched", func(*testing.T, string) {}, 0, 0, ""},
+		{"entry rewritten, hashes recomputed", func(t *testing.T, dir string) {
+			queuetest.RewriteAudit(t, dir, 2, func(e *queue.AuditEntry) { e.Actor = "mallory" })
 		}, 4, 4, "rewritten after the checkpoint"},
-		{"last entries rewritten, hashes recomputed", func(t *testing.T, tx *bolt.Tx) {
-			rewrite(t, tx, 9, func(e *queue.AuditEntry) { e.Details = map[string]string{"n": "forged"} })
+		{"last entries rewritten, hashes recomputed", func(t *testing.T, dir string) {
+			queuetest.RewriteAudit(t, dir, 9, func(e *queue.AuditEntry) { e.Details = map[string]string{"n": "forged"} })
 		}, 10, 10, "rewritten after the checkpoint"},
-		{"checkpoint's signature forged", func(t *testing.T, tx *bolt.Tx) {
+		{"checkpoint's signature forged", edit(func(t *testing.T, tx *bolt.Tx) {
 			editJSON(t, mustBucket(t, tx, bucketCheckpoints), u64(8), func(m map[string]any) {
 				sig, _ := other.sign([]byte("anything"))
 				m["signature"] = sig
 			})
-		}, 8, 8, "signature does not verify"},
-		{"rewritten and re-signed with another key", func(t *testing.T, tx *bolt.Tx) {
-			rewrite(t, tx, 2, func(e *queue.AuditEntry) { e.Actor = "mallory" })
-			b := mustBucket(t, tx, bucketCheckpoints)
-			b.ForEach(func(k, v []byte) error {
-				var cp queue.AuditCheckpoint
-				json.Unmarshal(v, &cp)
-				var e queue.AuditEntry
-				json.Unmarshal(mustBucket(t, tx, bucketAudit).Get(k), &e)
-				cp.Hash, cp.PublicKey = e.Hash, other.pub
-				cp.Signature, _ = other.sign(cp.SignedMessage())
-				data, _ := json.Marshal(cp)
-				return b.Put(k, data)
+		}), 8, 8, "signature does not verify"},
+		{"rewritten and re-signed with another key", func(t *testing.T, dir string) {
+			queuetest.RewriteAudit(t, dir, 2, func(e *queue.AuditEntry) { e.Actor = "mallory" })
+			editFile(t, dir, func(tx *bolt.Tx) {
+				b := mustBucket(t, tx, bucketCheckpoints)
+				b.ForEach(func(k, v []byte) error {
+					var cp queue.AuditCheckpoint
+					json.Unmarshal(v, &cp)
+					var e queue.AuditEntry
+					json.Unmarshal(mustBucket(t, tx, bucketAudit).Get(k), &e)
+					cp.Hash, cp.PublicKey = e.Hash, other.pub
+					cp.Signature, _ = other.sign(cp.SignedMessage())
+					data, _ := json.Marshal(cp)
+					return b.Put(k, data)
+				})
 			})
 		}, 10, 10, "not the unit's audit key"},
-		{"checkpoint's hash changed", func(t *testing.T, tx *bolt.Tx) {
+		{"checkpoint's hash changed", edit(func(t *testing.T, tx *bolt.Tx) {
 			editJSON(t, mustBucket(t, tx, bucketCheckpoints), u64(4), func(m map[string]any) { m["hash"] = strings.Repeat("0", 64) })
-		}, 4, 4, ""},
+		}), 4, 4, ""},
 		// The newest checkpoint vouches for every entry before it: older
 		// ones add nothing, and removing them hides nothing.
-		{"older checkpoints removed", func(t *testing.T, tx *bolt.Tx) {
+		{"older checkpoints removed", edit(func(t *testing.T, tx *bolt.Tx) {
 			mustDelete(t, mustBucket(t, tx, bucketCheckpoints), u64(4))
 			mustDelete(t, mustBucket(t, tx, bucketCheckpoints), u64(8))
-		}, 0, 0, ""},
-		{"every checkpoint removed", func(t *testing.T, tx *bolt.Tx) {
+		}), 0, 0, ""},
+		{"every checkpoint removed", edit(func(t *testing.T, tx *bolt.Tx) {
 			for _, seq := range []uint64{4, 8, 10} {
 				mustDelete(t, mustBucket(t, tx, bucketCheckpoints), u64(seq))
 			}
-		}, 1, 0, "no signed checkpoint"},
-		{"rewritten, newest checkpoints removed", func(t *testing.T, tx *bolt.Tx) {
-			rewrite(t, tx, 6, func(e *queue.AuditEntry) { e.Actor = "mallory" })
-			for _, seq := range []uint64{8, 10} {
-				mustDelete(t, mustBucket(t, tx, bucketCheckpoints), u64(seq))
-			}
+		}), 1, 0, "no signed checkpoint"},
+		{"rewritten, newest checkpoints removed", func(t *testing.T, dir string) {
+			queuetest.RewriteAudit(t, dir, 6, func(e *queue.AuditEntry) { e.Actor = "mallory" })
+			editFile(t, dir, func(tx *bolt.Tx) {
+				for _, seq := range []uint64{8, 10} {
+					mustDelete(t, mustBucket(t, tx, bucketCheckpoints), u64(seq))
+				}
+			})
 		}, 5, 0, "not covered by a signed checkpoint"},
-		{"checkpoint moved", func(t *testing.T, tx *bolt.Tx) {
+		{"checkpoint moved", edit(func(t *testing.T, tx *bolt.Tx) {
 			b := mustBucket(t, tx, bucketCheckpoints)
 			v := append([]byte(nil), b.Get(u64(8))...)
 			mustDelete(t, b, u64(8))
 			b.Put(u64(7), v)
-		}, 8, 8, "moved"},
-		{"entries removed under a checkpoint", func(t *testing.T, tx *bolt.Tx) {
-			mustDelete(t, mustBucket(t, tx, bucketAudit), u64(10))
-			rewrite(t, tx, 9, func(*queue.AuditEntry) {})
+		}), 8, 8, "moved"},
+		{"entries removed under a checkpoint", func(t *testing.T, dir string) {
+			editFile(t, dir, func(tx *bolt.Tx) { mustDelete(t, mustBucket(t, tx, bucketAudit), u64(10)) })
+			queuetest.RewriteAudit(t, dir, 9, func(*queue.AuditEntry) {})
 		}, 10, 10, "log ends at entry 9"},
-		{"key replacement forged at the end", func(t *testing.T, tx *bolt.Tx) {
+		{"key replacement forged at the end", edit(func(t *testing.T, tx *bolt.Tx) {
 			appendEntry(t, tx, queue.AuditEntry{Action: queue.AuditKey, Subject: "replaced",
 				Details: map[string]string{"previous": hex.EncodeToString(other.pub), "next": hex.EncodeToString(key.pub)}})
-		}, 11, 0, "not covered by a checkpoint signed with the new key"},
+		}), 11, 0, "not covered by a checkpoint signed with the new key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := checkpointStore(t, key, 10)
-			editFile(t, dir, func(tx *bolt.Tx) { tc.damage(t, tx) })
+			tc.damage(t, dir)
 			rep, err := verifyDir(t, dir, key.options(testEvery))
 			if tc.seq == 0 {
 				if err != nil {

@@ -1,22 +1,18 @@
 package cli
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/egsd/egsd/agent"
 	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/queue/queuetest"
 )
 
 // stoppedUnit runs a demo agent in dir once (demo users, a failed login, a
@@ -63,46 +59,6 @@ func TestAuditList(t *testing.T) {
 	}
 }
 
-// rewriteAudit rewrites entry seq of the stopped unit in dir and
-// recomputes the hashes of every later entry and the head, as someone with
-// the data file but not the key would.
-func rewriteAudit(t *testing.T, dir string, seq uint64, edit func(*queue.AuditEntry)) {
-	t.Helper()
-	db, err := bolt.Open(filepath.Join(dir, queue.FileName), 0o600, &bolt.Options{Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte("audit"))
-		var prev string
-		var last uint64
-		c := b.Cursor()
-		for k, v := c.Seek(u64key(seq)); k != nil; k, v = c.Next() {
-			var e queue.AuditEntry
-			if err := json.Unmarshal(v, &e); err != nil {
-				return err
-			}
-			if e.Seq == seq {
-				edit(&e)
-			} else {
-				e.Prev = prev
-			}
-			e.Hash = recomputedHash(t, e)
-			prev, last = e.Hash, e.Seq
-			data, _ := json.Marshal(e)
-			if err := b.Put(k, data); err != nil {
-				return err
-			}
-		}
-		head, _ := json.Marshal(map[string]any{"seq": last, "hash": prev})
-		return tx.Bucket([]byte("meta")).Put([]byte("audit_head"), head)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestAuditVerifyCheckpoints: a careful rewrite of the audit log (every
 // later hash recomputed) passed `egsd audit verify`; the signed checkpoints
 // catch it, offline and against an exported checkpoint.
@@ -119,7 +75,7 @@ func TestAuditVerifyCheckpoints(t *testing.T) {
 		t.Fatalf("audit verify of an untouched log: %q, %v", out, err)
 	}
 
-	rewriteAudit(t, dir, 3, func(e *queue.AuditEntry) { e.Subject = "mallory" })
+	queuetest.RewriteAudit(t, dir, 3, func(e *queue.AuditEntry) { e.Subject = "mallory" })
 	out, _, err = run(t, env, "", "audit", "verify", "--data", dir)
 	if err == nil || !regexp.MustCompile(`^FAIL audit log: entry \d+: checkpoint for entry \d+ \(signed .*\): the entry's hash is`).MatchString(out) {
 		t.Errorf("audit verify of a carefully rewritten log: %q, %v; want FAIL naming the checkpoint", out, err)
@@ -170,19 +126,4 @@ func TestAuditRekey(t *testing.T) {
 		t.Fatalf("start after rekey: %v", err)
 	}
 	a.Close()
-}
-
-func u64key(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
-
-// recomputedHash is an audit entry's hash as its doc comment defines it:
-// SHA-256 of its JSON with the hash empty.
-func recomputedHash(t *testing.T, e queue.AuditEntry) string {
-	t.Helper()
-	e.Hash = ""
-	data, err := json.Marshal(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
 }
