@@ -68,6 +68,10 @@ type Document struct {
 	// Receipt is what the printer needs that only the regime knows: a
 	// ReceiptInfo as JSON; may be nil.
 	Receipt []byte
+	// Number is the document's number as printed and as the authority
+	// knows it (ZATCA: cbc:ID, "INV-42"); empty for a regime without one.
+	// Notes may name the document they correct by it.
+	Number string
 }
 
 // ReceiptInfo is a regime's part of a printed receipt: the document's

@@ -311,7 +311,7 @@ func (r *regime) Stamp(slot stamping.Slot, s *sale.Sale) (stamping.Document, err
 	if err != nil {
 		return stamping.Document{}, err
 	}
-	return stamping.Document{Bytes: rendered.Assemble(extensions, qrText), ContentType: "application/xml", Hash: hash, Receipt: receipt}, nil
+	return stamping.Document{Bytes: rendered.Assemble(extensions, qrText), ContentType: "application/xml", Hash: hash, Receipt: receipt, Number: rendered.ID}, nil
 }
 
 // standardDocument reports whether a stored document is a standard (B2B)
