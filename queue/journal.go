@@ -60,8 +60,14 @@ type Record struct {
 	ContentType    string    `json:"content_type"`
 	Document       []byte    `json:"document,omitempty"` // frozen bytes; stored raw in their own bucket
 	Receipt        []byte    `json:"receipt,omitempty"`
-	Sale           []byte    `json:"sale,omitempty"` // the sale as received (JSON)
+	Sale           []byte    `json:"sale,omitempty"` // the sale as received (JSON), see IssueRequest.Sale
 	Status         Status    `json:"status"`
+	// Number is the document's number as printed (Stamped.Number); empty
+	// for a regime without one.
+	Number string `json:"number,omitempty"`
+	// Original is, for a note, the counter of the document of this unit
+	// it references (IssueRequest.Note); 0 otherwise.
+	Original uint64 `json:"original_counter,omitempty"`
 	// Answer is the authority's full answer (for remote-stamping regimes,
 	// it carries the fiscal signature); Messages its errors or warnings.
 	Answer     []byte    `json:"answer,omitempty"`

@@ -87,8 +87,20 @@ func (s *Store) RecordAnswer(counter uint64, a Answer) error {
 		if err := releasePrint(tx, s.opts.Now, counter, a.Status, a.At); err != nil {
 			return err
 		}
+		details := map[string]string{"status": a.Status.String()}
+		if a.Status == StatusRejected && rec.Original != 0 {
+			// A rejected note takes nothing from its original any more.
+			details["released_from"] = fmt.Sprint(rec.Original)
+			failed, err := s.releaseNote(tx, rec)
+			if err != nil {
+				return err
+			}
+			if failed != "" {
+				details["release_error"] = failed
+			}
+		}
 		return appendAudit(tx, s.opts.Now, &AuditEntry{Time: a.At, Actor: "system", Action: AuditDocumentState,
-			Subject: fmt.Sprint(counter), Details: map[string]string{"status": a.Status.String()}})
+			Subject: fmt.Sprint(counter), Details: details})
 	})
 }
 
