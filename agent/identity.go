@@ -51,14 +51,14 @@ func (e *IdentityChangedError) Error() string {
 	case "first_document":
 		fmt.Fprintf(&b, " (fixed by its first document, %s)", e.BoundAt.UTC().Format(time.DateOnly))
 	}
-	keys := make([]string, len(e.Mismatches))
+	back := make([]string, len(e.Mismatches))
 	for i, m := range e.Mismatches {
-		keys[i] = m.Key
+		back[i] = fmt.Sprintf("%s back to %q", m.Key, m.Bound)
 	}
-	fmt.Fprintf(&b, ". A unit's chain cannot continue under another identity, so egsd did not start. Either put %s back as it was, "+
-		"or set up a new unit for the new identity: a new data_dir (instead of %s), with its users, onboarded with a new OTP for ZATCA; "+
-		"keep this data directory, and run it as it was until its outbox is empty (egsd status), so that its documents reach the authority",
-		strings.Join(keys, " and "), e.DataDir)
+	fmt.Fprintf(&b, ". A unit's chain cannot continue under another identity, so egsd did not start. Either set %s, "+
+		"or, if the taxpayer or the device really changed, set up a new unit: a new data_dir instead of %s (users are added again; a ZATCA unit is onboarded with a new OTP). "+
+		"Keep this data directory, and run it with its own configuration until its outbox is empty (egsd status), so that its documents reach the authority",
+		strings.Join(back, " and "), e.DataDir)
 	return b.String()
 }
 
@@ -86,9 +86,7 @@ func (a *Agent) checkIdentity() error {
 	if _, err := a.store.AuditUnlessRepeated(queue.AuditEntry{Actor: "system", Action: queue.AuditIdentity, Subject: "start_refused", Details: details}); err != nil {
 		a.log.Error().Err(err).Msg("audit the refused start")
 	}
-	ierr := &IdentityChangedError{Mismatches: m, BoundAt: ident.BoundAt, BoundBy: ident.BoundBy, DataDir: a.cfg.DataDir}
-	a.log.Error().Msg(ierr.Error())
-	return ierr
+	return &IdentityChangedError{Mismatches: m, BoundAt: ident.BoundAt, BoundBy: ident.BoundBy, DataDir: a.cfg.DataDir}
 }
 
 // bindIdentity fixes the identity of a unit whose chain was started before

@@ -49,7 +49,7 @@ func startRefused(t *testing.T, h *harness, cfg Config, key string) *IdentityCha
 	if !errors.As(err, &ie) {
 		t.Fatalf("New with %s changed: %v, want an IdentityChangedError", key, err)
 	}
-	for _, want := range []string{key, "data_dir", "new unit"} {
+	for _, want := range []string{key + " back to", "data_dir", "new unit", "did not start"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the refusal does not say %q: %v", want, err)
 		}
