@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 	"github.com/egsd/egsd/device/receipt"
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
+	bolt "go.etcd.io/bbolt"
 )
 
 // invoice83 is an invoice of 83.00 SAR: 10 × 5.00 and 2 × 16.50 of tea.
@@ -481,5 +484,101 @@ func TestRejectedCreditNoteGivesBack(t *testing.T) {
 	}
 	if !released {
 		t.Error("no audit entry says that the rejected note gave back its credit")
+	}
+}
+
+// A store written before notes were checked (schema 1: no number index,
+// no references, notes without original_line) is indexed at start: what
+// its credit notes took counts, and the audit log says what was indexed.
+func TestNotesOfAnOlderStoreCount(t *testing.T) {
+	h := newHarness(t, nil)
+	cashier := h.user("ana", RoleCashier)
+	h.mustSale(cashier, "inv", invoice83)
+	h.mustSale(cashier, "n1", note("credit_note", "1", teaLine("6", "5.00")))
+	h.mustSale(cashier, "n2", note("debit_note", "T-000001", teaLine("1", "1.00")))
+	h.close()
+	makeSchema1(t, h.cfg.DataDir)
+
+	h2 := startHarness(t, h.cfg, h.ft)
+	manager := h2.user("boss", RoleManager)
+	var indexed map[string]string
+	for _, e := range h2.audit(manager) {
+		if e.Action == queue.AuditReindex {
+			indexed = e.Details
+		}
+	}
+	if indexed["documents"] != "3" || indexed["notes"] != "2" || indexed["notes_unresolved"] != "0" {
+		t.Errorf("reindex audit details %v, want 3 documents and 2 notes", indexed)
+	}
+	cashier = h2.login("ana", testPassword)
+	p := problemOf(t, h2.sale(cashier, "n3", note("credit_note", "T-000001", teaLine("5", "5.00"))), http.StatusBadRequest)
+	if !strings.Contains(p.Detail, "at most 4 remain") {
+		t.Errorf("after the reindex, 5 of the 4 left: %+v", p)
+	}
+	h2.mustSale(cashier, "n4", note("credit_note", "T-000001", teaLine("4", "5.00")))
+}
+
+// makeSchema1 rewrites dir's store as schema 1 wrote it.
+func makeSchema1(t *testing.T, dir string) {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(dir, queue.FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 1}); err != nil {
+			return err
+		}
+		for _, b := range []string{"journal_number", "notes"} {
+			if err := tx.DeleteBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		journal := tx.Bucket([]byte("journal"))
+		type kv struct{ k, v []byte }
+		var edits []kv
+		err := journal.ForEach(func(k, v []byte) error {
+			var rec map[string]any
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			delete(rec, "number")
+			delete(rec, "original_counter")
+			if enc, ok := rec["sale"].(string); ok {
+				raw, err := base64.StdEncoding.DecodeString(enc)
+				if err != nil {
+					return err
+				}
+				var s map[string]any
+				if err := json.Unmarshal(raw, &s); err != nil {
+					return err
+				}
+				if lines, ok := s["lines"].([]any); ok {
+					for _, l := range lines {
+						delete(l.(map[string]any), "original_line")
+					}
+				}
+				if raw, err = json.Marshal(s); err != nil {
+					return err
+				}
+				rec["sale"] = base64.StdEncoding.EncodeToString(raw)
+			}
+			b, err := json.Marshal(rec)
+			edits = append(edits, kv{slices.Clone(k), b})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range edits {
+			if err := journal.Put(e.k, e.v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
