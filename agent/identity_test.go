@@ -176,12 +176,7 @@ func TestIdentityOfAnOlderUnit(t *testing.T) {
 // recorded: its identity has no Bound.
 func unbind(t *testing.T, dir string) {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(dir, queue.FileName), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(func(tx *bolt.Tx) error {
+	editStore(t, dir, func(tx *bolt.Tx) error {
 		meta := tx.Bucket([]byte("meta"))
 		var id map[string]any
 		if err := json.Unmarshal(meta.Get([]byte("identity")), &id); err != nil {
@@ -196,7 +191,18 @@ func unbind(t *testing.T, dir string) {
 		}
 		return meta.Put([]byte("identity"), b)
 	})
+}
+
+// editStore changes the stopped unit's store file behind egsd's back, the
+// way an older egsd left it.
+func editStore(t *testing.T, dir string, edit func(tx *bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(dir, queue.FileName), 0o600, nil)
 	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(edit); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -522,11 +522,7 @@ func (a *Agent) handleCorrectiveCreditNote(w http.ResponseWriter, r *http.Reques
 	}
 	if refs.Corrective != 0 {
 		note, err := a.store.Document(refs.Corrective)
-		if err != nil {
-			a.internalError(w, r, err)
-			return
-		}
-		a.writeIssued(w, note, true)
+		a.writeIssued(w, r, note, true, err)
 		return
 	}
 	if rec.Status != queue.StatusRejected || rec.Kind == string(sale.CreditNote) || len(rec.Sale) == 0 {
@@ -544,28 +540,7 @@ func (a *Agent) handleCorrectiveCreditNote(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	note, replayed, err := a.issue(r.Context(), p, "", body, rec.Counter)
-	var ie *IssueError
-	switch {
-	case errors.As(err, &ie):
-		writeProblem(w, ie.Problem)
-		return
-	case err != nil:
-		a.internalError(w, r, err)
-		return
-	}
-	a.writeIssued(w, note, replayed)
-}
-
-// writeIssued answers an issued document: 201, or 200 with
-// Idempotent-Replayed when it was issued before.
-func (a *Agent) writeIssued(w http.ResponseWriter, rec *queue.Record, replayed bool) {
-	w.Header().Set("Location", "/v1/documents/"+strconv.FormatUint(rec.Counter, 10))
-	status := http.StatusCreated
-	if replayed {
-		w.Header().Set("Idempotent-Replayed", "true")
-		status = http.StatusOK
-	}
-	writeJSON(w, status, a.viewDocument(rec, true))
+	a.writeIssued(w, r, note, replayed, err)
 }
 
 // correctiveBody is the corrective credit note of the rejected document

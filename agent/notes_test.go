@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -521,12 +520,7 @@ func TestNotesOfAnOlderStoreCount(t *testing.T) {
 // makeSchema1 rewrites dir's store as schema 1 wrote it.
 func makeSchema1(t *testing.T, dir string) {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(dir, queue.FileName), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(func(tx *bolt.Tx) error {
+	editStore(t, dir, func(tx *bolt.Tx) error {
 		if err := tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 1}); err != nil {
 			return err
 		}
@@ -578,7 +572,4 @@ func makeSchema1(t *testing.T, dir string) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

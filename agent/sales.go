@@ -196,6 +196,13 @@ func (a *Agent) handleSale(w http.ResponseWriter, r *http.Request, p *Principal)
 		return
 	}
 	rec, replayed, err := a.IssueAs(r.Context(), p, r.Header.Get("Idempotency-Key"), body)
+	a.writeIssued(w, r, rec, replayed, err)
+}
+
+// writeIssued answers the outcome of an issue: the problem, or the
+// document (201, or 200 with Idempotent-Replayed when it was issued
+// before).
+func (a *Agent) writeIssued(w http.ResponseWriter, r *http.Request, rec *queue.Record, replayed bool, err error) {
 	var ie *IssueError
 	switch {
 	case errors.As(err, &ie):

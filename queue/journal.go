@@ -174,6 +174,20 @@ func getRecord(tx *bolt.Tx, counter uint64) (*Record, error) {
 	return decodeRecord(tx, k, v)
 }
 
+// recordMeta reads a journal record without its document bytes.
+func recordMeta(tx *bolt.Tx, key []byte) (*Record, error) {
+	v := tx.Bucket(bucketJournal).Get(key)
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	sr := storedRecord{Record: new(Record)}
+	if err := jsonUnmarshal(v, &sr); err != nil {
+		return nil, err
+	}
+	sr.Record.Status = Status(sr.Status)
+	return sr.Record, nil
+}
+
 // storedRecord is a Record as the journal stores it. Status marshals by
 // name for the API (MarshalText); the stored form keeps the explicit number
 // (stored values are numbers), and the outer field shadows the embedded one

@@ -272,20 +272,6 @@ func releaseSafely(release func(note, orig *Record, refs References) ([]byte, er
 // bytes.
 func (t *Tx) Record(counter uint64) (*Record, error) { return recordMeta(t.tx, u64(counter)) }
 
-// recordMeta reads a journal record without its document bytes.
-func recordMeta(tx *bolt.Tx, key []byte) (*Record, error) {
-	v := tx.Bucket(bucketJournal).Get(key)
-	if v == nil {
-		return nil, ErrNotFound
-	}
-	sr := storedRecord{Record: new(Record)}
-	if err := jsonUnmarshal(v, &sr); err != nil {
-		return nil, err
-	}
-	sr.Record.Status = Status(sr.Status)
-	return sr.Record, nil
-}
-
 // ReindexFrom returns the next counter whose number and note reference are
 // still to be indexed (documents issued before the store kept these
 // indexes), or 0 when every document is indexed.

@@ -17,11 +17,15 @@ import (
 
 // numbered issues body with the document number "N-<counter>".
 func numbered(user, key string, body []byte) *queue.IssueRequest {
-	req := queuetest.Request(user, key, body)
+	return withNumber(queuetest.Request(user, key, body), func(counter uint64) string { return fmt.Sprint("N-", counter) })
+}
+
+// withNumber makes req's document printed with number(counter).
+func withNumber(req *queue.IssueRequest, number func(counter uint64) string) *queue.IssueRequest {
 	stamp := req.Stamp
 	req.Stamp = func(slot queue.Slot) (queue.Stamped, error) {
 		doc, err := stamp(slot)
-		doc.Number = fmt.Sprint("N-", slot.Counter)
+		doc.Number = number(slot.Counter)
 		return doc, err
 	}
 	return req
@@ -65,13 +69,7 @@ func TestResolveDocument(t *testing.T) {
 	}
 	// Document 13 is printed "7" (another till's numbering, say): "7" is
 	// then its number and document 7's counter.
-	req := queuetest.Request("ana", "odd", body(99))
-	stamp := req.Stamp
-	req.Stamp = func(slot queue.Slot) (queue.Stamped, error) {
-		doc, err := stamp(slot)
-		doc.Number = "7"
-		return doc, err
-	}
+	req := withNumber(queuetest.Request("ana", "odd", body(99)), func(uint64) string { return "7" })
 	if _, err := s.Issue(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
@@ -90,16 +88,7 @@ func TestResolveDocument(t *testing.T) {
 		t.Errorf("ResolveDocument(7) = %v, want ErrAmbiguous (counter 7 and the number of 13)", err)
 	}
 	// Two documents printed with the same number: the number names neither.
-	if _, err := s.Issue(context.Background(), func() *queue.IssueRequest {
-		r := queuetest.Request("ana", "dup", body(100))
-		stamp := r.Stamp
-		r.Stamp = func(slot queue.Slot) (queue.Stamped, error) {
-			doc, err := stamp(slot)
-			doc.Number = "N-3"
-			return doc, err
-		}
-		return r
-	}()); err != nil {
+	if _, err := s.Issue(context.Background(), withNumber(queuetest.Request("ana", "dup", body(100)), func(uint64) string { return "N-3" })); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ResolveDocument("N-3"); !errors.Is(err, queue.ErrAmbiguous) {
