@@ -116,6 +116,14 @@ func New(cfg Config, opts Options) (*Agent, error) {
 			a.log.Info().Str("event", action).Msg("regime event")
 		},
 	})
+	if errors.Is(err, stamping.ErrIdentityChanged) {
+		// A unit onboarded before its identity was recorded: its
+		// credentials carry it.
+		if _, aerr := a.store.AuditUnlessRepeated(queue.AuditEntry{Actor: "system", Action: queue.AuditIdentity, Subject: "start_refused",
+			Details: map[string]string{"regime": cfg.Regime.Name, "detail": err.Error()}}); aerr != nil {
+			err = errors.Join(err, fmt.Errorf("audit the refused start: %w", aerr))
+		}
+	}
 	if err != nil {
 		a.store.Close()
 		return nil, err

@@ -183,6 +183,13 @@ type Regime interface {
 // answers 503 with the regime's message.
 var ErrNotReady = errors.New("the unit cannot issue documents yet")
 
+// ErrIdentityChanged is returned (wrapped) by a regime's factory when the
+// unit's credentials belong to another identity than the configuration's
+// (a ZATCA certificate issued for another VAT number): the unit's
+// documents cannot continue under the new one. The agent refuses to start
+// and audits it.
+var ErrIdentityChanged = errors.New("the configuration names another identity than the unit's credentials")
+
 // Ordered is implemented by regimes some of whose documents must reach the
 // authority strictly in issue order (ZATCA clearance of standard invoices).
 // The submission worker sends those one at a time and does not pass one

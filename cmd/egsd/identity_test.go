@@ -2,15 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
+
+	"github.com/egsd/egsd/agent"
 	"github.com/egsd/egsd/queue"
+	zatcasim "github.com/egsd/egsd/sim/zatca"
+	"github.com/egsd/egsd/stamping"
 )
 
 // writeIdentityConfig writes a test-regime configuration whose seller VAT
@@ -95,5 +103,43 @@ func TestIdentityChangeRefusesToStart(t *testing.T) {
 	writeIdentityConfig(t, tmp, data, addr, "300000000000003", "TILL-1")
 	if next := sale("k2"); next.Counter != 2 || next.PrevHash != first.Hash {
 		t.Errorf("with the configuration put back: counter %d prev %q, want 2 chained to %q", next.Counter, next.PrevHash, first.Hash)
+	}
+}
+
+// TestZATCACertificateForAnotherVATNumber: a unit onboarded before its
+// identity was recorded has it in its certificate; started with another
+// seller VAT number, it refuses, says what to do, and audits the refusal.
+func TestZATCACertificateForAnotherVATNumber(t *testing.T) {
+	sim := zatcasim.New(zatcasim.Config{})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(func() { sim.Close(); srv.Close() })
+	base := srv.URL + "/e-invoicing/developer-portal"
+	data := t.TempDir()
+	onboardUnit(t, base, data)
+
+	cfg := agent.DefaultConfig()
+	cfg.DataDir = data
+	cfg.Regime.Name = "zatca"
+	cfg.Regime.Options = map[string]any{"base_url": base, "invoice_prefix": "EGS1-"}
+	cfg.Seller = zatcaSeller()
+	cfg.Seller.VATNumber = "311111111111113"
+	a, err := agent.New(cfg, agent.Options{Logger: zerolog.Nop()})
+	if err == nil {
+		a.Close()
+		t.Fatal("a unit whose certificate names another VAT number started")
+	}
+	if !errors.Is(err, stamping.ErrIdentityChanged) || !strings.Contains(err.Error(), "seller.vat_number back to 399999999900003") || !strings.Contains(err.Error(), "new data_dir") {
+		t.Errorf("refusal: %v", err)
+	}
+	s := openStore(t, data)
+	defer s.Close()
+	entries, err := s.AuditEntries(0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(entries, func(e queue.AuditEntry) bool {
+		return e.Action == queue.AuditIdentity && e.Subject == "start_refused" && strings.Contains(e.Details["detail"], "311111111111113")
+	}) {
+		t.Errorf("no audit entry records the refused start: %+v", entries)
 	}
 }
