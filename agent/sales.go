@@ -120,6 +120,8 @@ func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte
 	case errors.As(err, &fieldErrs):
 		// The note does not fit what was issued against its original.
 		return nil, false, invalidSale(fieldErrs)
+	case errors.Is(err, queue.ErrTooManyNotes):
+		return nil, false, invalidSale(sale.Errors{{Field: "original", Rule: err.Error()}})
 	case err != nil:
 		return nil, false, err
 	}

@@ -66,6 +66,16 @@ type NoteRef struct {
 // names more than one document.
 var ErrAmbiguous = errors.New("names more than one document")
 
+// MaxNotes is the most notes one document may have. A document's
+// references are rewritten with every note, so without a bound a stream of
+// tiny notes against one invoice would cost ever more to write; a real
+// sale has a few.
+const MaxNotes = 1000
+
+// ErrTooManyNotes is returned (wrapped) by Issue for a note whose original
+// has MaxNotes notes already.
+var ErrTooManyNotes = fmt.Errorf("the document has %d notes already, the most one document may have", MaxNotes)
+
 // ResolveDocument finds the document that ref names: its number as printed
 // (the regime's, such as "INV-42"), its UUID, or its counter. A reference
 // that names two documents (a number that is also another document's
@@ -181,6 +191,9 @@ func checkNote(tx *bolt.Tx, ref *NoteRef) (refs References, credited []byte, exi
 	if ref.Corrective && refs.Corrective != 0 {
 		existing, err = getRecord(tx, refs.Corrective)
 		return refs, nil, existing, nil, err
+	}
+	if len(refs.Notes) >= MaxNotes {
+		return refs, nil, nil, fmt.Errorf("document %d: %w", ref.Original, ErrTooManyNotes), nil
 	}
 	if ref.Check == nil {
 		return refs, nil, nil, nil, nil

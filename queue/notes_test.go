@@ -324,3 +324,22 @@ func TestMigrationIndexesOlderDocuments(t *testing.T) {
 		t.Errorf("references of 1: %+v, %v", refs, err)
 	}
 }
+
+// A document takes at most MaxNotes notes: its references are rewritten
+// with every one.
+func TestNotesPerDocumentBounded(t *testing.T) {
+	s := queuetest.Open(t, &queue.Options{NoSync: true})
+	queuetest.Issue(t, s, "ana", "inv", body(0))
+	for i := range queue.MaxNotes {
+		if _, err := s.Issue(context.Background(), noteRequest(fmt.Sprint("n", i), 1, nil)); err != nil {
+			t.Fatalf("note %d: %v", i, err)
+		}
+	}
+	_, err := s.Issue(context.Background(), noteRequest("one-more", 1, nil))
+	if !errors.Is(err, queue.ErrTooManyNotes) {
+		t.Errorf("note %d: %v, want ErrTooManyNotes", queue.MaxNotes+1, err)
+	}
+	if h := head(t, s); h.Counter != queue.MaxNotes+1 {
+		t.Errorf("head %d, want %d", h.Counter, queue.MaxNotes+1)
+	}
+}
