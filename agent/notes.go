@@ -154,7 +154,9 @@ func (a *Agent) planNote(s *sale.Sale, role Role, corrective uint64) (*notePlan,
 	}
 	origSale, err := sale.Decode(orig.Sale, sale.Options{DefaultCurrency: a.cfg.Regime.Currency})
 	if err != nil {
-		return nil, fmt.Errorf("stored sale of document %d: %w", orig.Counter, err)
+		// Stored by an egsd whose rules differed: nothing to check against.
+		return nil, &IssueError{Problem{Type: problemConflict, Title: "Original cannot be checked", Status: http.StatusConflict,
+			Detail: fmt.Sprintf("the sale of %s, as stored, cannot be read to check this note (%v); a manager may issue the note with \"original_external\": true", name, err)}}
 	}
 	var errs sale.Errors
 	if s.Currency != origSale.Currency {
@@ -176,8 +178,9 @@ func (a *Agent) planNote(s *sale.Sale, role Role, corrective uint64) (*notePlan,
 	if err != nil {
 		return nil, fmt.Errorf("stored sale of document %d: %w", orig.Counter, err)
 	}
-	plan := &notePlan{number: cmpOr(orig.Number, strconv.FormatUint(orig.Counter, 10)), lines: lines,
-		audit: map[string]string{"original": cmpOr(orig.Number, strconv.FormatUint(orig.Counter, 10)), "original_counter": strconv.FormatUint(orig.Counter, 10)}}
+	number := cmpOr(orig.Number, strconv.FormatUint(orig.Counter, 10))
+	plan := &notePlan{number: number, lines: lines,
+		audit: map[string]string{"original": number, "original_counter": strconv.FormatUint(orig.Counter, 10)}}
 	kind := s.Kind
 	plan.ref = &queue.NoteRef{Original: orig.Counter, Corrective: corrective != 0,
 		Check: func(o *queue.Record, refs queue.References) ([]byte, error) {
