@@ -203,7 +203,7 @@ func misfit(dec *json.Decoder, t reflect.Type, path string) (string, bool, error
 		}
 		return "", false, nil
 	case reflect.Int:
-		if _, ok := tok.(float64); !ok {
+		if f, ok := tok.(float64); !ok || f != float64(int(f)) { // not a number, or not an int
 			return path, true, nil
 		}
 		return "", false, nil
