@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -478,7 +479,7 @@ func (a *Agent) handleNotification(w http.ResponseWriter, r *http.Request, p *Pr
 		return
 	}
 	ref := strings.TrimSpace(req.Reference)
-	if ref == "" || len(ref) > 200 {
+	if ref == "" || utf8.RuneCountInString(ref) > 200 {
 		writeProblem(w, fieldProblem("reference", "is required: the authority's reference for the notice, at most 200 characters"))
 		return
 	}
