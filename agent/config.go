@@ -123,20 +123,21 @@ type DeviceConfig struct {
 	Model  string `toml:"model"`
 }
 
-// MinPasswordFloor is the least auth.min_password_length may be set to.
-const MinPasswordFloor = 8
-
 // AuthConfig is the session and password policy.
 type AuthConfig struct {
 	SessionTTL      Duration `toml:"session_ttl"`
 	LockoutAttempts int      `toml:"lockout_attempts"`
 	LockoutDuration Duration `toml:"lockout_duration"`
-	// MinPassword is the shortest password, in characters (Unicode code
-	// points); at least MinPasswordFloor.
+	// MinPassword is the fewest characters (Unicode code points) a
+	// password may have; never below MinPasswordFloor.
 	MinPassword int `toml:"min_password_length"`
 	// BcryptCost is the password hashing cost (bcrypt, 10–14 sensible).
 	BcryptCost int `toml:"bcrypt_cost"`
 }
+
+// MinPasswordFloor is the default and the lowest allowed
+// auth.min_password_length: the minimum the API documents.
+const MinPasswordFloor = 10
 
 // ClockConfig is the clock guard.
 type ClockConfig struct {
@@ -184,7 +185,7 @@ func DefaultConfig() Config {
 			SessionTTL:      Duration{12 * time.Hour},
 			LockoutAttempts: 5,
 			LockoutDuration: Duration{5 * time.Minute},
-			MinPassword:     10,
+			MinPassword:     MinPasswordFloor,
 			BcryptCost:      11,
 		},
 		Clock: ClockConfig{BackwardTolerance: Duration{2 * time.Second}},

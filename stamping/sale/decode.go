@@ -25,6 +25,9 @@ type wireSale struct {
 	Original string        `json:"original"`
 	Reason   string        `json:"reason"`
 	Note     string        `json:"note"`
+
+	// OriginalExternal marks a note for a document issued elsewhere.
+	OriginalExternal bool `json:"original_external"`
 }
 
 type wireBuyer struct {
@@ -54,6 +57,7 @@ type wireLine struct {
 	SellerCode      string  `json:"seller_code"`
 	BuyerCode       string  `json:"buyer_code"`
 	StandardCode    string  `json:"standard_code"`
+	OriginalLine    *int    `json:"original_line"` // a JSON integer, on note lines
 }
 
 type wirePayment struct {
@@ -198,6 +202,16 @@ func misfit(dec *json.Decoder, t reflect.Type, path string) (string, bool, error
 			return path, true, nil
 		}
 		return "", false, nil
+	case reflect.Int:
+		if f, ok := tok.(float64); !ok || f != float64(int(f)) { // not a number, or not an int
+			return path, true, nil
+		}
+		return "", false, nil
+	case reflect.Bool:
+		if _, ok := tok.(bool); !ok {
+			return path, true, nil
+		}
+		return "", false, nil
 	default:
 		return "", false, nil
 	}
@@ -238,6 +252,10 @@ func jsonTypeName(goType string) string {
 	switch {
 	case goType == "string" || goType == "*string":
 		return "string"
+	case goType == "int" || goType == "*int":
+		return "integer"
+	case goType == "bool":
+		return "boolean (true or false)"
 	case strings.HasPrefix(goType, "[]"):
 		return "array"
 	case strings.HasPrefix(goType, "*sale.") || strings.HasPrefix(goType, "sale."):
@@ -254,6 +272,8 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 		Original: strings.TrimSpace(w.Original),
 		Reason:   strings.TrimSpace(w.Reason),
 		Note:     w.Note,
+
+		OriginalExternal: w.OriginalExternal,
 	}
 	switch s.Kind {
 	case Invoice, CreditNote, DebitNote:
@@ -279,6 +299,9 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 		if s.Original != "" {
 			errs.Add("original", "is only allowed on credit and debit notes")
 		}
+		if s.OriginalExternal {
+			errs.Add("original_external", "is only allowed on credit and debit notes")
+		}
 	}
 	checkText(&errs, "original", s.Original, MaxCodeLength*4)
 	checkText(&errs, "reason", s.Reason, MaxTextLength)
@@ -295,7 +318,18 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 	default:
 		s.Lines = make([]Line, len(w.Lines))
 		for i := range w.Lines {
-			s.Lines[i] = w.Lines[i].validate(&errs, fmt.Sprintf("lines[%d]", i))
+			path := fmt.Sprintf("lines[%d]", i)
+			s.Lines[i] = w.Lines[i].validate(&errs, path)
+			if n := w.Lines[i].OriginalLine; n != nil {
+				switch {
+				case !s.Kind.IsNote():
+					errs.Add(path+".original_line", "is only allowed on the lines of credit and debit notes")
+				case *n < 1 || *n > MaxLines:
+					errs.Add(path+".original_line", "must be the number of a line of the original document, 1 to %d", MaxLines)
+				default:
+					s.Lines[i].OriginalLine = *n
+				}
+			}
 		}
 	}
 	for i, p := range w.Payments {
