@@ -129,7 +129,7 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	if errors.Is(err, stamping.ErrIdentityChanged) {
 		// A unit onboarded before its identity was recorded: its
 		// credentials carry it.
-		if _, aerr := a.store.AuditUnlessRepeated(queue.AuditEntry{Actor: "system", Action: queue.AuditIdentity, Subject: "start_refused",
+		if _, aerr := a.store.AuditUnlessRepeated(queue.AuditEntry{Actor: queue.ActorSystem, ActorKind: queue.ActorSystem, Action: queue.AuditIdentity, Subject: "start_refused",
 			Details: map[string]string{"regime": cfg.Regime.Name, "detail": err.Error()}}); aerr != nil {
 			err = errors.Join(err, fmt.Errorf("audit the refused start: %w", aerr))
 		}

@@ -83,7 +83,7 @@ func (a *Agent) checkIdentity() error {
 	for _, mm := range m {
 		details[mm.Key] = fmt.Sprintf("configured %q, bound %q", mm.Given, mm.Bound)
 	}
-	if _, err := a.store.AuditUnlessRepeated(queue.AuditEntry{Actor: "system", Action: queue.AuditIdentity, Subject: "start_refused", Details: details}); err != nil {
+	if _, err := a.store.AuditUnlessRepeated(queue.AuditEntry{Action: queue.AuditIdentity, Subject: "start_refused", Details: details}.By(queue.SystemActor)); err != nil {
 		a.log.Error().Err(err).Msg("audit the refused start")
 	}
 	return &IdentityChangedError{Mismatches: m, BoundAt: ident.BoundAt, BoundBy: ident.BoundBy, DataDir: a.cfg.DataDir}
@@ -122,5 +122,5 @@ func (a *Agent) bindIn(tx *queue.Tx, by string) error {
 	for k, v := range ident.Bound {
 		details[k] = v
 	}
-	return tx.Audit(queue.AuditEntry{Actor: "system", Action: queue.AuditIdentity, Subject: "bound", Details: details})
+	return tx.Audit(queue.AuditEntry{Action: queue.AuditIdentity, Subject: "bound", Details: details}.By(queue.SystemActor))
 }

@@ -702,7 +702,7 @@ func (a *Agent) reindex() error {
 	}
 	a.log.Info().Int("documents", docs).Int("notes", notes).Int("notes_unresolved", unresolved).Int("note_lines_unmatched", unmatched).
 		Msg("indexed the numbers and note references of the documents issued before this version")
-	return a.store.Audit(queue.AuditEntry{Actor: "system", Action: queue.AuditReindex, Details: map[string]string{
+	return a.store.Audit(queue.AuditEntry{Actor: queue.ActorSystem, ActorKind: queue.ActorSystem, Action: queue.AuditReindex, Details: map[string]string{
 		"documents": strconv.Itoa(docs), "notes": strconv.Itoa(notes),
 		"notes_unresolved": strconv.Itoa(unresolved), "note_lines_unmatched": strconv.Itoa(unmatched),
 	}})
