@@ -20,6 +20,8 @@ type Options struct {
 	WidthDots int
 	// OutDir, when set, receives receipt-NNNN.png and receipt-NNNN.txt for
 	// each finished receipt, NNNN being its 1-based place in Receipts.
+	// Receipts carry the seller's and buyer's details: the directory is
+	// created 0700 and the files 0600.
 	OutDir string
 	// BytesPerSecond caps how fast the printer reads, like a slow mechanism
 	// or a serial line (960 for 9600 baud); 0 reads as fast as data comes.
@@ -102,7 +104,7 @@ func Start(opt Options) (*Printer, error) {
 		}
 	}
 	if opt.OutDir != "" {
-		if err := os.MkdirAll(opt.OutDir, 0o755); err != nil {
+		if err := os.MkdirAll(opt.OutDir, 0o700); err != nil {
 			return nil, fmt.Errorf("fakeprinter: Options.OutDir: %w", err)
 		}
 	}
@@ -371,16 +373,38 @@ func (p *Printer) writeOut(n int, r Receipt) {
 	base := filepath.Join(p.opt.OutDir, fmt.Sprintf("receipt-%04d", n))
 	img, err := r.PNG()
 	if err == nil {
-		err = os.WriteFile(base+".png", img, 0o644)
+		err = writePrivate(base+".png", img)
 	}
 	if err == nil {
-		err = os.WriteFile(base+".txt", []byte(r.Text), 0o644)
+		err = writePrivate(base+".txt", []byte(r.Text))
 	}
 	if err != nil {
 		p.opt.Log("fakeprinter: OutDir: %v", err)
 		return
 	}
 	p.opt.Log("fakeprinter: receipt printed: %s.png and %s.txt", base, base)
+}
+
+// writePrivate writes a file readable by its owner only, whole or not at
+// all: it is written under a temporary name (created 0600) and renamed, so
+// a reader never sees half a receipt, and a file left by an earlier run
+// with other permissions is replaced, not reused.
+func writePrivate(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 func (p *Printer) replyLocked(b []byte) {
