@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -90,6 +91,17 @@ var (
 	errClosed  = errors.New("printer: closed")
 	errTimeout = errors.New("timed out")
 )
+
+// PanicError is what Print and Check panic with when the port panicked on
+// the goroutine that writes to it: the panic is raised again on the
+// caller's goroutine, where the caller can recover it, with the stack of
+// the goroutine it happened on.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic in the port's Write: %v", e.Value) }
 
 // Printer drives one printer. Its methods are safe for concurrent use;
 // Check and Print take turns, and Snapshot never waits for them.
@@ -175,6 +187,7 @@ func (p *Printer) Snapshot() Snapshot {
 func (p *Printer) Check(ctx context.Context) (Snapshot, error) {
 	p.op.Lock()
 	defer p.op.Unlock()
+	defer p.dropPortOnPanic()
 	err := p.check(ctx)
 	return p.Snapshot(), err
 }
@@ -195,6 +208,7 @@ func (p *Printer) Print(ctx context.Context, chunks [][]byte) error {
 	}
 	p.op.Lock()
 	defer p.op.Unlock()
+	defer p.dropPortOnPanic()
 	err := p.check(ctx)
 	switch snap := p.Snapshot(); {
 	case ctx.Err() != nil:
@@ -260,6 +274,22 @@ func (p *Printer) Close() error {
 		return port.Close()
 	}
 	return nil
+}
+
+// dropPortOnPanic, deferred by Check and Print, lets a panic go on to the
+// caller but not the conversation it interrupted: the port is closed (the
+// next Check opens it afresh, with the recovery flush), and the state says
+// what happened.
+func (p *Printer) dropPortOnPanic() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if port := p.currentPort(); port != nil {
+		p.dropPort(port)
+	}
+	p.setState(StateError, fmt.Sprintf("the printer driver failed: %v", r), false)
+	panic(r)
 }
 
 // check is Check under op.
@@ -495,6 +525,13 @@ func (p *Printer) write(ctx context.Context, port serialport.Port, b []byte) err
 		b = b[len(piece):]
 		done := make(chan error, 1)
 		go func() {
+			// A panic here would end the process: no caller can recover
+			// it on this goroutine. It goes to the caller's instead.
+			defer func() {
+				if r := recover(); r != nil {
+					done <- &PanicError{Value: r, Stack: debug.Stack()}
+				}
+			}()
 			_, err := port.Write(piece)
 			done <- err
 		}()
@@ -502,6 +539,9 @@ func (p *Printer) write(ctx context.Context, port serialport.Port, b []byte) err
 		select {
 		case err := <-done:
 			watchdog.Stop()
+			if pe, ok := errors.AsType[*PanicError](err); ok {
+				panic(pe)
+			}
 			if err != nil {
 				return p.portFailed(port, err)
 			}
