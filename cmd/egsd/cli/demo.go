@@ -59,7 +59,8 @@ func startDemoUnit(cfg *agent.Config, regime string, withPrinter bool, log zerol
 		}
 		d.receipts = filepath.Join(cfg.DataDir, "receipts")
 		plog := log.With().Str("device", "virtual-printer").Logger()
-		p, err := fakeprinter.Start(fakeprinter.Options{WidthDots: 576, OutDir: d.receipts,
+		// Every receipt is in a file: memory need not hold more than a few.
+		p, err := fakeprinter.Start(fakeprinter.Options{WidthDots: 576, OutDir: d.receipts, Keep: 8,
 			Log: func(format string, args ...any) { plog.Info().Msgf(format, args...) }})
 		if err != nil {
 			d.Close()
