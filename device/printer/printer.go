@@ -64,6 +64,19 @@ type Options struct {
 	WriteTimeout time.Duration    // watchdog on each write (default 10s): a stalled printer must not hang the driver
 	ChunkBytes   int              // write at most this much between status checks (default 4096: the printer's receive buffer)
 	Now          func() time.Time // the clock for Since and LastJobAt (default time.Now); timeouts run on real time
+
+	// NoRecoveryFlush makes Check give up on a printer that does not
+	// answer after one ReplyTimeout, without the NUL bytes that free a
+	// printer stuck halfway through a command (8192 bytes, 8.5 s at 9600
+	// baud, three times). For a technician's check at installation, where
+	// a printer that does not answer is nearly always off, unplugged or at
+	// another baud rate.
+	NoRecoveryFlush bool
+	// Progress, when set, is told each step as it starts ("opening
+	// /dev/ttyUSB0 at 9600 baud", "asking the printer for its status (DLE
+	// EOT)", …), for a person waiting at a terminal. It is called with the
+	// conversation under way and must not call the Printer.
+	Progress func(step string)
 }
 
 const (
@@ -166,6 +179,9 @@ func New(opt Options) *Printer {
 	if p.opt.Now == nil {
 		p.opt.Now = time.Now
 	}
+	if p.opt.Progress == nil {
+		p.opt.Progress = func(string) {}
+	}
 	if len(errs) > 0 {
 		p.optErr = fmt.Errorf("printer options: %w", errors.Join(errs...))
 	}
@@ -229,6 +245,7 @@ func (p *Printer) Print(ctx context.Context, chunks [][]byte) error {
 	for _, b := range batches {
 		total += len(b)
 	}
+	p.opt.Progress(fmt.Sprintf("sending %d bytes (%s at %d baud)", total, p.wireTime(total).Round(100*time.Millisecond), p.opt.Baud))
 	stopped := func(err error) error {
 		return fmt.Errorf("printer: job stopped after %d of %d bytes: %w", sent, total, err)
 	}
@@ -249,6 +266,7 @@ func (p *Printer) Print(ctx context.Context, chunks [][]byte) error {
 	if err := p.write(ctx, port, transmitStatus); err != nil {
 		return stopped(err)
 	}
+	p.opt.Progress(fmt.Sprintf("waiting up to %s for the printer to confirm it has printed (GS r 1)", p.opt.JobTimeout))
 	if err := p.awaitConfirmation(ctx, port, total); err != nil {
 		return err
 	}
@@ -307,13 +325,16 @@ func (p *Printer) check(ctx context.Context) error {
 	if err := p.drain(ctx, port); err != nil {
 		return err
 	}
-	wasAnswering := p.Snapshot().State != StateNotResponding
+	flush := p.Snapshot().State != StateNotResponding && !p.opt.NoRecoveryFlush
+	p.opt.Progress("asking the printer for its status (DLE EOT 1, 2 and 4)")
 	st, err := p.queryStatus(ctx, port, p.opt.ReplyTimeout)
 	// A printer that just stopped answering may be stuck halfway through a
 	// command (a job cut off by an unplug or a stall). One that was already
 	// not answering is only asked again: it is most likely switched off,
 	// and does not need 24 KiB of NULs on every check.
-	for attempt := 0; wasAnswering && errors.Is(err, errNoReply) && attempt < flushAttempts; attempt++ {
+	for attempt := 0; flush && errors.Is(err, errNoReply) && attempt < flushAttempts; attempt++ {
+		p.opt.Progress(fmt.Sprintf("no answer in %s; sending %d NUL bytes (%s) in case the printer is stuck in the middle of a command, then asking again",
+			p.opt.ReplyTimeout, flushBytes, p.wireTime(flushBytes).Round(100*time.Millisecond)))
 		if err = p.write(ctx, port, make([]byte, flushBytes)); err != nil {
 			return err
 		}
@@ -321,7 +342,7 @@ func (p *Printer) check(ctx context.Context) error {
 	}
 	if errors.Is(err, errNoReply) {
 		detail := fmt.Sprintf("no reply to DLE EOT within %s", p.opt.ReplyTimeout)
-		if wasAnswering {
+		if flush {
 			detail += fmt.Sprintf(", also after %d flushes of %d NUL bytes", flushAttempts, flushBytes)
 		}
 		if p.noise > 0 {
@@ -587,6 +608,7 @@ func (p *Printer) openPort() (serialport.Port, error) {
 	if p.isClosed() {
 		return nil, errClosed
 	}
+	p.opt.Progress(fmt.Sprintf("opening %s at %d baud", p.opt.Port, p.opt.Baud))
 	port, err := p.opt.Open()
 	if err != nil {
 		state := StateError

@@ -417,6 +417,46 @@ func TestNotResponding(t *testing.T) {
 	}
 }
 
+// TestNoRecoveryFlush: with NoRecoveryFlush a printer that does not
+// answer is given one ReplyTimeout, and no NUL bytes; Progress is told
+// each step as it starts.
+func TestNoRecoveryFlush(t *testing.T) {
+	var steps []string
+	g, r := newRig(t, online(), func(o *Options) {
+		o.ReplyTimeout = 150 * time.Millisecond
+		o.NoRecoveryFlush = true
+		o.Progress = func(step string) { steps = append(steps, step) }
+	})
+	r.set(func(r *responder) { r.deafUntilNULs = 1 << 30 })
+	snap, err := g.p.Check(context.Background())
+	if err == nil {
+		t.Fatal("Check succeeded")
+	}
+	wantState(t, snap, StateNotResponding, "no reply to DLE EOT within 150ms")
+	if strings.Contains(snap.Detail, "flush") {
+		t.Errorf("detail %q mentions flushes that were not sent", snap.Detail)
+	}
+	if got := r.receivedAtLeast(3); !bytes.Equal(got, []byte{0x10, 0x04, 0x01}) {
+		t.Errorf("sent % x, want only DLE EOT 1", got)
+	}
+	want := []string{"opening pty at 1000000 baud", "asking the printer for its status (DLE EOT 1, 2 and 4)"}
+	if strings.Join(steps, "|") != strings.Join(want, "|") {
+		t.Errorf("progress %q, want %q", steps, want)
+	}
+
+	// A printer that answers: the job's steps too.
+	r.set(func(r *responder) { r.deafUntilNULs = 0 })
+	steps = nil
+	if err := g.p.Print(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"asking the printer for its status (DLE EOT 1, 2 and 4)", fmt.Sprintf("sending %d bytes (0s at 1000000 baud)", len(chunkA)+len(chunkB)),
+		"waiting up to 2s for the printer to confirm it has printed (GS r 1)"}
+	if strings.Join(steps, "|") != strings.Join(want, "|") {
+		t.Errorf("progress %q, want %q", steps, want)
+	}
+}
+
 // recovered_by_flush.bin: DLE EOT 1 unanswered (the printer is inside a
 // half-received command), 8192 NUL bytes, then DLE EOT 1, 2, 4 answered.
 func TestRecoveredByFlush(t *testing.T) {
