@@ -50,6 +50,7 @@ func runPrinter(ctx context.Context, io IO, args []string) error {
 			Bytes int   `json:"bytes"`
 			QR    []int `json:"qr_payload_lengths"`
 		}
+		fmt.Fprintln(io.Stderr, "asking egsd to print the test page; it answers once the printer has confirmed it, or with the reason it did not…")
 		if err := c.postJSON(ctx, "/v1/printer/test", struct{}{}, &out); err != nil {
 			return err
 		}
