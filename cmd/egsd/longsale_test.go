@@ -24,25 +24,13 @@ import (
 // virtual printer whole, QR code included; the daemon (whose process the
 // virtual printer shares) keeps serving, and prints the next sale too.
 func TestDemoPrintsLongSale(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "demo")
-	d := startListening(t, data, func(addr string) []string {
-		return []string{"run", "--demo", "--data", data, "--listen", addr}
-	})
-	defer d.stop()
-	c := newAPIClient(d.url)
-	c.login(t, "cashier", "cashier-demo")
-
 	var lines []string
 	for i := range sale.MaxLines {
 		lines = append(lines, fmt.Sprintf(`{"name":"Item %04d","quantity":"1","unit_price":"1.00","vat_category":"S","vat_rate":"15"}`, i+1))
 	}
-	body := []byte(`{"kind":"invoice","lines":[` + strings.Join(lines, ",") + `]}`)
-	var ans apiAnswer
-	waitFor(t, "the demo unit to onboard and issue", 60*time.Second, func() bool {
-		var err error
-		ans, err = c.postSale(context.Background(), "long-1", body)
-		return err == nil && ans.Status == http.StatusCreated
-	})
+	data := filepath.Join(t.TempDir(), "demo")
+	d, c, ans := demoSale(t, data, "long-1", []byte(`{"kind":"invoice","lines":[`+strings.Join(lines, ",")+`]}`))
+	defer d.stop()
 	var doc struct {
 		Receipt stamping.ReceiptInfo `json:"receipt"`
 	}
@@ -100,4 +88,23 @@ func TestDemoPrintsLongSale(t *testing.T) {
 		_, err := os.Stat(filepath.Join(receipts, "receipt-0002.txt"))
 		return err == nil
 	})
+}
+
+// demoSale starts `egsd run --demo` (the ZATCA simulator and the virtual
+// printer) on data, logs in as the demo cashier, and issues body once the
+// unit has onboarded. The caller stops the daemon.
+func demoSale(t *testing.T, data, key string, body []byte) (*daemon, *apiClient, apiAnswer) {
+	t.Helper()
+	d := startListening(t, data, func(addr string) []string {
+		return []string{"run", "--demo", "--data", data, "--listen", addr}
+	})
+	c := newAPIClient(d.url)
+	c.login(t, "cashier", "cashier-demo")
+	var ans apiAnswer
+	waitFor(t, "the demo unit to onboard and issue", 60*time.Second, func() bool {
+		var err error
+		ans, err = c.postSale(context.Background(), key, body)
+		return err == nil && ans.Status == http.StatusCreated
+	})
+	return d, c, ans
 }
