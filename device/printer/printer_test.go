@@ -65,8 +65,8 @@ func newRig(t *testing.T, status map[byte]byte, tweak func(*Options)) (*rig, *re
 	opt := Options{
 		Open:         g.open.open,
 		Port:         "pty",
-		Baud:         1_000_000, // a pty has no wire time to allow for
-		ReplyTimeout: time.Second,
+		Baud:         1_000_000,   // a pty has no wire time to allow for
+		ReplyTimeout: time.Second, // a window a loaded machine meets: a test whose printer answers must not race the scheduler
 		JobTimeout:   2 * time.Second,
 		WriteTimeout: 2 * time.Second,
 		ChunkBytes:   32,
@@ -239,7 +239,7 @@ func TestJobNotConfirmed(t *testing.T) {
 // GS r 1, so the job fails with the reason long before a JobTimeout of an
 // hour (the test's context would end a wait that relied on the timeout).
 func TestPaperOutWhileConfirming(t *testing.T) {
-	g, r := newRig(t, online(), func(o *Options) { o.JobTimeout = time.Hour; o.ReplyTimeout = 100 * time.Millisecond })
+	g, r := newRig(t, online(), func(o *Options) { o.JobTimeout = time.Hour })
 	r.set(func(r *responder) {
 		r.addHook(chunkB, func(r *responder) { r.status, r.confirm = outOfPaper(), false })
 	})
@@ -255,7 +255,7 @@ func TestPaperOutWhileConfirming(t *testing.T) {
 // TestConfirmedDuringStatusQuery: a GS r 1 reply that arrives while the
 // driver is asking the printer's status still confirms the job.
 func TestConfirmedDuringStatusQuery(t *testing.T) {
-	g, r := newRig(t, online(), func(o *Options) { o.JobTimeout = time.Hour; o.ReplyTimeout = 100 * time.Millisecond })
+	g, r := newRig(t, online(), func(o *Options) { o.JobTimeout = time.Hour })
 	r.set(func(r *responder) {
 		r.confirm = false
 		// The confirmation comes only once the printer is asked its status.
@@ -423,7 +423,6 @@ func TestNotResponding(t *testing.T) {
 func TestNoRecoveryFlush(t *testing.T) {
 	var steps []string
 	g, r := newRig(t, online(), func(o *Options) {
-		o.ReplyTimeout = 150 * time.Millisecond
 		o.NoRecoveryFlush = true
 		o.Progress = func(step string) { steps = append(steps, step) }
 	})
@@ -432,7 +431,7 @@ func TestNoRecoveryFlush(t *testing.T) {
 	if err == nil {
 		t.Fatal("Check succeeded")
 	}
-	wantState(t, snap, StateNotResponding, "no reply to DLE EOT within 150ms")
+	wantState(t, snap, StateNotResponding, "no reply to DLE EOT within 1s")
 	if strings.Contains(snap.Detail, "flush") {
 		t.Errorf("detail %q mentions flushes that were not sent", snap.Detail)
 	}
