@@ -304,6 +304,10 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
+	// The amounts the lines add up to, against the limits (MaxAmount).
+	if _, err := ComputeTotals(s); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -362,15 +366,11 @@ func (w *wireLine) validate(errs *Errors, path string) Line {
 	checkCode(errs, path+".exemption_reason", l.ExemptionReason)
 
 	if q, ok := parseAmount(errs, path+".quantity", w.Quantity, MaxQuantityScale); ok {
-		if q.Sign() <= 0 {
-			errs.Add(path+".quantity", "must be greater than zero (a return is a credit note with positive quantities)")
-		}
+		checkQuantity(errs, path+".quantity", q)
 		l.Quantity = q
 	}
 	if p, ok := parseAmount(errs, path+".unit_price", w.UnitPrice, MaxPriceScale); ok {
-		if p.Sign() < 0 {
-			errs.Add(path+".unit_price", "must not be negative (a refund is a credit note with positive prices)")
-		}
+		checkUnitPrice(errs, path+".unit_price", p)
 		l.UnitPrice = p
 	}
 	switch l.Category {
@@ -410,6 +410,8 @@ func (w *wirePayment) validate(errs *Errors, path string) Payment {
 		if a, ok := parseAmount(errs, path+".amount", w.Amount, 2); ok {
 			if a.Sign() < 0 {
 				errs.Add(path+".amount", "must not be negative")
+			} else if money.Cmp(a, MaxAmount) > 0 {
+				errs.Add(path+".amount", "%s exceeds the limit of %s", a, MaxAmount)
 			}
 			p.Amount = &a
 		}

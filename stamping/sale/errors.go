@@ -1,6 +1,7 @@
 package sale
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -35,6 +36,17 @@ func (es Errors) Error() string {
 // Add records a problem with field.
 func (es *Errors) Add(field, format string, args ...any) {
 	*es = append(*es, FieldError{Field: field, Rule: fmt.Sprintf(format, args...)})
+}
+
+// Include records err: each of its problems when it is an Errors (from
+// ComputeTotals, say), else one problem with field.
+func (es *Errors) Include(field string, err error) {
+	var fe Errors
+	if errors.As(err, &fe) {
+		*es = append(*es, fe...)
+		return
+	}
+	es.Add(field, "%v", err)
 }
 
 // Err returns es as an error, or nil if it is empty.

@@ -89,9 +89,11 @@ func Validate(s *sale.Sale, seller stamping.Seller, opts Options) error {
 		}
 	}
 
-	if len(s.Lines) > 0 {
+	// The totals and their limits, once each line's own rules hold (the
+	// totals check repeats those and would name them twice).
+	if len(s.Lines) > 0 && len(errs) == 0 {
 		if _, err := sale.ComputeTotals(s); err != nil {
-			errs.Add("lines", "the totals cannot be computed: %v", err)
+			errs.Include("lines", err)
 		}
 	}
 	return errs.Err()

@@ -143,9 +143,10 @@ func TestValidateRules(t *testing.T) {
 		{name: "standard code not a GTIN", sale: func(s *sale.Sale) { s.Lines[0].StandardCode = "ABC123" }, want: []string{"lines[0].standard_code"}},
 		{name: "line without name", sale: func(s *sale.Sale) { s.Lines[0].Name = "" }, want: []string{"lines[0].name"}},
 		{name: "no lines", sale: func(s *sale.Sale) { s.Lines = nil }, want: []string{"lines"}},
-		{name: "totals overflow", sale: func(s *sale.Sale) {
-			s.Lines[0].Quantity, s.Lines[0].UnitPrice = money.MustParse("999999999999"), money.MustParse("999999999999")
-		}, want: []string{"lines"}},
+		{name: "line amount over the limit", sale: func(s *sale.Sale) {
+			s.Lines[0].Quantity, s.Lines[0].UnitPrice = money.MustParse("999999999"), money.MustParse("999999999")
+		}, want: []string{"lines[0].quantity × lines[0].unit_price"}},
+		{name: "quantity over the limit", sale: func(s *sale.Sale) { s.Lines[0].Quantity = money.MustParse("999999999999") }, want: []string{"lines[0].quantity"}},
 		{name: "unknown payment means", sale: func(s *sale.Sale) { s.Payments[0].Means = "barter" }, want: []string{"payments[0].means"}},
 	}
 	for _, tc := range tests {

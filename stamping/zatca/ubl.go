@@ -315,9 +315,9 @@ func (w *ublWriter) line(currency string, l *Line) {
 	w.close(3, "cac:ClassifiedTaxCategory")
 	w.close(2, "cac:Item")
 	w.open(2, "cac:Price")
-	price := l.Price
-	if price.Scale < 2 {
-		price, _ = price.Rescale(2) // checked: cannot overflow
+	price, err := l.Price.Rescale(max(l.Price.Scale, 2)) // at least two decimals
+	if err != nil {
+		w.failAmount("line "+l.ID+" price", err)
 	}
 	w.indent(3)
 	w.raw(`<cbc:PriceAmount currencyID="`)
@@ -349,7 +349,10 @@ func (w *ublWriter) vatScheme(d int) {
 }
 
 func (w *ublWriter) percent(d int, p money.Decimal) {
-	p, _ = p.Rescale(2) // checked: at most two decimals
+	p, err := p.Rescale(2)
+	if err != nil {
+		w.failAmount("VAT rate", err)
+	}
 	w.indent(d)
 	w.raw("<cbc:Percent>")
 	w.b = appendDecimal(w.b, p)
@@ -422,7 +425,10 @@ func (w *ublWriter) textAttr(d int, tag, attr, val, field, s string) {
 // amount writes <tag currencyID="…">v</tag> with two decimals and returns
 // the offset of the value's first byte.
 func (w *ublWriter) amount(d int, tag, currency string, v money.Decimal) int {
-	v, _ = v.Rescale(2) // checked: at most two decimals
+	v, err := v.Rescale(2)
+	if err != nil {
+		w.failAmount(tag, err)
+	}
 	w.indent(d)
 	w.b = append(w.b, '<')
 	w.b = append(w.b, tag...)
@@ -504,6 +510,15 @@ func (w *ublWriter) escape(field, s string, replace func(byte) string) {
 		start = i
 	}
 	w.b = append(w.b, s[start:]...)
+}
+
+// failAmount records an amount that cannot be written as it is. check
+// refuses every such amount before writing starts; this keeps a missed
+// case from writing a wrong number.
+func (w *ublWriter) failAmount(what string, err error) {
+	if w.err == nil {
+		w.err = fmt.Errorf("zatca: the %s cannot be written with two decimals: %w", what, err)
+	}
 }
 
 func (w *ublWriter) fail(field, bad string) {
@@ -695,9 +710,9 @@ func (inv *Invoice) check() error {
 		c.equal("VAT total in SAR", 0, inv.TaxAmountSAR, inv.TaxAmount)
 	}
 	c.equal("line extension amount (BR-CO-10)", 0, t.LineExtensionAmount, net)
-	c.equal("tax exclusive amount (BR-CO-13)", 0, t.TaxExclusiveAmount, c.add("tax exclusive amount", 0, t.LineExtensionAmount, neg(t.AllowanceTotalAmount)))
+	c.equal("tax exclusive amount (BR-CO-13)", 0, t.TaxExclusiveAmount, c.sub("tax exclusive amount", t.LineExtensionAmount, t.AllowanceTotalAmount))
 	c.equal("tax inclusive amount (BR-CO-15)", 0, t.TaxInclusiveAmount, c.add("tax inclusive amount", 0, t.TaxExclusiveAmount, inv.TaxAmount))
-	c.equal("payable amount (BR-CO-16)", 0, t.PayableAmount, c.add("payable amount", 0, t.TaxInclusiveAmount, neg(t.PrepaidAmount)))
+	c.equal("payable amount (BR-CO-16)", 0, t.PayableAmount, c.sub("payable amount", t.TaxInclusiveAmount, t.PrepaidAmount))
 
 	if len(c.errs) > 0 {
 		return fmt.Errorf("zatca: cannot render document %s: %w", inv.ID, errors.Join(c.errs...))
@@ -724,6 +739,14 @@ func (c *modelCheck) add(what string, n int, a, b money.Decimal) money.Decimal {
 	s, err := money.Add(a, b)
 	if err != nil {
 		c.failf("%s: %v", label(what, n), err)
+	}
+	return s
+}
+
+func (c *modelCheck) sub(what string, a, b money.Decimal) money.Decimal {
+	s, err := money.Sub(a, b)
+	if err != nil {
+		c.failf("%s: %v", what, err)
 	}
 	return s
 }
@@ -756,8 +779,6 @@ func (c *modelCheck) category(what string, n int, tc *TaxCategory) {
 }
 
 var hundredPercent = money.Decimal{Coef: 100}
-
-func neg(d money.Decimal) money.Decimal { return money.Decimal{Coef: -d.Coef, Scale: d.Scale} }
 
 func isUUIDText(s string) bool {
 	if s == "" {
