@@ -7,8 +7,8 @@ import (
 )
 
 // FieldError is one problem with one field of a sale: Field is a path such
-// as "lines[2].quantity" ("" for the body as a whole) and Rule says what the
-// field must be.
+// as "lines[2].quantity" ("body" for the body as a whole) and Rule says what
+// the field must be.
 type FieldError struct {
 	Field string `json:"field"`
 	Rule  string `json:"rule"`

@@ -2,6 +2,7 @@ package sale
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/egsd/egsd/stamping/money"
 )
@@ -70,7 +71,7 @@ var (
 func ComputeTotals(s *Sale) (Totals, error) {
 	var errs Errors
 	for i := range s.Lines {
-		checkLineNumbers(&errs, fmt.Sprintf("lines[%d]", i), &s.Lines[i])
+		checkLineNumbers(&errs, i, &s.Lines[i])
 	}
 	if len(s.Lines) == 0 {
 		errs.Add("lines", "must have at least one line")
@@ -89,21 +90,22 @@ func ComputeTotals(s *Sale) (Totals, error) {
 	}
 	index := map[categoryKey]int{}
 	for i := range s.Lines {
-		l, path := &s.Lines[i], fmt.Sprintf("lines[%d]", i)
+		l := &s.Lines[i]
 		net, err := money.MulRound(l.Quantity, l.UnitPrice, AmountScale)
 		if err != nil || money.Cmp(net, MaxAmount) > 0 {
 			// An overflow means an amount far above MaxAmount (10^16).
+			path := linePath(i)
 			errs.Add(path+".quantity × "+path+".unit_price", "the line amount, %s × %s, exceeds the limit of %s; check the quantity and the unit price",
 				l.Quantity, l.UnitPrice, MaxAmount)
 			continue
 		}
 		vat, err := percentOf(net, l.Rate)
 		if err != nil {
-			return Totals{}, fmt.Errorf("%s: VAT of %s at %s%%: %w", path, net, l.Rate, err)
+			return Totals{}, fmt.Errorf("%s: VAT of %s at %s%%: %w", linePath(i), net, l.Rate, err)
 		}
 		gross, err := money.Add(net, vat)
 		if err != nil {
-			return Totals{}, fmt.Errorf("%s: amount with VAT: %w", path, err)
+			return Totals{}, fmt.Errorf("%s: amount with VAT: %w", linePath(i), err)
 		}
 		t.Lines[i] = LineTotal{Net: net, VAT: vat, Gross: gross}
 		if t.Net, err = money.Add(t.Net, net); err != nil {
@@ -111,7 +113,7 @@ func ComputeTotals(s *Sale) (Totals, error) {
 		}
 		rate, err := l.Rate.Rescale(MaxRateScale)
 		if err != nil {
-			return Totals{}, fmt.Errorf("%s.vat_rate: %w", path, err)
+			return Totals{}, fmt.Errorf("%s.vat_rate: %w", linePath(i), err)
 		}
 		key := categoryKey{l.Category, rate.Coef, l.ExemptionReason}
 		k, ok := index[key]
@@ -153,13 +155,20 @@ func ComputeTotals(s *Sale) (Totals, error) {
 
 // checkLineNumbers checks the numbers of a line against the wire rules and
 // the limits, for a sale built in code as much as for one Decode built.
-func checkLineNumbers(errs *Errors, path string, l *Line) {
-	checkQuantity(errs, path+".quantity", l.Quantity)
-	checkUnitPrice(errs, path+".unit_price", l.UnitPrice)
+func checkLineNumbers(errs *Errors, i int, l *Line) {
+	if l.Quantity.Sign() <= 0 || l.Quantity.Scale > MaxQuantityScale || money.Cmp(l.Quantity, MaxQuantity) > 0 {
+		checkQuantity(errs, linePath(i)+".quantity", l.Quantity)
+	}
+	if l.UnitPrice.Sign() < 0 || l.UnitPrice.Scale > MaxPriceScale || money.Cmp(l.UnitPrice, MaxUnitPrice) > 0 {
+		checkUnitPrice(errs, linePath(i)+".unit_price", l.UnitPrice)
+	}
 	if l.Rate.Sign() < 0 || money.Cmp(l.Rate, hundred) >= 0 || l.Rate.Scale > MaxRateScale {
-		errs.Add(path+".vat_rate", "%s must be 0 or more and below 100, with at most %d decimals", l.Rate, MaxRateScale)
+		errs.Add(linePath(i)+".vat_rate", "%s must be 0 or more and below 100, with at most %d decimals", l.Rate, MaxRateScale)
 	}
 }
+
+// linePath is the field path of the i-th line, built only for a message.
+func linePath(i int) string { return "lines[" + strconv.Itoa(i) + "]" }
 
 func checkQuantity(errs *Errors, field string, q money.Decimal) {
 	switch {
