@@ -18,6 +18,7 @@ import (
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/sale"
+	"github.com/egsd/egsd/stamping/textpolicy"
 )
 
 const incidentClock = "clock"
@@ -498,8 +499,12 @@ func (a *Agent) handleCorrectiveCreditNote(w http.ResponseWriter, r *http.Reques
 	if len(rec.Messages) > 0 {
 		reason += ": " + rec.Messages[0]
 	}
-	if len(reason) > sale.MaxTextLength {
-		reason = reason[:sale.MaxTextLength]
+	// The authority's message may hold what a reason may not (a line
+	// break, a control character): the reason is made one printable line,
+	// cut at a character boundary.
+	reason = textpolicy.Printable(reason)
+	if r := []rune(reason); len(r) > sale.MaxTextLength {
+		reason = string(r[:sale.MaxTextLength])
 	}
 	s["kind"], _ = json.Marshal(sale.CreditNote)
 	s["original"], _ = json.Marshal(original)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/egsd/egsd/stamping/money"
 	"github.com/egsd/egsd/stamping/strictjson"
+	"github.com/egsd/egsd/stamping/textpolicy"
 )
 
 // The JSON wire form. Amounts are *string so that a JSON number in their
@@ -134,9 +135,9 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 			errs.Add("original", "is only allowed on credit and debit notes")
 		}
 	}
-	checkText(&errs, "original", s.Original, MaxCodeLength*4)
-	checkText(&errs, "reason", s.Reason, MaxTextLength)
-	checkText(&errs, "note", s.Note, MaxTextLength)
+	checkText(&errs, "original", s.Original, MaxCodeLength*4, textpolicy.SingleLine)
+	checkText(&errs, "reason", s.Reason, MaxTextLength, textpolicy.SingleLine)
+	checkText(&errs, "note", s.Note, MaxTextLength, textpolicy.MultiLine)
 
 	if w.Buyer != nil {
 		s.Buyer = w.Buyer.validate(&errs)
@@ -172,7 +173,7 @@ func (w *wireBuyer) validate(errs *Errors) *Buyer {
 		IDScheme:  strings.TrimSpace(w.IDScheme),
 		ID:        strings.TrimSpace(w.ID),
 	}
-	checkText(errs, "buyer.name", b.Name, MaxNameLength)
+	checkText(errs, "buyer.name", b.Name, MaxNameLength, textpolicy.SingleLine)
 	checkCode(errs, "buyer.vat_number", b.VATNumber)
 	checkCode(errs, "buyer.id_scheme", b.IDScheme)
 	checkCode(errs, "buyer.id", b.ID)
@@ -192,7 +193,7 @@ func (w *wireBuyer) validate(errs *Errors) *Buyer {
 			{"street", b.Address.Street}, {"building_number", b.Address.BuildingNumber},
 			{"district", b.Address.District}, {"city", b.Address.City}, {"postal_code", b.Address.PostalCode},
 		} {
-			checkText(errs, "buyer.address."+f.name, f.v, MaxNameLength)
+			checkText(errs, "buyer.address."+f.name, f.v, MaxNameLength, textpolicy.SingleLine)
 		}
 		if c := b.Address.Country; c != "" && !(len(c) == 2 && isUpperASCII(c)) {
 			errs.Add("buyer.address.country", "must be a two-letter upper-case ISO 3166-1 code such as SA")
@@ -213,7 +214,7 @@ func (w *wireLine) validate(errs *Errors, path string) Line {
 	if l.Name == "" {
 		errs.Add(path+".name", "is required")
 	}
-	checkText(errs, path+".name", l.Name, MaxNameLength)
+	checkText(errs, path+".name", l.Name, MaxNameLength, textpolicy.SingleLine)
 	checkCode(errs, path+".seller_code", l.SellerCode)
 	checkCode(errs, path+".buyer_code", l.BuyerCode)
 	checkCode(errs, path+".standard_code", l.StandardCode)
@@ -291,23 +292,20 @@ func parseAmount(errs *Errors, field string, s *string, maxScale uint8) (money.D
 	return d, true
 }
 
-func checkText(errs *Errors, field, v string, max int) {
+// checkText checks a text field: its length, and each character against
+// the one character policy of documents (package textpolicy), which the
+// XML writer and the receipt apply too.
+func checkText(errs *Errors, field, v string, max int, lines textpolicy.Lines) {
 	if n := utf8.RuneCountInString(v); n > max {
 		errs.Add(field, "is %d characters long; at most %d are allowed", n, max)
 	}
-	for _, r := range v {
-		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
-			errs.Add(field, "contains a control character (U+%04X)", r)
-			return
-		}
+	if p := textpolicy.Check(v, lines); p != nil {
+		errs.Add(field, "%s", p.Rule)
 	}
 }
 
 func checkCode(errs *Errors, field, v string) {
-	checkText(errs, field, v, MaxCodeLength)
-	if strings.ContainsAny(v, "\n\t") {
-		errs.Add(field, "must be a single line")
-	}
+	checkText(errs, field, v, MaxCodeLength, textpolicy.SingleLine)
 }
 
 func isCurrencyCode(s string) bool { return len(s) == 3 && isUpperASCII(s) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/egsd/egsd/stamping/money"
 	"github.com/egsd/egsd/stamping/sale"
+	"github.com/egsd/egsd/stamping/textpolicy/textpolicytest"
 )
 
 // okLine is a valid line: 2 × 3.50 at 15 %.
@@ -400,6 +401,35 @@ func checkInvariants(t *testing.T, s *sale.Sale) {
 		}
 		if (b.ID == "") != (b.IDScheme == "") {
 			t.Errorf("buyer id %q with scheme %q accepted", b.ID, b.IDScheme)
+		}
+	}
+}
+
+// TestDecodeCharacterClasses puts each class of characters into a line's
+// name, the buyer's name and the note: each is accepted or refused as the
+// character policy says, and a refusal names exactly that field.
+func TestDecodeCharacterClasses(t *testing.T) {
+	for _, c := range textpolicytest.Classes() {
+		for _, f := range []struct {
+			field string
+			body  string
+			want  bool
+		}{
+			{"lines[0].name", invoice(`{"name":` + c.JSON + `,"quantity":"1","unit_price":"1","vat_category":"S","vat_rate":"15"}`), c.InName},
+			{"buyer.name", `{"kind":"invoice","currency":"SAR","buyer":{"name":` + c.JSON + `},"lines":[` + okLine + `]}`, c.InName},
+			{"note", `{"kind":"invoice","currency":"SAR","note":` + c.JSON + `,"lines":[` + okLine + `]}`, c.InNote},
+		} {
+			s, err := sale.Decode([]byte(f.body), sale.Options{})
+			if f.want {
+				if err != nil {
+					t.Errorf("%s in %s: %v", c.Name, f.field, err)
+				}
+				continue
+			}
+			var errs sale.Errors
+			if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Field != f.field {
+				t.Errorf("%s in %s: Decode = %+v, %v; want one error naming %s", c.Name, f.field, s, err, f.field)
+			}
 		}
 	}
 }

@@ -57,6 +57,8 @@ func TestValidateRules(t *testing.T) {
 		{name: "seller VAT ends with 1", seller: func(s *stamping.Seller) { s.VATNumber = "399999999900001" }, want: []string{"seller.vat_number"}},
 		{name: "seller VAT with a letter", seller: func(s *stamping.Seller) { s.VATNumber = "3999999999O0003" }, want: []string{"seller.vat_number"}},
 		{name: "seller without a name", seller: func(s *stamping.Seller) { s.Name, s.NameLocal = "", " " }, want: []string{"seller.name"}},
+		{name: "seller name with a tab", seller: func(s *stamping.Seller) { s.Name = "Maximum\tSpeed" }, want: []string{"seller.name"}},
+		{name: "seller street with a bidi override", seller: func(s *stamping.Seller) { s.Address.Street = "Prince \u202eSultan" }, want: []string{"seller.address.street"}},
 		{name: "seller name too long for the QR", seller: func(s *stamping.Seller) { s.Name = longText(200) }, want: []string{"seller.name"}},
 		{name: "seller ID scheme NAT", seller: func(s *stamping.Seller) { s.IDScheme = "NAT" }, want: []string{"seller.id_scheme"}},
 		{name: "seller without ID scheme", seller: func(s *stamping.Seller) { s.IDScheme, s.ID = "", "" }, want: []string{"seller.id_scheme"}},

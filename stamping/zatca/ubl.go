@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/egsd/egsd/stamping/money"
+	"github.com/egsd/egsd/stamping/textpolicy"
 )
 
 // The document is written once, directly in the form that Canonical XML
@@ -132,7 +133,10 @@ func Render(inv *Invoice) (*Rendered, error) {
 	w.text(1, "cbc:IssueTime", "issue time", inv.IssueTime)
 	w.textAttr(1, "cbc:InvoiceTypeCode", "name", inv.TypeName, "type code", string(inv.TypeCode))
 	if inv.Note != "" {
-		w.text(1, "cbc:Note", "note", inv.Note)
+		// The one text of the document that may hold lines.
+		w.open(1, "cbc:Note")
+		w.escape("note", inv.Note, textEscape, textpolicy.MultiLine)
+		w.endTag("cbc:Note")
 	}
 	w.text(1, "cbc:DocumentCurrencyCode", "document currency", inv.DocumentCurrency)
 	w.text(1, "cbc:TaxCurrencyCode", "tax currency", inv.TaxCurrency)
@@ -441,11 +445,11 @@ func (w *ublWriter) amount(d int, tag, currency string, v money.Decimal) int {
 	return at
 }
 
-// escText appends s as C14N writes character data.
-func (w *ublWriter) escText(field, s string) { w.escape(field, s, textEscape) }
+// escText appends s, one line of text, as C14N writes character data.
+func (w *ublWriter) escText(field, s string) { w.escape(field, s, textEscape, textpolicy.SingleLine) }
 
 // escAttr appends s as C14N writes an attribute value.
-func (w *ublWriter) escAttr(field, s string) { w.escape(field, s, attrEscape) }
+func (w *ublWriter) escAttr(field, s string) { w.escape(field, s, attrEscape, textpolicy.SingleLine) }
 
 // textEscape and attrEscape are C14N's replacements of ASCII bytes in
 // character data and in attribute values; "" keeps the byte as it is.
@@ -482,9 +486,14 @@ func attrEscape(c byte) string {
 }
 
 // escape appends s with replace applied, and records a failure for text
-// XML cannot carry: invalid UTF-8, non-characters, and control bytes other
-// than tab and line feed that replace leaves alone.
-func (w *ublWriter) escape(field, s string, replace func(byte) string) {
+// the document may not carry: what the character policy of documents
+// refuses (package textpolicy, which the sale decoder applies too), and,
+// as a last guard, what XML cannot carry — invalid UTF-8, non-characters,
+// and control bytes other than tab and line feed that replace leaves alone.
+func (w *ublWriter) escape(field, s string, replace func(byte) string, lines textpolicy.Lines) {
+	if p := textpolicy.Check(s, lines); p != nil && w.err == nil {
+		w.err = fmt.Errorf("zatca: the %s %s", field, p.Rule)
+	}
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
