@@ -9,6 +9,7 @@
 package money
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -274,7 +275,7 @@ func div128(hi, lo, p uint64) (qhi, qlo, r uint64) {
 // the two values in 128-bit arithmetic at their common scale.
 func Cmp(a, b Decimal) int {
 	if sa, sb := a.Sign(), b.Sign(); sa != sb || sa == 0 {
-		return cmpInt(sa, sb)
+		return cmp.Compare(sa, sb)
 	}
 	// Same sign, both non-zero: compare magnitudes, then flip for negatives.
 	c := cmpMagnitude(a, b)
@@ -284,53 +285,26 @@ func Cmp(a, b Decimal) int {
 	return c
 }
 
-func cmpInt(x, y int) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
-}
-
-// cmpMagnitude compares |a| and |b|: |a|×10^(s-a.Scale) against
-// |b|×10^(s-b.Scale) at s = max(a.Scale, b.Scale), as 128-bit numbers.
-// A scale difference above 18 does not fit one multiplication; the
-// larger-scale side is then divided instead, which is exact for the
-// comparison because only whether a remainder exists matters.
+// cmpMagnitude compares |a| and |b|, both non-zero: |a|×10^d against |b|
+// when a has d fewer decimals, the product formed in 128 bits. When d is
+// above 18, 10^d alone exceeds any int64, so |a| is the larger.
 func cmpMagnitude(a, b Decimal) int {
 	ua, ub := abs64(a.Coef), abs64(b.Coef)
-	if a.Scale == b.Scale {
-		return cmpUint(ua, ub)
-	}
-	if a.Scale > b.Scale {
+	switch {
+	case a.Scale == b.Scale:
+		return cmp.Compare(ua, ub)
+	case a.Scale > b.Scale:
 		return -cmpMagnitude(b, a)
 	}
-	// a has fewer decimals: scale |a| up by 10^d.
 	d := int(b.Scale) - int(a.Scale)
-	if d <= MaxStoredScale {
-		hi, lo := bits.Mul64(ua, uint64(pow10[d]))
-		if hi != 0 {
-			return 1 // |a|×10^d ≥ 2^64 > |b|
-		}
-		return cmpUint(lo, ub)
-	}
-	// 10^d ≥ 10^19 > |b|: any non-zero |a| is larger.
-	if ua != 0 {
+	if d > MaxStoredScale {
 		return 1
 	}
-	return cmpUint(0, ub)
-}
-
-func cmpUint(x, y uint64) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
+	hi, lo := bits.Mul64(ua, uint64(pow10[d]))
+	if hi != 0 {
+		return 1 // |a|×10^d ≥ 2^64 > |b|
 	}
-	return 0
+	return cmp.Compare(lo, ub)
 }
 
 func align(a, b Decimal) (Decimal, Decimal, error) {
