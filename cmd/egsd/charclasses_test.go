@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -200,28 +199,11 @@ func textOf(doc []byte, field string) (string, error) {
 // clock can cause) and those warned says are expected.
 func zatcaValidate(t *testing.T, dir string, n int, warned func(file, id string) bool) {
 	t.Helper()
-	tool := stampingtest.Path(t, "tools", "zatca-validate")
-	cmd := exec.Command(tool, "--json", dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() == 2 {
-		t.Skipf("zatca-validate cannot run here: %s", stderr.String())
+	files := stampingtest.ZATCAValidate(t, dir)
+	if len(files) != n {
+		t.Fatalf("zatca-validate reported %d files, want %d", len(files), n)
 	}
-	var report struct {
-		Files []struct {
-			File             string
-			Errors, Warnings []struct{ ID, Message string }
-		}
-	}
-	if jerr := json.Unmarshal(out, &report); jerr != nil {
-		t.Fatalf("zatca-validate: %v (%v)\n%s", jerr, err, stderr.String())
-	}
-	if len(report.Files) != n {
-		t.Fatalf("zatca-validate reported %d files, want %d", len(report.Files), n)
-	}
-	for _, f := range report.Files {
+	for _, f := range files {
 		for _, e := range f.Errors {
 			t.Errorf("%s: %s: %s", filepath.Base(f.File), e.ID, e.Message)
 		}
