@@ -64,6 +64,8 @@ type Agent struct {
 	// onboarding serialises onboarding runs: one run's reading of the saved
 	// state, its steps and its saves must not interleave with another's.
 	onboarding sync.Mutex
+	// identity is what the unit issues documents under (identity.go).
+	identity map[string]string
 }
 
 // New opens the store in cfg.DataDir and builds the configured regime.
@@ -75,17 +77,22 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	if src == nil {
 		src = device.NewSystemTime()
 	}
-	a := &Agent{cfg: cfg, log: opts.Logger, time: src, version: opts.Version}
+	a := &Agent{cfg: cfg, log: opts.Logger, time: src, version: opts.Version, identity: cfg.identity()}
 	a.clock = device.NewClockGuard(src, cfg.Clock.BackwardTolerance.Duration)
 	a.started = src.Wall()
 
 	// The store opens first, so that the regime's key events are audited.
-	storeOpts := &queue.Options{Clock: a.clock.Now, Now: src.Wall, NoSync: opts.UnsafeNoSync}
+	storeOpts := &queue.Options{Clock: a.clock.Now, Now: src.Wall, NoSync: opts.UnsafeNoSync, ReleaseNote: a.releaseNote}
 	if !cfg.Store.GroupCommit {
 		storeOpts.MaxBatch = 1
 	}
 	var err error
 	if a.store, err = queue.Open(cfg.DataDir, storeOpts); err != nil {
+		return nil, err
+	}
+	// Before anything else can issue or stamp: a changed identity stops here.
+	if err := a.checkIdentity(); err != nil {
+		a.store.Close()
 		return nil, err
 	}
 	regime, err := stamping.New(cfg.Regime.Name, stamping.Config{
@@ -109,6 +116,14 @@ func New(cfg Config, opts Options) (*Agent, error) {
 			a.log.Info().Str("event", action).Msg("regime event")
 		},
 	})
+	if errors.Is(err, stamping.ErrIdentityChanged) {
+		// A unit onboarded before its identity was recorded: its
+		// credentials carry it.
+		if _, aerr := a.store.AuditUnlessRepeated(queue.AuditEntry{Actor: "system", Action: queue.AuditIdentity, Subject: "start_refused",
+			Details: map[string]string{"regime": cfg.Regime.Name, "detail": err.Error()}}); aerr != nil {
+			err = errors.Join(err, fmt.Errorf("audit the refused start: %w", aerr))
+		}
+	}
 	if err != nil {
 		a.store.Close()
 		return nil, err
@@ -144,6 +159,12 @@ func (a *Agent) startup() error {
 			a.submit.outage = inc.ID
 			a.submit.outageHead, _ = strconv.ParseUint(inc.Data["counter_at_start"], 10, 64)
 		}
+	}
+	if err := a.reindex(); err != nil {
+		return fmt.Errorf("index the documents issued before this version: %w", err)
+	}
+	if err := a.bindIdentity(); err != nil {
+		return err
 	}
 	cfgJSON, _ := json.Marshal(a.cfg)
 	sum := sha256.Sum256(cfgJSON)

@@ -4,16 +4,20 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/stamping/sale"
 	"github.com/egsd/egsd/stamping/strictjson"
 )
 
@@ -24,6 +28,27 @@ type route struct {
 	method, path string
 	roles        []Role // nil only for a public route
 	handle       func(w http.ResponseWriter, r *http.Request, p *Principal)
+}
+
+// queryParam is a query parameter a route takes. values lists the values
+// it accepts; nil leaves the value to the handler (numbers).
+type queryParam struct {
+	name   string
+	values []string
+}
+
+// pageParams page through a listing (see queryPage).
+var pageParams = []queryParam{{name: "since"}, {name: "limit"}}
+
+// routeQueries are the query parameters of the routes that take any. A
+// request with another parameter, a parameter given twice, or a value
+// outside values is refused (400) before the handler runs, so that a
+// mistyped option is never silently ignored.
+var routeQueries = map[string][]queryParam{
+	"GET /v1/documents":              append(slices.Clone(pageParams), queryParam{"include", []string{"document"}}),
+	"GET /v1/documents/{id}/content": {{"form", []string{"issued", "cleared", "handover"}}},
+	"GET /v1/incidents":              {{"open", []string{"true", "false"}}},
+	"GET /v1/audit":                  pageParams,
 }
 
 // publicRoutes answer without a session: the health probe, and logging in.
@@ -71,13 +96,21 @@ func (a *Agent) routeTable() []route {
 // routes builds the HTTP handler from the route table.
 func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
+	served := map[string]bool{}
 	for _, rt := range a.routeTable() {
 		pattern := rt.method + " " + rt.path
 		public := slices.Contains(publicRoutes, pattern)
 		if public != (rt.roles == nil) {
 			panic("agent: route " + pattern + " must have roles unless it is in publicRoutes")
 		}
+		rt.handle = checkingQuery(rt, routeQueries[pattern])
+		served[pattern] = true
 		mux.HandleFunc(pattern, a.guard(rt, public))
+	}
+	for pattern := range routeQueries {
+		if !served[pattern] {
+			panic("agent: routeQueries names " + pattern + ", which is not in the route table")
+		}
 	}
 	// Everything else needs a session too, so that probing paths without
 	// one learns nothing.
@@ -113,6 +146,77 @@ func (a *Agent) guard(rt route, public bool) http.HandlerFunc {
 		setUser(r, p.User)
 		rt.handle(w, r, p)
 	}
+}
+
+// checkingQuery wraps a route's handler so that it runs only when the
+// query string holds nothing but the parameters the route takes, each
+// once, with a value it accepts.
+func checkingQuery(rt route, params []queryParam) func(http.ResponseWriter, *http.Request, *Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p *Principal) {
+		if checkQuery(w, r, rt, params) {
+			rt.handle(w, r, p)
+		}
+	}
+}
+
+// checkQuery refuses a query string with a parameter the route does not
+// take, a parameter given more than once, or a value the parameter does
+// not accept; on failure it has written the problem, naming each
+// parameter and what is allowed, and returns false.
+func checkQuery(w http.ResponseWriter, r *http.Request, rt route, params []queryParam) bool {
+	if r.URL.RawQuery == "" {
+		return true
+	}
+	values, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeProblem(w, fieldProblem("query", "is not a valid query string: "+err.Error()))
+		return false
+	}
+	var errs []sale.FieldError
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		i := slices.IndexFunc(params, func(q queryParam) bool { return q.name == name })
+		if i < 0 {
+			errs = append(errs, sale.FieldError{Field: name, Rule: "is not a parameter of " + rt.method + " " + rt.path + "; " + takes(params)})
+			continue
+		}
+		q, vs := params[i], values[name]
+		switch {
+		case len(vs) > 1:
+			errs = append(errs, sale.FieldError{Field: name, Rule: "is given more than once; give it once"})
+		case q.values != nil && !slices.Contains(q.values, vs[0]):
+			errs = append(errs, sale.FieldError{Field: name, Rule: "must be " + orList(q.values) + ", not " + strconv.Quote(vs[0])})
+		}
+	}
+	if len(errs) == 0 {
+		return true
+	}
+	details := make([]string, len(errs))
+	for i, e := range errs {
+		details[i] = e.Error()
+	}
+	writeProblem(w, Problem{Type: problemInvalidInput, Title: "Invalid query parameter", Status: http.StatusBadRequest,
+		Detail: strings.Join(details, "; "), Errors: errs})
+	return false
+}
+
+// takes says which query parameters a route takes.
+func takes(params []queryParam) string {
+	if len(params) == 0 {
+		return "it takes no query parameters"
+	}
+	names := make([]string, len(params))
+	for i, q := range params {
+		names[i] = q.name
+	}
+	return "it takes " + strings.Join(names, ", ")
+}
+
+// orList joins values as "a", "a or b", "a, b or c".
+func orList(values []string) string {
+	if len(values) < 2 {
+		return strings.Join(values, "")
+	}
+	return strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
 }
 
 // bearerToken returns the token of an "Authorization: Bearer <token>"
@@ -391,11 +495,12 @@ func (a *Agent) handleNotification(w http.ResponseWriter, r *http.Request, p *Pr
 	if !readJSON(w, r, 64<<10, &req) {
 		return
 	}
-	if ref := strings.TrimSpace(req.Reference); ref == "" || len(ref) > 200 {
+	ref := strings.TrimSpace(req.Reference)
+	if ref == "" || utf8.RuneCountInString(ref) > 200 {
 		writeProblem(w, fieldProblem("reference", "is required: the authority's reference for the notice, at most 200 characters"))
 		return
 	}
-	inc, err := a.store.AddNotification(id, queue.Notification{Reference: strings.TrimSpace(req.Reference), By: p.User})
+	inc, err := a.store.AddNotification(id, queue.Notification{Reference: ref, By: p.User})
 	if errors.Is(err, queue.ErrNotFound) {
 		writeProblem(w, Problem{Type: problemNotFound, Title: "No such incident", Status: http.StatusNotFound, Detail: "no incident " + r.PathValue("id")})
 		return
@@ -481,13 +586,13 @@ func queryPage(w http.ResponseWriter, r *http.Request) (since uint64, limit int,
 	return since, int(l), true
 }
 
-// queryUint reads an optional unsigned query parameter.
+// queryUint reads an optional unsigned query parameter; given empty, it
+// is refused like any other value that is not a number.
 func queryUint(w http.ResponseWriter, r *http.Request, name string, def uint64) (uint64, bool) {
-	s := r.URL.Query().Get(name)
-	if s == "" {
+	if !r.URL.Query().Has(name) {
 		return def, true
 	}
-	v, err := strconv.ParseUint(s, 10, 64)
+	v, err := strconv.ParseUint(r.URL.Query().Get(name), 10, 64)
 	if err != nil {
 		writeProblem(w, fieldProblem(name, "must be a non-negative whole number"))
 		return 0, false

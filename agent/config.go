@@ -128,10 +128,16 @@ type AuthConfig struct {
 	SessionTTL      Duration `toml:"session_ttl"`
 	LockoutAttempts int      `toml:"lockout_attempts"`
 	LockoutDuration Duration `toml:"lockout_duration"`
-	MinPassword     int      `toml:"min_password_length"`
+	// MinPassword is the fewest characters (Unicode code points) a
+	// password may have; never below MinPasswordFloor.
+	MinPassword int `toml:"min_password_length"`
 	// BcryptCost is the password hashing cost (bcrypt, 10–14 sensible).
 	BcryptCost int `toml:"bcrypt_cost"`
 }
+
+// MinPasswordFloor is the default and the lowest allowed
+// auth.min_password_length: the minimum the API documents.
+const MinPasswordFloor = 10
 
 // ClockConfig is the clock guard.
 type ClockConfig struct {
@@ -179,7 +185,7 @@ func DefaultConfig() Config {
 			SessionTTL:      Duration{12 * time.Hour},
 			LockoutAttempts: 5,
 			LockoutDuration: Duration{5 * time.Minute},
-			MinPassword:     10,
+			MinPassword:     MinPasswordFloor,
 			BcryptCost:      11,
 		},
 		Clock: ClockConfig{BackwardTolerance: Duration{2 * time.Second}},
@@ -205,7 +211,6 @@ func DemoConfig(dataDir string) Config {
 		District: "Al Olaya", City: "Riyadh", PostalCode: "12345", Country: "SA",
 	}
 	c.Device = DeviceConfig{Serial: "DEMO-0001", Model: "egsd-demo"}
-	c.Auth.MinPassword = 8
 	return c
 }
 
@@ -278,8 +283,8 @@ func (c *Config) Validate() error {
 	if c.Auth.LockoutDuration.Duration < 0 {
 		bad("auth.lockout_duration must not be negative")
 	}
-	if c.Auth.MinPassword < 8 {
-		bad("auth.min_password_length must be at least 8")
+	if c.Auth.MinPassword < MinPasswordFloor {
+		bad("auth.min_password_length must be at least %d", MinPasswordFloor)
 	}
 	if c.Auth.BcryptCost < 4 || c.Auth.BcryptCost > 16 {
 		bad("auth.bcrypt_cost must be between 4 and 16")

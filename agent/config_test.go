@@ -41,6 +41,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"zero lockout attempts", "[auth]\nlockout_attempts = 0\n", []string{"auth.lockout_attempts"}},
 		{"negative lockout", "[auth]\nlockout_duration = \"-1m\"\n", []string{"auth.lockout_duration"}},
 		{"short passwords", "[auth]\nmin_password_length = 4\n", []string{"auth.min_password_length"}},
+		{"passwords below the documented minimum", "[auth]\nmin_password_length = 9\n", []string{"auth.min_password_length", "at least 10"}},
 		{"bcrypt cost too high", "[auth]\nbcrypt_cost = 31\n", []string{"auth.bcrypt_cost"}},
 		{"negative clock tolerance", "[clock]\nbackward_tolerance = \"-1s\"\n", []string{"clock.backward_tolerance"}},
 		{"tiny body limit", "[api]\nmax_body_bytes = 10\n", []string{"api.max_body_bytes"}},

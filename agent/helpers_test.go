@@ -24,7 +24,7 @@ import (
 // time source shows up as a wrong answer.
 var t0 = time.Date(2031, time.March, 1, 9, 0, 0, 0, time.UTC)
 
-// testPassword is every test user's password (DemoConfig's minimum is 8).
+// testPassword is every test user's password (the minimum is MinPasswordFloor).
 const testPassword = "correct horse"
 
 // goodSale is a valid invoice: 2 × 5.00 at 15 %.

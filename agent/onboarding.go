@@ -152,8 +152,15 @@ func (a *Agent) handlePostOnboarding(w http.ResponseWriter, r *http.Request, p *
 			details["error"] = st.LastError
 		}
 		if err := a.store.Update(func(tx *queue.Tx) error {
-			return tx.PutRegimeState(OnboardingStateKey, next, queue.AuditEntry{Actor: p.User, Action: queue.AuditOnboarding,
-				Subject: st.State, Details: details})
+			if err := tx.PutRegimeState(OnboardingStateKey, next, queue.AuditEntry{Actor: p.User, Action: queue.AuditOnboarding,
+				Subject: st.State, Details: details}); err != nil {
+				return err
+			}
+			if st.State == stamping.OnboardingDone {
+				// The certificate carries the unit's identity from now on.
+				return a.bindIn(tx, "onboarding")
+			}
+			return nil
 		}); err != nil {
 			return err
 		}

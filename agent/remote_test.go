@@ -108,23 +108,3 @@ func TestRemoteRegime(t *testing.T) {
 		t.Errorf("check: %+v, want 2 documents, 1 pending", rep)
 	}
 }
-
-// TestRegimeMismatch: a data directory belongs to the regime of its first
-// document; an agent configured for another regime may not add to it.
-func TestRegimeMismatch(t *testing.T) {
-	h := newHarness(t, nil)
-	h.addUser("cashier1", RoleCashier)
-	h.mustSale(h.login("cashier1", testPassword), "k1", goodSale)
-	h.close()
-
-	cfg := h.cfg
-	cfg.Regime.Name = testregime.Remote
-	h2 := startHarness(t, cfg, h.ft)
-	p := problemOf(t, h2.sale(h2.login("cashier1", testPassword), "k2", goodSale), http.StatusConflict)
-	if p.Type != problemConflict {
-		t.Errorf("type %q, want %q", p.Type, problemConflict)
-	}
-	if n := h2.journalLen(); n != 1 {
-		t.Errorf("journal has %d records, want 1", n)
-	}
-}

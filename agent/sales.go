@@ -18,7 +18,6 @@ import (
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/sale"
-	"github.com/egsd/egsd/stamping/textpolicy"
 )
 
 const incidentClock = "clock"
@@ -31,14 +30,29 @@ type IssueError struct{ Problem Problem }
 
 func (e *IssueError) Error() string { return e.Problem.Detail }
 
-// Issue runs the issue pipeline for an already-read sale body: decode and
-// validate (sale model and regime rules), then one store transaction that
-// stamps, journals, chains, queues and audits the document. It returns the
-// record and whether it is an idempotent replay.
+// Issue runs the issue pipeline for an already-read sale body, issued by
+// user with a cashier's rights: see IssueAs.
 func (a *Agent) Issue(ctx context.Context, user, key string, body []byte) (*queue.Record, bool, error) {
-	if p, ok := checkIdempotencyKey(key); !ok {
-		return nil, false, &IssueError{p}
+	return a.IssueAs(ctx, &Principal{User: user, Role: RoleCashier}, key, body)
+}
+
+// IssueAs runs the issue pipeline for an already-read sale body, issued by
+// p: decode and validate (sale model and regime rules; a note's reference,
+// notes.go), then one store transaction that checks a note against its
+// original, stamps, journals, chains, queues and audits the document. It
+// returns the record and whether it is an idempotent replay.
+func (a *Agent) IssueAs(ctx context.Context, p *Principal, key string, body []byte) (*queue.Record, bool, error) {
+	if prob, ok := checkIdempotencyKey(key); !ok {
+		return nil, false, &IssueError{prob}
 	}
+	return a.issue(ctx, p, key, body, 0)
+}
+
+// issue is IssueAs; corrective, when not zero, makes the sale the
+// corrective credit note of that rejected document (no key: the document
+// is its key).
+func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte, corrective uint64) (*queue.Record, bool, error) {
+	user := p.User
 	s, err := sale.Decode(body, sale.Options{DefaultCurrency: a.cfg.Regime.Currency})
 	if err == nil {
 		err = a.regime.Validate(s)
@@ -54,6 +68,19 @@ func (a *Agent) Issue(ctx context.Context, user, key string, body []byte) (*queu
 	if err != nil {
 		return nil, false, err
 	}
+	stored := body
+	var note *notePlan
+	if s.Kind.IsNote() {
+		if note, err = a.planNote(s, p.Role, corrective); err != nil {
+			return nil, false, err
+		}
+		// The document, the receipt and the stored sale name the original
+		// the same way: by its number.
+		s.Original = note.number
+		if stored, err = noteSale(body, note); err != nil {
+			return nil, false, err
+		}
+	}
 	id, err := newUUID()
 	if err != nil {
 		return nil, false, err
@@ -62,11 +89,14 @@ func (a *Agent) Issue(ctx context.Context, user, key string, body []byte) (*queu
 	req := &queue.IssueRequest{
 		User: user, IdempotencyKey: key, BodyHash: sum[:], Regime: a.regime.Name(),
 		GenesisHash: a.regime.GenesisHash(), Kind: string(s.Kind), UUID: id,
-		Submit: true, Sale: body,
+		Submit: true, Sale: stored, Identity: a.identity,
 		Stamp: func(slot queue.Slot) (queue.Stamped, error) {
 			doc, err := a.regime.Stamp(stamping.Slot(slot), s)
 			return queue.Stamped(doc), err
 		},
+	}
+	if note != nil {
+		req.Note, req.AuditDetails = note.ref, note.audit
 	}
 	if a.print != nil {
 		req.Print = queue.PrintNow
@@ -85,8 +115,13 @@ func (a *Agent) Issue(ctx context.Context, user, key string, body []byte) (*queu
 	case errors.Is(err, queue.ErrIdempotencyConflict):
 		return nil, false, &IssueError{Problem{Type: problemIdempotency, Title: "Idempotency key reused", Status: http.StatusConflict,
 			Detail: "Idempotency-Key " + strconv.Quote(key) + " was already used for a different sale; use a new key for a new sale"}}
-	case errors.Is(err, queue.ErrRegimeMismatch):
-		return nil, false, &IssueError{Problem{Type: problemConflict, Title: "Regime mismatch", Status: http.StatusConflict, Detail: err.Error()}}
+	case errors.Is(err, queue.ErrRegimeMismatch), errors.Is(err, queue.ErrIdentityMismatch):
+		return nil, false, &IssueError{Problem{Type: problemConflict, Title: "Identity mismatch", Status: http.StatusConflict, Detail: err.Error()}}
+	case errors.As(err, &fieldErrs):
+		// The note does not fit what was issued against its original.
+		return nil, false, invalidSale(fieldErrs)
+	case errors.Is(err, queue.ErrTooManyNotes):
+		return nil, false, invalidSale(sale.Errors{{Field: "original", Rule: err.Error()}})
 	case err != nil:
 		return nil, false, err
 	}
@@ -161,7 +196,14 @@ func (a *Agent) handleSale(w http.ResponseWriter, r *http.Request, p *Principal)
 		writeProblem(w, fieldProblem("body", "could not be read: "+err.Error()))
 		return
 	}
-	rec, replayed, err := a.Issue(r.Context(), p.User, r.Header.Get("Idempotency-Key"), body)
+	rec, replayed, err := a.IssueAs(r.Context(), p, r.Header.Get("Idempotency-Key"), body)
+	a.writeIssued(w, r, rec, replayed, err)
+}
+
+// writeIssued answers the outcome of an issue: the problem, or the
+// document (201, or 200 with Idempotent-Replayed when it was issued
+// before).
+func (a *Agent) writeIssued(w http.ResponseWriter, r *http.Request, rec *queue.Record, replayed bool, err error) {
 	var ie *IssueError
 	switch {
 	case errors.As(err, &ie):
@@ -183,6 +225,7 @@ func (a *Agent) handleSale(w http.ResponseWriter, r *http.Request, p *Principal)
 // DocumentView is a journal record as the API shows it.
 type DocumentView struct {
 	Counter     uint64          `json:"counter"`
+	Number      string          `json:"number,omitempty"` // as printed, e.g. INV-42
 	UUID        string          `json:"uuid"`
 	Regime      string          `json:"regime"`
 	Kind        string          `json:"kind"`
@@ -202,6 +245,9 @@ type DocumentView struct {
 	Handover  string    `json:"handover"`
 	PrintedAt time.Time `json:"printed_at,omitzero"` // when the printer confirmed the original receipt
 	Copies    int       `json:"copies,omitempty"`    // marked copies printed since
+	// OriginalCounter is, for a note, the counter of the document of this
+	// unit it references.
+	OriginalCounter uint64 `json:"original_counter,omitempty"`
 }
 
 func (a *Agent) viewDocument(r *queue.Record, withBytes bool) DocumentView {
@@ -210,6 +256,7 @@ func (a *Agent) viewDocument(r *queue.Record, withBytes bool) DocumentView {
 		User: r.User, PrevHash: r.PrevHash, Hash: r.Hash, Status: r.Status, ContentType: r.ContentType,
 		Receipt: rawJSON(r.Receipt), Answer: rawJSON(r.Answer), Messages: r.Messages, AnsweredAt: r.AnsweredAt,
 		PrintedAt: r.PrintedAt, Copies: r.Copies, Handover: "ready",
+		Number: r.Number, OriginalCounter: r.Original,
 	}
 	if c, ok := a.regime.(stamping.Clearance); ok && a.cfg.Submit.StandardHandover == "cleared" && c.NeedsClearance(r.Document) {
 		switch r.Status {
@@ -466,70 +513,4 @@ func residentBytes() (rss, anon uint64) {
 		}
 	}
 	return rss, anon
-}
-
-// handleCorrectiveCreditNote issues, for a document the authority
-// rejected, a credit note that references it, built from the rejected
-// sale: the rejected document keeps its slot in the chain (it cannot be
-// withdrawn), and the credit note cancels it in the books before the sale
-// is issued again correctly. Resending returns the same credit note.
-func (a *Agent) handleCorrectiveCreditNote(w http.ResponseWriter, r *http.Request, p *Principal) {
-	rec, ok := a.lookupDocument(w, r, p)
-	if !ok {
-		return
-	}
-	if rec.Status != queue.StatusRejected || rec.Kind == string(sale.CreditNote) || len(rec.Sale) == 0 {
-		writeProblem(w, Problem{Type: problemConflict, Title: "No corrective credit note", Status: http.StatusConflict,
-			Detail: fmt.Sprintf("document %d is %s %s: only a rejected invoice or debit note gets a corrective credit note", rec.Counter, rec.Status, strings.ReplaceAll(rec.Kind, "_", " "))})
-		return
-	}
-	var s map[string]json.RawMessage
-	if err := json.Unmarshal(rec.Sale, &s); err != nil {
-		a.internalError(w, r, fmt.Errorf("stored sale of document %d: %w", rec.Counter, err))
-		return
-	}
-	original := strconv.FormatUint(rec.Counter, 10)
-	var receipt struct {
-		InvoiceNumber string `json:"invoice_number"`
-	}
-	if json.Unmarshal(rec.Receipt, &receipt) == nil && receipt.InvoiceNumber != "" {
-		original = receipt.InvoiceNumber
-	}
-	reason := fmt.Sprintf("Correction of document %s, rejected by the tax authority", original)
-	if len(rec.Messages) > 0 {
-		reason += ": " + rec.Messages[0]
-	}
-	// The authority's message may hold what a reason may not (a line
-	// break, a control character): the reason is made one printable line,
-	// cut at a character boundary.
-	reason = textpolicy.Printable(reason)
-	if r := []rune(reason); len(r) > sale.MaxTextLength {
-		reason = string(r[:sale.MaxTextLength])
-	}
-	s["kind"], _ = json.Marshal(sale.CreditNote)
-	s["original"], _ = json.Marshal(original)
-	s["reason"], _ = json.Marshal(reason)
-	delete(s, "note")
-	body, err := json.Marshal(s)
-	if err != nil {
-		a.internalError(w, r, err)
-		return
-	}
-	note, replayed, err := a.Issue(r.Context(), p.User, "credit-note-for-"+strconv.FormatUint(rec.Counter, 10), body)
-	var ie *IssueError
-	switch {
-	case errors.As(err, &ie):
-		writeProblem(w, ie.Problem)
-		return
-	case err != nil:
-		a.internalError(w, r, err)
-		return
-	}
-	status := http.StatusCreated
-	if replayed {
-		w.Header().Set("Idempotent-Replayed", "true")
-		status = http.StatusOK
-	}
-	w.Header().Set("Location", "/v1/documents/"+strconv.FormatUint(note.Counter, 10))
-	writeJSON(w, status, a.viewDocument(note, true))
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,6 +31,8 @@ const (
 	AuditReplay        = "replay"
 	AuditIncident      = "incident"
 	AuditPrint         = "print"
+	AuditIdentity      = "identity"          // the unit's identity bound, or a start refused for a changed one
+	AuditReindex       = "documents_indexed" // documents from before schema 2 indexed (numbers, note references)
 )
 
 // AuditEntry is one entry of the hash-chained audit log. Hash is the
@@ -70,6 +73,33 @@ func (e *AuditEntry) computeHash() (string, error) {
 // Time if zero.
 func (s *Store) Audit(e AuditEntry) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return appendAudit(tx, s.opts.Now, &e) })
+}
+
+// AuditUnlessRepeated appends e unless the newest entry already records
+// the same thing (actor, action, subject and details), and reports whether
+// it appended. It bounds what a loop can write: a service restarted every
+// few seconds into the same refusal records it once, until anything else
+// is recorded.
+func (s *Store) AuditUnlessRepeated(e AuditEntry) (bool, error) {
+	appended := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var head auditHead
+		if err := getJSON(tx.Bucket(bucketMeta), keyAuditHead, &head); err != nil && err != ErrNotFound {
+			return err
+		}
+		if head.Seq > 0 {
+			var last AuditEntry
+			if err := getJSON(tx.Bucket(bucketAudit), u64(head.Seq), &last); err != nil {
+				return err
+			}
+			if last.Actor == e.Actor && last.Action == e.Action && last.Subject == e.Subject && maps.Equal(last.Details, e.Details) {
+				return nil
+			}
+		}
+		appended = true
+		return appendAudit(tx, s.opts.Now, &e)
+	})
+	return appended, err
 }
 
 // Audit appends e inside this transaction.

@@ -29,7 +29,8 @@ type CheckReport struct {
 // one's to the genesis hash), the chain head at the last document, the UUID
 // index and idempotency keys pointing at real documents, every pending
 // document in the outbox and every outbox entry pending, and the audit
-// chain intact.
+// chain intact; the number index and the notes' references agree with the
+// journal.
 func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 	var rep CheckReport
 	var problems []error
@@ -48,6 +49,7 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 			return err
 		}
 		outbox := tx.Bucket(bucketOutbox)
+		originals := map[uint64]uint64{} // note → original, for checkNotes
 		var want uint64 = 1
 		prevHash := ident.Genesis
 		c := tx.Bucket(bucketJournal).Cursor()
@@ -64,6 +66,10 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 			}
 			if r.Counter != counter {
 				bad("journal[%d]: record says counter %d", counter, r.Counter)
+			}
+			checkNumber(tx, r, bad)
+			if r.Original != 0 {
+				originals[counter] = r.Original
 			}
 			if r.PrevHash != prevHash {
 				bad("journal[%d]: previous hash %q, but document %d has hash %q", counter, r.PrevHash, counter-1, prevHash)
@@ -122,6 +128,9 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 			return nil
 		})
 		if err != nil {
+			return err
+		}
+		if err := checkNotes(tx, originals, bad); err != nil {
 			return err
 		}
 		if n := tx.Bucket(bucketDocuments).Stats().KeyN; uint64(n) != rep.Documents {

@@ -3,6 +3,7 @@ package queue
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -17,6 +18,10 @@ var (
 	// documents of another regime: a unit has one chain, so switching regime
 	// needs a new data directory.
 	ErrRegimeMismatch = errors.New("the journal belongs to another regime")
+	// ErrIdentityMismatch is returned (wrapped in an *IdentityError) by
+	// Issue when the request's identity differs from the one the unit's
+	// chain is bound to.
+	ErrIdentityMismatch = errors.New("the unit's chain belongs to another identity")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("store is closed")
 	// ErrLocked is returned by Open when another process holds the data file.
@@ -51,3 +56,17 @@ type SchemaError struct{ Found, Known int }
 func (e *SchemaError) Error() string {
 	return fmt.Sprintf("data file has schema version %d but this egsd knows up to %d; install the newer egsd", e.Found, e.Known)
 }
+
+// IdentityError is returned by Issue when the request's identity differs
+// from the unit's bound identity (Identity.Bound).
+type IdentityError struct{ Mismatches []IdentityMismatch }
+
+func (e *IdentityError) Error() string {
+	parts := make([]string, len(e.Mismatches))
+	for i, m := range e.Mismatches {
+		parts[i] = fmt.Sprintf("%s is %q, but the unit's chain is bound to %q", m.Key, m.Given, m.Bound)
+	}
+	return ErrIdentityMismatch.Error() + ": " + strings.Join(parts, "; ")
+}
+
+func (e *IdentityError) Unwrap() error { return ErrIdentityMismatch }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -25,12 +26,15 @@ type Stamped struct {
 	ContentType string
 	Hash        string
 	Receipt     []byte
+	// Number is the document's number as printed; notes may name the
+	// document by it (ResolveDocument).
+	Number string
 }
 
 // IssueRequest asks the store to issue one document.
 type IssueRequest struct {
 	User           string // who issued it (audit, "read own")
-	IdempotencyKey string // required; scoped to User
+	IdempotencyKey string // required (except for a corrective note, see NoteRef); scoped to User
 	BodyHash       []byte // SHA-256 of the request body, to detect a reused key
 	Regime         string
 	GenesisHash    string // PrevHash of counter 1
@@ -41,9 +45,19 @@ type IssueRequest struct {
 	Stamp func(Slot) (Stamped, error)
 	// Submit says whether the document goes to the outbox.
 	Submit bool
-	// Sale is the sale as the POS sent it (JSON), kept with the record so
-	// that a correction can be built from it.
+	// Sale is the sale as the POS sent it (JSON; a note's with its
+	// reference resolved), kept with the record so that a correction can
+	// be built from it.
 	Sale []byte
+	// Note, for a note that references a document of this unit, is that
+	// reference: checked and recorded in the issue transaction.
+	Note *NoteRef
+	// Identity is what the document is issued under (see Identity.Bound):
+	// the first document binds the unit to it, and a request with another
+	// one is refused with an *IdentityError. Nil skips the check.
+	Identity map[string]string
+	// AuditDetails are added to the document's audit entry.
+	AuditDetails map[string]string
 	// Print queues the original receipt in the same transaction.
 	Print PrintRequest
 	// HoldPrint, when set, is asked about the stamped document: true holds
@@ -90,7 +104,8 @@ type issueCall struct {
 func (s *Store) Issue(ctx context.Context, req *IssueRequest) (IssueResult, error) {
 	// An empty UUID would fail bbolt's Put and abort every document in the
 	// batch, so it is refused here.
-	if req.IdempotencyKey == "" || req.User == "" || req.UUID == "" || req.Stamp == nil {
+	corrective := req.Note != nil && req.Note.Corrective
+	if req.IdempotencyKey == "" && !corrective || req.User == "" || req.UUID == "" || req.Stamp == nil {
 		return IssueResult{}, fmt.Errorf("queue: IssueRequest needs User, IdempotencyKey, UUID and Stamp")
 	}
 	// The read lock keeps Close from closing the file under the lookup.
@@ -103,6 +118,10 @@ func (s *Store) Issue(ctx context.Context, req *IssueRequest) (IssueResult, erro
 	if res, ok, err := s.lookupIdempotent(req); ok || err != nil {
 		s.mu.RUnlock()
 		return res, err
+	}
+	if r, err := s.correctiveNote(req.Note); r != nil || err != nil {
+		s.mu.RUnlock()
+		return IssueResult{Record: r, Replayed: true}, err
 	}
 	call := &issueCall{req: req, done: make(chan struct{})}
 	s.issueCh <- call
@@ -128,6 +147,9 @@ func idempotencyKey(user, key string) []byte { return []byte(user + "\x00" + key
 
 // idempotent reports whether req's key was used before, and with what.
 func idempotent(tx *bolt.Tx, req *IssueRequest) (IssueResult, bool, error) {
+	if req.IdempotencyKey == "" { // a corrective note: the original is its key
+		return IssueResult{}, false, nil
+	}
 	v := tx.Bucket(bucketIdempotency).Get(idempotencyKey(req.User, req.IdempotencyKey))
 	if v == nil {
 		return IssueResult{}, false, nil
@@ -212,6 +234,29 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 		c.err = fmt.Errorf("%w: the journal is %s, the request is %s", ErrRegimeMismatch, ident.Regime, req.Regime)
 		return nil
 	}
+	if m := ident.Mismatches(req.Identity); req.Identity != nil && len(m) > 0 {
+		c.err = &IdentityError{Mismatches: m}
+		return nil
+	}
+	// A note is checked against its original before it takes a slot.
+	var refs References
+	var credited []byte
+	if req.Note != nil {
+		var existing *Record
+		var noteErr, err error
+		refs, credited, existing, noteErr, err = checkNote(tx, req.Note)
+		if err != nil {
+			return err
+		}
+		if existing != nil {
+			c.res = IssueResult{Record: existing, Replayed: true}
+			return nil
+		}
+		if noteErr != nil {
+			c.err = noteErr
+			return nil
+		}
+	}
 	// A reused UUID would re-point the UUID index away from its document.
 	if k := tx.Bucket(bucketUUID).Get([]byte(req.UUID)); k != nil {
 		c.err = fmt.Errorf("%w: UUID %s is document %d", ErrExists, req.UUID, decodeCounter(k))
@@ -245,6 +290,10 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 		IssuedAt: now.UTC(), User: req.User, IdempotencyKey: req.IdempotencyKey,
 		PrevHash: prev, Hash: doc.Hash, ContentType: doc.ContentType,
 		Document: doc.Bytes, Receipt: doc.Receipt, Status: StatusPending, Sale: req.Sale,
+		Number: doc.Number,
+	}
+	if req.Note != nil {
+		rec.Original = req.Note.Original
 	}
 	if !req.Submit {
 		rec.Status = StatusAccepted
@@ -272,18 +321,41 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 			return err
 		}
 	}
-	if err := putJSON(tx.Bucket(bucketIdempotency), idempotencyKey(req.User, req.IdempotencyKey), idempotencyEntry{rec.Counter, req.BodyHash}); err != nil {
+	if req.IdempotencyKey != "" {
+		if err := putJSON(tx.Bucket(bucketIdempotency), idempotencyKey(req.User, req.IdempotencyKey), idempotencyEntry{rec.Counter, req.BodyHash}); err != nil {
+			return err
+		}
+	}
+	if err := indexNumber(tx, rec.Number, rec.Counter); err != nil {
 		return err
 	}
-	if ident.Regime == "" {
-		ident.Regime, ident.Genesis = req.Regime, prev
+	if req.Note != nil {
+		if err := recordNote(tx, req.Note, refs, credited, rec); err != nil {
+			return err
+		}
+	}
+	details := map[string]string{"uuid": rec.UUID, "kind": rec.Kind, "hash": rec.Hash}
+	if ident.Regime == "" || ident.Bound == nil && req.Identity != nil {
+		if ident.Regime == "" {
+			ident.Regime, ident.Genesis = req.Regime, prev
+		}
+		if ident.Bound == nil && req.Identity != nil {
+			ident.Bound, ident.BoundAt, ident.BoundBy = maps.Clone(req.Identity), now.UTC(), "first_document"
+			for k, v := range ident.Bound {
+				details["identity."+k] = v // this document bound the unit's identity
+			}
+		}
 		if err := putJSON(meta, keyIdentity, ident); err != nil {
 			return err
 		}
 	}
+	for k, v := range req.AuditDetails {
+		if _, taken := details[k]; !taken {
+			details[k] = v
+		}
+	}
 	if err := appendAudit(tx, s.opts.Now, &AuditEntry{
-		Time: now, Actor: req.User, Action: AuditDocument, Subject: fmt.Sprint(rec.Counter),
-		Details: map[string]string{"uuid": rec.UUID, "kind": rec.Kind, "hash": rec.Hash},
+		Time: now, Actor: req.User, Action: AuditDocument, Subject: fmt.Sprint(rec.Counter), Details: details,
 	}); err != nil {
 		return err
 	}

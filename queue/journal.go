@@ -60,8 +60,14 @@ type Record struct {
 	ContentType    string    `json:"content_type"`
 	Document       []byte    `json:"document,omitempty"` // frozen bytes; stored raw in their own bucket
 	Receipt        []byte    `json:"receipt,omitempty"`
-	Sale           []byte    `json:"sale,omitempty"` // the sale as received (JSON)
+	Sale           []byte    `json:"sale,omitempty"` // the sale as received (JSON), see IssueRequest.Sale
 	Status         Status    `json:"status"`
+	// Number is the document's number as printed (Stamped.Number); empty
+	// for a regime without one.
+	Number string `json:"number,omitempty"`
+	// Original is, for a note, the counter of the document of this unit
+	// it references (IssueRequest.Note); 0 otherwise.
+	Original uint64 `json:"original_counter,omitempty"`
 	// Answer is the authority's full answer (for remote-stamping regimes,
 	// it carries the fiscal signature); Messages its errors or warnings.
 	Answer     []byte    `json:"answer,omitempty"`
@@ -166,6 +172,20 @@ func getRecord(tx *bolt.Tx, counter uint64) (*Record, error) {
 		return nil, ErrNotFound
 	}
 	return decodeRecord(tx, k, v)
+}
+
+// recordMeta reads a journal record without its document bytes.
+func recordMeta(tx *bolt.Tx, key []byte) (*Record, error) {
+	v := tx.Bucket(bucketJournal).Get(key)
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	sr := storedRecord{Record: new(Record)}
+	if err := jsonUnmarshal(v, &sr); err != nil {
+		return nil, err
+	}
+	sr.Record.Status = Status(sr.Status)
+	return sr.Record, nil
 }
 
 // storedRecord is a Record as the journal stores it. Status marshals by

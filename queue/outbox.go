@@ -87,8 +87,20 @@ func (s *Store) RecordAnswer(counter uint64, a Answer) error {
 		if err := releasePrint(tx, s.opts.Now, counter, a.Status, a.At); err != nil {
 			return err
 		}
+		details := map[string]string{"status": a.Status.String()}
+		if a.Status == StatusRejected && rec.Original != 0 {
+			// A rejected note takes nothing from its original any more.
+			details["released_from"] = fmt.Sprint(rec.Original)
+			failed, err := s.releaseNote(tx, rec)
+			if err != nil {
+				return err
+			}
+			if failed != "" {
+				details["release_error"] = failed
+			}
+		}
 		return appendAudit(tx, s.opts.Now, &AuditEntry{Time: a.At, Actor: "system", Action: AuditDocumentState,
-			Subject: fmt.Sprint(counter), Details: map[string]string{"status": a.Status.String()}})
+			Subject: fmt.Sprint(counter), Details: details})
 	})
 }
 
@@ -97,19 +109,14 @@ func (s *Store) RecordAnswer(counter uint64, a Answer) error {
 // touches (putRecord leaves them alone); like getRecord, it fails when
 // they are missing.
 func answeredRecord(tx *bolt.Tx, key []byte) (*Record, error) {
-	v := tx.Bucket(bucketJournal).Get(key)
-	if v == nil {
-		return nil, ErrNotFound
-	}
-	sr := storedRecord{Record: new(Record)}
-	if err := jsonUnmarshal(v, &sr); err != nil {
+	r, err := recordMeta(tx, key)
+	if err != nil {
 		return nil, err
 	}
-	sr.Record.Status = Status(sr.Status)
 	if tx.Bucket(bucketDocuments).Get(key) == nil {
 		return nil, fmt.Errorf("document bytes of %d are missing", binary.BigEndian.Uint64(key))
 	}
-	return sr.Record, nil
+	return r, nil
 }
 
 // Defer records a failed attempt and when to try again; the entry keeps its

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,7 +19,7 @@ import (
 )
 
 // SchemaVersion is the layout version this package writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // FileName is the store's file inside the data directory.
 const FileName = "egsd.db"
@@ -36,7 +38,8 @@ var (
 	bucketPrintJobs   = []byte("print_jobs")   // counter ‖ copy → PrintJob, until printed
 
 	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketDocuments, bucketUUID, bucketOutbox, bucketIdempotency,
-		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState, bucketPrintJobs}
+		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState, bucketPrintJobs,
+		bucketNumbers, bucketNotes}
 
 	keySchema    = []byte("schema_version")
 	keyIdentity  = []byte("identity")
@@ -49,7 +52,9 @@ var (
 // migrations[v] upgrades a schema-v file to v+1. Each runs in the same
 // transaction as the version bump, so an interrupted upgrade leaves the file
 // as it was.
-var migrations = map[int]func(tx *bolt.Tx) error{}
+var migrations = map[int]func(tx *bolt.Tx) error{
+	1: migrateNotes, // the number index and note references (notes.go)
+}
 
 // Options configure a Store. A nil *Options means the defaults.
 type Options struct {
@@ -74,6 +79,13 @@ type Options struct {
 	// MustExist makes Open fail with ErrNoStore instead of creating a new
 	// store, for tools that inspect an existing unit.
 	MustExist bool
+	// ReleaseNote is called when the authority rejects a note of this
+	// unit (a record with Original set), inside RecordAnswer's
+	// transaction, with the original (without its document bytes) and its
+	// references: it returns the original's Credited without what the
+	// rejected note took. Nil leaves Credited alone. It must not block or
+	// call the store.
+	ReleaseNote func(note, original *Record, refs References) (credited []byte, err error)
 }
 
 // Store is the open store. All methods are safe for concurrent use.
@@ -89,12 +101,61 @@ type Store struct {
 	closed  bool
 }
 
-// Identity is the unit's identity, fixed when the store is created.
+// Identity is the unit's identity: the device id, fixed when the store is
+// created, and what its documents are issued under, fixed when it is first
+// needed.
 type Identity struct {
 	DeviceID  string    `json:"device_id"`
 	CreatedAt time.Time `json:"created_at"`
 	Regime    string    `json:"regime,omitempty"`  // set by the first issued document
 	Genesis   string    `json:"genesis,omitempty"` // PrevHash of counter 1
+	// Bound is the identity the unit's chain belongs to, as configuration
+	// keys and their values (for egsd: regime.name, seller.vat_number,
+	// device.serial). It is fixed by the first issued document or by
+	// BindIdentity (onboarding), whichever comes first, and never changes:
+	// a unit's documents cannot continue under another identity. BoundAt
+	// and BoundBy say when and by what.
+	Bound   map[string]string `json:"bound,omitempty"`
+	BoundAt time.Time         `json:"bound_at,omitzero"`
+	BoundBy string            `json:"bound_by,omitempty"`
+}
+
+// Mismatches lists the keys of the bound identity whose values differ in
+// given, in key order (a key given does not have counts as ""). An
+// identity not bound yet has none.
+func (id Identity) Mismatches(given map[string]string) []IdentityMismatch {
+	same := true
+	for k, v := range id.Bound {
+		same = same && given[k] == v
+	}
+	if same { // every document asks: answer without allocating
+		return nil
+	}
+	var out []IdentityMismatch
+	for _, k := range slices.Sorted(maps.Keys(id.Bound)) {
+		if given[k] != id.Bound[k] {
+			out = append(out, IdentityMismatch{Key: k, Bound: id.Bound[k], Given: given[k]})
+		}
+	}
+	return out
+}
+
+// IdentityMismatch is one key whose value differs from the bound identity.
+type IdentityMismatch struct{ Key, Bound, Given string }
+
+// BindIdentity fixes the unit's identity to id, with by saying what fixed
+// it, unless it is bound already; it returns the identity as it stands and
+// whether this call bound it.
+func (t *Tx) BindIdentity(id map[string]string, by string) (Identity, bool, error) {
+	var ident Identity
+	if err := getJSON(t.tx.Bucket(bucketMeta), keyIdentity, &ident); err != nil {
+		return ident, false, err
+	}
+	if ident.Bound != nil || len(id) == 0 {
+		return ident, false, nil
+	}
+	ident.Bound, ident.BoundAt, ident.BoundBy = maps.Clone(id), t.now().UTC(), by
+	return ident, true, putJSON(t.tx.Bucket(bucketMeta), keyIdentity, ident)
 }
 
 // Open opens or creates the store in dir (created 0700 if missing).

@@ -68,6 +68,10 @@ type Document struct {
 	// Receipt is what the printer needs that only the regime knows: a
 	// ReceiptInfo as JSON; may be nil.
 	Receipt []byte
+	// Number is the document's number as printed and as the authority
+	// knows it (ZATCA: cbc:ID, "INV-42"); empty for a regime without one.
+	// Notes may name the document they correct by it.
+	Number string
 }
 
 // ReceiptInfo is a regime's part of a printed receipt: the document's
@@ -178,6 +182,13 @@ type Regime interface {
 // example a ZATCA unit without its certificate before onboarding. The agent
 // answers 503 with the regime's message.
 var ErrNotReady = errors.New("the unit cannot issue documents yet")
+
+// ErrIdentityChanged is returned (wrapped) by a regime's factory when the
+// unit's credentials belong to another identity than the configuration's
+// (a ZATCA certificate issued for another VAT number): the unit's
+// documents cannot continue under the new one. The agent refuses to start
+// and audits it.
+var ErrIdentityChanged = errors.New("the configuration names another identity than the unit's credentials")
 
 // Ordered is implemented by regimes some of whose documents must reach the
 // authority strictly in issue order (ZATCA clearance of standard invoices).

@@ -115,7 +115,9 @@ func (u *zatcaUnit) proxy(w http.ResponseWriter, r *http.Request) {
 const standardBuyerJSON = `"buyer":{"name":"Fatoora Samples LTD","vat_number":"399999999800003","address":{"street":"Salah Al-Din","building_number":"1111","district":"Al-Murooj","city":"Riyadh","postal_code":"12222","country":"SA"}},`
 
 // saleJSON is sale i of a mix: simplified and standard invoices, a
-// simplified credit note and a standard debit note.
+// simplified credit note for one item of the simplified invoice before it
+// (sale i-2: counter i-1 on a unit that issued sales 0, 1, … in order) and
+// a standard debit note for the first standard invoice.
 func saleJSON(i int) string {
 	line := fmt.Sprintf(`"lines":[{"name":"Tea","quantity":"%d","unit_price":"4.35","vat_category":"S","vat_rate":"15"}],"payments":[{"means":"cash"}]`, i%7+1)
 	switch i % 4 {
@@ -124,7 +126,8 @@ func saleJSON(i int) string {
 	case 1:
 		return `{"kind":"invoice",` + standardBuyerJSON + line + `}`
 	case 2:
-		return `{"kind":"credit_note","original":"EGS1-1","reason":"Returned",` + line + `}`
+		return fmt.Sprintf(`{"kind":"credit_note","original":"EGS1-%d","reason":"Returned",`+
+			`"lines":[{"name":"Tea","quantity":"1","unit_price":"4.35","vat_category":"S","vat_rate":"15"}],"payments":[{"means":"cash"}]}`, i-1)
 	default:
 		return `{"kind":"debit_note","original":"EGS1-2","reason":"Price corrected",` + standardBuyerJSON + line + `}`
 	}

@@ -22,6 +22,9 @@ type wireSale struct {
 	Original string        `json:"original"`
 	Reason   string        `json:"reason"`
 	Note     string        `json:"note"`
+
+	// OriginalExternal marks a note for a document issued elsewhere.
+	OriginalExternal bool `json:"original_external"`
 }
 
 type wireBuyer struct {
@@ -51,6 +54,7 @@ type wireLine struct {
 	SellerCode      string  `json:"seller_code"`
 	BuyerCode       string  `json:"buyer_code"`
 	StandardCode    string  `json:"standard_code"`
+	OriginalLine    *int    `json:"original_line"` // a JSON integer, on note lines
 }
 
 type wirePayment struct {
@@ -109,6 +113,8 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 		Original: strings.TrimSpace(w.Original),
 		Reason:   strings.TrimSpace(w.Reason),
 		Note:     w.Note,
+
+		OriginalExternal: w.OriginalExternal,
 	}
 	switch s.Kind {
 	case Invoice, CreditNote, DebitNote:
@@ -134,6 +140,9 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 		if s.Original != "" {
 			errs.Add("original", "is only allowed on credit and debit notes")
 		}
+		if s.OriginalExternal {
+			errs.Add("original_external", "is only allowed on credit and debit notes")
+		}
 	}
 	checkText(&errs, "original", s.Original, MaxCodeLength*4, textpolicy.SingleLine)
 	checkText(&errs, "reason", s.Reason, MaxTextLength, textpolicy.SingleLine)
@@ -150,7 +159,18 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 	default:
 		s.Lines = make([]Line, len(w.Lines))
 		for i := range w.Lines {
-			s.Lines[i] = w.Lines[i].validate(&errs, fmt.Sprintf("lines[%d]", i))
+			path := fmt.Sprintf("lines[%d]", i)
+			s.Lines[i] = w.Lines[i].validate(&errs, path)
+			if n := w.Lines[i].OriginalLine; n != nil {
+				switch {
+				case !s.Kind.IsNote():
+					errs.Add(path+".original_line", "is only allowed on the lines of credit and debit notes")
+				case *n < 1 || *n > MaxLines:
+					errs.Add(path+".original_line", "must be the number of a line of the original document, 1 to %d", MaxLines)
+				default:
+					s.Lines[i].OriginalLine = *n
+				}
+			}
 		}
 	}
 	for i, p := range w.Payments {

@@ -58,6 +58,10 @@ type Sale struct {
 	// Original identifies the document a note corrects (its counter, UUID or
 	// the authority's number); empty for invoices.
 	Original string
+	// OriginalExternal says that Original was issued elsewhere (before
+	// egsd, or by another till), so the unit cannot check the note against
+	// it. Only notes may set it.
+	OriginalExternal bool
 	// Reason is why a note was issued; empty for invoices.
 	Reason string
 	// Note is free text printed on the receipt, the one text that may
@@ -102,6 +106,9 @@ type Line struct {
 	SellerCode   string
 	BuyerCode    string
 	StandardCode string
+	// OriginalLine is, on a note's line, the 1-based number of the line of
+	// the original document it corrects; 0 when not given.
+	OriginalLine int
 }
 
 // Payment is one payment means and, optionally, the amount paid with it.

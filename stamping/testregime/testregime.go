@@ -151,15 +151,16 @@ func (r *regime) Stamp(slot stamping.Slot, s *sale.Sale) (stamping.Document, err
 	hash := hashOf(b)
 	// The QR restates the document's identity and total, the way a fiscal
 	// QR does, so that a printed receipt can be checked against the journal.
+	number := fmt.Sprintf("T-%06d", slot.Counter)
 	receipt, err := json.Marshal(stamping.ReceiptInfo{
-		Number: fmt.Sprintf("T-%06d", slot.Counter), Title: "Receipt (test regime)", Timestamp: d.IssuedAt.Format(time.RFC3339),
+		Number: number, Title: "Receipt (test regime)", Timestamp: d.IssuedAt.Format(time.RFC3339),
 		Total: d.Gross, VAT: d.VATTotal, Simplified: true,
 		QR: fmt.Sprintf("EGSD-TEST|%d|%s|%s|%s", slot.Counter, slot.UUID, d.Gross, hash),
 	})
 	if err != nil {
 		return stamping.Document{}, err
 	}
-	return stamping.Document{Bytes: b, ContentType: "application/json", Hash: hash, Receipt: receipt}, nil
+	return stamping.Document{Bytes: b, ContentType: "application/json", Hash: hash, Receipt: receipt, Number: number}, nil
 }
 
 // Submit plays the authority: it accepts every document and, for the

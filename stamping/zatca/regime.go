@@ -239,7 +239,9 @@ func (s *signer) useCertificate(data []byte, vat string) error {
 		return errors.New("it is not for this unit's stamping key")
 	}
 	if uid := c.SAN[cert.OIDUID]; uid != "" && uid != vat {
-		return fmt.Errorf("it is for VAT number %s, but seller.vat_number is %s", uid, vat)
+		return fmt.Errorf("%w: it is for VAT number %s, but seller.vat_number is %s; set seller.vat_number back to %s, "+
+			"or, for another taxpayer, set up a new unit: a new data_dir, onboarded with a new OTP (docs/zatca.md, \"Identity\")",
+			stamping.ErrIdentityChanged, uid, vat, uid)
 	}
 	s.cert, s.cert64 = c, c.Base64()
 	return nil
@@ -311,7 +313,7 @@ func (r *regime) Stamp(slot stamping.Slot, s *sale.Sale) (stamping.Document, err
 	if err != nil {
 		return stamping.Document{}, err
 	}
-	return stamping.Document{Bytes: rendered.Assemble(extensions, qrText), ContentType: "application/xml", Hash: hash, Receipt: receipt}, nil
+	return stamping.Document{Bytes: rendered.Assemble(extensions, qrText), ContentType: "application/xml", Hash: hash, Receipt: receipt, Number: rendered.ID}, nil
 }
 
 // standardDocument reports whether a stored document is a standard (B2B)

@@ -1,0 +1,415 @@
+package queue
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Notes (credit and debit notes) and the documents they reference. The
+// store knows no document format: the caller resolves a note's lines
+// against its original and keeps its running totals as bytes of its own
+// (References.Credited); the store keeps them per original, hands them to
+// the caller's check inside the issue transaction, and writes the result in
+// that same transaction. Two notes racing for the same original are thereby
+// checked one after the other, each against what the other left.
+var (
+	bucketNumbers = []byte("journal_number") // number as printed → counter (0: more than one document)
+	bucketNotes   = []byte("notes")          // original counter → References
+)
+
+// keyReindexFrom, while present, is the next counter whose number and
+// note reference still have to be indexed: documents issued before the
+// store kept these indexes (schema 1). See Tx.ReindexFrom.
+var keyReindexFrom = []byte("reindex_from")
+
+// References is what the unit has issued against one of its documents.
+type References struct {
+	// Notes are the counters of the notes that reference the document, in
+	// issue order (rejected ones included: they stay in the chain).
+	Notes []uint64 `json:"notes,omitempty"`
+	// Corrective is the corrective credit note of a document the authority
+	// rejected (see NoteRef.Corrective); 0 when it has none, or when the
+	// authority rejected that note too.
+	Corrective uint64 `json:"corrective,omitempty"`
+	// Credited is the caller's account of what the notes took from the
+	// document (for egsd: the quantities and amounts credited per line).
+	// The store keeps it as given.
+	Credited json.RawMessage `json:"credited,omitempty"`
+}
+
+// NoteRef is the reference of a note to a document of this unit, checked
+// and recorded in the issue transaction.
+type NoteRef struct {
+	// Original is the counter of the referenced document.
+	Original uint64
+	// Corrective marks the corrective credit note of a rejected document:
+	// a document has at most one. If it has one already, Issue returns that
+	// note (Replayed) whoever asks, and Check is not called. A corrective
+	// request needs no IdempotencyKey: the original is its key.
+	Corrective bool
+	// Check runs in the issue transaction, after the idempotency key and
+	// before the stamp, with the original (without its document bytes) and
+	// its references as the transaction sees them. An error refuses the note
+	// (Issue returns it; nothing is written, no counter is consumed);
+	// otherwise the result becomes References.Credited. It must not block or
+	// call the store.
+	Check func(original *Record, refs References) (credited []byte, err error)
+}
+
+// ErrAmbiguous is returned (wrapped) by ResolveDocument when a reference
+// names more than one document.
+var ErrAmbiguous = errors.New("names more than one document")
+
+// MaxNotes is the most notes one document may have. A document's
+// references are rewritten with every note, so without a bound a stream of
+// tiny notes against one invoice would cost ever more to write; a real
+// sale has a few.
+const MaxNotes = 1000
+
+// ErrTooManyNotes is returned (wrapped) by Issue for a note whose original
+// has MaxNotes notes already.
+var ErrTooManyNotes = fmt.Errorf("the document has %d notes already, the most one document may have", MaxNotes)
+
+// ResolveDocument finds the document that ref names: its number as printed
+// (the regime's, such as "INV-42"), its UUID, or its counter. A reference
+// that names two documents (a number that is also another document's
+// counter, or a number two documents share) is ErrAmbiguous, with the
+// candidates in the message; one that names none is ErrNotFound.
+func (s *Store) ResolveDocument(ref string) (*Record, error) {
+	var r *Record
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		r, err = resolve(tx, ref)
+		return err
+	})
+	return r, err
+}
+
+// Resolve is ResolveDocument inside this transaction.
+func (t *Tx) Resolve(ref string) (*Record, error) { return resolve(t.tx, ref) }
+
+func resolve(tx *bolt.Tx, ref string) (*Record, error) {
+	if ref == "" {
+		return nil, ErrNotFound
+	}
+	found := map[uint64][]string{} // counter → how ref names it
+	var order []uint64
+	add := func(counter uint64, how string) {
+		if _, ok := found[counter]; !ok {
+			order = append(order, counter)
+		}
+		found[counter] = append(found[counter], how)
+	}
+	if v := tx.Bucket(bucketNumbers).Get([]byte(ref)); v != nil {
+		if c := binary.BigEndian.Uint64(v); c != 0 {
+			add(c, "number")
+		} else {
+			return nil, fmt.Errorf("%q %w: more than one document was printed with this number; name it by its UUID", ref, ErrAmbiguous)
+		}
+	}
+	if v := tx.Bucket(bucketUUID).Get([]byte(ref)); v != nil {
+		add(binary.BigEndian.Uint64(v), "UUID")
+	}
+	if c, err := strconv.ParseUint(ref, 10, 64); err == nil && c > 0 && tx.Bucket(bucketJournal).Get(u64(c)) != nil {
+		add(c, "counter")
+	}
+	switch len(order) {
+	case 0:
+		return nil, ErrNotFound
+	case 1:
+		return getRecord(tx, order[0])
+	}
+	var parts []string
+	for _, c := range order {
+		parts = append(parts, fmt.Sprintf("the %s of document %d", strings.Join(found[c], " and "), c))
+	}
+	return nil, fmt.Errorf("%q %w: it is %s; name it by its UUID", ref, ErrAmbiguous, strings.Join(parts, ", and "))
+}
+
+// References returns what was issued against the document with the given
+// counter (empty References when nothing was).
+func (s *Store) References(counter uint64) (References, error) {
+	var refs References
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		refs, err = getReferences(tx, counter)
+		return err
+	})
+	return refs, err
+}
+
+// References is Store.References inside this transaction.
+func (t *Tx) References(counter uint64) (References, error) { return getReferences(t.tx, counter) }
+
+func getReferences(tx *bolt.Tx, counter uint64) (References, error) {
+	var refs References
+	err := getJSON(tx.Bucket(bucketNotes), u64(counter), &refs)
+	if err == ErrNotFound {
+		return References{}, nil
+	}
+	return refs, err
+}
+
+func putReferences(tx *bolt.Tx, counter uint64, refs References) error {
+	return putJSON(tx.Bucket(bucketNotes), u64(counter), refs)
+}
+
+// indexNumber records that number names counter; a number that already
+// names another document names none from then on (ResolveDocument says so).
+func indexNumber(tx *bolt.Tx, number string, counter uint64) error {
+	if number == "" {
+		return nil
+	}
+	b := tx.Bucket(bucketNumbers)
+	if v := b.Get([]byte(number)); v != nil && binary.BigEndian.Uint64(v) != counter {
+		counter = 0
+	}
+	return b.Put([]byte(number), u64(counter))
+}
+
+// checkNote runs ref's check in the issue transaction: the original's
+// record and references, or the corrective note it already has. A problem
+// with this note is noteErr (the request's error); err is a storage
+// failure.
+func checkNote(tx *bolt.Tx, ref *NoteRef) (refs References, credited []byte, existing *Record, noteErr, err error) {
+	orig, err := recordMeta(tx, u64(ref.Original))
+	if err == ErrNotFound {
+		return refs, nil, nil, fmt.Errorf("the original document %d %w", ref.Original, ErrNotFound), nil
+	}
+	if err != nil {
+		return refs, nil, nil, nil, err
+	}
+	if refs, err = getReferences(tx, ref.Original); err != nil {
+		return refs, nil, nil, nil, err
+	}
+	if ref.Corrective && refs.Corrective != 0 {
+		existing, err = getRecord(tx, refs.Corrective)
+		return refs, nil, existing, nil, err
+	}
+	if len(refs.Notes) >= MaxNotes {
+		return refs, nil, nil, fmt.Errorf("document %d: %w", ref.Original, ErrTooManyNotes), nil
+	}
+	if ref.Check == nil {
+		return refs, nil, nil, nil, nil
+	}
+	credited, noteErr = checkSafely(ref.Check, orig, refs)
+	return refs, credited, nil, noteErr, nil
+}
+
+// checkSafely runs a note check and turns a panic into an error, so that
+// one bad note cannot take the writer down.
+func checkSafely(check func(*Record, References) ([]byte, error), orig *Record, refs References) (credited []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("checking the note panicked: %v", p)
+		}
+	}()
+	return check(orig, refs)
+}
+
+// recordNote adds the issued note rec to its original's references.
+func recordNote(tx *bolt.Tx, ref *NoteRef, refs References, credited []byte, rec *Record) error {
+	refs.Notes = append(refs.Notes, rec.Counter)
+	if ref.Corrective {
+		refs.Corrective = rec.Counter
+	}
+	if credited != nil {
+		refs.Credited = credited
+	}
+	return putReferences(tx, ref.Original, refs)
+}
+
+// correctiveNote returns the corrective note already issued for ref's
+// original, if ref asks for one and there is one.
+func (s *Store) correctiveNote(ref *NoteRef) (*Record, error) {
+	if ref == nil || !ref.Corrective {
+		return nil, nil
+	}
+	var r *Record
+	err := s.db.View(func(tx *bolt.Tx) error {
+		refs, err := getReferences(tx, ref.Original)
+		if err != nil || refs.Corrective == 0 {
+			return err
+		}
+		r, err = getRecord(tx, refs.Corrective)
+		return err
+	})
+	return r, err
+}
+
+// releaseNote runs when the authority rejects a note of this unit: the
+// note no longer takes anything from its original, so the caller's
+// Options.ReleaseNote recomputes the original's Credited, and a rejected
+// corrective note no longer corrects it. A failure of ReleaseNote leaves
+// Credited as it was and is returned as the detail to audit (the answer is
+// recorded regardless: it must not block the outbox).
+func (s *Store) releaseNote(tx *bolt.Tx, note *Record) (detail string, err error) {
+	refs, err := getReferences(tx, note.Original)
+	if err != nil {
+		return "", err
+	}
+	if refs.Corrective == note.Counter {
+		refs.Corrective = 0
+	}
+	if s.opts.ReleaseNote != nil {
+		orig, err := recordMeta(tx, u64(note.Original))
+		if err != nil {
+			return "", fmt.Errorf("the original %d of note %d: %w", note.Original, note.Counter, err)
+		}
+		credited, rerr := releaseSafely(s.opts.ReleaseNote, note, orig, refs)
+		if rerr != nil {
+			detail = rerr.Error()
+		} else {
+			refs.Credited = credited
+		}
+	}
+	return detail, putReferences(tx, note.Original, refs)
+}
+
+func releaseSafely(release func(note, orig *Record, refs References) ([]byte, error), note, orig *Record, refs References) (credited []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("releasing the note panicked: %v", p)
+		}
+	}()
+	return release(note, orig, refs)
+}
+
+// Record returns the record with the given counter, without its document
+// bytes.
+func (t *Tx) Record(counter uint64) (*Record, error) { return recordMeta(t.tx, u64(counter)) }
+
+// ReindexFrom returns the next counter whose number and note reference are
+// still to be indexed (documents issued before the store kept these
+// indexes), or 0 when every document is indexed.
+func (t *Tx) ReindexFrom() uint64 { return reindexFrom(t.tx) }
+
+func reindexFrom(tx *bolt.Tx) uint64 {
+	if v := tx.Bucket(bucketMeta).Get(keyReindexFrom); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+// Reindex records, for a document issued before the store kept these
+// indexes, its number and, for a note whose original the caller resolved
+// (original non-zero), the note's place in its original's references with
+// the caller's new Credited. It moves ReindexFrom past counter, which must
+// be ReindexFrom; past the last document, indexing is done.
+func (t *Tx) Reindex(counter uint64, number string, original uint64, credited []byte) error {
+	if from := t.ReindexFrom(); from == 0 || counter != from {
+		return fmt.Errorf("queue: reindex of document %d out of order (next is %d)", counter, from)
+	}
+	rec, err := recordMeta(t.tx, u64(counter))
+	if err != nil {
+		return fmt.Errorf("reindex document %d: %w", counter, err)
+	}
+	if number != "" || original != 0 {
+		rec.Number, rec.Original = number, original
+		if err := putRecord(t.tx, rec, false); err != nil {
+			return err
+		}
+	}
+	if err := indexNumber(t.tx, number, counter); err != nil {
+		return err
+	}
+	if original != 0 {
+		if original >= counter {
+			return fmt.Errorf("queue: document %d cannot reference a later document %d", counter, original)
+		}
+		refs, err := getReferences(t.tx, original)
+		if err != nil {
+			return err
+		}
+		if err := recordNote(t.tx, &NoteRef{Original: original}, refs, credited, rec); err != nil {
+			return err
+		}
+	}
+	head, err := getHead(t.tx)
+	if err != nil {
+		return err
+	}
+	meta := t.tx.Bucket(bucketMeta)
+	if counter >= head.Counter {
+		return meta.Delete(keyReindexFrom)
+	}
+	return meta.Put(keyReindexFrom, u64(counter+1))
+}
+
+// migrateNotes (schema 1 → 2) marks the documents already issued for
+// indexing: their numbers and note references are read by the caller,
+// which knows the formats (agent: Tx.ReindexFrom and Tx.Reindex at start).
+func migrateNotes(tx *bolt.Tx) error {
+	head, err := getHead(tx)
+	if err != nil || head.Counter == 0 {
+		return err
+	}
+	return tx.Bucket(bucketMeta).Put(keyReindexFrom, u64(1))
+}
+
+// checkNumber verifies, during Check's walk of the journal, that r's
+// number is indexed to it (or marked as shared by several documents).
+func checkNumber(tx *bolt.Tx, r *Record, bad func(string, ...any)) {
+	if r.Number == "" || reindexFrom(tx) != 0 && r.Counter >= reindexFrom(tx) {
+		return
+	}
+	v := tx.Bucket(bucketNumbers).Get([]byte(r.Number))
+	if len(v) != 8 || binary.BigEndian.Uint64(v) != r.Counter && binary.BigEndian.Uint64(v) != 0 {
+		bad("journal[%d]: number %q is not indexed to it", r.Counter, r.Number)
+	}
+}
+
+// checkNotes verifies the number index and the note references against
+// the journal; originals maps each note to the original its record names.
+func checkNotes(tx *bolt.Tx, originals map[uint64]uint64, bad func(string, ...any)) error {
+	journal := tx.Bucket(bucketJournal)
+	err := tx.Bucket(bucketNumbers).ForEach(func(k, v []byte) error {
+		switch {
+		case len(v) != 8:
+			bad("number %q: unreadable index entry", k)
+		case binary.BigEndian.Uint64(v) != 0 && journal.Get(v) == nil:
+			bad("number %q points at document %d, which is not in the journal", k, binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	listed := map[uint64]uint64{} // note → original, as the references say
+	err = tx.Bucket(bucketNotes).ForEach(func(k, v []byte) error {
+		orig := binary.BigEndian.Uint64(k)
+		var refs References
+		if err := json.Unmarshal(v, &refs); err != nil {
+			bad("references of document %d: %v", orig, err)
+			return nil
+		}
+		if journal.Get(k) == nil {
+			bad("references of document %d, which is not in the journal", orig)
+		}
+		for _, n := range refs.Notes {
+			listed[n] = orig
+			if originals[n] != orig {
+				bad("document %d is listed as a note of %d, but its record says %d", n, orig, originals[n])
+			}
+		}
+		if refs.Corrective != 0 && listed[refs.Corrective] != orig {
+			bad("the corrective note %d of document %d is not one of its notes", refs.Corrective, orig)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for n, orig := range originals {
+		if listed[n] != orig {
+			bad("journal[%d]: a note of document %d that its references do not list", n, orig)
+		}
+	}
+	return nil
+}
