@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,10 +38,7 @@ func TestEveryAcceptedSalePrints(t *testing.T) {
 	}
 	p := startPrinter(t, fakeprinter.Options{WidthDots: 576})
 	u := newZATCAUnit(t, withPrinter(p))
-	if _, err := u.a.Auth().AddUser("test", "ana", string(agent.RoleCashier), "correct horse"); err != nil {
-		t.Fatal(err)
-	}
-	token := login(t, u.a.Handler(), "ana", "correct horse")
+	token := benchToken(t, u.a)
 
 	type issued struct {
 		what, field, text string
@@ -61,7 +57,7 @@ func TestEveryAcceptedSalePrints(t *testing.T) {
 			{"note", `{"kind":"invoice","note":` + c.JSON + `,"lines":[` + line + `]}`, c.InNote},
 		} {
 			what := c.Name + " in " + f.field
-			w := post(u.a.Handler(), "/v1/sales", token, fmt.Sprintf("class-%d-%s", i, f.field), f.body)
+			w := serveSale(u.a, token, fmt.Sprintf("class-%d-%s", i, f.field), f.body)
 			switch w.Code {
 			case http.StatusCreated:
 				if !f.want {
@@ -213,30 +209,4 @@ func zatcaValidate(t *testing.T, dir string, n int, warned func(file, id string)
 			}
 		}
 	}
-}
-
-// login logs user in through h and returns the session token.
-func login(t *testing.T, h http.Handler, user, password string) string {
-	t.Helper()
-	body, _ := json.Marshal(map[string]string{"user": user, "password": password})
-	r := httptest.NewRequest("POST", "/v1/sessions", bytes.NewReader(body))
-	r.Header.Set("Content-Type", "application/json")
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	var s agent.SessionView
-	if w.Code != http.StatusCreated || json.Unmarshal(w.Body.Bytes(), &s) != nil {
-		t.Fatalf("login %s: %d %s", user, w.Code, w.Body)
-	}
-	return s.Token
-}
-
-// post sends body as a sale with an Idempotency-Key through h.
-func post(h http.Handler, path, token, key, body string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest("POST", path, strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("Authorization", "Bearer "+token)
-	r.Header.Set("Idempotency-Key", key)
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
 }
