@@ -20,6 +20,7 @@ import (
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/sale"
+	"github.com/egsd/egsd/stamping/textpolicy"
 )
 
 // profile is the configured printer profile with the config's overrides.
@@ -315,29 +316,39 @@ func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("document %d: totals: %w", rec.Counter, err)
 	}
+	// Every text passes the character policy of documents once more, as
+	// the printer takes it: the sale's texts were checked when it was
+	// issued, but the configuration's, the regime's and those of a sale
+	// journalled by an older version were not, and none may make a receipt
+	// fail. What the printer's fonts lack, device/textraster replaces.
+	printable := textpolicy.Printable
 	seller := a.cfg.Seller
 	r := &receipt.Receipt{
-		Title: info.Title, TitleLocal: info.TitleLocal,
-		SellerName: seller.Name, SellerNameLocal: seller.NameLocal, SellerVAT: seller.VATNumber,
-		Address: joinNonEmpty(", ", strings.TrimSpace(seller.BuildingNumber+" "+seller.Street), seller.District, strings.TrimSpace(seller.PostalCode+" "+seller.City)),
+		Title: printable(info.Title), TitleLocal: printable(info.TitleLocal),
+		SellerName: printable(seller.Name), SellerNameLocal: printable(seller.NameLocal), SellerVAT: printable(seller.VATNumber),
+		Address: printable(joinNonEmpty(", ", strings.TrimSpace(seller.BuildingNumber+" "+seller.Street), seller.District, strings.TrimSpace(seller.PostalCode+" "+seller.City))),
 		QR:      info.QR,
 	}
-	number := info.Number
+	number := printable(info.Number)
 	if number == "" {
 		number = fmt.Sprint(rec.Counter)
 	}
 	r.Fields = append(r.Fields, receipt.Field{Label: "No", Value: number},
-		receipt.Field{Label: "Date", Value: strings.Replace(orDefault(info.Timestamp, rec.IssuedAt.Format(time.DateTime)), "T", " ", 1)})
+		receipt.Field{Label: "Date", Value: printable(strings.Replace(orDefault(info.Timestamp, rec.IssuedAt.Format(time.DateTime)), "T", " ", 1))})
 	if s.Buyer != nil {
-		r.Fields = appendField(r.Fields, "Buyer", s.Buyer.Name)
-		r.Fields = appendField(r.Fields, "Buyer VAT No", s.Buyer.VATNumber)
+		r.Fields = appendField(r.Fields, "Buyer", printable(s.Buyer.Name))
+		r.Fields = appendField(r.Fields, "Buyer VAT No", printable(s.Buyer.VATNumber))
 	}
 	if s.Kind.IsNote() {
-		r.Fields = appendField(r.Fields, "Original", s.Original)
-		r.Fields = appendField(r.Fields, "Reason", s.Reason)
+		r.Fields = appendField(r.Fields, "Original", printable(s.Original))
+		r.Fields = appendField(r.Fields, "Reason", printable(s.Reason))
 	}
 	for i, l := range s.Lines {
-		r.Lines = append(r.Lines, receipt.Line{Name: l.Name, Quantity: l.Quantity.String(), UnitPrice: l.UnitPrice.String(), Amount: t.Lines[i].Net.String()})
+		name := printable(l.Name)
+		if name == "" {
+			name = fmt.Sprintf("Item %d", i+1)
+		}
+		r.Lines = append(r.Lines, receipt.Line{Name: name, Quantity: l.Quantity.String(), UnitPrice: l.UnitPrice.String(), Amount: t.Lines[i].Net.String()})
 	}
 	for _, c := range t.Categories {
 		label := "VAT " + c.Rate.String() + "% on " + c.Taxable.String()
@@ -352,7 +363,7 @@ func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
 		{Label: "Total incl. VAT " + s.Currency, Value: orDefault(info.Total, t.Gross.String())},
 	}
 	if s.Note != "" {
-		r.Footer = append(r.Footer, s.Note)
+		r.Footer = append(r.Footer, textpolicy.PrintableLines(s.Note)...)
 	}
 	return r, nil
 }

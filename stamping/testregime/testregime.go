@@ -81,7 +81,7 @@ func (r *regime) Validate(s *sale.Sale) error {
 	}
 	t, err := sale.ComputeTotals(s)
 	if err != nil {
-		errs.Add("lines", "totals cannot be computed: %v", err)
+		errs.Include("lines", err)
 	}
 	if r.opts.MaxLineAmount != "" && err == nil {
 		max, perr := money.Parse(r.opts.MaxLineAmount)
