@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -47,20 +48,36 @@ func startAgent(t *testing.T) (*agent.Agent, string, map[string]string) {
 	return a, srv.URL, env
 }
 
+var singleDash = regexp.MustCompile(`\n  -[^-]`)
+
 func TestVersionAndHelp(t *testing.T) {
 	Version = "v9.9.9"
 	out, _, err := run(t, nil, "", "version")
 	if err != nil || strings.TrimSpace(out) != "egsd v9.9.9" {
 		t.Fatalf("version = %q, %v", out, err)
 	}
+	// --help is asked for: the usage goes to standard output, and the flag
+	// list writes each flag as the usage line does, --name.
 	for _, c := range commands() {
-		_, stderr, err := run(t, nil, "", c.name, "--help")
+		stdout, stderr, err := run(t, nil, "", c.name, "--help")
 		if err != nil {
 			t.Errorf("%s --help: %v", c.name, err)
 		}
-		if !strings.Contains(stderr, "Usage: egsd "+c.name) {
-			t.Errorf("%s --help printed %q", c.name, stderr)
+		if !strings.HasPrefix(stdout, "Usage: egsd "+c.name) || stderr != "" {
+			t.Errorf("%s --help: stdout %q, stderr %q; want the usage on stdout only", c.name, stdout, stderr)
 		}
+		if singleDash.MatchString(stdout) {
+			t.Errorf("%s --help lists flags with a single dash:\n%s", c.name, stdout)
+		}
+	}
+	// A mistake prints the usage on standard error and names the flag as
+	// the usage does.
+	stdout, stderr, err := run(t, nil, "", "status", "--no-such-flag")
+	if err == nil || err.Error() != "unknown flag --no-such-flag" || stdout != "" || !strings.HasPrefix(stderr, "Usage: egsd status") {
+		t.Errorf("status --no-such-flag: err %v, stdout %q, stderr %q", err, stdout, stderr)
+	}
+	if _, _, err := run(t, nil, "", "login", "--token", "t"); err == nil || !strings.Contains(err.Error(), "unknown flag --token") {
+		t.Errorf("login --token: %v; login opens a session and takes no token", err)
 	}
 	out, _, err = run(t, nil, "", "--help")
 	if err != nil || !strings.Contains(out, "Commands:") {
@@ -89,9 +106,9 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestSaleNeedsLogin(t *testing.T) {
-	env := map[string]string{"EGSD_SESSION_FILE": filepath.Join(t.TempDir(), "none.json")}
+	_, url, env := startAgent(t)
 	_, _, err := run(t, env, `{}`, "sale", "-")
-	if err == nil || !strings.Contains(err.Error(), "egsd login") {
+	if err == nil || !strings.Contains(err.Error(), "not logged in to the agent at "+url) || !strings.Contains(err.Error(), "egsd login") {
 		t.Fatalf("err = %v, want a hint to log in", err)
 	}
 }
@@ -183,6 +200,11 @@ func TestUsersThroughSession(t *testing.T) {
 	out, _, err = run(t, env, "", "users", "list", "--session")
 	if err != nil || !strings.Contains(out, "amal") || !strings.Contains(out, "technician") {
 		t.Fatalf("list: %q, %v", out, err)
+	}
+	for action, want := range map[string]string{"unlock": "amal: unlocked", "disable": "amal: disabled", "enable": "amal: enabled"} {
+		if out, _, err := run(t, env, "", "users", action, "--session", "--name", "amal"); err != nil || strings.TrimSpace(out) != want {
+			t.Errorf("users %s: %q, %v; want %q", action, out, err, want)
+		}
 	}
 	// A cashier may not manage users.
 	if _, _, err := run(t, env, "cashier-demo\n", "login", "--user", "cashier"); err != nil {

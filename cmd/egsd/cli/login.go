@@ -38,7 +38,7 @@ func runLogin(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "login", "login --user NAME [--password PW] [--api URL]")
 	user := fs.String("user", "", "user name")
 	password := fs.String("password", "", "password (default: prompt, or one line of standard input)")
-	af := addAPIFlags(fs)
+	af := addAPIAddressFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

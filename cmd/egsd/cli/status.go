@@ -60,7 +60,7 @@ func runStatus(ctx context.Context, io IO, args []string) error {
 		if p.Paper == "low" {
 			fmt.Fprint(io.Stdout, ", paper low")
 		}
-		fmt.Fprintf(io.Stdout, "; %d receipts queued", p.Queue.Queued)
+		fmt.Fprintf(io.Stdout, "; %s queued", plural(p.Queue.Queued, "receipt", "receipts"))
 		if p.Queue.AwaitingAnswer > 0 {
 			fmt.Fprintf(io.Stdout, ", %d awaiting clearance", p.Queue.AwaitingAnswer)
 		}
