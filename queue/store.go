@@ -17,7 +17,7 @@ import (
 )
 
 // SchemaVersion is the layout version this package writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // FileName is the store's file inside the data directory.
 const FileName = "egsd.db"
@@ -36,7 +36,7 @@ var (
 	bucketPrintJobs   = []byte("print_jobs")   // counter ‖ copy → PrintJob, until printed
 
 	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketDocuments, bucketUUID, bucketOutbox, bucketIdempotency,
-		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState, bucketPrintJobs}
+		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState, bucketPrintJobs, bucketRejected}
 
 	keySchema    = []byte("schema_version")
 	keyIdentity  = []byte("identity")
@@ -49,7 +49,9 @@ var (
 // migrations[v] upgrades a schema-v file to v+1. Each runs in the same
 // transaction as the version bump, so an interrupted upgrade leaves the file
 // as it was.
-var migrations = map[int]func(tx *bolt.Tx) error{}
+var migrations = map[int]func(tx *bolt.Tx) error{
+	1: migrateRejectedIndex,
+}
 
 // Options configure a Store. A nil *Options means the defaults.
 type Options struct {

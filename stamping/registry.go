@@ -179,6 +179,13 @@ type Regime interface {
 // answers 503 with the regime's message.
 var ErrNotReady = errors.New("the unit cannot issue documents yet")
 
+// Readiness is implemented by regimes that cannot stamp in some states (a
+// ZATCA unit before onboarding). Ready returns nil when the regime can
+// stamp, else why not, wrapping ErrNotReady; the agent's status reports it.
+type Readiness interface {
+	Ready() error
+}
+
 // Ordered is implemented by regimes some of whose documents must reach the
 // authority strictly in issue order (ZATCA clearance of standard invoices).
 // The submission worker sends those one at a time and does not pass one

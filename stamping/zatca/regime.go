@@ -251,10 +251,19 @@ func (r *regime) GenesisHash() string         { return genesisHash }
 func (r *regime) Validate(s *sale.Sale) error { return r.validate(s) }
 
 func (r *regime) validate(s *sale.Sale) error {
+	if err := r.Ready(); err != nil {
+		return err
+	}
+	return Validate(s, r.seller, r.build)
+}
+
+// Ready reports whether the unit can stamp: in Phase 2, only with its
+// certificate.
+func (r *regime) Ready() error {
 	if sg, _ := r.current(); r.phase == 2 && (sg == nil || sg.cert == nil) {
 		return fmt.Errorf("%w: this ZATCA unit has no stamping certificate; onboard it first (egsd onboard --otp …)", stamping.ErrNotReady)
 	}
-	return Validate(s, r.seller, r.build)
+	return nil
 }
 
 // Rehash recomputes the invoice hash of a stored document with the generic

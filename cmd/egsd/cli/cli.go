@@ -42,6 +42,9 @@ func commands() []command {
 		{"status", "show the unit's state", runStatus},
 		{"onboard", "register the unit with the authority, or renew its certificate (technician)", runOnboard},
 		{"replay", "submit every pending document now and follow the progress (manager)", runReplay},
+		{"incidents", "list incidents and record the notices filed with the authority", runIncidents},
+		{"documents", "list, show, fetch and reprint documents; corrective credit notes (manager)", runDocuments},
+		{"config", "show the configuration the running agent uses (technician, manager)", runConfig},
 		{"printer", "list serial ports and printer profiles, show the printer, print a test page", runPrinter},
 		{"audit", "verify the audit log", runAudit},
 		{"verify", "verify signed documents (hash, signature, QR) and their chain", runVerify},
@@ -95,7 +98,7 @@ func Run(ctx context.Context, args []string, io IO) error {
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "egsd — fiscal device agent\n\nUsage: egsd <command> [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'egsd <command> --help' for a command's flags.")
 }
@@ -201,6 +204,22 @@ func configPath(io IO, flagValue string) string {
 		return v
 	}
 	return defaultConfigPath
+}
+
+// parseActionArgs is parseAction for actions that take arguments (an
+// ID): "ACTION [flags] ARG [flags]", flags before or after the arguments.
+func parseActionArgs(fs *flag.FlagSet, args []string, what string) (action string, rest []string, err error) {
+	action, err = parseAction(fs, args, what)
+	if err != nil {
+		return "", nil, err
+	}
+	for more := fs.Args(); len(more) > 0; more = fs.Args() {
+		rest = append(rest, more[0])
+		if err := parse(fs, more[1:]); err != nil {
+			return "", nil, err
+		}
+	}
+	return action, rest, nil
 }
 
 // parseAction splits "ACTION [flags]" for commands with actions; a flag in

@@ -249,12 +249,23 @@ func TestBenchPrefill(t *testing.T) {
 
 func TestProgressLine(t *testing.T) {
 	p := agent.ReplayProgress{Total: 500, Done: 120}
-	got := progressLine(p, 5*time.Second)
+	now := time.Date(2031, 3, 1, 9, 0, 0, 0, time.Local)
+	got := progressLine(p, 5*time.Second, now)
 	if !strings.HasPrefix(got, "[#######-----------------------] 120/500  24.0/s  ETA 16s") {
 		t.Errorf("progressLine = %q", got)
 	}
-	if got := progressLine(agent.ReplayProgress{Total: 3, Done: 3}, time.Second); !strings.Contains(got, "3/3") || !strings.Contains(got, "ETA 0s") {
+	if got := progressLine(agent.ReplayProgress{Total: 3, Done: 3}, time.Second, now); !strings.Contains(got, "3/3") || !strings.Contains(got, "ETA 0s") {
 		t.Errorf("finished: %q", got)
+	}
+	// The authority keeps failing: the line says why and when it tries again.
+	failing := agent.ReplayProgress{Total: 3, LastError: "connection refused", FailingSince: now.Add(-time.Minute), NextAttempt: now.Add(25 * time.Second)}
+	if got := progressLine(failing, time.Minute, now); !strings.Contains(got, "0/3") ||
+		!strings.Contains(got, "failing since 08:59:00: connection refused; next attempt in 25s") {
+		t.Errorf("failing: %q", got)
+	}
+	paused := agent.ReplayProgress{Total: 3, Paused: "the authority refused the unit's credentials: 401"}
+	if got := progressLine(paused, time.Minute, now); !strings.Contains(got, "PAUSED: the authority refused the unit's credentials: 401") {
+		t.Errorf("paused: %q", got)
 	}
 }
 

@@ -101,9 +101,24 @@ func (c *client) transportError(err error) error {
 
 // do sends a request and decodes a JSON answer into out (if not nil).
 func (c *client) do(ctx context.Context, method, path string, header http.Header, body []byte, out any) (*http.Response, error) {
+	resp, data, err := c.doRaw(ctx, method, path, header, body)
+	if err != nil {
+		return resp, err
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp, fmt.Errorf("unexpected answer from the agent: %w", err)
+		}
+	}
+	return resp, nil
+}
+
+// doRaw sends a request and returns the answer's body; an answer of 400
+// or more is an *apiError.
+func (c *client) doRaw(ctx context.Context, method, path string, header http.Header, body []byte) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -116,24 +131,19 @@ func (c *client) do(ctx context.Context, method, path string, header http.Header
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, c.transportError(err)
+		return nil, nil, c.transportError(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return resp, err
+		return resp, nil, &noAnswerError{api: c.api, err: err}
 	}
 	if resp.StatusCode >= 400 {
 		e := &apiError{Status: resp.StatusCode}
 		json.Unmarshal(data, &e.Problem)
-		return resp, e
+		return resp, data, e
 	}
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return resp, fmt.Errorf("unexpected answer from the agent: %w", err)
-		}
-	}
-	return resp, nil
+	return resp, data, nil
 }
 
 func (c *client) postJSON(ctx context.Context, path string, in, out any) error {
