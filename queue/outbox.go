@@ -134,7 +134,9 @@ func (s *Store) Defer(counter uint64, next time.Time, lastErr string) error {
 
 func outboxCount(meta *bolt.Bucket) uint64 { return metaCount(meta, keyOutboxN) }
 
-func addOutboxCount(meta *bolt.Bucket, delta int64) error { return addMetaCount(meta, keyOutboxN, delta) }
+func addOutboxCount(meta *bolt.Bucket, delta int64) error {
+	return addMetaCount(meta, keyOutboxN, delta)
+}
 
 // RetryNow makes every outbox entry due at once (a manager's replay after
 // an outage) and returns how many there are. Attempts are kept.
