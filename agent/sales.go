@@ -375,18 +375,19 @@ type Status struct {
 	Issuing bool `json:"issuing"`
 	// StateDetail says what the state means and what to do; empty when
 	// ready.
-	StateDetail string            `json:"state_detail,omitempty"`
-	Version     string            `json:"version"`
-	DeviceID    string            `json:"device_id"`
-	Regime      string            `json:"regime"`
-	StampMode   string            `json:"stamp_mode"`
-	Counter     uint64            `json:"counter"`
-	LastHash    string            `json:"last_hash,omitempty"`
-	LastIssued  time.Time         `json:"last_issued,omitzero"`
-	Outbox      queue.OutboxStats `json:"outbox"`
-	Incidents   []queue.Incident  `json:"open_incidents"`
-	Started     time.Time         `json:"started"`
-	Submission  SubmissionState   `json:"submission"`
+	StateDetail string `json:"state_detail,omitempty"`
+
+	Version    string            `json:"version"`
+	DeviceID   string            `json:"device_id"`
+	Regime     string            `json:"regime"`
+	StampMode  string            `json:"stamp_mode"`
+	Counter    uint64            `json:"counter"`
+	LastHash   string            `json:"last_hash,omitempty"`
+	LastIssued time.Time         `json:"last_issued,omitzero"`
+	Outbox     queue.OutboxStats `json:"outbox"`
+	Incidents  []queue.Incident  `json:"open_incidents"`
+	Started    time.Time         `json:"started"`
+	Submission SubmissionState   `json:"submission"`
 	// Rejected counts the documents the authority rejected, each of which
 	// needs a corrective credit note, and lists the newest.
 	Rejected RejectedSummary `json:"rejected"`
