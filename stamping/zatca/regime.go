@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -146,7 +147,7 @@ func New(cfg stamping.Config) (stamping.Regime, error) {
 	}
 	env, err := csr.ParseEnvironment(o.Environment)
 	if err != nil {
-		return nil, fmt.Errorf("regime.options.environment: %w", err)
+		return nil, &stamping.OptionError{Option: "environment", Rule: strings.TrimPrefix(err.Error(), "csr: ")}
 	}
 	r.client = NewClient(env)
 	if o.BaseURL != "" {
@@ -157,7 +158,7 @@ func New(cfg stamping.Config) (stamping.Regime, error) {
 		return r, nil
 	case 2:
 	default:
-		return nil, fmt.Errorf("regime.options.phase is %d; it must be 1 or 2", o.Phase)
+		return nil, &stamping.OptionError{Option: "phase", Rule: fmt.Sprintf("must be 1 or 2, not %d", o.Phase)}
 	}
 	dir := filepath.Join(cfg.DataDir, "zatca")
 	if o.KeyFile == "" {

@@ -37,6 +37,7 @@ func runRun(ctx context.Context, io IO, args []string) error {
 	}
 	var cfg agent.Config
 	var unit *demoUnit
+	path := "" // the configuration file; none in demo mode
 	if *demo {
 		if *cfgFlag != "" {
 			return usagef("--demo uses built-in settings; drop --config, or drop --demo to use the file")
@@ -49,7 +50,8 @@ func runRun(ctx context.Context, io IO, args []string) error {
 		defer unit.Close()
 	} else {
 		var err error
-		if cfg, err = agent.LoadConfig(configPath(io, *cfgFlag)); err != nil {
+		path = configPath(io, *cfgFlag)
+		if cfg, err = agent.LoadConfig(path); err != nil {
 			return err
 		}
 	}
@@ -59,13 +61,13 @@ func runRun(ctx context.Context, io IO, args []string) error {
 	log := agent.NewLogger(io.Stderr, cfg.Log)
 	if !service.Interactive() {
 		// Started by systemd, the Windows service manager or launchd.
-		return runAsService(cfg, io)
+		return runAsService(cfg, path, io)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a, err := agent.New(cfg, agent.Options{Logger: log, Version: Version})
 	if err != nil {
-		return err
+		return agent.LocateOptionErrors(path, err)
 	}
 	defer a.Close()
 	ready := func(string) {}

@@ -21,6 +21,7 @@ import (
 // the process itself.
 type program struct {
 	cfg    agent.Config
+	path   string // the configuration file, for the lines in its errors
 	io     IO
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -30,7 +31,7 @@ func (p *program) Start(service.Service) error {
 	log := agent.NewLogger(p.io.Stderr, p.cfg.Log)
 	a, err := agent.New(p.cfg, agent.Options{Logger: log, Version: Version})
 	if err != nil {
-		return err
+		return agent.LocateOptionErrors(p.path, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
@@ -79,8 +80,8 @@ func serviceConfig(cfgPath string) *service.Config {
 }
 
 // runAsService runs the agent under the system's service manager.
-func runAsService(cfg agent.Config, io IO) error {
-	p := &program{cfg: cfg, io: io}
+func runAsService(cfg agent.Config, path string, io IO) error {
+	p := &program{cfg: cfg, path: path, io: io}
 	s, err := service.New(p, serviceConfig(defaultConfigPath))
 	if err != nil {
 		return err
