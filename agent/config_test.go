@@ -177,7 +177,7 @@ func TestConfigExample(t *testing.T) {
 			if hasKey(raw, key) {
 				t.Errorf("%s sets %s, which overrides every profile's value", path, key)
 			}
-			if !regexp.MustCompile(`(?m)^# `+name+` = `).Match(data) {
+			if !regexp.MustCompile(`(?m)^# ` + name + ` = `).Match(data) {
 				t.Errorf("%s does not show %s (commented out)", path, key)
 			}
 		case !hasKey(raw, key):
