@@ -449,7 +449,7 @@ func (a *Agent) Status() (Status, error) {
 	}
 	for _, inc := range incs {
 		if inc.Kind == incidentOutage {
-			facts.outage, facts.outageStarted = true, inc.Start
+			facts.outage, facts.outageStarted = inc.ID, inc.Start
 		}
 	}
 	st.State, st.Issuing, st.StateDetail = unitState(facts)

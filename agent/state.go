@@ -32,7 +32,7 @@ type unitFacts struct {
 	notReady      error     // why the regime cannot stamp; nil when it can
 	clockError    bool      // a clock incident is open: issuing is refused
 	paused        string    // why submission is paused; "" when it is not
-	outage        bool      // an outage incident is open
+	outage        uint64    // the open outage incident, or 0
 	failingSince  time.Time // when delivery started failing
 	lastDelivery  string    // the last delivery error
 	outageStarted time.Time // when the open outage began
@@ -50,7 +50,7 @@ func unitState(f unitFacts) (state string, issuing bool, detail string) {
 		return StateClockError, false, "the system clock reads earlier than the last document: sales are refused until the clock is right (set it, or fix NTP); issuing resumes by itself"
 	case f.paused != "":
 		return StateSubmissionPaused, true, f.paused + ": sales are issued and kept, but none is delivered until a technician renews the credentials (egsd onboard --renew --otp …) and a manager runs egsd replay"
-	case f.outage:
+	case f.outage != 0:
 		since := f.outageStarted
 		if since.IsZero() {
 			since = f.failingSince
@@ -62,7 +62,7 @@ func unitState(f unitFacts) (state string, issuing bool, detail string) {
 		if f.lastDelivery != "" {
 			d += fmt.Sprintf(" (%s)", f.lastDelivery)
 		}
-		return StateOffline, true, d + ": sales are issued and kept, and delivered when it is back; notify the authority and record the reference on the outage incident (egsd incidents notify)"
+		return StateOffline, true, d + fmt.Sprintf(": sales are issued and kept, and delivered when it is back; notify the authority and record its reference on the outage incident (egsd incidents notify %d --reference REF)", f.outage)
 	}
 	return StateReady, true, ""
 }

@@ -23,11 +23,11 @@ func TestUnitState(t *testing.T) {
 	}{
 		{"nothing wrong", unitFacts{}, StateReady, true, nil},
 		{"failing, not yet an outage", unitFacts{failingSince: since, lastDelivery: "503"}, StateReady, true, nil},
-		{"outage", unitFacts{outage: true, outageStarted: since, lastDelivery: "connection refused"}, StateOffline, true,
-			[]string{"unreachable since 2031-03-01T08:00:00Z", "connection refused", "egsd incidents notify"}},
-		{"credentials refused", unitFacts{paused: "the authority refused the unit's credentials: 401", outage: true}, StateSubmissionPaused, true,
+		{"outage", unitFacts{outage: 7, outageStarted: since, lastDelivery: "connection refused"}, StateOffline, true,
+			[]string{"unreachable since 2031-03-01T08:00:00Z", "connection refused", "egsd incidents notify 7 --reference REF"}},
+		{"credentials refused", unitFacts{paused: "the authority refused the unit's credentials: 401", outage: 7}, StateSubmissionPaused, true,
 			[]string{"401", "egsd onboard --renew", "egsd replay"}},
-		{"clock behind", unitFacts{clockError: true, paused: "x", outage: true}, StateClockError, false, []string{"clock"}},
+		{"clock behind", unitFacts{clockError: true, paused: "x", outage: 7}, StateClockError, false, []string{"clock"}},
 		{"not onboarded", unitFacts{notReady: notReady, clockError: true, paused: "x"}, StateNotOnboarded, false, []string{"onboard it first"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -133,7 +133,7 @@ func TestCorrectiveCreditNoteCommand(t *testing.T) {
 	}
 	z.waitStatus(t, "the rejection", func(st agent.Status) bool { return st.Rejected.Count == 1 })
 	out, _, err := run(t, z.env, "", "status")
-	if err != nil || !strings.Contains(out, "REJECTED     1 document by the authority, 1 without a credit note: issue each one's with egsd documents credit-note N") ||
+	if err != nil || !strings.Contains(out, "REJECTED     1 document by the authority, 1 without a credit note: a manager issues each one's credit note with egsd documents credit-note N") ||
 		!strings.Contains(out, "EGS1-1") || !strings.Contains(out, "NO CREDIT NOTE") {
 		t.Fatalf("status with a rejected document: %q, %v", out, err)
 	}

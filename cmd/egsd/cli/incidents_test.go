@@ -33,6 +33,9 @@ func TestIncidentsCommand(t *testing.T) {
 	if _, _, err := run(t, env, "manager-demo\n", "login", "--user", "manager"); err != nil {
 		t.Fatal(err)
 	}
+	if out, _, err := run(t, env, "", "status"); err != nil || !strings.Contains(out, "no notice recorded: egsd incidents notify 1 --reference REF") {
+		t.Errorf("status with an incident without a notice: %q, %v", out, err)
+	}
 	out, _, err = run(t, env, "", "incidents", "show", "1")
 	if err != nil || !strings.Contains(out, "documents cannot be delivered") || !strings.Contains(out, "counter_at_start") ||
 		!strings.Contains(out, "egsd incidents notify 1 --reference REF") {

@@ -103,6 +103,9 @@ func ensureDemoUsers(a *agent.Agent) error {
 	return nil
 }
 
+// printDemoBanner says what the demo runs and how to use it. Its commands
+// work as printed wherever the API listens: the login names the address,
+// and later commands find it in the saved session.
 func printDemoBanner(io IO, dataDir, url string, unit *demoUnit) {
 	authority := "none (test regime: its documents have no legal value)"
 	if unit.sim != nil {
@@ -122,10 +125,12 @@ egsd is running in DEMO mode: documents have no legal value
                   manager / manager-demo
                   technician / technician-demo
 
-Issue a sale from another terminal:
-  ./bin/egsd login --user cashier --password cashier-demo
+Issue a sale from another terminal (later commands find the agent through
+the session that login saves):
+  ./bin/egsd login --api %s --user cashier --password cashier-demo
   ./bin/egsd sale examples/sale.json
+  ./bin/egsd status
 
 Stop with Ctrl-C.
-`, dataDir, url, authority, printer)
+`, dataDir, url, authority, printer, url)
 }

@@ -77,6 +77,9 @@ func runStatus(ctx context.Context, io IO, args []string) error {
 	printRejected(io, st.Rejected)
 	for _, inc := range st.Incidents {
 		fmt.Fprintf(io.Stdout, "INCIDENT %d   %s since %s: %s\n", inc.ID, inc.Title, inc.Start.Local().Format("2006-01-02 15:04:05"), inc.Detail)
+		if len(inc.Notified) == 0 {
+			fmt.Fprintf(io.Stdout, "             no notice recorded: egsd incidents notify %d --reference REF (manager)\n", inc.ID)
+		}
 	}
 	return nil
 }
@@ -88,7 +91,7 @@ func printRejected(io IO, r agent.RejectedSummary) {
 	}
 	fmt.Fprintf(io.Stdout, "REJECTED     %s by the authority, %d without a credit note", plural(r.Count, "document", "documents"), r.WithoutCreditNote)
 	if r.WithoutCreditNote > 0 {
-		fmt.Fprint(io.Stdout, ": issue each one's with egsd documents credit-note N (manager)")
+		fmt.Fprint(io.Stdout, ": a manager issues each one's credit note with egsd documents credit-note N")
 	}
 	fmt.Fprintln(io.Stdout)
 	tw := tabwriter.NewWriter(io.Stdout, 0, 4, 2, ' ', 0)
