@@ -342,6 +342,7 @@ func (s *submitter) Replay(actor string) (ReplayProgress, error) {
 	}
 	s.mu.Lock()
 	s.paused = ""
+	s.nextRound = s.a.time.Wall() // woken below
 	s.replay = &ReplayProgress{Started: s.a.time.Wall(), Total: n}
 	p := *s.replay
 	s.mu.Unlock()

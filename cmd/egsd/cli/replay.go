@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
 	"time"
 
@@ -35,6 +37,10 @@ func runReplay(ctx context.Context, io IO, args []string) error {
 	if *noWait || started.Total == 0 {
 		return nil
 	}
+	// Ctrl-C stops following the replay, not the replay: it goes on in
+	// the agent.
+	following, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
 	width := 0 // of the last progress line, which the next one overwrites
 	for {
 		var ans replayAnswer
@@ -50,9 +56,13 @@ func runReplay(ctx context.Context, io IO, args []string) error {
 			return nil
 		}
 		select {
-		case <-ctx.Done():
+		case <-following.Done():
 			fmt.Fprintln(io.Stderr)
-			return ctx.Err()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintln(io.Stdout, "stopped following the replay; the agent goes on with it (egsd status shows the outbox)")
+			return nil
 		case <-time.After(*every):
 		}
 	}
