@@ -325,7 +325,11 @@ func (s *submitter) drained(now time.Time) {
 		return
 	}
 	head, _ := s.a.store.Head()
-	summary := fmt.Sprintf("authority reachable again; %d documents delivered after the outage, %d of them issued during it", s.delivered, head.Counter-s.outageHead)
+	delivered := "1 document"
+	if s.delivered != 1 {
+		delivered = fmt.Sprintf("%d documents", s.delivered)
+	}
+	summary := fmt.Sprintf("authority reachable again; %s delivered after the outage, %d of them issued during it", delivered, head.Counter-s.outageHead)
 	if err := s.a.store.CloseIncident(s.outage, summary, "system"); err != nil {
 		s.a.log.Error().Err(err).Msg("close outage incident")
 		return

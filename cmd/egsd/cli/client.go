@@ -60,6 +60,19 @@ func (e *apiError) Error() string {
 	return b.String()
 }
 
+// sessionError is a request the agent refused for want of a valid
+// session (401): the saved one expired or was ended, or the token is wrong.
+type sessionError struct {
+	api string
+	*apiError
+}
+
+func (e *sessionError) Error() string {
+	return fmt.Sprintf("not logged in to the agent at %s: the session expired or was ended, or the token is wrong; log in again with 'egsd login --user NAME'", e.api)
+}
+
+func (e *sessionError) Unwrap() error { return e.apiError }
+
 // unreachableError is a request that never reached an agent: nothing
 // accepted the connection at the address, so nothing was done.
 type unreachableError struct {
@@ -141,6 +154,9 @@ func (c *client) doRaw(ctx context.Context, method, path string, header http.Hea
 	if resp.StatusCode >= 400 {
 		e := &apiError{Status: resp.StatusCode}
 		json.Unmarshal(data, &e.Problem)
+		if resp.StatusCode == http.StatusUnauthorized && path != "/v1/sessions" {
+			return resp, data, &sessionError{api: c.api, apiError: e}
+		}
 		return resp, data, e
 	}
 	return resp, data, nil

@@ -91,3 +91,32 @@ func TestWrongAPIAddress(t *testing.T) {
 		t.Errorf("status --api at a second agent: %v", err)
 	}
 }
+
+// A token the agent does not take (expired, ended, mistyped) is explained
+// with the next step, not with the API's advice to raw HTTP clients.
+func TestSessionRefused(t *testing.T) {
+	_, url, env := startAgent(t)
+	env["EGSD_TOKEN"] = "not-a-token"
+	_, _, err := run(t, env, "", "status")
+	if err == nil || !strings.Contains(err.Error(), "not logged in to the agent at "+url) || !strings.Contains(err.Error(), "egsd login --user NAME") ||
+		strings.Contains(err.Error(), "POST /v1/sessions") {
+		t.Errorf("status with a wrong token: %v", err)
+	}
+	_, stderr, err := run(t, env, `{"kind":"invoice","lines":[`, "sale", "-")
+	if err == nil || strings.Contains(stderr, "outcome is unknown") {
+		t.Errorf("sale with a wrong token: stderr %q, err %v", stderr, err)
+	}
+}
+
+// A problem with the whole sale (truncated JSON) names no field: the
+// list does not print an empty one.
+func TestSaleProblemWithoutField(t *testing.T) {
+	_, _, env := startAgent(t)
+	if _, _, err := run(t, env, "cashier-demo\n", "login", "--user", "cashier"); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := run(t, env, `{"kind":"invoice","lines":[`, "sale", "-")
+	if err == nil || !strings.Contains(stderr, "truncated") || strings.Contains(stderr, "  : ") {
+		t.Errorf("truncated sale: stderr %q, err %v", stderr, err)
+	}
+}

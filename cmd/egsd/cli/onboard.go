@@ -128,7 +128,7 @@ func postOnboarding(ctx context.Context, c *client, body []byte) (agent.Onboardi
 	json.Unmarshal(data, &e.Problem)
 	var msg []string
 	for _, fe := range e.Problem.Errors {
-		msg = append(msg, fe.Field+": "+fe.Rule)
+		msg = append(msg, fe.Error())
 	}
 	if len(msg) > 0 && e.Problem.Detail == "" {
 		e.Problem.Detail = strings.Join(msg, "; ")

@@ -53,7 +53,7 @@ func runSale(ctx context.Context, io_ IO, args []string) error {
 		if ae, ok := err.(*apiError); ok && len(ae.Problem.Errors) > 0 {
 			fmt.Fprintln(io_.Stderr, "The sale was refused:")
 			for _, fe := range ae.Problem.Errors {
-				fmt.Fprintf(io_.Stderr, "  %s: %s\n", fe.Field, fe.Rule)
+				fmt.Fprintf(io_.Stderr, "  %s\n", fe.Error()) // a problem with the whole body names no field
 			}
 			return fmt.Errorf("sale refused (%s); nothing was issued", plural(len(ae.Problem.Errors), "problem", "problems"))
 		}
