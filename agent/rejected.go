@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping/sale"
@@ -24,20 +23,13 @@ type RejectedSummary struct {
 	Newest []RejectedDocument `json:"newest"`
 }
 
-// RejectedDocument is one rejected document in the status.
+// RejectedDocument is one rejected document in the status: the store's
+// index entry and the document's number.
 type RejectedDocument struct {
-	Counter uint64 `json:"counter"`
+	queue.RejectedEntry
 	// Number is the document's number as printed and sent (ZATCA: the
 	// invoice number); the counter where the regime has none.
-	Number     string    `json:"number"`
-	Kind       string    `json:"kind"`
-	IssuedAt   time.Time `json:"issued_at"`
-	AnsweredAt time.Time `json:"answered_at"`
-	// Message is the authority's first message about the rejection.
-	Message string `json:"message,omitempty"`
-	// CreditNote is the counter of the credit note that corrects it; 0
-	// while there is none.
-	CreditNote uint64 `json:"credit_note,omitempty"`
+	Number string `json:"number"`
 }
 
 // rejectedSummary reads the store's index of rejected documents: two
@@ -53,8 +45,7 @@ func (a *Agent) rejectedSummary() (RejectedSummary, error) {
 		if err != nil {
 			return RejectedSummary{}, err
 		}
-		sum.Newest = append(sum.Newest, RejectedDocument{Counter: e.Counter, Number: documentNumber(rec), Kind: e.Kind,
-			IssuedAt: e.IssuedAt, AnsweredAt: e.AnsweredAt, Message: e.Message, CreditNote: e.CreditNote})
+		sum.Newest = append(sum.Newest, RejectedDocument{RejectedEntry: e, Number: documentNumber(rec)})
 	}
 	return sum, nil
 }
