@@ -151,6 +151,10 @@ func New(cfg Config, opts Options) (*Agent, error) {
 		a.store.Close()
 		return nil, err
 	}
+	if err := a.linkEarlierCreditNotes(); err != nil {
+		a.store.Close()
+		return nil, fmt.Errorf("link credit notes to the rejected documents they correct: %w", err)
+	}
 	a.handler = a.routes()
 	return a, nil
 }

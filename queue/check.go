@@ -94,6 +94,9 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 			if r.Status != StatusPending && inOutbox {
 				bad("journal[%d]: %s but still in the outbox", counter, r.Status)
 			}
+			if r.Status == StatusRejected && tx.Bucket(bucketRejected).Get(k) == nil {
+				bad("journal[%d]: rejected but not in the index of rejected documents", counter)
+			}
 		}
 		rep.Documents = want - 1
 		if head.Counter != rep.Documents || head.Hash != prevHash {
@@ -133,6 +136,7 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 		if err := checkNotes(tx, originals, bad); err != nil {
 			return err
 		}
+		checkRejectedIndex(tx, bad)
 		if n := tx.Bucket(bucketDocuments).Stats().KeyN; uint64(n) != rep.Documents {
 			bad("%d document bodies for %d journal records", n, rep.Documents)
 		}
@@ -155,4 +159,39 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 		problems = append(problems, err)
 	}
 	return rep, errors.Join(problems...)
+}
+
+// checkRejectedIndex checks that the index of rejected documents lists
+// only rejected documents (Check's walk of the journal checks that it
+// lists every one), that its counts are right, and
+// that each credit note it names exists after the document it corrects.
+func checkRejectedIndex(tx *bolt.Tx, bad func(format string, args ...any)) {
+	journal, rejected := tx.Bucket(bucketJournal), tx.Bucket(bucketRejected)
+	count, open := 0, 0
+	rejected.ForEach(func(k, v []byte) error {
+		counter := binary.BigEndian.Uint64(k)
+		var e RejectedEntry
+		if err := jsonUnmarshal(v, &e); err != nil || e.Counter != counter {
+			bad("rejected[%d]: unreadable or misplaced entry", counter)
+			return nil
+		}
+		count++
+		if e.CreditNote == 0 {
+			open++
+		} else if e.CreditNote <= counter || journal.Get(u64(e.CreditNote)) == nil {
+			bad("rejected[%d]: credit note %d does not exist after it", counter, e.CreditNote)
+		}
+		sr := storedRecord{Record: new(Record)}
+		if v := journal.Get(k); v == nil || jsonUnmarshal(v, &sr) != nil || Status(sr.Status) != StatusRejected {
+			bad("rejected[%d]: the journal does not hold it as rejected", counter)
+		}
+		return nil
+	})
+	meta := tx.Bucket(bucketMeta)
+	if n := metaCount(meta, keyRejectedN); n != uint64(count) {
+		bad("rejected count says %d, the index has %d", n, count)
+	}
+	if n := metaCount(meta, keyRejectedOpen); n != uint64(open) {
+		bad("rejected without a credit note says %d, the index has %d", n, open)
+	}
 }

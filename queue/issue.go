@@ -64,6 +64,11 @@ type IssueRequest struct {
 	// its receipt until the authority has accepted it (a submitted
 	// document only).
 	HoldPrint func(doc []byte) bool
+	// Corrects is the counter of a rejected document of this unit that
+	// the new document (a credit note) corrects, or 0. The index of
+	// rejected documents records the first such note in the same
+	// transaction.
+	Corrects uint64
 }
 
 // IssueResult is the outcome of Issue.
@@ -304,6 +309,11 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 	}
 	if err := tx.Bucket(bucketUUID).Put([]byte(rec.UUID), key); err != nil {
 		return err
+	}
+	if req.Corrects != 0 {
+		if _, err := linkCreditNote(tx, req.Corrects, rec.Counter); err != nil {
+			return err
+		}
 	}
 	if req.Submit {
 		if err := putJSON(appendOnly(tx.Bucket(bucketOutbox)), key, OutboxEntry{Counter: rec.Counter, Regime: rec.Regime, EnqueuedAt: rec.IssuedAt}); err != nil {
