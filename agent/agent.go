@@ -151,10 +151,6 @@ func New(cfg Config, opts Options) (*Agent, error) {
 		a.store.Close()
 		return nil, err
 	}
-	if err := a.linkEarlierCreditNotes(); err != nil {
-		a.store.Close()
-		return nil, fmt.Errorf("link credit notes to the rejected documents they correct: %w", err)
-	}
 	a.handler = a.routes()
 	return a, nil
 }
@@ -176,6 +172,9 @@ func (a *Agent) startup() error {
 	}
 	if err := a.reindex(); err != nil {
 		return fmt.Errorf("index the documents issued before this version: %w", err)
+	}
+	if err := a.settleRejected(); err != nil {
+		return fmt.Errorf("find the rejected documents that credit notes corrected: %w", err)
 	}
 	if err := a.bindIdentity(); err != nil {
 		return err

@@ -1,8 +1,7 @@
 package agent
 
 import (
-	"encoding/json"
-	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -14,10 +13,16 @@ import (
 const statusRejectedShown = 5
 
 // RejectedSummary is the status's part about documents the authority
-// rejected: each keeps its slot in the chain and needs a corrective credit
-// note (POST /v1/documents/{id}/credit-note, egsd documents credit-note).
+// rejected. Each keeps its slot in the chain. A rejected invoice or debit
+// note is corrected by a credit note: its corrective credit note (POST
+// /v1/documents/{id}/credit-note, egsd documents credit-note), or the
+// credit note after which nothing of it was left to credit. A rejected
+// credit note takes nothing from its original any more: the return is
+// issued again, corrected.
 type RejectedSummary struct {
-	Count             int `json:"count"`
+	Count int `json:"count"`
+	// WithoutCreditNote counts the rejected invoices and debit notes that
+	// no credit note corrects yet.
 	WithoutCreditNote int `json:"without_credit_note"`
 	// Newest are the most recently issued ones, newest first, at most 5.
 	Newest []RejectedDocument `json:"newest"`
@@ -32,117 +37,109 @@ type RejectedDocument struct {
 	Number string `json:"number"`
 }
 
-// rejectedSummary reads the store's index of rejected documents: two
-// counters and the newest few entries, however long the journal is.
+// needsCreditNote reports whether a rejected document of kind is
+// corrected by a credit note (a rejected credit note is issued again).
+func needsCreditNote(kind string) bool { return kind != string(sale.CreditNote) }
+
+// rejectedSummary reads the store's index of rejected documents: its
+// counts and the newest few entries, however long the journal is.
 func (a *Agent) rejectedSummary() (RejectedSummary, error) {
 	st, err := a.store.Rejected(statusRejectedShown)
 	if err != nil {
 		return RejectedSummary{}, err
 	}
-	sum := RejectedSummary{Count: st.Count, WithoutCreditNote: st.WithoutCreditNote, Newest: []RejectedDocument{}}
-	for _, e := range st.Newest {
-		rec, err := a.store.Document(e.Counter)
-		if err != nil {
-			return RejectedSummary{}, err
-		}
-		sum.Newest = append(sum.Newest, RejectedDocument{RejectedEntry: e, Number: documentNumber(rec)})
-	}
-	return sum, nil
-}
-
-// documentNumber is rec's number as printed (the regime's receipt
-// invoice_number), or its counter.
-func documentNumber(rec *queue.Record) string {
-	var receipt struct {
-		InvoiceNumber string `json:"invoice_number"`
-	}
-	if json.Unmarshal(rec.Receipt, &receipt) == nil && receipt.InvoiceNumber != "" {
-		return receipt.InvoiceNumber
-	}
-	return strconv.FormatUint(rec.Counter, 10)
-}
-
-// correctedDocument returns the counter of the rejected document of this
-// unit that a credit note's original names (by counter, UUID or number),
-// or 0 when it names none: the note is then not a correction of a
-// rejection, and the index is left alone.
-func (a *Agent) correctedDocument(original string) (uint64, error) {
-	original = strings.TrimSpace(original)
-	rejected := func(counter uint64) (uint64, error) {
-		_, err := a.store.RejectedDocument(counter)
-		if errors.Is(err, queue.ErrNotFound) {
-			return 0, nil
-		}
-		return counter, err
-	}
-	if n, err := strconv.ParseUint(original, 10, 64); err == nil && n > 0 {
-		if c, err := rejected(n); c != 0 || err != nil {
-			return c, err
+	sum := RejectedSummary{Count: st.Count, Newest: []RejectedDocument{}}
+	for kind, n := range st.WithoutCreditNote {
+		if needsCreditNote(kind) {
+			sum.WithoutCreditNote += n
 		}
 	}
-	switch rec, err := a.store.DocumentByUUID(original); {
-	case err == nil:
-		return rejected(rec.Counter)
-	case !errors.Is(err, queue.ErrNotFound):
-		return 0, err
-	}
-	// By number: only a document still without a credit note can be
-	// linked, so only those are read (collected first: a read inside the
-	// walk would nest transactions).
-	var open []uint64
-	if err := a.store.RejectedWithoutCreditNote(func(e queue.RejectedEntry) bool {
-		open = append(open, e.Counter)
-		return true
-	}); err != nil {
-		return 0, err
-	}
-	for _, c := range open {
-		rec, err := a.store.Document(c)
-		if err != nil {
-			return 0, err
-		}
-		if documentNumber(rec) == original {
-			return c, nil
-		}
-	}
-	return 0, nil
-}
-
-// linkEarlierCreditNotes finishes the store's upgrade to its index of
-// rejected documents: credit notes issued before it existed are linked to
-// the rejections they correct. It reads the journal from the oldest
-// rejected document once, at the first start after the upgrade.
-func (a *Agent) linkEarlierCreditNotes() error {
-	since, pending, err := a.store.CreditNoteLinksPending()
-	if err != nil || !pending {
-		return err
-	}
-	isNote := func(r *queue.Record) bool { return r.Kind == string(sale.CreditNote) }
-	for {
-		notes, next, err := a.store.Documents(since, 1000, isNote)
-		if err != nil {
-			return err
-		}
-		for _, n := range notes {
-			var s struct {
-				Original string `json:"original"`
-			}
-			if json.Unmarshal(n.Sale, &s) != nil || s.Original == "" {
-				continue
-			}
-			original, err := a.correctedDocument(s.Original)
+	err = a.store.View(func(tx *queue.Tx) error {
+		for _, e := range st.Newest {
+			rec, err := tx.Record(e.Counter)
 			if err != nil {
 				return err
 			}
-			if original != 0 {
-				if err := a.store.LinkCreditNote(original, n.Counter); err != nil {
-					return err
-				}
-			}
+			sum.Newest = append(sum.Newest, RejectedDocument{RejectedEntry: e, Number: cmpOr(rec.Number, strconv.FormatUint(rec.Counter, 10))})
 		}
-		if next == 0 {
-			return a.store.CreditNoteLinksDone()
-		}
-		since = next
+		return nil
+	})
+	return sum, err
+}
+
+// rejectionNextStep says, for the log, what a rejected document needs.
+func rejectionNextStep(e queue.RejectedEntry) string {
+	what := strings.ReplaceAll(e.Kind, "_", " ")
+	switch {
+	case !needsCreditNote(e.Kind):
+		return fmt.Sprintf("the authority rejected %s %d: it keeps its place in the chain and takes nothing from its original any more; issue the return again, corrected", what, e.Counter)
+	case e.CreditNote != 0:
+		return fmt.Sprintf("the authority rejected %s %d: it keeps its place in the chain; credit note %d, issued before the answer, already credits all of it", what, e.Counter, e.CreditNote)
 	}
+	return fmt.Sprintf("the authority rejected %s %d: it keeps its place in the chain and needs a corrective credit note (egsd documents credit-note %d, manager)", what, e.Counter, e.Counter)
+}
+
+// settleRejected records, for each rejected document that no credit note
+// corrects although its credit notes took all of it, the last of them as
+// the one that did. The store records that as each note is issued; only
+// references written before it did (schema 2) need this. It reads the
+// rejected documents without a credit note, at each start.
+func (a *Agent) settleRejected() error {
+	var settled []string
+	err := a.store.Update(func(tx *queue.Tx) error {
+		settled = nil
+		var open []queue.RejectedEntry
+		if err := tx.RejectedWithoutCreditNote(func(e queue.RejectedEntry) bool { open = append(open, e); return true }); err != nil {
+			return err
+		}
+		for _, e := range open {
+			refs, err := tx.References(e.Counter)
+			if err != nil {
+				return err
+			}
+			if len(refs.Credited) == 0 || refs.CreditedInFull != 0 {
+				continue
+			}
+			orig, err := tx.Record(e.Counter)
+			if err != nil {
+				return err
+			}
+			c, err := decodeCredited(refs.Credited)
+			if err != nil {
+				return fmt.Errorf("document %d: %w", e.Counter, err)
+			}
+			limits, err := a.creditLimits(orig)
+			if err != nil || !c.covers(limits) {
+				continue // a sale this version cannot read is not judged
+			}
+			last, err := lastCredit(tx, refs.Notes)
+			if err != nil || last == 0 {
+				return err
+			}
+			if err := tx.SetCreditedInFull(e.Counter, last); err != nil {
+				return err
+			}
+			settled = append(settled, fmt.Sprintf("%d by %d", e.Counter, last))
+		}
+		return nil
+	})
+	if err == nil && len(settled) > 0 {
+		a.log.Info().Strs("documents", settled).Msg("rejected documents found credited in full by their credit notes")
+	}
+	return err
+}
+
+// lastCredit is the last of notes that is a credit note the authority
+// did not reject, or 0.
+func lastCredit(tx *queue.Tx, notes []uint64) (uint64, error) {
+	for i := len(notes) - 1; i >= 0; i-- {
+		r, err := tx.Record(notes[i])
+		if err != nil {
+			return 0, err
+		}
+		if r.Kind == string(sale.CreditNote) && r.Status != queue.StatusRejected {
+			return r.Counter, nil
+		}
+	}
+	return 0, nil
 }

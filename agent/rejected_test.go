@@ -2,18 +2,17 @@ package agent
 
 import (
 	"bytes"
-	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
 )
 
@@ -21,18 +20,28 @@ import (
 // (with a message naming the document) and accept the others.
 func rejectSome(sc *scripted, rejected ...uint64) {
 	sc.script(func(c uint64) stamping.Result {
-		for _, r := range rejected {
-			if c == r {
-				return stamping.Result{Outcome: stamping.Rejected, Messages: []string{fmt.Sprintf("BR-KSA-37: document %d", c), "second message"}}
-			}
+		if slices.Contains(rejected, c) {
+			return stamping.Result{Outcome: stamping.Rejected, Messages: []string{fmt.Sprintf("BR-KSA-37: document %d", c), "second message"}}
 		}
 		return stamping.Result{Outcome: stamping.Accepted}
 	})
 }
 
+// rejectedCreditNotes maps each rejected document the status lists to the
+// credit note that corrects it (0: none).
+func rejectedCreditNotes(st RejectedSummary) map[uint64]uint64 {
+	out := map[uint64]uint64{}
+	for _, d := range st.Newest {
+		out[d.Counter] = d.CreditNote
+	}
+	return out
+}
+
 // Rejected documents show in the status (count, the newest with their
 // number, time and the authority's first message), each rejection is
-// logged as a warning, and the status says which have a credit note.
+// logged as a warning with what it needs, and the status says which
+// credit note corrects each: the corrective credit note, or the credit
+// note after which nothing was left; not a note that credits part.
 func TestRejectedDocumentsInStatus(t *testing.T) {
 	h, sc, cashier := submitHarness(t)
 	manager := h.user("boss", RoleManager)
@@ -60,79 +69,160 @@ func TestRejectedDocumentsInStatus(t *testing.T) {
 		}
 	}
 
-	// The corrective credit note of 2, and a credit note a cashier's POS
-	// issues for 3 by its number, are both recorded.
+	// The corrective credit note of 2 corrects it; a credit note for one
+	// of the two teas of 3, named by its number, does not; the one for the
+	// other does.
 	w := h.do(request{method: "POST", path: "/v1/documents/2/credit-note", token: manager})
 	if w.Code != http.StatusCreated {
 		t.Fatalf("corrective credit note: %d %s", w.Code, w.Body)
 	}
-	var note DocumentView
-	decodeBody(t, w, &note)
-	pos := h.mustSale(manager, "note-3", `{"kind":"credit_note","original":"T-000003","reason":"rejected","lines":[{"name":"Tea","quantity":"2","unit_price":"5.00","vat_category":"S","vat_rate":"15"}]}`)
+	var corrective DocumentView
+	decodeBody(t, w, &corrective)
+	part := h.mustSale(cashier, "part-3", note("credit_note", "T-000003", teaLine("1", "5.00")))
 	st = h.status(manager).Rejected
-	if st.Count != 2 || st.WithoutCreditNote != 0 || st.Newest[0].CreditNote != pos.Counter || st.Newest[1].CreditNote != note.Counter {
-		t.Errorf("after the credit notes: %+v; want 3 corrected by %d and 2 by %d", st, pos.Counter, note.Counter)
+	if st.WithoutCreditNote != 1 || !maps.Equal(rejectedCreditNotes(st), map[uint64]uint64{2: corrective.Counter, 3: 0}) {
+		t.Errorf("after the corrective note and a part of 3: %+v; want 2 corrected by %d, 3 without", st, corrective.Counter)
 	}
-}
+	rest := h.mustSale(cashier, "rest-3", note("credit_note", "T-000003", teaLine("1", "5.00")))
+	st = h.status(manager).Rejected
+	if st.WithoutCreditNote != 0 || !maps.Equal(rejectedCreditNotes(st), map[uint64]uint64{2: corrective.Counter, 3: rest.Counter}) {
+		t.Errorf("after the rest of 3: %+v; want 3 corrected by %d", st, rest.Counter)
+	}
 
-// A credit note names the document it corrects by counter, UUID or
-// number; one that names a document that was not rejected links nothing.
-func TestCorrectedDocument(t *testing.T) {
-	h, sc, cashier := submitHarness(t)
-	rejectSome(sc, 1)
-	d1 := h.mustSale(cashier, "k1", goodSale)
-	h.mustSale(cashier, "k2", goodSale)
+	// The authority rejects the first part: it takes nothing any more, so
+	// 3 is not credited in full, and waits for its credit note again. The
+	// rejected credit note is listed, but needs none.
+	rejectSome(sc, part.Counter)
+	logged.Reset()
 	h.step()
-	for _, tc := range []struct {
-		original string
-		want     uint64
-	}{{"1", 1}, {" 1 ", 1}, {d1.UUID, 1}, {"T-000001", 1}, {"2", 0}, {"T-000002", 0}, {"nothing", 0}, {"0", 0}} {
-		if got, err := h.a.correctedDocument(tc.original); err != nil || got != tc.want {
-			t.Errorf("correctedDocument(%q) = %d, %v; want %d", tc.original, got, err, tc.want)
-		}
+	st = h.status(manager).Rejected
+	if st.Count != 3 || st.WithoutCreditNote != 1 || !maps.Equal(rejectedCreditNotes(st), map[uint64]uint64{2: corrective.Counter, 3: 0, part.Counter: 0}) ||
+		st.Newest[0].Kind != "credit_note" {
+		t.Errorf("after the part's rejection: %+v; want 3 rejected, 3 without a credit note", st)
+	}
+	if !strings.Contains(logged.String(), fmt.Sprintf("the authority rejected credit note %d", part.Counter)) || !strings.Contains(logged.String(), "issue the return again") {
+		t.Errorf("the log does not say what a rejected credit note needs:\n%s", logged.String())
+	}
+	w = h.do(request{method: "POST", path: "/v1/documents/3/credit-note", token: manager})
+	if w.Code != http.StatusCreated {
+		t.Fatalf("corrective credit note of 3: %d %s", w.Code, w.Body)
+	}
+	decodeBody(t, w, &corrective)
+	if st = h.status(manager).Rejected; st.WithoutCreditNote != 0 || rejectedCreditNotes(st)[3] != corrective.Counter {
+		t.Errorf("after the corrective note of 3: %+v; want it corrected by %d", st, corrective.Counter)
 	}
 }
 
-// A store from before the index (schema 1) is indexed when it is opened,
-// and the first start links the credit notes it already had.
-func TestRejectedIndexUpgrade(t *testing.T) {
+// A document credited in full while it waited for the authority is
+// logged, when rejected, as corrected already.
+func TestRejectedAfterItsCredit(t *testing.T) {
 	h, sc, cashier := submitHarness(t)
 	manager := h.user("boss", RoleManager)
-	rejectSome(sc, 1, 2)
-	h.mustSale(cashier, "k1", goodSale)
-	h.mustSale(cashier, "k2", goodSale)
+	var logged bytes.Buffer
+	h.a.log = zerolog.New(&logged)
+	h.mustSale(cashier, "k", goodSale)
+	n := h.mustSale(cashier, "n", note("credit_note", "1", teaLine("2", "5.00")))
+	rejectSome(sc, 1)
 	h.step()
-	w := h.do(request{method: "POST", path: "/v1/documents/1/credit-note", token: manager})
-	if w.Code != http.StatusCreated {
-		t.Fatalf("corrective credit note: %d %s", w.Code, w.Body)
+	if st := h.status(manager).Rejected; st.Count != 1 || st.WithoutCreditNote != 0 || st.Newest[0].CreditNote != n.Counter {
+		t.Errorf("status rejected = %+v; want 1 corrected by %d", st, n.Counter)
 	}
-	var note DocumentView
-	decodeBody(t, w, &note)
-	h.close()
+	if want := fmt.Sprintf("credit note %d, issued before the answer, already credits all of it", n.Counter); !strings.Contains(logged.String(), want) {
+		t.Errorf("log lacks %q:\n%s", want, logged.String())
+	}
+}
 
-	db, err := bolt.Open(filepath.Join(h.cfg.DataDir, queue.FileName), 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+// makeSchema2 rewrites dir's store as schema 2 wrote it: no index of
+// rejected documents, and no record of the note that credited a document
+// in full.
+func makeSchema2(t *testing.T, dir string) {
+	t.Helper()
+	editStore(t, dir, func(tx *bolt.Tx) error {
+		meta := tx.Bucket([]byte("meta"))
+		for _, k := range []string{"rejected_count", "rejected_without_credit_note"} {
+			if err := meta.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
 		if err := tx.DeleteBucket([]byte("rejected")); err != nil {
 			return err
 		}
-		meta := tx.Bucket([]byte("meta"))
-		meta.Delete([]byte("rejected_count"))
-		meta.Delete([]byte("rejected_without_credit_note"))
-		return meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 1))
+		notes := tx.Bucket([]byte("notes"))
+		edits := map[string][]byte{}
+		err := notes.ForEach(func(k, v []byte) error {
+			var refs map[string]any
+			if err := json.Unmarshal(v, &refs); err != nil {
+				return err
+			}
+			delete(refs, "credited_in_full")
+			b, err := json.Marshal(refs)
+			edits[string(k)] = b
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for k, v := range edits {
+			if err := notes.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return meta.Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 2})
 	})
-	if cerr := db.Close(); err == nil {
-		err = cerr
+}
+
+// rejectedUpgradeStore leaves in h's data directory two rejected invoices
+// (1 and 2), each credited in full by a credit note (3 and 4), of which
+// the authority rejected 4, and a rejected invoice 5 credited in full by
+// two credit notes (6 and 7).
+func rejectedUpgradeStore(t *testing.T) (h *harness, sc *scripted, cashier string) {
+	h, sc, cashier = submitHarness(t)
+	rejectSome(sc, 1, 2, 4, 5)
+	h.mustSale(cashier, "1", goodSale)
+	h.mustSale(cashier, "2", goodSale)
+	h.mustSale(cashier, "3", note("credit_note", "1", teaLine("2", "5.00")))
+	h.mustSale(cashier, "4", note("credit_note", "2", teaLine("2", "5.00")))
+	h.mustSale(cashier, "5", goodSale)
+	h.mustSale(cashier, "6", note("credit_note", "5", teaLine("1", "5.00")))
+	h.mustSale(cashier, "7", note("credit_note", "5", teaLine("1", "5.00")))
+	h.step()
+	h.close()
+	return h, sc, cashier
+}
+
+// A store from schema 1 takes both migrations and the reindex of its
+// notes: a rejected document its credit notes credited in full is
+// corrected by the last of them; one whose credit note the authority
+// rejected is not.
+func TestRejectedIndexUpgradeFromSchema1(t *testing.T) {
+	h, _, _ := rejectedUpgradeStore(t)
+	makeSchema1(t, h.cfg.DataDir)
+	h2 := startHarness(t, h.cfg, h.ft)
+	st := h2.status(h2.user("boss", RoleManager)).Rejected
+	if st.Count != 4 || st.WithoutCreditNote != 1 || !maps.Equal(rejectedCreditNotes(st), map[uint64]uint64{1: 3, 2: 0, 4: 0, 5: 7}) {
+		t.Errorf("status after the upgrade = %+v; want 1 corrected by 3, 2 without, 5 corrected by 7", st)
 	}
-	if err != nil {
-		t.Fatal(err)
+}
+
+// A store from schema 2 takes the second migration: its corrective credit
+// notes correct their documents at once, and the first start finds the
+// documents that credit notes credited in full.
+func TestRejectedIndexUpgradeFromSchema2(t *testing.T) {
+	h, _, _ := rejectedUpgradeStore(t)
+	h1 := startHarness(t, h.cfg, h.ft)
+	manager := h1.user("boss", RoleManager)
+	w := h1.do(request{method: "POST", path: "/v1/documents/2/credit-note", token: manager})
+	if w.Code != http.StatusCreated {
+		t.Fatalf("corrective credit note of 2: %d %s", w.Code, w.Body)
 	}
+	var corrective DocumentView
+	decodeBody(t, w, &corrective)
+	h1.close()
+	makeSchema2(t, h.cfg.DataDir)
 
 	h2 := startHarness(t, h.cfg, h.ft)
 	st := h2.status(h2.login("boss", testPassword)).Rejected
-	if st.Count != 2 || st.WithoutCreditNote != 1 || len(st.Newest) != 2 || st.Newest[1].Counter != 1 || st.Newest[1].CreditNote != note.Counter {
-		t.Errorf("status after the upgrade = %+v; want 2 rejected, 1 corrected by %d", st, note.Counter)
+	if st.Count != 4 || st.WithoutCreditNote != 0 || !maps.Equal(rejectedCreditNotes(st), map[uint64]uint64{1: 3, 2: corrective.Counter, 4: 0, 5: 7}) {
+		t.Errorf("status after the upgrade = %+v; want 1 corrected by 3, 2 by %d, 5 by 7", st, corrective.Counter)
 	}
 }

@@ -85,17 +85,11 @@ func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte
 	if err != nil {
 		return nil, false, err
 	}
-	var corrects uint64
-	if s.Kind == sale.CreditNote && s.Original != "" {
-		if corrects, err = a.correctedDocument(s.Original); err != nil {
-			return nil, false, err
-		}
-	}
 	sum := sha256.Sum256(body)
 	req := &queue.IssueRequest{
 		User: user, IdempotencyKey: key, BodyHash: sum[:], Regime: a.regime.Name(),
 		GenesisHash: a.regime.GenesisHash(), Kind: string(s.Kind), UUID: id,
-		Submit: true, Sale: stored, Identity: a.identity, Corrects: corrects,
+		Submit: true, Sale: stored, Identity: a.identity,
 		Stamp: func(slot queue.Slot) (queue.Stamped, error) {
 			doc, err := a.regime.Stamp(stamping.Slot(slot), s)
 			return queue.Stamped(doc), err
@@ -436,8 +430,8 @@ type Status struct {
 	Incidents  []queue.Incident  `json:"open_incidents"`
 	Started    time.Time         `json:"started"`
 	Submission SubmissionState   `json:"submission"`
-	// Rejected counts the documents the authority rejected, each of which
-	// needs a corrective credit note, and lists the newest.
+	// Rejected counts the documents the authority rejected and those still
+	// without the credit note that corrects them, and lists the newest.
 	Rejected RejectedSummary `json:"rejected"`
 	// Printer is the receipt printer's state and queue; nil without one.
 	Printer *PrinterState `json:"printer,omitempty"`

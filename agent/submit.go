@@ -225,8 +225,12 @@ func (s *submitter) submitOne(ctx context.Context, e queue.OutboxEntry, sub stam
 		return false
 	}
 	if status == queue.StatusRejected {
-		s.a.log.Warn().Uint64("counter", e.Counter).Strs("messages", res.Messages).
-			Msgf("the authority rejected document %d: it keeps its place in the chain and needs a corrective credit note (egsd documents credit-note %d)", e.Counter, e.Counter)
+		entry, err := s.a.store.RejectedDocument(e.Counter)
+		if err != nil { // the answer is recorded: only the advice is missing
+			s.a.log.Error().Err(err).Uint64("counter", e.Counter).Msg("read the index entry of a rejected document")
+			entry = queue.RejectedEntry{Counter: e.Counter, Kind: "document"}
+		}
+		s.a.log.Warn().Uint64("counter", e.Counter).Strs("messages", res.Messages).Msg(rejectionNextStep(entry))
 	}
 	s.succeed(now, e.Counter, status, res.Messages)
 	if _, held := s.a.regime.(stamping.Clearance); held && s.a.print != nil {

@@ -64,11 +64,6 @@ type IssueRequest struct {
 	// its receipt until the authority has accepted it (a submitted
 	// document only).
 	HoldPrint func(doc []byte) bool
-	// Corrects is the counter of a rejected document of this unit that
-	// the new document (a credit note) corrects, or 0. The index of
-	// rejected documents records the first such note in the same
-	// transaction.
-	Corrects uint64
 }
 
 // IssueResult is the outcome of Issue.
@@ -245,11 +240,11 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 	}
 	// A note is checked against its original before it takes a slot.
 	var refs References
-	var credited []byte
+	var credit *Credit
 	if req.Note != nil {
 		var existing *Record
 		var noteErr, err error
-		refs, credited, existing, noteErr, err = checkNote(tx, req.Note)
+		refs, credit, existing, noteErr, err = checkNote(tx, req.Note)
 		if err != nil {
 			return err
 		}
@@ -310,11 +305,6 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 	if err := tx.Bucket(bucketUUID).Put([]byte(rec.UUID), key); err != nil {
 		return err
 	}
-	if req.Corrects != 0 {
-		if _, err := linkCreditNote(tx, req.Corrects, rec.Counter); err != nil {
-			return err
-		}
-	}
 	if req.Submit {
 		if err := putJSON(appendOnly(tx.Bucket(bucketOutbox)), key, OutboxEntry{Counter: rec.Counter, Regime: rec.Regime, EnqueuedAt: rec.IssuedAt}); err != nil {
 			return err
@@ -340,7 +330,7 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 		return err
 	}
 	if req.Note != nil {
-		if err := recordNote(tx, req.Note, refs, credited, rec); err != nil {
+		if err := recordNote(tx, req.Note, refs, credit, rec); err != nil {
 			return err
 		}
 	}

@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 // RejectedEntry is a document the authority rejected, as the index of
-// rejected documents keeps it. Each one keeps its slot in the chain and
-// needs a credit note that corrects it.
+// rejected documents keeps it. Each one keeps its slot in the chain; an
+// invoice or a debit note needs a credit note that corrects it.
 type RejectedEntry struct {
 	Counter    uint64    `json:"counter"`
 	Kind       string    `json:"kind"`
@@ -19,29 +20,30 @@ type RejectedEntry struct {
 	AnsweredAt time.Time `json:"answered_at"`
 	// Message is the authority's first message about the rejection.
 	Message string `json:"message,omitempty"`
-	// CreditNote is the counter of the first credit note issued to correct
-	// the document; 0 while there is none.
+	// CreditNote is the credit note that corrects the document: its
+	// References.Correction, kept in step with them in the transaction
+	// that changes them; 0 while there is none.
 	CreditNote uint64 `json:"credit_note,omitempty"`
 }
 
 // RejectedStats summarises the index of rejected documents.
 type RejectedStats struct {
-	Count             int `json:"count"`
-	WithoutCreditNote int `json:"without_credit_note"`
+	Count int
+	// WithoutCreditNote counts, per kind, the rejected documents that no
+	// credit note corrects. Which kinds need one is the caller's to say
+	// (for egsd, a rejected credit note is issued again instead).
+	WithoutCreditNote map[string]int
 	// Newest are the most recently issued rejected documents, newest first.
-	Newest []RejectedEntry `json:"newest"`
+	Newest []RejectedEntry
 }
 
 var (
 	bucketRejected = []byte("rejected") // counter → RejectedEntry
-	// keyRejectedN and keyRejectedOpen count the index and the entries
-	// without a credit note, so that a status need not walk it.
+	// keyRejectedN counts the index, and keyRejectedOpen (JSON: kind →
+	// count) its entries without a credit note, so that a status need not
+	// walk it.
 	keyRejectedN    = []byte("rejected_count")
 	keyRejectedOpen = []byte("rejected_without_credit_note")
-	// keyCreditNoteLinks is set by the migration that built the index from
-	// an older file: which earlier credit notes correct which rejected
-	// documents is known only to the caller (see CreditNoteLinksPending).
-	keyCreditNoteLinks = []byte("rejected_links_pending")
 )
 
 func metaCount(meta *bolt.Bucket, key []byte) uint64 {
@@ -55,46 +57,84 @@ func addMetaCount(meta *bolt.Bucket, key []byte, delta int64) error {
 	return meta.Put(key, u64(uint64(int64(metaCount(meta, key))+delta)))
 }
 
-// indexRejected adds rec, just answered with a rejection, to the index.
-func indexRejected(tx *bolt.Tx, rec *Record) error {
-	e := RejectedEntry{Counter: rec.Counter, Kind: rec.Kind, IssuedAt: rec.IssuedAt, AnsweredAt: rec.AnsweredAt}
-	if len(rec.Messages) > 0 {
-		e.Message = rec.Messages[0]
+func openCounts(meta *bolt.Bucket) (map[string]int, error) {
+	open := map[string]int{}
+	if err := getJSON(meta, keyRejectedOpen, &open); err != nil && err != ErrNotFound {
+		return nil, fmt.Errorf("%s: %w", keyRejectedOpen, err)
 	}
+	return open, nil
+}
+
+// addOpen adds delta to the count of kind's rejected documents without a
+// credit note.
+func addOpen(tx *bolt.Tx, kind string, delta int) error {
+	meta := tx.Bucket(bucketMeta)
+	open, err := openCounts(meta)
+	if err != nil {
+		return err
+	}
+	if open[kind] += delta; open[kind] == 0 {
+		delete(open, kind)
+	}
+	return putJSON(meta, keyRejectedOpen, open)
+}
+
+// indexRejected adds rec, just answered with a rejection, to the index,
+// with the credit note that already corrects it, if any (notes issued
+// while it waited for the answer).
+func indexRejected(tx *bolt.Tx, rec *Record) error {
 	b := tx.Bucket(bucketRejected)
 	key := u64(rec.Counter)
 	if b.Get(key) != nil {
 		return nil
 	}
+	refs, err := getReferences(tx, rec.Counter)
+	if err != nil {
+		return err
+	}
+	e := RejectedEntry{Counter: rec.Counter, Kind: rec.Kind, IssuedAt: rec.IssuedAt, AnsweredAt: rec.AnsweredAt, CreditNote: refs.Correction()}
+	if len(rec.Messages) > 0 {
+		e.Message = rec.Messages[0]
+	}
 	if err := putJSON(appendOnly(b), key, e); err != nil {
 		return err
 	}
-	meta := tx.Bucket(bucketMeta)
-	if err := addMetaCount(meta, keyRejectedN, 1); err != nil {
+	if err := addMetaCount(tx.Bucket(bucketMeta), keyRejectedN, 1); err != nil {
 		return err
 	}
-	return addMetaCount(meta, keyRejectedOpen, 1)
+	if e.CreditNote != 0 {
+		return nil
+	}
+	return addOpen(tx, e.Kind, 1)
 }
 
-// linkCreditNote records note as the credit note that corrects the
-// rejected document original, unless that has one already. It reports
-// whether original is in the index.
-func linkCreditNote(tx *bolt.Tx, original, note uint64) (bool, error) {
+// syncRejected keeps the index entry of a rejected document in step with
+// its references, just changed (putReferences): the credit note that
+// corrects it, and whether it counts as without one.
+func syncRejected(tx *bolt.Tx, counter uint64, refs References) error {
 	b := tx.Bucket(bucketRejected)
 	var e RejectedEntry
-	if err := getJSON(b, u64(original), &e); err == ErrNotFound {
-		return false, nil
-	} else if err != nil {
-		return false, fmt.Errorf("rejected[%d]: %w", original, err)
+	switch err := getJSON(b, u64(counter), &e); {
+	case err == ErrNotFound: // not rejected
+		return nil
+	case err != nil:
+		return fmt.Errorf("rejected[%d]: %w", counter, err)
 	}
-	if e.CreditNote != 0 || note <= original {
-		return true, nil
+	was, now := e.CreditNote, refs.Correction()
+	if was == now {
+		return nil
 	}
-	e.CreditNote = note
-	if err := putJSON(b, u64(original), e); err != nil {
-		return true, err
+	e.CreditNote = now
+	if err := putJSON(b, u64(counter), e); err != nil {
+		return err
 	}
-	return true, addMetaCount(tx.Bucket(bucketMeta), keyRejectedOpen, -1)
+	switch {
+	case was == 0:
+		return addOpen(tx, e.Kind, -1)
+	case now == 0:
+		return addOpen(tx, e.Kind, 1)
+	}
+	return nil
 }
 
 // Rejected returns the counts of the index of rejected documents and its
@@ -105,7 +145,10 @@ func (s *Store) Rejected(limit int) (RejectedStats, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		st.Count = int(metaCount(meta, keyRejectedN))
-		st.WithoutCreditNote = int(metaCount(meta, keyRejectedOpen))
+		var err error
+		if st.WithoutCreditNote, err = openCounts(meta); err != nil {
+			return err
+		}
 		c := tx.Bucket(bucketRejected).Cursor()
 		for k, v := c.Last(); k != nil && len(st.Newest) < limit; k, v = c.Prev() {
 			var e RejectedEntry
@@ -129,65 +172,30 @@ func (s *Store) RejectedDocument(counter uint64) (RejectedEntry, error) {
 
 // RejectedWithoutCreditNote calls fn with each rejected document that no
 // credit note corrects yet, oldest first, until fn returns false.
-func (s *Store) RejectedWithoutCreditNote(fn func(RejectedEntry) bool) error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketRejected).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			var e RejectedEntry
-			if err := jsonUnmarshal(v, &e); err != nil {
-				return fmt.Errorf("rejected[%d]: %w", decodeCounter(k), err)
-			}
-			if e.CreditNote == 0 && !fn(e) {
-				return nil
-			}
+func (t *Tx) RejectedWithoutCreditNote(fn func(RejectedEntry) bool) error {
+	c := t.tx.Bucket(bucketRejected).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var e RejectedEntry
+		if err := jsonUnmarshal(v, &e); err != nil {
+			return fmt.Errorf("rejected[%d]: %w", decodeCounter(k), err)
 		}
-		return nil
-	})
-}
-
-// LinkCreditNote records note as the credit note that corrects the
-// rejected document original, unless that has one already (the first note
-// stays). It is a no-op when original was not rejected.
-func (s *Store) LinkCreditNote(original, note uint64) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		_, err := linkCreditNote(tx, original, note)
-		return err
-	})
-}
-
-// CreditNoteLinksPending reports whether the index of rejected documents
-// was built from an older file that did not record which credit notes
-// correct them, and from which counter the caller, which knows what a
-// credit note names, should look for them (the oldest rejected document).
-func (s *Store) CreditNoteLinksPending() (from uint64, pending bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketMeta).Get(keyCreditNoteLinks) == nil {
+		if e.CreditNote == 0 && !fn(e) {
 			return nil
 		}
-		pending = true
-		if k, _ := tx.Bucket(bucketRejected).Cursor().First(); k != nil {
-			from = decodeCounter(k)
-		}
-		return nil
-	})
-	return from, pending, err
-}
-
-// CreditNoteLinksDone records that the caller has linked the credit notes
-// of an older file (see CreditNoteLinksPending).
-func (s *Store) CreditNoteLinksDone() error {
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(keyCreditNoteLinks) })
+	}
+	return nil
 }
 
 // migrateRejectedIndex (schema 2 → 3) builds the index of rejected
 // documents from the journal, in one walk of the journal's metadata (the
-// document bytes are not read). When it finds any, the links to their
-// credit notes are left for the caller (CreditNoteLinksPending).
+// document bytes are not read), each with the credit note its references
+// name as its correction. The references of a file from schema 1 are
+// built after the migrations, by the caller's reindex (Tx.Reindex), which
+// links the corrections through them.
 func migrateRejectedIndex(tx *bolt.Tx) error {
 	if _, err := tx.CreateBucketIfNotExists(bucketRejected); err != nil {
 		return err
 	}
-	found := false
 	c := tx.Bucket(bucketJournal).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		// The stored status is written once, as a number; no string in a
@@ -202,13 +210,55 @@ func migrateRejectedIndex(tx *bolt.Tx) error {
 		if Status(sr.Status) != StatusRejected {
 			continue
 		}
-		found = true
 		if err := indexRejected(tx, sr.Record); err != nil {
 			return err
 		}
 	}
-	if !found {
+	return nil
+}
+
+// checkRejectedIndex checks, during Check, that the index of rejected
+// documents lists only rejected documents (Check's walk of the journal
+// checks that it lists every one), each with the credit note its
+// references name as its correction, and that its counts are right.
+func checkRejectedIndex(tx *bolt.Tx, bad func(format string, args ...any)) error {
+	journal := tx.Bucket(bucketJournal)
+	count, open := 0, map[string]int{}
+	err := tx.Bucket(bucketRejected).ForEach(func(k, v []byte) error {
+		counter := binary.BigEndian.Uint64(k)
+		var e RejectedEntry
+		if err := jsonUnmarshal(v, &e); err != nil || e.Counter != counter {
+			bad("rejected[%d]: unreadable or misplaced entry", counter)
+			return nil
+		}
+		count++
+		if e.CreditNote == 0 {
+			open[e.Kind]++
+		}
+		sr := storedRecord{Record: new(Record)}
+		if v := journal.Get(k); v == nil || jsonUnmarshal(v, &sr) != nil || Status(sr.Status) != StatusRejected || sr.Kind != e.Kind {
+			bad("rejected[%d]: the journal does not hold it as a rejected %s", counter, e.Kind)
+		}
+		refs, err := getReferences(tx, counter)
+		if err != nil {
+			bad("rejected[%d]: its references: %v", counter, err)
+		} else if refs.Correction() != e.CreditNote {
+			bad("rejected[%d]: credit note %d, but its references say %d corrects it", counter, e.CreditNote, refs.Correction())
+		}
 		return nil
+	})
+	if err != nil {
+		return err
 	}
-	return tx.Bucket(bucketMeta).Put(keyCreditNoteLinks, []byte{1})
+	meta := tx.Bucket(bucketMeta)
+	if n := metaCount(meta, keyRejectedN); n != uint64(count) {
+		bad("rejected count says %d, the index has %d", n, count)
+	}
+	switch kept, err := openCounts(meta); {
+	case err != nil:
+		bad("%v", err)
+	case !maps.Equal(kept, open):
+		bad("rejected without a credit note says %v, the index has %v", kept, open)
+	}
+	return nil
 }

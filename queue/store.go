@@ -85,9 +85,9 @@ type Options struct {
 	// unit (a record with Original set), inside RecordAnswer's
 	// transaction, with the original (without its document bytes) and its
 	// references: it returns the original's Credited without what the
-	// rejected note took. Nil leaves Credited alone. It must not block or
-	// call the store.
-	ReleaseNote func(note, original *Record, refs References) (credited []byte, err error)
+	// rejected note took, and whether nothing is left to credit even so.
+	// Nil leaves Credited alone. It must not block or call the store.
+	ReleaseNote func(note, original *Record, refs References) (Credit, error)
 }
 
 // Store is the open store. All methods are safe for concurrent use.

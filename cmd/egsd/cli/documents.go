@@ -12,6 +12,7 @@ import (
 
 	"github.com/egsd/egsd/agent"
 	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/stamping/sale"
 )
 
 const documentsUsage = `documents list [--since N] [--limit N] [--status S] | show ID | content ID [--form F] [--out FILE] | print ID | credit-note ID  [--json]
@@ -172,8 +173,12 @@ func printDocument(io IO, d agent.DocumentView) {
 	for _, m := range d.Messages {
 		fmt.Fprintf(io.Stdout, "  authority: %s\n", m)
 	}
-	if d.Status == queue.StatusRejected {
-		fmt.Fprintf(io.Stdout, "REJECTED: the document keeps its place in the chain; a manager issues its corrective credit note with egsd documents credit-note %d\n", d.Counter)
+	switch {
+	case d.Status != queue.StatusRejected:
+	case d.Kind == string(sale.CreditNote):
+		fmt.Fprintln(io.Stdout, "REJECTED: the credit note keeps its place in the chain and takes nothing from its original any more; issue the return again, corrected")
+	default:
+		fmt.Fprintf(io.Stdout, "REJECTED: the document keeps its place in the chain; a manager issues its corrective credit note with egsd documents credit-note %d (egsd status says when a credit note corrects it)\n", d.Counter)
 	}
 	if d.PrintedAt.IsZero() {
 		fmt.Fprintln(io.Stdout, "printed      not yet")

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/egsd/egsd/agent"
+	"github.com/egsd/egsd/stamping/sale"
 )
 
 func runStatus(ctx context.Context, io IO, args []string) error {
@@ -97,8 +98,11 @@ func printRejected(io IO, r agent.RejectedSummary) {
 	tw := tabwriter.NewWriter(io.Stdout, 0, 4, 2, ' ', 0)
 	for _, d := range r.Newest {
 		note := "NO CREDIT NOTE"
-		if d.CreditNote != 0 {
+		switch {
+		case d.CreditNote != 0:
 			note = fmt.Sprintf("credit note %d", d.CreditNote)
+		case d.Kind == string(sale.CreditNote):
+			note = "a credit note: issue the return again"
 		}
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", d.Counter, d.Number, d.IssuedAt.Local().Format("2006-01-02 15:04:05"), note, d.Message)
 	}
