@@ -14,13 +14,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-var (
-	bucketRejected  = []byte("rejected")
-	bucketNotes     = []byte("notes")
-	keyRejectedN    = []byte("rejected_count")
-	keyRejectedOpen = []byte("rejected_without_credit_note")
-)
-
 // answer records the authority's final answer to document counter.
 func answer(t *testing.T, s *queue.Store, counter uint64, status queue.Status, at time.Time, messages ...string) {
 	t.Helper()
@@ -179,6 +172,20 @@ func toSchema(t *testing.T, dir string, version uint64) {
 	})
 }
 
+// reopenAs closes s, rewrites its file in dir as schema version wrote it,
+// and opens it again.
+func reopenAs(t *testing.T, s *queue.Store, dir string, version uint64) *queue.Store {
+	t.Helper()
+	s.Close()
+	toSchema(t, dir, version)
+	s, err := queue.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // A store from schema 1 takes both migrations: its rejected documents are
 // indexed when it opens, and the caller's reindex of its notes links the
 // credit notes that corrected them.
@@ -193,14 +200,7 @@ func TestRejectedIndexFromSchema1(t *testing.T) {
 	answer(t, s, 1, queue.StatusRejected, t0, "first")
 	answer(t, s, 2, queue.StatusAccepted, t0)
 	answer(t, s, 3, queue.StatusRejected, t0, "second")
-	s.Close()
-	toSchema(t, dir, 1)
-
-	s, err := queue.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopenAs(t, s, dir, 1)
 	if st, err := s.Rejected(10); err != nil || st.Count != 2 || st.Newest[0].Message != "second" || st.Newest[1].Counter != 1 {
 		t.Fatalf("Rejected after the migrations = %+v, %v", st, err)
 	}
@@ -229,14 +229,7 @@ func TestRejectedIndexFromSchema2(t *testing.T) {
 	answer(t, s, 2, queue.StatusRejected, t0, "second")
 	corrective := issueNote(t, s, "", 1, 5, true)
 	full := issueNote(t, s, "n", 2, 1, false)
-	s.Close()
-	toSchema(t, dir, 2)
-
-	s, err := queue.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopenAs(t, s, dir, 2)
 	wantRejected(t, s, 2, map[string]int{"invoice": 1}, map[uint64]uint64{1: corrective.Counter, 2: 0})
 	if err := s.Update(func(tx *queue.Tx) error { return tx.SetCreditedInFull(2, 1) }); err == nil {
 		t.Error("SetCreditedInFull with a document that is not a note of it")

@@ -1,32 +1,21 @@
 package cli
 
 import (
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// closedAddress returns a loopback address where nothing listens.
-func closedAddress(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
+	"github.com/egsd/egsd/cmd/egsd/internal/cmdtest"
+)
 
 // A connection nobody accepts changed nothing: the messages say that no
 // agent answered at the address and how to start one, not that a sale's
 // outcome is unknown or that onboarding may still be running.
 func TestAgentNotRunning(t *testing.T) {
-	api := "http://" + closedAddress(t)
+	api := "http://" + cmdtest.FreeAddr(t)
 	env := map[string]string{"EGSD_SESSION_FILE": filepath.Join(t.TempDir(), "none.json"), "EGSD_API": api,
 		"EGSD_CONFIG": filepath.Join(t.TempDir(), "absent.toml")}
 	wantDown := func(what string, err error) {
@@ -70,7 +59,7 @@ func TestWrongAPIAddress(t *testing.T) {
 		t.Fatalf("status through the saved session: %q, %v", out, err)
 	}
 
-	closed := "http://" + closedAddress(t)
+	closed := "http://" + cmdtest.FreeAddr(t)
 	_, _, err := run(t, env, "", "status", "--api", closed)
 	if err == nil || strings.Contains(err.Error(), "not logged in") || !strings.Contains(err.Error(), "no agent answered at "+closed) {
 		t.Errorf("status --api %s: %v; want no agent answered there", closed, err)

@@ -1,36 +1,17 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/egsd/egsd/agent"
+	"github.com/egsd/egsd/cmd/egsd/internal/cmdtest"
 	zatcasim "github.com/egsd/egsd/sim/zatca"
 )
-
-// syncBuffer is a bytes.Buffer that a command writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // With ZATCA down, `egsd replay` does not sit on a bare 0/2: its progress
 // says since when delivery fails, with what error, and when the next
@@ -48,7 +29,7 @@ func TestReplayDuringOutage(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr cmdtest.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, []string{"replay", "--interval", "20ms"}, IO{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/egsd/egsd/cmd/egsd/internal/cmdtest"
 )
 
 // The demo on another port prints commands that reach it as printed, even
@@ -16,12 +18,12 @@ import (
 func TestDemoBannerAddress(t *testing.T) {
 	dir := t.TempDir()
 	elsewhere := filepath.Join(dir, "egsd.toml")
-	os.WriteFile(elsewhere, []byte("data_dir = \"/x\"\n[api]\nlisten = \""+closedAddress(t)+"\"\n[regime]\nname = \"test\"\n"), 0o600)
+	os.WriteFile(elsewhere, []byte("data_dir = \"/x\"\n[api]\nlisten = \""+cmdtest.FreeAddr(t)+"\"\n[regime]\nname = \"test\"\n"), 0o600)
 	env := map[string]string{"EGSD_CONFIG": elsewhere, "EGSD_SESSION_FILE": filepath.Join(dir, "session.json")}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var banner syncBuffer
+	var banner cmdtest.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, []string{"run", "--demo", "--demo-regime", "test", "--demo-printer=false", "--data", filepath.Join(dir, "demo"),
