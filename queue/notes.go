@@ -461,6 +461,9 @@ func checkNotes(tx *bolt.Tx, originals map[uint64]uint64, bad func(string, ...an
 		if refs.Corrective != 0 && listed[refs.Corrective] != orig {
 			bad("the corrective note %d of document %d is not one of its notes", refs.Corrective, orig)
 		}
+		if refs.CreditedInFull != 0 && listed[refs.CreditedInFull] != orig {
+			bad("note %d, which credited document %d in full, is not one of its notes", refs.CreditedInFull, orig)
+		}
 		return nil
 	})
 	if err != nil {

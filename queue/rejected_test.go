@@ -255,6 +255,11 @@ func TestCheckRejectedIndex(t *testing.T) {
 		"wrong credit note": {func(t *testing.T, tx *bolt.Tx) {
 			editJSON(t, mustBucket(t, tx, bucketRejected), u64(2), func(m map[string]any) { m["credit_note"] = 1 })
 		}, []string{"rejected[2]: credit note 1, but its references say 3 corrects it"}},
+		"credited in full by a stranger": {func(t *testing.T, tx *bolt.Tx) {
+			if err := mustBucket(t, tx, bucketNotes).Put(u64(1), []byte(`{"credited_in_full":2}`)); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"note 2, which credited document 1 in full, is not one of its notes", "rejected[1]: credit note 0, but its references say 2 corrects it"}},
 		"count off": {func(t *testing.T, tx *bolt.Tx) {
 			mustBucket(t, tx, bucketMeta).Put(keyRejectedOpen, []byte(`{"invoice":2}`))
 		},
