@@ -40,6 +40,10 @@ conformance:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./stamping/sale/
+	$(GO) test -run '^$$' -fuzz FuzzTotals -fuzztime $(FUZZTIME) ./stamping/sale/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./stamping/strictjson/
+	$(GO) test -run '^$$' -fuzz FuzzScanAgreesWithWalker -fuzztime $(FUZZTIME) ./stamping/strictjson/
+	$(GO) test -run '^$$' -fuzz FuzzPrintable -fuzztime $(FUZZTIME) ./stamping/textpolicy/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./stamping/money/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./stamping/cert/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./stamping/keystore/

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/egsd/egsd/device"
+	"github.com/egsd/egsd/device/serialport"
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/keystore"
@@ -42,6 +43,9 @@ type Options struct {
 	// UnsafeNoSync skips fsync on commit. Only `egsd bench --prefill`
 	// sets it, to fill a journal quickly before a measurement.
 	UnsafeNoSync bool
+	// OpenPrinterPort opens the printer's port; nil means serialport.Open.
+	// Tests put faulty ports behind it.
+	OpenPrinterPort func(serialport.Config) (serialport.Port, error)
 }
 
 // Agent is one running unit.
@@ -142,7 +146,7 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	a.auth = NewAuth(a.store, cfg.Auth, src.Wall)
 	a.submit = newSubmitter(a, cfg.Submit)
 	if cfg.Printer.Enabled {
-		if a.print, err = newPrintService(a, cfg.Printer); err != nil {
+		if a.print, err = newPrintService(a, cfg.Printer, opts.OpenPrinterPort); err != nil {
 			a.store.Close()
 			return nil, err
 		}

@@ -1,9 +1,7 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"maps"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping/sale"
+	"github.com/egsd/egsd/stamping/strictjson"
 )
 
 // route is one API endpoint. Every route names the roles that may call it;
@@ -293,12 +292,12 @@ func (a *Agent) internalError(w http.ResponseWriter, r *http.Request, err error)
 		Detail: "the agent could not complete the request; see its log"})
 }
 
-// readJSON reads a small JSON request body strictly into v; on failure it
-// has written the problem and returns false.
+// readJSON reads a small JSON request body strictly into v (the rules of
+// package strictjson, as for sales); on failure it has written the problem
+// and returns false.
 func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
-	if !isJSON(r) {
-		writeProblem(w, Problem{Type: problemMediaType, Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType,
-			Detail: "send the body as Content-Type: application/json"})
+	if prob, ok := checkJSONMediaType(r); !ok {
+		writeProblem(w, prob)
 		return false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
@@ -312,22 +311,40 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
 		writeProblem(w, fieldProblem("body", "could not be read: "+err.Error()))
 		return false
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeProblem(w, fieldProblem("body", "is not valid: "+strings.TrimPrefix(err.Error(), "json: ")))
-		return false
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		writeProblem(w, fieldProblem("body", "has data after the JSON object; send exactly one object"))
+	if err := strictjson.Decode(body, v, ""); err != nil {
+		var e *strictjson.Error
+		if errors.As(err, &e) {
+			writeProblem(w, fieldProblem(e.Field, e.Rule))
+		} else {
+			writeProblem(w, fieldProblem(strictjson.Body, err.Error()))
+		}
 		return false
 	}
 	return true
 }
 
-func isJSON(r *http.Request) bool {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && mt == "application/json"
+// checkJSONMediaType accepts the one media type request bodies are read
+// as: application/json, with no parameter or charset=utf-8 (any case).
+// Anything else — another type, another charset, another parameter — is
+// a 415 that says what to send.
+func checkJSONMediaType(r *http.Request) (Problem, bool) {
+	ct := r.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	ok := err == nil && mt == "application/json"
+	for name, value := range params {
+		if name != "charset" || !strings.EqualFold(value, "utf-8") {
+			ok = false
+		}
+	}
+	if ok {
+		return Problem{}, true
+	}
+	got := "no Content-Type"
+	if ct != "" {
+		got = "Content-Type " + strconv.Quote(ct)
+	}
+	return Problem{Type: problemMediaType, Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType,
+		Detail: got + " is not accepted: send the body as UTF-8 JSON with Content-Type: application/json (optionally ; charset=utf-8)"}, false
 }
 
 func (a *Agent) handleHealth(w http.ResponseWriter, r *http.Request, _ *Principal) {

@@ -14,6 +14,7 @@ import (
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/money"
 	"github.com/egsd/egsd/stamping/sale"
+	"github.com/egsd/egsd/stamping/textpolicy"
 )
 
 // Credit and debit notes against the documents of this unit.
@@ -653,6 +654,9 @@ func (a *Agent) correctiveBody(rec *queue.Record, refs queue.References) (body [
 	if len(rec.Messages) > 0 {
 		reason += ": " + rec.Messages[0]
 	}
+	// The authority's message may hold what a reason may not (a line
+	// break, a control character): the reason is made one printable line.
+	reason = textpolicy.Printable(reason)
 	if r := []rune(reason); len(r) > sale.MaxTextLength {
 		reason = string(r[:sale.MaxTextLength])
 	}

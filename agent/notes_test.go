@@ -341,7 +341,8 @@ func rejectFirst(t *testing.T) (*harness, string) {
 	h, sc, cashier := submitHarness(t)
 	sc.script(func(c uint64) stamping.Result {
 		if c == 1 {
-			return stamping.Result{Outcome: stamping.Rejected, Messages: []string{"BR-KSA-37: building number"}}
+			// An authority's message may break lines: a corrective note's reason is one line.
+			return stamping.Result{Outcome: stamping.Rejected, Messages: []string{"BR-KSA-37: building number\n\tmust be 4 digits"}}
 		}
 		return stamping.Result{Outcome: stamping.Accepted}
 	})

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/egsd/egsd/device/escpos"
 	"github.com/egsd/egsd/device/printer"
@@ -17,6 +20,7 @@ import (
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/sale"
+	"github.com/egsd/egsd/stamping/textpolicy"
 )
 
 // profile is the configured printer profile with the config's overrides.
@@ -95,7 +99,7 @@ type printService struct {
 	printed int64
 }
 
-func newPrintService(a *Agent, cfg PrinterConfig) (*printService, error) {
+func newPrintService(a *Agent, cfg PrinterConfig, openPort func(serialport.Config) (serialport.Port, error)) (*printService, error) {
 	prof, err := cfg.profile()
 	if err != nil {
 		return nil, err
@@ -112,8 +116,11 @@ func newPrintService(a *Agent, cfg PrinterConfig) (*printService, error) {
 	if port == "" {
 		port = "usb " + sc.USB.VendorID + ":" + sc.USB.ProductID
 	}
+	if openPort == nil {
+		openPort = serialport.Open
+	}
 	drv := printer.New(printer.Options{
-		Open:         func() (serialport.Port, error) { return serialport.Open(sc) },
+		Open:         func() (serialport.Port, error) { return openPort(sc) },
 		Port:         port,
 		Baud:         sc.Baud,
 		ReplyTimeout: cfg.ReplyTimeout.Duration,
@@ -148,9 +155,9 @@ func (ps *printService) run(ctx context.Context) {
 		}
 		if ctx.Err() == nil {
 			// Keep the printer's state fresh for the status page.
-			ps.mu.Lock()
-			ps.drv.Check(ctx)
-			ps.mu.Unlock()
+			if err := ps.usePrinter(func() error { _, err := ps.drv.Check(ctx); return err }); err != nil {
+				ps.logFault(ps.a.log, err, "printer check failed inside egsd")
+			}
 		}
 		timer.Reset(ps.retry)
 	}
@@ -169,20 +176,28 @@ func (ps *printService) printNext(ctx context.Context) bool {
 		return false
 	}
 	log := ps.a.log.With().Uint64("counter", job.Counter).Int("copy", job.Copy).Logger()
-	out, err := ps.render(job)
+	var out *receipt.Job
+	err = guarded(func() (err error) {
+		out, err = ps.render(job)
+		return err
+	})
 	if err != nil {
 		// The receipt cannot be laid out for this printer: set it aside
 		// for the manager rather than retry it forever.
-		log.Error().Err(err).Msg("receipt cannot be printed")
-		if err := st.PrintAttemptFailed(job.Counter, job.Copy, ps.a.time.Wall(), err.Error(), true); err != nil {
-			log.Error().Err(err).Msg("record the print failure")
+		if !ps.logFault(log, err, "receipt set aside: egsd failed while laying it out") {
+			log.Error().Err(err).Msg("receipt cannot be printed")
 		}
+		ps.setAside(log, job, err)
 		return true
 	}
-	ps.mu.Lock()
-	err = ps.drv.Print(ctx, out.Chunks(4096))
-	ps.mu.Unlock()
+	err = ps.usePrinter(func() error { return ps.drv.Print(ctx, out.Chunks(4096)) })
 	now := ps.a.time.Wall()
+	if ps.logFault(log, err, "receipt set aside: egsd failed while printing it") {
+		// Sending it again would fail again, and the receipt may have
+		// come out in part: set it aside, and go on with the next.
+		ps.setAside(log, job, err)
+		return true
+	}
 	if err != nil {
 		if job.Attempts == 0 {
 			log.Warn().Err(err).Msg("receipt waits for the printer")
@@ -201,6 +216,62 @@ func (ps *printService) printNext(ctx context.Context) bool {
 	ps.mu.Unlock()
 	log.Info().Int("bytes", len(out.Bytes)).Bool("qr_native", out.QR.Native).Msg("receipt printed")
 	return true
+}
+
+// setAside marks a job failed for good: it stays listed for the manager
+// (who can print it again) and the queue moves on.
+func (ps *printService) setAside(log zerolog.Logger, job queue.PrintJob, reason error) {
+	if err := ps.a.store.PrintAttemptFailed(job.Counter, job.Copy, ps.a.time.Wall(), reason.Error(), true); err != nil {
+		log.Error().Err(err).Msg("record the print failure")
+	}
+}
+
+// usePrinter runs fn with the printer to itself; a panic in it (the
+// driver, the port, an in-process printer) is returned as a
+// *printerFault, and the printer is free again either way.
+func (ps *printService) usePrinter(fn func() error) error {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return guarded(fn)
+}
+
+// printerFault is a panic in the layout, the printer driver or the port,
+// caught so that it costs a receipt, never the daemon: sales go on, and
+// the receipt is set aside rather than sent again (a daemon that crashed
+// on it would crash again on every restart).
+type printerFault struct {
+	value any
+	stack []byte
+}
+
+func (f *printerFault) Error() string {
+	return fmt.Sprintf("egsd failed while printing this receipt (%v); it is set aside: print it again once egsd is updated", f.value)
+}
+
+// guarded runs fn and returns a panic in it as a *printerFault.
+func guarded(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f := &printerFault{value: r, stack: debug.Stack()}
+			if pe, ok := r.(*printer.PanicError); ok {
+				// Raised again from the goroutine that wrote to the port:
+				// its stack is the one that shows the cause.
+				f.value, f.stack = pe.Value, pe.Stack
+			}
+			err = f
+		}
+	}()
+	return fn()
+}
+
+// logFault logs err with its stack when it is a *printerFault, and says
+// whether it was one.
+func (ps *printService) logFault(log zerolog.Logger, err error, msg string) bool {
+	f, ok := errors.AsType[*printerFault](err)
+	if ok {
+		log.Error().Str("panic", fmt.Sprint(f.value)).Str("stack", string(f.stack)).Msg(msg)
+	}
+	return ok
 }
 
 // render lays out a job's receipt from its document.
@@ -245,29 +316,39 @@ func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("document %d: totals: %w", rec.Counter, err)
 	}
+	// Every text passes the character policy of documents once more, as
+	// the printer takes it: the sale's texts were checked when it was
+	// issued, but the configuration's, the regime's and those of a sale
+	// journalled by an older version were not, and none may make a receipt
+	// fail. What the printer's fonts lack, device/textraster replaces.
+	printable := textpolicy.Printable
 	seller := a.cfg.Seller
 	r := &receipt.Receipt{
-		Title: info.Title, TitleLocal: info.TitleLocal,
-		SellerName: seller.Name, SellerNameLocal: seller.NameLocal, SellerVAT: seller.VATNumber,
-		Address: joinNonEmpty(", ", strings.TrimSpace(seller.BuildingNumber+" "+seller.Street), seller.District, strings.TrimSpace(seller.PostalCode+" "+seller.City)),
+		Title: printable(info.Title), TitleLocal: printable(info.TitleLocal),
+		SellerName: printable(seller.Name), SellerNameLocal: printable(seller.NameLocal), SellerVAT: printable(seller.VATNumber),
+		Address: printable(joinNonEmpty(", ", strings.TrimSpace(seller.BuildingNumber+" "+seller.Street), seller.District, strings.TrimSpace(seller.PostalCode+" "+seller.City))),
 		QR:      info.QR,
 	}
-	number := info.Number
+	number := printable(info.Number)
 	if number == "" {
 		number = fmt.Sprint(rec.Counter)
 	}
 	r.Fields = append(r.Fields, receipt.Field{Label: "No", Value: number},
-		receipt.Field{Label: "Date", Value: strings.Replace(orDefault(info.Timestamp, rec.IssuedAt.Format(time.DateTime)), "T", " ", 1)})
+		receipt.Field{Label: "Date", Value: printable(strings.Replace(orDefault(info.Timestamp, rec.IssuedAt.Format(time.DateTime)), "T", " ", 1))})
 	if s.Buyer != nil {
-		r.Fields = appendField(r.Fields, "Buyer", s.Buyer.Name)
-		r.Fields = appendField(r.Fields, "Buyer VAT No", s.Buyer.VATNumber)
+		r.Fields = appendField(r.Fields, "Buyer", printable(s.Buyer.Name))
+		r.Fields = appendField(r.Fields, "Buyer VAT No", printable(s.Buyer.VATNumber))
 	}
 	if s.Kind.IsNote() {
-		r.Fields = appendField(r.Fields, "Original", s.Original)
-		r.Fields = appendField(r.Fields, "Reason", s.Reason)
+		r.Fields = appendField(r.Fields, "Original", printable(s.Original))
+		r.Fields = appendField(r.Fields, "Reason", printable(s.Reason))
 	}
 	for i, l := range s.Lines {
-		r.Lines = append(r.Lines, receipt.Line{Name: l.Name, Quantity: l.Quantity.String(), UnitPrice: l.UnitPrice.String(), Amount: t.Lines[i].Net.String()})
+		name := printable(l.Name)
+		if name == "" {
+			name = fmt.Sprintf("Item %d", i+1)
+		}
+		r.Lines = append(r.Lines, receipt.Line{Name: name, Quantity: l.Quantity.String(), UnitPrice: l.UnitPrice.String(), Amount: t.Lines[i].Net.String()})
 	}
 	for _, c := range t.Categories {
 		label := "VAT " + c.Rate.String() + "% on " + c.Taxable.String()
@@ -282,7 +363,7 @@ func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
 		{Label: "Total incl. VAT " + s.Currency, Value: orDefault(info.Total, t.Gross.String())},
 	}
 	if s.Note != "" {
-		r.Footer = append(r.Footer, s.Note)
+		r.Footer = append(r.Footer, textpolicy.PrintableLines(s.Note)...)
 	}
 	return r, nil
 }
@@ -405,9 +486,10 @@ func (a *Agent) handlePrinterTest(w http.ResponseWriter, r *http.Request, p *Pri
 		a.internalError(w, r, err)
 		return
 	}
-	a.print.mu.Lock()
-	err = a.print.drv.Print(r.Context(), job.Chunks(4096))
-	a.print.mu.Unlock()
+	err = a.print.usePrinter(func() error { return a.print.drv.Print(r.Context(), job.Chunks(4096)) })
+	if a.print.logFault(a.log, err, "test page: egsd failed while printing it") {
+		err = fmt.Errorf("egsd failed while printing the test page (%v); the log has the details", err.(*printerFault).value)
+	}
 	if aerr := a.store.Audit(queue.AuditEntry{Actor: p.User, ActorKind: p.Actor().Kind, Action: queue.AuditPrint, Subject: "test_page",
 		Details: map[string]string{"ok": fmt.Sprint(err == nil)}}); aerr != nil {
 		a.log.Error().Err(aerr).Msg("audit test page")

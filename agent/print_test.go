@@ -228,3 +228,35 @@ func TestNoPrinter(t *testing.T) {
 		t.Errorf("a unit without a printer queued %d receipts", len(jobs))
 	}
 }
+
+// TestReceiptTextIsPrintable: text that reaches the receipt without the
+// sale decoder's check — the configuration's seller name and address —
+// passes the character policy on the way, so a tab, a line break or a
+// bidi override there never makes a receipt fail; the note prints one line
+// per line.
+func TestReceiptTextIsPrintable(t *testing.T) {
+	h, _ := printerHarness(t, func(c *Config) {
+		c.Seller.Name = "Demo\tStore"
+		c.Seller.NameLocal = "متجر\u202e تجريبي"
+		c.Seller.Street = "King Fahd Road\nGate 2"
+	})
+	cashier := h.user("ana", RoleCashier)
+	v := h.mustSale(cashier, "k1", `{"kind":"invoice","note":"Thank you\ncome again 🎂","lines":[{"name":"Tea 🍵","quantity":"1","unit_price":"5","vat_category":"S","vat_rate":"15"}]}`)
+	rec, err := h.a.Store().Document(v.Counter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := h.a.receiptOf(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SellerName != "Demo Store" || r.SellerNameLocal != "متجر\uFFFD تجريبي" || !strings.Contains(r.Address, "King Fahd Road Gate 2") {
+		t.Errorf("seller %q, %q, address %q: want the policy applied", r.SellerName, r.SellerNameLocal, r.Address)
+	}
+	if strings.Join(r.Footer, "|") != "Thank you|come again 🎂" || r.Lines[0].Name != "Tea 🍵" {
+		t.Errorf("footer %q, line %q", r.Footer, r.Lines[0].Name)
+	}
+	if _, err := h.a.print.layout.Render(r); err != nil {
+		t.Errorf("the receipt does not lay out: %v", err)
+	}
+}

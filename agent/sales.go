@@ -177,9 +177,8 @@ func checkIdempotencyKey(key string) (Problem, bool) {
 }
 
 func (a *Agent) handleSale(w http.ResponseWriter, r *http.Request, p *Principal) {
-	if !isJSON(r) {
-		writeProblem(w, Problem{Type: problemMediaType, Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType,
-			Detail: "send the sale as Content-Type: application/json"})
+	if prob, ok := checkJSONMediaType(r); !ok {
+		writeProblem(w, prob)
 		return
 	}
 	if prob, ok := checkIdempotencyKey(r.Header.Get("Idempotency-Key")); !ok {

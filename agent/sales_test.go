@@ -141,6 +141,57 @@ func TestSaleBadInput(t *testing.T) {
 	}
 }
 
+// TestSaleAmountLimits: a sale whose amounts cannot all be represented
+// exactly is refused with 400 naming the field and the limit, and the
+// counter does not move. 999999999 × 999999999 was once issued, signed
+// and printed with every total 0.00.
+func TestSaleAmountLimits(t *testing.T) {
+	h := newHarness(t, nil)
+	cashier := h.user("cashier1", RoleCashier)
+	h.mustSale(cashier, "before", goodSale)
+	before := h.status(cashier)
+
+	for i, tc := range []struct {
+		name, fields, field, limit string
+	}{
+		{"line amount", `"name":"Gold","quantity":"999999999","unit_price":"999999999","vat_category":"S","vat_rate":"15"`,
+			"lines[0].quantity × lines[0].unit_price", "100000000000.00"},
+		{"quantity", `"name":"Gold","quantity":"1000000000.001","unit_price":"0","vat_category":"S","vat_rate":"15"`,
+			"lines[0].quantity", "1000000000"},
+		{"unit price", `"name":"Gold","quantity":"1","unit_price":"1000000000.0001","vat_category":"S","vat_rate":"15"`,
+			"lines[0].unit_price", "1000000000"},
+		// 100 × 869565217.3914 = 86956521739.14; with 15 % VAT one cent
+		// over the total the documents allow.
+		{"total with VAT", `"name":"Gold","quantity":"100","unit_price":"869565217.3914","vat_category":"S","vat_rate":"15"`,
+			"lines", "100000000000.00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := problemOf(t, h.sale(cashier, fmt.Sprint("limit-", i), saleWithLine(tc.fields)), http.StatusBadRequest)
+			if p.Type != problemInvalidSale || !namesField(p, tc.field) {
+				t.Fatalf("problem %+v, want %s naming %q", p, problemInvalidSale, tc.field)
+			}
+			for _, e := range p.Errors {
+				if e.Field == tc.field && !strings.Contains(e.Rule, "limit of "+tc.limit) {
+					t.Errorf("%s: %q does not name the limit %s", e.Field, e.Rule, tc.limit)
+				}
+			}
+		})
+	}
+	after := h.status(cashier)
+	if after.Counter != before.Counter || after.LastHash != before.LastHash {
+		t.Errorf("counter %d → %d (hash %q → %q): a refused sale moved the chain", before.Counter, after.Counter, before.LastHash, after.LastHash)
+	}
+	// The largest sale within the limits is issued, its totals exact.
+	v := h.mustSale(cashier, "largest", saleWithLine(`"name":"Gold","quantity":"100","unit_price":"869565217.3913","vat_category":"S","vat_rate":"15"`))
+	var doc struct{ Net, VAT, Gross string }
+	if err := json.Unmarshal(v.Document, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Net != "86956521739.13" || doc.VAT != "13043478260.87" || doc.Gross != "100000000000.00" {
+		t.Errorf("largest sale: net %s VAT %s gross %s, want 86956521739.13 13043478260.87 100000000000.00", doc.Net, doc.VAT, doc.Gross)
+	}
+}
+
 // TestSaleBodyLimit follows api.max_body_bytes, not a fixed size.
 func TestSaleBodyLimit(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.API.MaxBodyBytes = 4096 })

@@ -297,7 +297,7 @@ func TestCorrectiveCreditNote(t *testing.T) {
 	decodeBody(t, w, &note)
 	rec := h.record(note.Counter)
 	if rec.Kind != "credit_note" || rec.User != "boss" || !strings.Contains(string(rec.Sale), `"original":"T-000001"`) ||
-		!strings.Contains(string(rec.Sale), "BR-KSA-37") || !strings.Contains(string(rec.Sale), `"Tea"`) {
+		!strings.Contains(string(rec.Sale), "BR-KSA-37: building number  must be 4 digits") || !strings.Contains(string(rec.Sale), `"Tea"`) {
 		t.Errorf("credit note %d: kind %s user %s sale %s", note.Counter, rec.Kind, rec.User, rec.Sale)
 	}
 	again := h.do(request{method: "POST", path: "/v1/documents/1/credit-note", token: manager})

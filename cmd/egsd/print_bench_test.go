@@ -91,15 +91,21 @@ func benchToken(b testing.TB, a *agent.Agent) string {
 	return sess.Token
 }
 
-// postSale posts a sale through the API and returns its counter.
-func postSale(b testing.TB, a *agent.Agent, token, key, body string) uint64 {
-	b.Helper()
+// serveSale posts a sale through the API and returns the answer.
+func serveSale(a *agent.Agent, token, key, body string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest("POST", "/v1/sales", bytes.NewReader([]byte(body)))
 	r.Header.Set("Authorization", "Bearer "+token)
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("Idempotency-Key", key)
 	w := httptest.NewRecorder()
 	a.Handler().ServeHTTP(w, r)
+	return w
+}
+
+// postSale posts a sale through the API and returns its counter.
+func postSale(b testing.TB, a *agent.Agent, token, key, body string) uint64 {
+	b.Helper()
+	w := serveSale(a, token, key, body)
 	if w.Code != http.StatusCreated {
 		b.Fatalf("POST /v1/sales = %d %s", w.Code, w.Body)
 	}

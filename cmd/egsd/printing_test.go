@@ -320,18 +320,8 @@ func TestUnplugAndRestart(t *testing.T) {
 // is reported to the simulator.
 func TestDemoPrintsReceipt(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "demo")
-	d := startListening(t, data, func(addr string) []string {
-		return []string{"run", "--demo", "--data", data, "--listen", addr}
-	})
+	d, c, ans := demoSale(t, data, "demo-1", []byte(`{"kind":"invoice","lines":[{"name":"Tea","quantity":"2","unit_price":"5.00","vat_category":"S","vat_rate":"15"}]}`))
 	defer d.stop()
-	c := newAPIClient(d.url)
-	c.login(t, "cashier", "cashier-demo")
-	var ans apiAnswer
-	waitFor(t, "the demo unit to onboard and issue", 60*time.Second, func() bool {
-		var err error
-		ans, err = c.postSale(context.Background(), "demo-1", []byte(`{"kind":"invoice","lines":[{"name":"Tea","quantity":"2","unit_price":"5.00","vat_category":"S","vat_rate":"15"}]}`))
-		return err == nil && ans.Status == http.StatusCreated
-	})
 	var doc struct {
 		Receipt stamping.ReceiptInfo `json:"receipt"`
 		Counter uint64               `json:"counter"`

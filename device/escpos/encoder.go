@@ -109,6 +109,9 @@ type Encoder struct {
 	buf  []byte
 	ends []int // offset just past each command, in order
 	err  error
+	// align is the alignment the stream has selected, once alignSet.
+	align    Alignment
+	alignSet bool
 }
 
 // NewEncoder returns an empty encoder.
@@ -160,6 +163,7 @@ func (e *Encoder) emit(b ...byte) {
 func (e *Encoder) Init() *Encoder {
 	if e.err == nil {
 		e.emit(esc, '@')
+		e.align, e.alignSet = AlignLeft, true
 	}
 	return e
 }
@@ -174,8 +178,14 @@ func (e *Encoder) Align(a Alignment) *Encoder {
 		return e
 	}
 	e.emit(esc, 'a', byte(a))
+	e.align, e.alignSet = a, true
 	return e
 }
+
+// Alignment returns the alignment the stream has selected so far (ESC @
+// selects left), and false when it has selected none: the printer keeps
+// the alignment of the previous lines, and of the previous job.
+func (e *Encoder) Alignment() (Alignment, bool) { return e.align, e.alignSet }
 
 // Bold turns emphasised printing on or off (ESC E n).
 func (e *Encoder) Bold(on bool) *Encoder {

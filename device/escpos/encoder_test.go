@@ -288,3 +288,28 @@ func TestEncoderErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestAlignment: the encoder reports the alignment its stream has selected,
+// which a layout needs to know whether a line must send ESC a.
+func TestAlignment(t *testing.T) {
+	e := escpos.NewEncoder()
+	if _, ok := e.Alignment(); ok {
+		t.Error("a stream that has selected no alignment reports one")
+	}
+	for _, step := range []struct {
+		do   func()
+		want escpos.Alignment
+	}{
+		{func() { e.Init() }, escpos.AlignLeft},
+		{func() { e.Align(escpos.AlignRight) }, escpos.AlignRight},
+		{func() { e.Line([]byte("x")) }, escpos.AlignRight},
+		{func() { e.Init() }, escpos.AlignLeft},
+		{func() { e.Align(escpos.AlignCenter) }, escpos.AlignCenter},
+		{func() { e.Align(7) }, escpos.AlignCenter}, // refused: nothing selected
+	} {
+		step.do()
+		if got, ok := e.Alignment(); !ok || got != step.want {
+			t.Fatalf("Alignment() = %d, %v; want %d", got, ok, step.want)
+		}
+	}
+}

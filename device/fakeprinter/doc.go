@@ -26,7 +26,10 @@
 //   - "[UNKNOWN 0x1B 0x4A]" for bytes the printer does not know, and
 //     "[INVALID …]" for known commands refused (parameter out of range, or
 //     a start-of-line command arriving mid-line), where they occurred;
-//   - "[PAPER LIMIT: …]" when one receipt exceeds 32768 rows.
+//   - "[PAPER LIMIT: …]" when one receipt is longer than a roll (640,000
+//     rows, 80 m): the rest is in the transcript, not on the paper;
+//   - "[PRINTER FAULT: reason]" when the interpreter itself failed (a
+//     defect of the fake printer): the paper is torn off there (Cut false).
 //
 // Status commands, mode changes and NUL bytes leave no mark; Stats counts them.
 //
@@ -37,6 +40,8 @@
 // answered 0x00 once everything before it has printed, and never while
 // offline (paper out or cover open), when all received data is discarded.
 // GS a n enables automatic status back: 4 bytes now and on each change.
+// After a fault the printer is offline, discarding data, and DLE EOT 2
+// reports an error (bit 6) once; then it is online again.
 // QR symbols are re-encoded from the stored data with go-qrcode (always a
 // model 2 symbol) at the stored module size and error correction.
 package fakeprinter

@@ -57,8 +57,10 @@ func (s *sheet) drawText(glyphs []glyph, offset, top, height int) {
 	if len(glyphs) == 0 || top >= s.rows {
 		return
 	}
-	bottom := min(top+height, s.rows)
-	paper := &image.Gray{Pix: s.pix[top*s.width : bottom*s.width], Stride: s.width, Rect: image.Rect(0, 0, s.width, bottom-top)}
+	baseline := height
+	// At the paper's limit the line may be cut short: draw what is there.
+	height = min(height, s.rows-top)
+	paper := &image.Gray{Pix: s.pix[top*s.width : (top+height)*s.width], Stride: s.width, Rect: image.Rect(0, 0, s.width, height)}
 	ink := image.NewGray(paper.Rect)
 	for _, g := range glyphs {
 		w, h := g.st.cell()
@@ -71,12 +73,12 @@ func (s *sheet) drawText(glyphs []glyph, offset, top, height int) {
 		// baseline sits where a 24-dot cell's descent starts.
 		natural := h * fontAWidth / fontAHeight
 		cell := image.NewGray(image.Rect(0, 0, natural, height))
-		d := font.Drawer{Dst: cell, Src: image.White, Face: face, Dot: fixed.P(0, height-h/5)}
+		d := font.Drawer{Dst: cell, Src: image.White, Face: face, Dot: fixed.P(0, baseline-h/5)}
 		d.DrawString(string(g.r))
 		for y := range height {
 			for x := range w {
 				if v := cell.Pix[cell.PixOffset(x*natural/w, y)]; v > 0 {
-					if px := offset + g.x + x; px < s.width {
+					if px := offset + g.x + x; px >= 0 && px < s.width {
 						ink.Pix[ink.PixOffset(px, y)] = max(ink.Pix[ink.PixOffset(px, y)], v)
 					}
 				}

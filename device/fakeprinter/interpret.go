@@ -18,9 +18,11 @@ const (
 	fontAHeight        = 24
 	fontBWidth         = 9
 	fontBHeight        = 17
-	// defaultMaxRows bounds one receipt's paper (about 4 m at 203 dpi) so a
-	// host that never cuts cannot exhaust memory.
-	defaultMaxRows = 1 << 15
+	// defaultMaxRows bounds one receipt's paper at the length of a roll
+	// (80 m at 8 dots a mm): no receipt is longer than the paper it is
+	// printed on, and a host that never cuts cannot exhaust memory. The
+	// paper is allocated as it is printed.
+	defaultMaxRows = 80_000 * 8
 	// maxQRData is the largest GS ( k fn 80 store: pL+pH·256 ≤ 7092, less cn, fn and m.
 	maxQRData = 7089
 )
@@ -141,6 +143,9 @@ type interpreter struct {
 	sheet *sheet
 	done  []Receipt // completed receipts not yet collected by the Printer
 	count counters
+	// onCommand, when set, sees each command's name before it runs: tests
+	// make the interpreter fail with it.
+	onCommand func(name string)
 }
 
 func newInterpreter(widthDots, maxRows int) *interpreter {
@@ -218,7 +223,12 @@ func (in *interpreter) step(b []byte) int {
 	}
 }
 
-func (in *interpreter) counted(name string) { in.count.commands[name]++ }
+func (in *interpreter) counted(name string) {
+	if in.onCommand != nil {
+		in.onCommand(name)
+	}
+	in.count.commands[name]++
+}
 
 func (in *interpreter) esc(b []byte) int {
 	if len(b) < 2 {
@@ -725,7 +735,28 @@ func (in *interpreter) invalid(why string) {
 	in.line.text.WriteString("[INVALID " + why + "]")
 }
 
-// finishReceipt ends the sheet: a cut, or paper running out.
+// faulted recovers from a failure in the middle of a command: the paper
+// printed so far is torn off with the reason, and what was pending of the
+// job (a half-received command, the line being built) is dropped. The
+// print modes return to their power-on values.
+func (in *interpreter) faulted(reason string) {
+	func() {
+		// A sheet left inconsistent by the failure is dropped, not
+		// allowed to fail again here.
+		defer func() {
+			if recover() != nil {
+				in.sheet = newSheet(in.widthDots, in.maxRows)
+			}
+		}()
+		in.sheet.lines = append(in.sheet.lines, "[PRINTER FAULT: "+reason+"]")
+		in.finishReceipt(false)
+	}()
+	in.pending = nil
+	in.line.reset()
+	in.initialize()
+}
+
+// finishReceipt ends the sheet: a cut, paper running out, or a fault.
 func (in *interpreter) finishReceipt(cut bool) {
 	in.done = append(in.done, in.sheet.receipt(cut))
 	in.sheet = newSheet(in.widthDots, in.maxRows)

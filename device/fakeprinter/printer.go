@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -20,7 +21,14 @@ type Options struct {
 	WidthDots int
 	// OutDir, when set, receives receipt-NNNN.png and receipt-NNNN.txt for
 	// each finished receipt, NNNN being its 1-based place in Receipts.
+	// Receipts carry the seller's and buyer's details: the directory is
+	// created 0700 and the files 0600.
 	OutDir string
+	// Keep, when positive, is how many finished receipts Receipts holds:
+	// older ones are dropped (their files in OutDir stay), so that a
+	// printer that runs for days does not hold every receipt in memory.
+	// 0 keeps them all.
+	Keep int
 	// BytesPerSecond caps how fast the printer reads, like a slow mechanism
 	// or a serial line (960 for 9600 baud); 0 reads as fast as data comes.
 	BytesPerSecond int
@@ -44,6 +52,7 @@ type Stats struct {
 	Invalid               int // known commands refused: parameter out of range, or mid-line ([INVALID …])
 	NotPrinted            int // QR symbols and raster images that did not print (too wide, no data)
 	Wraps                 int // text lines longer than the paper, wrapped onto the next line
+	Faults                int // internal errors of the printer's interpreter ([PRINTER FAULT …])
 }
 
 // Printer is an ESC/POS receipt printer on a pseudo-terminal. Its methods
@@ -64,6 +73,8 @@ type Printer struct {
 	dleState  int // progress through a DLE EOT n sequence in the raw stream
 	stats     Stats
 	receipts  []Receipt
+	finished  int           // receipts finished since Start, kept or not
+	fault     string        // the interpreter failed: offline until the host has asked DLE EOT 2
 	changed   chan struct{} // closed and replaced when receipts are added or the printer closes
 	closed    bool
 	conn      *connection // nil while unplugged
@@ -93,6 +104,9 @@ func Start(opt Options) (*Printer, error) {
 	if opt.WidthDots < 8 || opt.WidthDots > 4096 {
 		return nil, fmt.Errorf("fakeprinter: Options.WidthDots must be 8-4096 dots, got %d", opt.WidthDots)
 	}
+	if opt.Keep < 0 {
+		return nil, fmt.Errorf("fakeprinter: Options.Keep must not be negative, got %d", opt.Keep)
+	}
 	if opt.BytesPerSecond < 0 {
 		return nil, fmt.Errorf("fakeprinter: Options.BytesPerSecond must not be negative, got %d", opt.BytesPerSecond)
 	}
@@ -102,7 +116,7 @@ func Start(opt Options) (*Printer, error) {
 		}
 	}
 	if opt.OutDir != "" {
-		if err := os.MkdirAll(opt.OutDir, 0o755); err != nil {
+		if err := os.MkdirAll(opt.OutDir, 0o700); err != nil {
 			return nil, fmt.Errorf("fakeprinter: Options.OutDir: %w", err)
 		}
 	}
@@ -311,6 +325,11 @@ func (p *Printer) consume(data []byte) {
 			p.dleState = 0
 			p.stats.StatusReplies++
 			p.replyLocked([]byte{p.realtimeStatus(b)})
+			if b == 2 && p.fault != "" {
+				// The host has seen the error: the printer recovers, as
+				// from an automatically recoverable error.
+				p.clearFaultLocked()
+			}
 		case b == 0x10:
 			p.dleState = 1
 		case p.dleState == 1 && b == 0x04:
@@ -326,8 +345,9 @@ func (p *Printer) consume(data []byte) {
 // print interprets data while the printer is online and discards it while
 // offline, running out of paper where PaperOutAfter said.
 func (p *Printer) print(data []byte) {
+	defer p.recoverFaultLocked()
 	for len(data) > 0 {
-		if p.paperOut || p.coverOpen {
+		if p.offline() {
 			p.stats.BytesDiscarded += int64(len(data))
 			return
 		}
@@ -346,6 +366,31 @@ func (p *Printer) print(data []byte) {
 	}
 }
 
+// recoverFaultLocked catches a panic of the interpreter: a defect of the
+// fake printer must not take down the process it runs in (the demo runs
+// it inside egsd). Like a printer whose firmware hit an error, it tears
+// off what it printed, marked "[PRINTER FAULT: …]", forgets the job in
+// progress, and is offline, discarding data (so the host's GS r 1 is not
+// answered and the job does not count as printed), until the host has
+// asked DLE EOT 2, which reports the error.
+func (p *Printer) recoverFaultLocked() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	defer p.statusChangeLocked()()
+	p.fault = fmt.Sprint(r)
+	p.stats.Faults++
+	p.opt.Log("fakeprinter: fault: %v\n%s", r, debug.Stack())
+	p.in.faulted(p.fault)
+	p.collectLocked()
+}
+
+func (p *Printer) clearFaultLocked() {
+	defer p.statusChangeLocked()()
+	p.fault = ""
+}
+
 // collectLocked moves the interpreter's finished receipts to the printer,
 // saving them to OutDir first so that their files exist once they show.
 func (p *Printer) collectLocked() {
@@ -354,8 +399,12 @@ func (p *Printer) collectLocked() {
 		return
 	}
 	for _, r := range done {
+		p.finished++
+		p.writeOut(p.finished, r)
 		p.receipts = append(p.receipts, r)
-		p.writeOut(len(p.receipts), r)
+		if k := p.opt.Keep; k > 0 && len(p.receipts) > k {
+			p.receipts = append([]Receipt(nil), p.receipts[len(p.receipts)-k:]...)
+		}
 	}
 	if !p.closed {
 		close(p.changed)
@@ -371,16 +420,38 @@ func (p *Printer) writeOut(n int, r Receipt) {
 	base := filepath.Join(p.opt.OutDir, fmt.Sprintf("receipt-%04d", n))
 	img, err := r.PNG()
 	if err == nil {
-		err = os.WriteFile(base+".png", img, 0o644)
+		err = writePrivate(base+".png", img)
 	}
 	if err == nil {
-		err = os.WriteFile(base+".txt", []byte(r.Text), 0o644)
+		err = writePrivate(base+".txt", []byte(r.Text))
 	}
 	if err != nil {
 		p.opt.Log("fakeprinter: OutDir: %v", err)
 		return
 	}
 	p.opt.Log("fakeprinter: receipt printed: %s.png and %s.txt", base, base)
+}
+
+// writePrivate writes a file readable by its owner only, whole or not at
+// all: it is written under a temporary name (created 0600) and renamed, so
+// a reader never sees half a receipt, and a file left by an earlier run
+// with other permissions is replaced, not reused.
+func writePrivate(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 func (p *Printer) replyLocked(b []byte) {
@@ -465,8 +536,9 @@ func (p *Printer) SetStall(stall bool) {
 	}
 }
 
-// Receipts returns the finished receipts: ended by a cut, or torn off at a
-// paper end (Cut false).
+// Receipts returns the finished receipts (the last Keep of them, when
+// Options.Keep is set): ended by a cut, or torn off at a paper end or a
+// fault (Cut false).
 func (p *Printer) Receipts() []Receipt {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -481,25 +553,25 @@ func (p *Printer) Pending() Receipt {
 	return p.in.sheet.receipt(false)
 }
 
-// WaitReceipts waits until at least n receipts have finished and returns
-// them all, or returns those there are with an error when ctx ends or the
-// printer closes first.
+// WaitReceipts waits until at least n receipts have finished since Start
+// and returns those Receipts holds, or returns them with an error when ctx
+// ends or the printer closes first.
 func (p *Printer) WaitReceipts(ctx context.Context, n int) ([]Receipt, error) {
 	for {
 		p.mu.Lock()
 		got := append([]Receipt(nil), p.receipts...)
-		closed, changed := p.closed, p.changed
+		finished, closed, changed := p.finished, p.closed, p.changed
 		p.mu.Unlock()
 		switch {
-		case len(got) >= n:
+		case finished >= n:
 			return got, nil
 		case closed:
-			return got, fmt.Errorf("fakeprinter: waiting for %d receipts, have %d: %w", n, len(got), errClosed)
+			return got, fmt.Errorf("fakeprinter: waiting for %d receipts, have %d: %w", n, finished, errClosed)
 		}
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return got, fmt.Errorf("fakeprinter: waiting for %d receipts, have %d: %w", n, len(got), ctx.Err())
+			return got, fmt.Errorf("fakeprinter: waiting for %d receipts, have %d: %w", n, finished, ctx.Err())
 		}
 	}
 }

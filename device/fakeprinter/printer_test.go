@@ -369,9 +369,27 @@ func TestStall(t *testing.T) {
 	}
 }
 
+func permOf(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode().Perm()
+}
+
+// TestOutDir: each receipt is saved as PNG and text, readable by the
+// owner only (a receipt names the seller and the buyer), also where an
+// earlier run left a file of the same name with wider permissions.
 func TestOutDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	p := startPrinter(t, Options{OutDir: dir, WidthDots: 384})
+	if perm := permOf(t, dir); perm != 0o700 {
+		t.Errorf("OutDir mode = %o, want 0700", perm)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "receipt-0001.txt"), []byte("an earlier run"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	h := openHost(t, p.Path())
 	h.write(cat("one\n", cutFull, esc('a', 1), nativeQR("hello", 4, 48), cutPartial))
 	r := waitReceipts(t, p, 2) // a receipt's files are written before it shows
@@ -380,6 +398,11 @@ func TestOutDir(t *testing.T) {
 		txt, err := os.ReadFile(base + ".txt")
 		if err != nil || string(txt) != want.Text {
 			t.Errorf("%s.txt = %q (%v), want %q", base, txt, err, want.Text)
+		}
+		for _, ext := range []string{".png", ".txt"} {
+			if perm := permOf(t, base+ext); perm != 0o600 {
+				t.Errorf("%s%s mode = %o, want 0600", base, ext, perm)
+			}
 		}
 		f, err := os.Open(base + ".png")
 		if err != nil {
@@ -394,6 +417,9 @@ func TestOutDir(t *testing.T) {
 	got, err := qrscan.Decode(r[1].Image)
 	if err != nil || len(got) != 1 || got[0] != "hello" {
 		t.Errorf("receipt 2 decodes to %q (%v)", got, err)
+	}
+	if names, _ := filepath.Glob(filepath.Join(dir, ".*")); len(names) != 0 {
+		t.Errorf("temporary files left in OutDir: %v", names)
 	}
 }
 

@@ -19,7 +19,10 @@ const (
 	asbPaperChanges  = 0x08 // bit 3: roll paper sensor
 )
 
-func (p *Printer) offline() bool { return p.paperOut || p.coverOpen }
+// rtErrorOccurred is DLE EOT 2 bit 6: an error occurred.
+const rtErrorOccurred = 0x40
+
+func (p *Printer) offline() bool { return p.paperOut || p.coverOpen || p.fault != "" }
 
 // realtimeStatus answers DLE EOT n (n is 1-4).
 func (p *Printer) realtimeStatus(n byte) byte {
@@ -35,6 +38,9 @@ func (p *Printer) realtimeStatus(n byte) byte {
 		}
 		if p.paperOut {
 			b |= rtPaperEndStop
+		}
+		if p.fault != "" {
+			b |= rtErrorOccurred
 		}
 	case 4:
 		if p.nearEnd {

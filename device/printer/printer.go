@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -63,6 +64,19 @@ type Options struct {
 	WriteTimeout time.Duration    // watchdog on each write (default 10s): a stalled printer must not hang the driver
 	ChunkBytes   int              // write at most this much between status checks (default 4096: the printer's receive buffer)
 	Now          func() time.Time // the clock for Since and LastJobAt (default time.Now); timeouts run on real time
+
+	// NoRecoveryFlush makes Check give up on a printer that does not
+	// answer after one ReplyTimeout, without the NUL bytes that free a
+	// printer stuck halfway through a command (8192 bytes, 8.5 s at 9600
+	// baud, three times). For a technician's check at installation, where
+	// a printer that does not answer is nearly always off, unplugged or at
+	// another baud rate.
+	NoRecoveryFlush bool
+	// Progress, when set, is told each step as it starts ("opening
+	// /dev/ttyUSB0 at 9600 baud", "asking the printer for its status (DLE
+	// EOT)", …), for a person waiting at a terminal. It is called with the
+	// conversation under way and must not call the Printer.
+	Progress func(step string)
 }
 
 const (
@@ -90,6 +104,17 @@ var (
 	errClosed  = errors.New("printer: closed")
 	errTimeout = errors.New("timed out")
 )
+
+// PanicError is what Print and Check panic with when the port panicked on
+// the goroutine that writes to it: the panic is raised again on the
+// caller's goroutine, where the caller can recover it, with the stack of
+// the goroutine it happened on.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic in the port's Write: %v", e.Value) }
 
 // Printer drives one printer. Its methods are safe for concurrent use;
 // Check and Print take turns, and Snapshot never waits for them.
@@ -154,6 +179,9 @@ func New(opt Options) *Printer {
 	if p.opt.Now == nil {
 		p.opt.Now = time.Now
 	}
+	if p.opt.Progress == nil {
+		p.opt.Progress = func(string) {}
+	}
 	if len(errs) > 0 {
 		p.optErr = fmt.Errorf("printer options: %w", errors.Join(errs...))
 	}
@@ -175,6 +203,7 @@ func (p *Printer) Snapshot() Snapshot {
 func (p *Printer) Check(ctx context.Context) (Snapshot, error) {
 	p.op.Lock()
 	defer p.op.Unlock()
+	defer p.dropPortOnPanic()
 	err := p.check(ctx)
 	return p.Snapshot(), err
 }
@@ -195,6 +224,7 @@ func (p *Printer) Print(ctx context.Context, chunks [][]byte) error {
 	}
 	p.op.Lock()
 	defer p.op.Unlock()
+	defer p.dropPortOnPanic()
 	err := p.check(ctx)
 	switch snap := p.Snapshot(); {
 	case ctx.Err() != nil:
@@ -215,6 +245,7 @@ func (p *Printer) Print(ctx context.Context, chunks [][]byte) error {
 	for _, b := range batches {
 		total += len(b)
 	}
+	p.opt.Progress(fmt.Sprintf("sending %d bytes (%s at %d baud)", total, p.wireTime(total).Round(100*time.Millisecond), p.opt.Baud))
 	stopped := func(err error) error {
 		return fmt.Errorf("printer: job stopped after %d of %d bytes: %w", sent, total, err)
 	}
@@ -235,6 +266,7 @@ func (p *Printer) Print(ctx context.Context, chunks [][]byte) error {
 	if err := p.write(ctx, port, transmitStatus); err != nil {
 		return stopped(err)
 	}
+	p.opt.Progress(fmt.Sprintf("waiting up to %s for the printer to confirm it has printed (GS r 1)", p.opt.JobTimeout))
 	if err := p.awaitConfirmation(ctx, port, total); err != nil {
 		return err
 	}
@@ -262,6 +294,22 @@ func (p *Printer) Close() error {
 	return nil
 }
 
+// dropPortOnPanic, deferred by Check and Print, lets a panic go on to the
+// caller but not the conversation it interrupted: the port is closed (the
+// next Check opens it afresh, with the recovery flush), and the state says
+// what happened.
+func (p *Printer) dropPortOnPanic() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if port := p.currentPort(); port != nil {
+		p.dropPort(port)
+	}
+	p.setState(StateError, fmt.Sprintf("the printer driver failed: %v", r), false)
+	panic(r)
+}
+
 // check is Check under op.
 func (p *Printer) check(ctx context.Context) error {
 	if p.optErr != nil {
@@ -277,13 +325,16 @@ func (p *Printer) check(ctx context.Context) error {
 	if err := p.drain(ctx, port); err != nil {
 		return err
 	}
-	wasAnswering := p.Snapshot().State != StateNotResponding
+	flush := p.Snapshot().State != StateNotResponding && !p.opt.NoRecoveryFlush
+	p.opt.Progress("asking the printer for its status (DLE EOT 1, 2 and 4)")
 	st, err := p.queryStatus(ctx, port, p.opt.ReplyTimeout)
 	// A printer that just stopped answering may be stuck halfway through a
 	// command (a job cut off by an unplug or a stall). One that was already
 	// not answering is only asked again: it is most likely switched off,
 	// and does not need 24 KiB of NULs on every check.
-	for attempt := 0; wasAnswering && errors.Is(err, errNoReply) && attempt < flushAttempts; attempt++ {
+	for attempt := 0; flush && errors.Is(err, errNoReply) && attempt < flushAttempts; attempt++ {
+		p.opt.Progress(fmt.Sprintf("no answer in %s; sending %d NUL bytes (%s) in case the printer is stuck in the middle of a command, then asking again",
+			p.opt.ReplyTimeout, flushBytes, p.wireTime(flushBytes).Round(100*time.Millisecond)))
 		if err = p.write(ctx, port, make([]byte, flushBytes)); err != nil {
 			return err
 		}
@@ -291,7 +342,7 @@ func (p *Printer) check(ctx context.Context) error {
 	}
 	if errors.Is(err, errNoReply) {
 		detail := fmt.Sprintf("no reply to DLE EOT within %s", p.opt.ReplyTimeout)
-		if wasAnswering {
+		if flush {
 			detail += fmt.Sprintf(", also after %d flushes of %d NUL bytes", flushAttempts, flushBytes)
 		}
 		if p.noise > 0 {
@@ -495,6 +546,13 @@ func (p *Printer) write(ctx context.Context, port serialport.Port, b []byte) err
 		b = b[len(piece):]
 		done := make(chan error, 1)
 		go func() {
+			// A panic here would end the process: no caller can recover
+			// it on this goroutine. It goes to the caller's instead.
+			defer func() {
+				if r := recover(); r != nil {
+					done <- &PanicError{Value: r, Stack: debug.Stack()}
+				}
+			}()
 			_, err := port.Write(piece)
 			done <- err
 		}()
@@ -502,6 +560,9 @@ func (p *Printer) write(ctx context.Context, port serialport.Port, b []byte) err
 		select {
 		case err := <-done:
 			watchdog.Stop()
+			if pe, ok := errors.AsType[*PanicError](err); ok {
+				panic(pe)
+			}
 			if err != nil {
 				return p.portFailed(port, err)
 			}
@@ -547,6 +608,7 @@ func (p *Printer) openPort() (serialport.Port, error) {
 	if p.isClosed() {
 		return nil, errClosed
 	}
+	p.opt.Progress(fmt.Sprintf("opening %s at %d baud", p.opt.Port, p.opt.Baud))
 	port, err := p.opt.Open()
 	if err != nil {
 		state := StateError

@@ -65,8 +65,8 @@ func newRig(t *testing.T, status map[byte]byte, tweak func(*Options)) (*rig, *re
 	opt := Options{
 		Open:         g.open.open,
 		Port:         "pty",
-		Baud:         1_000_000, // a pty has no wire time to allow for
-		ReplyTimeout: time.Second,
+		Baud:         1_000_000,   // a pty has no wire time to allow for
+		ReplyTimeout: time.Second, // a window a loaded machine meets: a test whose printer answers must not race the scheduler
 		JobTimeout:   2 * time.Second,
 		WriteTimeout: 2 * time.Second,
 		ChunkBytes:   32,
@@ -239,7 +239,7 @@ func TestJobNotConfirmed(t *testing.T) {
 // GS r 1, so the job fails with the reason long before a JobTimeout of an
 // hour (the test's context would end a wait that relied on the timeout).
 func TestPaperOutWhileConfirming(t *testing.T) {
-	g, r := newRig(t, online(), func(o *Options) { o.JobTimeout = time.Hour; o.ReplyTimeout = 100 * time.Millisecond })
+	g, r := newRig(t, online(), func(o *Options) { o.JobTimeout = time.Hour })
 	r.set(func(r *responder) {
 		r.addHook(chunkB, func(r *responder) { r.status, r.confirm = outOfPaper(), false })
 	})
@@ -255,7 +255,7 @@ func TestPaperOutWhileConfirming(t *testing.T) {
 // TestConfirmedDuringStatusQuery: a GS r 1 reply that arrives while the
 // driver is asking the printer's status still confirms the job.
 func TestConfirmedDuringStatusQuery(t *testing.T) {
-	g, r := newRig(t, online(), func(o *Options) { o.JobTimeout = time.Hour; o.ReplyTimeout = 100 * time.Millisecond })
+	g, r := newRig(t, online(), func(o *Options) { o.JobTimeout = time.Hour })
 	r.set(func(r *responder) {
 		r.confirm = false
 		// The confirmation comes only once the printer is asked its status.
@@ -414,6 +414,45 @@ func TestNotResponding(t *testing.T) {
 				t.Errorf("Print = %v, want ErrNotReady", err)
 			}
 		})
+	}
+}
+
+// TestNoRecoveryFlush: with NoRecoveryFlush a printer that does not
+// answer is given one ReplyTimeout, and no NUL bytes; Progress is told
+// each step as it starts.
+func TestNoRecoveryFlush(t *testing.T) {
+	var steps []string
+	g, r := newRig(t, online(), func(o *Options) {
+		o.NoRecoveryFlush = true
+		o.Progress = func(step string) { steps = append(steps, step) }
+	})
+	r.set(func(r *responder) { r.deafUntilNULs = 1 << 30 })
+	snap, err := g.p.Check(context.Background())
+	if err == nil {
+		t.Fatal("Check succeeded")
+	}
+	wantState(t, snap, StateNotResponding, "no reply to DLE EOT within 1s")
+	if strings.Contains(snap.Detail, "flush") {
+		t.Errorf("detail %q mentions flushes that were not sent", snap.Detail)
+	}
+	if got := r.receivedAtLeast(3); !bytes.Equal(got, []byte{0x10, 0x04, 0x01}) {
+		t.Errorf("sent % x, want only DLE EOT 1", got)
+	}
+	want := []string{"opening pty at 1000000 baud", "asking the printer for its status (DLE EOT 1, 2 and 4)"}
+	if strings.Join(steps, "|") != strings.Join(want, "|") {
+		t.Errorf("progress %q, want %q", steps, want)
+	}
+
+	// A printer that answers: the job's steps too.
+	r.set(func(r *responder) { r.deafUntilNULs = 0 })
+	steps = nil
+	if err := g.p.Print(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"asking the printer for its status (DLE EOT 1, 2 and 4)", fmt.Sprintf("sending %d bytes (0s at 1000000 baud)", len(chunkA)+len(chunkB)),
+		"waiting up to 2s for the printer to confirm it has printed (GS r 1)"}
+	if strings.Join(steps, "|") != strings.Join(want, "|") {
+		t.Errorf("progress %q, want %q", steps, want)
 	}
 }
 

@@ -109,7 +109,6 @@ func (l *Layout) Render(r *Receipt) (*Job, error) {
 	w := &writer{l: l, e: escpos.NewEncoder()}
 	w.e.Init().CodePage(p.TextCodePage)
 
-	w.e.Align(escpos.AlignCenter)
 	if r.Copy > 0 {
 		w.copyMark(r.Copy)
 	}
@@ -119,7 +118,6 @@ func (l *Layout) Render(r *Receipt) (*Job, error) {
 	if r.SellerVAT != "" {
 		w.text("VAT No " + r.SellerVAT)
 	}
-	w.e.Align(escpos.AlignLeft)
 	w.rule()
 	for _, f := range r.Fields {
 		w.field(f, false)
@@ -136,9 +134,9 @@ func (l *Layout) Render(r *Receipt) (*Job, error) {
 	for i, f := range r.Totals {
 		w.field(f, i == len(r.Totals)-1)
 	}
-	w.e.Align(escpos.AlignCenter)
 	var plan escpos.QRPlan
 	if r.QR != "" {
+		w.align(escpos.AlignCenter)
 		w.e.Feed(1)
 		var err error
 		if plan, err = w.qr(r.QR); err != nil {
@@ -151,7 +149,8 @@ func (l *Layout) Render(r *Receipt) (*Job, error) {
 	if r.Copy > 0 {
 		w.copyMark(r.Copy)
 	}
-	w.e.Align(escpos.AlignLeft).Feed(3).Cut(p.Cut, p.CutFeed)
+	w.align(escpos.AlignLeft)
+	w.e.Feed(3).Cut(p.Cut, p.CutFeed)
 	if w.err == nil {
 		w.err = w.e.Err()
 	}
@@ -172,13 +171,25 @@ type writer struct {
 	err error
 }
 
-// text prints one line of Latin text, or rasterises it when the printer's
-// code page cannot hold it.
+// align makes the next lines print with a. The printer keeps an alignment
+// until told otherwise, so every line states its own, or it inherits the
+// one before it (a right-aligned Arabic line would push the Latin lines
+// after it to the right); ESC a goes out only when the stream has not
+// selected a already.
+func (w *writer) align(a escpos.Alignment) {
+	if cur, ok := w.e.Alignment(); !ok || cur != a {
+		w.e.Align(a)
+	}
+}
+
+// text prints one centred line of Latin text, or rasterises it when the
+// printer's code page cannot hold it.
 func (w *writer) text(s string) {
 	if w.err != nil || s == "" {
 		return
 	}
 	if b, err := escpos.EncodeText(s, w.l.profile.TextEncoding); err == nil && !textraster.NeedsRaster(s) {
+		w.align(escpos.AlignCenter)
 		w.e.Line(b)
 		return
 	}
@@ -213,6 +224,7 @@ func (w *writer) wrapped(s string, align escpos.Alignment) {
 		w.local(s, align, false)
 		return
 	}
+	w.align(align)
 	for _, line := range wrapText(string(b), w.l.profile.Columns) {
 		w.e.Line([]byte(line))
 	}
@@ -227,6 +239,7 @@ func (w *writer) local(s string, align escpos.Alignment, bold bool) {
 	p := w.l.profile
 	if p.Arabic == escpos.ArabicCodePage {
 		if b, err := escpos.EncodeText(s, p.ArabicEncoding); err == nil {
+			w.align(align)
 			w.e.CodePage(p.ArabicCodePage)
 			for _, line := range wrapText(string(b), p.Columns) {
 				w.e.Line([]byte(line))
@@ -277,7 +290,8 @@ func (w *writer) local(s string, align escpos.Alignment, bold bool) {
 			// more evenly than single-dot lines.
 			line, opt.DoubleWidth = halfWidth(line), true
 		}
-		w.e.Align(align).Raster(line, opt)
+		w.align(align)
+		w.e.Raster(line, opt)
 	}
 }
 
@@ -350,16 +364,19 @@ func (w *writer) field(f Field, bold bool) {
 	// The value is right-aligned by moving the print position, which is
 	// four bytes instead of a run of spaces.
 	charDots := w.l.profile.WidthDots / cols
+	w.align(escpos.AlignLeft)
 	w.e.Text(lb).Position((cols - len(value)) * charDots).Line(vb)
 }
 
 // rule separates the receipt's sections: a centred rule of half the
 // paper's width, which reads as well as a full one for half the bytes.
 func (w *writer) rule() {
-	w.e.Align(escpos.AlignCenter).Line([]byte(strings.Repeat("-", w.l.profile.Columns/2))).Align(escpos.AlignLeft)
+	w.align(escpos.AlignCenter)
+	w.e.Line([]byte(strings.Repeat("-", w.l.profile.Columns/2)))
 }
 
 func (w *writer) copyMark(n int) {
+	w.align(escpos.AlignCenter)
 	w.e.Bold(true).Size(2, 2)
 	label := "COPY"
 	if n > 1 {
@@ -377,6 +394,7 @@ func (w *writer) qr(payload string) (escpos.QRPlan, error) {
 	if err != nil {
 		return plan, err
 	}
+	w.align(escpos.AlignCenter)
 	if plan.Native {
 		w.e.QR([]byte(payload), escpos.QROptions{Module: plan.Module, ECC: plan.ECC})
 		return plan, nil

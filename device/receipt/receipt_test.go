@@ -1,11 +1,14 @@
 package receipt_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,8 @@ import (
 	"github.com/egsd/egsd/device/fakeprinter/qrscan"
 	"github.com/egsd/egsd/device/receipt"
 )
+
+var update = flag.Bool("update", false, "rewrite testdata/*.escpos from the layout (review them against the printed transcript)")
 
 // printOn sends job to a fake printer of the given width and returns what
 // it printed.
@@ -202,6 +207,75 @@ func TestReceiptContent(t *testing.T) {
 	printed = printOn(t, prof.WidthDots, job.Bytes)
 	if n := strings.Count(printed.Text, "{bold 2x2}COPY 2"); n != 2 {
 		t.Errorf("COPY 2 printed %d times, want 2:\n%s", n, printed.Text)
+	}
+}
+
+// TestAlignmentAfterArabic: an Arabic item name prints right-aligned (its
+// script starts at the right margin), and the Latin lines after it print
+// left-aligned again — the printer keeps the last ESC a it was sent, so
+// each line must state its own. The golden file is the whole ESC/POS job.
+func TestAlignmentAfterArabic(t *testing.T) {
+	prof, _ := escpos.LookupProfile("generic-80mm")
+	layout, err := receipt.NewLayout(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sample(phase1QR())
+	r.Lines = []receipt.Line{
+		{Name: "Coffee beans 1kg", Quantity: "1", UnitPrice: "45.00", Amount: "45.00"},
+		{Name: "حليب طازج 2 لتر", Quantity: "2", UnitPrice: "8.50", Amount: "17.00"},
+		{Name: "Tea bags 100", Quantity: "3", UnitPrice: "12.00", Amount: "36.00"},
+	}
+	job, err := layout.Render(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "latin_arabic_latin.escpos")
+	if *update {
+		if err := os.WriteFile(golden, job.Bytes, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./device/receipt -update to create it, then review it)", err)
+	}
+	if !bytes.Equal(job.Bytes, want) {
+		at := 0
+		for at < min(len(job.Bytes), len(want)) && job.Bytes[at] == want[at] {
+			at++
+		}
+		t.Errorf("job differs from %s at byte %d of %d (want %d bytes)", golden, at, len(job.Bytes), len(want))
+	}
+
+	printed := printOn(t, prof.WidthDots, job.Bytes)
+	lines := strings.Split(printed.Text, "\n")
+	at := func(prefix string) int {
+		for i, l := range lines {
+			if strings.HasPrefix(strings.TrimPrefix(strings.TrimPrefix(l, "[right] "), "[center] "), prefix) {
+				return i
+			}
+		}
+		t.Fatalf("the receipt lacks a line starting %q:\n%s", prefix, printed.Text)
+		return -1
+	}
+	// The printed lines around the Arabic name (a raster image), as the
+	// printer aligned them: the interpreter prefixes "[right] " or
+	// "[center] " to a line not aligned left.
+	arabic := at("  1 x 45.00") + 1
+	if !strings.HasPrefix(lines[arabic], "[RASTER ") {
+		t.Fatalf("line %d is %q, want the Arabic name's image:\n%s", arabic, lines[arabic], printed.Text)
+	}
+	for _, want := range []string{
+		"Coffee beans 1kg",
+		"  1 x 45.00" + strings.Repeat(" ", 48-11-5) + "45.00",
+		"  2 x 8.50" + strings.Repeat(" ", 48-10-5) + "17.00",
+		"Tea bags 100",
+		"  3 x 12.00" + strings.Repeat(" ", 48-11-5) + "36.00",
+	} {
+		if got := lines[at(want)]; got != want {
+			t.Errorf("printed %q, want %q aligned left:\n%s", got, want, printed.Text)
+		}
 	}
 }
 

@@ -28,10 +28,10 @@ const maxTestRaster = 1000
 func (l *Layout) TestPage(info TestInfo) (*Job, error) {
 	p := l.profile
 	w := &writer{l: l, e: escpos.NewEncoder()}
-	w.e.Init().CodePage(p.TextCodePage).Align(escpos.AlignCenter)
+	w.e.Init().CodePage(p.TextCodePage)
+	w.align(escpos.AlignCenter)
 	w.e.Bold(true).Size(2, 2).Line([]byte("TEST PAGE")).Size(1, 1).Bold(false)
 	w.wrapped("egsd receipt printer test", escpos.AlignCenter)
-	w.e.Align(escpos.AlignLeft)
 	w.rule()
 	for _, f := range []Field{
 		{"Unit", info.Unit}, {"Port", info.Port}, {"Time", info.Time.Format(time.DateTime)},
@@ -43,13 +43,13 @@ func (l *Layout) TestPage(info TestInfo) (*Job, error) {
 	}
 	w.rule()
 	ruler := strings.Repeat("1234567890", p.Columns/10+1)[:p.Columns]
+	w.align(escpos.AlignLeft)
 	w.e.Line([]byte(ruler))
 	w.e.Bold(true).Line([]byte("Bold text")).Bold(false)
 	w.e.Size(2, 1).Line([]byte("Double width")).Size(1, 1)
 	w.local("الإجمالي: 1150.00 ر.س", escpos.AlignRight, false)
 	w.rule()
 	job := &Job{}
-	w.e.Align(escpos.AlignCenter)
 	for _, native := range []bool{true, false} {
 		if native && !p.QRNative {
 			continue
@@ -73,7 +73,8 @@ func (l *Layout) TestPage(info TestInfo) (*Job, error) {
 		w.e.Feed(1)
 		job.QRs = append(job.QRs, payload)
 	}
-	w.e.Align(escpos.AlignLeft).Feed(3).Cut(p.Cut, p.CutFeed)
+	w.align(escpos.AlignLeft)
+	w.e.Feed(3).Cut(p.Cut, p.CutFeed)
 	if w.err == nil {
 		w.err = w.e.Err()
 	}

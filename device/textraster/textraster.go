@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-text/typesetting/font"
+	"github.com/go-text/typesetting/segmenter"
 	"golang.org/x/image/math/fixed"
 	"golang.org/x/text/unicode/bidi"
 )
@@ -117,6 +118,7 @@ func (r *Renderer) Render(text string, maxWidth int) (*image.Gray, error) {
 	if err != nil {
 		return nil, err
 	}
+	runes = r.withFallbackGlyphs(runes)
 	w := r.workers.Get().(*worker)
 	defer r.workers.Put(w)
 	return r.renderLine(w, runes, paragraphOf(runes), maxWidth)
@@ -137,6 +139,7 @@ func (r *Renderer) Wrap(text string, maxWidth int, align Align) ([]*image.Gray, 
 	if err != nil {
 		return nil, err
 	}
+	runes = r.withFallbackGlyphs(runes)
 	w := r.workers.Get().(*worker)
 	defer r.workers.Put(w)
 	para := paragraphOf(runes)
@@ -160,6 +163,59 @@ func (r *Renderer) Wrap(text string, maxWidth int, align Align) ([]*image.Gray, 
 		return nil, errNothingToDraw
 	}
 	return lines, nil
+}
+
+// Replacement is drawn for a character the embedded fonts have no glyph
+// for (an emoji, a CJK ideograph, a Thai letter): U+FFFD, which the Go
+// font draws as a diamond with a question mark.
+const Replacement = '\uFFFD'
+
+// withFallbackGlyphs returns runes with every grapheme cluster whose base
+// the embedded fonts cannot draw replaced by one Replacement — an emoji
+// sequence, a flag or a letter with its marks print as one mark, never as
+// a failed line — and with the combining marks they lack dropped from a
+// base they can draw. Format characters need no glyph and stay.
+func (r *Renderer) withFallbackGlyphs(runes []rune) []rune {
+	all := true
+	for _, c := range runes {
+		if !r.canDraw(c) {
+			all = false
+			break
+		}
+	}
+	if all {
+		return runes
+	}
+	var seg segmenter.Segmenter
+	seg.Init(runes)
+	out := make([]rune, 0, len(runes))
+	for it := seg.GraphemeIterator(); it.Next(); {
+		g := it.Grapheme().Text
+		if !r.canDraw(g[0]) {
+			out = append(out, Replacement)
+			continue
+		}
+		for _, c := range g {
+			if r.canDraw(c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// canDraw reports whether one of the embedded fonts has a glyph for c, or
+// c needs none.
+func (r *Renderer) canDraw(c rune) bool {
+	if c < 0x7F || isIgnorable(c) {
+		return true
+	}
+	for _, f := range r.fonts {
+		if _, ok := f.NominalGlyph(c); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // NeedsRaster reports whether s holds characters that must be printed as an

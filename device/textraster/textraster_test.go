@@ -384,6 +384,45 @@ func TestWrapBreaksLongWord(t *testing.T) {
 	}
 }
 
+// TestFallbackGlyphs: a character the embedded fonts lack prints as one
+// replacement glyph per grapheme cluster (never as a failed line), and a
+// combining mark they lack is left off its base. Each line must render
+// exactly as the same line written with U+FFFD in place.
+func TestFallbackGlyphs(t *testing.T) {
+	r := newRenderer(t, Options{})
+	for _, tc := range []struct{ name, text, same string }{
+		{"CJK in an Arabic line", "فاتورة 漢", "فاتورة \uFFFD"},
+		{"emoji", "Cake \U0001F382", "Cake \uFFFD"},
+		{"ZWJ family is one cluster", "a \U0001F468\u200D\U0001F469\u200D\U0001F467\u200D\U0001F466 b", "a \uFFFD b"},
+		{"flag is one cluster", "\U0001F1F8\U0001F1E6 SA", "\uFFFD SA"},
+		{"skin tone stays with its emoji", "ok \U0001F44D\U0001F3FD", "ok \uFFFD"},
+		{"emoji with a variation selector", "\u2615\uFE0F tea", "\uFFFD\uFE0F tea"},
+		{"a mark the fonts lack", "Cafe\u0301", "Cafe"},
+		{"Hebrew", "\u05E7\u05E4\u05D4 1", "\uFFFD\uFFFD\uFFFD 1"},
+		{"Thai", "\u0E01\u0E32\u0E41\u0E1F", "\uFFFD\uFFFD\uFFFD\uFFFD"},
+		{"private use", "x\uE000y", "x\uFFFDy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := r.Render(tc.text, 576)
+			if err != nil {
+				t.Fatalf("Render(%q): %v", tc.text, err)
+			}
+			want := render(t, r, tc.same)
+			if d := compareGray(got, want); d != "" {
+				t.Errorf("Render(%q) differs from Render(%q): %s", tc.text, tc.same, d)
+			}
+			lines, err := r.Wrap(tc.text, 576, AlignStart)
+			if err != nil || len(lines) != 1 {
+				t.Errorf("Wrap(%q) = %d lines, %v", tc.text, len(lines), err)
+			}
+		})
+	}
+	// The replacement has ink: a line of glyphs the fonts lack is not blank.
+	if img := render(t, r, "\U0001F600"); img.Rect.Dx() == 0 {
+		t.Error("the replacement glyph has no ink")
+	}
+}
+
 func TestErrors(t *testing.T) {
 	r := newRenderer(t, Options{})
 	tests := []struct {
@@ -404,7 +443,6 @@ func TestErrors(t *testing.T) {
 		{"invalid UTF-8", func() error { _, err := r.Render("ab\xffc", 576); return err }, []string{"invalid UTF-8 at byte 2"}},
 		{"empty", func() error { _, err := r.Render("", 576); return err }, []string{"nothing to draw"}},
 		{"spaces", func() error { _, err := r.Wrap("   ", 576, AlignStart); return err }, []string{"nothing to draw"}},
-		{"no glyph", func() error { _, err := r.Render("فاتورة 漢", 576); return err }, []string{"U+6F22", "no glyph"}},
 		{"align", func() error { _, err := r.Wrap("abc", 576, Align(9)); return err }, []string{"align = 9"}},
 		{"narrower than a character", func() error { _, err := r.Wrap("WWW", 5, AlignStart); return err }, []string{"maxWidth = 5", `"W"`}},
 		{"too long", func() error { _, err := r.Render(strings.Repeat("a", MaxRunes+1), 576); return err }, []string{"4097 characters"}},

@@ -162,9 +162,6 @@ func TestRound(t *testing.T) {
 		if err != nil || got.String() != tc.want || got.Scale != tc.scale {
 			t.Errorf("Round(%s, %d) = %v (scale %d), %v; want %s", tc.in, tc.scale, got, got.Scale, err, tc.want)
 		}
-		if s := d.StringFixed(tc.scale); s != tc.want {
-			t.Errorf("StringFixed(%s, %d) = %s, want %s", tc.in, tc.scale, s, tc.want)
-		}
 	}
 }
 
@@ -223,6 +220,15 @@ func TestOverflow(t *testing.T) {
 		// but fits in 64 unsigned bits: the low word's top bit is set.
 		{"Mul top bit", func() (Decimal, error) { return Mul(Decimal{3037000500, 0}, Decimal{3037000500, 0}) }, ErrOverflow},
 		{"Mul scale 19", func() (Decimal, error) { return Mul(Decimal{1, 10}, Decimal{1, 9}) }, ErrTooPrecise},
+		// -MinInt64 does not exist: Sub must not wrap it into MinInt64.
+		{"Sub 0-MinInt64", func() (Decimal, error) { return Sub(Decimal{}, Decimal{math.MinInt64, 0}) }, ErrOverflow},
+		// Scales beyond 18 are refused, never indexed past the powers of ten.
+		{"Round scale 30", func() (Decimal, error) { return Decimal{1, 30}.Round(2) }, ErrTooPrecise},
+		{"Rescale to 19", func() (Decimal, error) { return Decimal{1, 0}.Rescale(19) }, ErrTooPrecise},
+		{"Add scale 25", func() (Decimal, error) { return Add(Decimal{1, 25}, Decimal{1, 0}) }, ErrTooPrecise},
+		{"MulRound result max+1", func() (Decimal, error) { return MulRound(max, Decimal{10000000001, 10}, 0) }, ErrOverflow},
+		{"MulRound 10^18×10^18", func() (Decimal, error) { return MulRound(Decimal{1e18, 0}, Decimal{1e18, 0}, 0) }, ErrOverflow},
+		{"MulRound scale up", func() (Decimal, error) { return MulRound(Decimal{1e10, 0}, Decimal{1, 0}, 10) }, ErrOverflow},
 	} {
 		got, err := tc.f()
 		if !errors.Is(err, tc.want) {
@@ -269,6 +275,13 @@ func TestCmp(t *testing.T) {
 		{Decimal{-1, 18}, Decimal{-math.MaxInt64, 0}, 1},
 		{Decimal{math.MaxInt64, 0}, Decimal{-1, 18}, 1},
 		{Decimal{-math.MaxInt64, 0}, Decimal{5, 18}, -1},
+		{Decimal{math.MinInt64, 0}, Decimal{math.MinInt64, 18}, -1},
+		{Decimal{math.MinInt64, 18}, Decimal{math.MaxInt64, 18}, -1},
+		// Scales further apart than one power-of-ten table entry.
+		{Decimal{1, 0}, Decimal{math.MaxInt64, 30}, 1},
+		{Decimal{0, 0}, Decimal{1, 200}, -1},
+		{Decimal{-1, 0}, Decimal{-math.MaxInt64, 40}, -1},
+		{Decimal{100, 2}, Decimal{1000000000000000000, 18}, 0},
 	} {
 		if got := Cmp(tc.a, tc.b); got != tc.want {
 			t.Errorf("Cmp(%v, %v) = %d, want %d", tc.a, tc.b, got, tc.want)
@@ -317,6 +330,72 @@ func randomDecimal(r *rand.Rand) Decimal {
 		coef = -coef
 	}
 	return Decimal{coef, scale}
+}
+
+func TestMulRound(t *testing.T) {
+	for _, tc := range []struct {
+		a, b  Decimal
+		scale uint8
+		want  Decimal
+	}{
+		{MustParse("1.5"), MustParse("2.99"), 2, MustParse("4.49")},   // 4.485 half-up
+		{MustParse("-1.5"), MustParse("2.99"), 2, MustParse("-4.49")}, // away from zero
+		{MustParse("0.333"), MustParse("0.015"), 2, MustParse("0.00")},
+		{MustParse("7"), MustParse("3"), 2, MustParse("21.00")}, // scaled up
+		// 999999999 × 999999999 = 999999998000000001: fits int64 at scale
+		// 0 but not at scale 2, where Mul and then Rescale overflow.
+		{MustParse("999999999"), MustParse("999999999"), 0, Decimal{999999998000000001, 0}},
+		// A product of 36 decimals whose exact value fits once rounded.
+		{Decimal{999999999999999999, 18}, Decimal{999999999999999999, 18}, 2, MustParse("1.00")},
+		{Decimal{5, 18}, Decimal{1, 18}, 2, MustParse("0.00")},
+		// 0.5 at the 36th decimal rounds up only when it is exactly half.
+		{Decimal{5, 18}, Decimal{1e17, 18}, 18, Decimal{1, 18}},
+		{Decimal{4999999999, 18}, Decimal{1e8, 18}, 18, Decimal{0, 18}},
+		{Decimal{math.MaxInt64, 0}, Decimal{1, 0}, 0, Decimal{math.MaxInt64, 0}},
+		{Decimal{math.MinInt64, 0}, Decimal{1, 1}, 0, Decimal{-922337203685477581, 0}},
+	} {
+		got, err := MulRound(tc.a, tc.b, tc.scale)
+		if err != nil || got != tc.want {
+			t.Errorf("MulRound(%v, %v, %d) = %#v, %v; want %#v", tc.a, tc.b, tc.scale, got, err, tc.want)
+		}
+		if want := roundHalfUp(new(big.Rat).Mul(rat(tc.a), rat(tc.b)), tc.scale); rat(tc.want).Cmp(want) != 0 {
+			t.Errorf("table is wrong: big.Rat says MulRound(%v, %v, %d) = %s", tc.a, tc.b, tc.scale, want.FloatString(int(tc.scale)))
+		}
+	}
+}
+
+// TestMulRoundAndCmpAgainstBigRat covers the whole int64 range and every
+// scale up to 18, where Mul and Rescale would overflow: MulRound either
+// returns big.Rat's rounded product or fails with ErrOverflow exactly when
+// that product does not fit int64; Cmp always agrees with big.Rat.
+func TestMulRoundAndCmpAgainstBigRat(t *testing.T) {
+	r := rand.New(rand.NewPCG(*seed, 7))
+	maxInt := new(big.Rat).SetInt64(math.MaxInt64)
+	minInt := new(big.Rat).SetInt64(math.MinInt64)
+	wide := func() Decimal {
+		coef := int64(r.Uint64() >> r.IntN(64))
+		if r.IntN(2) == 0 {
+			coef = -coef
+		}
+		return Decimal{coef, uint8(r.IntN(MaxStoredScale + 1))}
+	}
+	for range 50000 {
+		a, b := wide(), wide()
+		scale := uint8(r.IntN(MaxStoredScale + 1))
+		want := roundHalfUp(new(big.Rat).Mul(rat(a), rat(b)), scale)
+		coef := new(big.Rat).Mul(want, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
+		fits := coef.Cmp(maxInt) <= 0 && coef.Cmp(minInt) > 0
+		got, err := MulRound(a, b, scale)
+		switch {
+		case fits && (err != nil || rat(got).Cmp(want) != 0 || got.Scale != scale):
+			t.Fatalf("MulRound(%#v, %#v, %d) = %#v, %v; want %s", a, b, scale, got, err, want.FloatString(int(scale)))
+		case !fits && !errors.Is(err, ErrOverflow):
+			t.Fatalf("MulRound(%#v, %#v, %d) = %#v, %v; want ErrOverflow (%s does not fit)", a, b, scale, got, err, want.FloatString(int(scale)))
+		}
+		if got, want := Cmp(a, b), rat(a).Cmp(rat(b)); got != want {
+			t.Fatalf("Cmp(%#v, %#v) = %d, want %d", a, b, got, want)
+		}
+	}
 }
 
 // TestArithmeticAgainstBigRat checks Add, Sub, Mul, Round and Cmp on random

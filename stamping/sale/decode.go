@@ -1,17 +1,14 @@
 package sale
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"reflect"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/egsd/egsd/stamping/money"
+	"github.com/egsd/egsd/stamping/strictjson"
+	"github.com/egsd/egsd/stamping/textpolicy"
 )
 
 // The JSON wire form. Amounts are *string so that a JSON number in their
@@ -72,196 +69,40 @@ type Options struct {
 	DefaultCurrency string
 }
 
-// Decode parses and validates the JSON form of a sale. Unknown fields,
-// trailing data, JSON numbers for amounts, and every rule of the model are
-// errors; the returned error is an Errors listing each problem with its
-// field path.
+// Decode parses and validates the JSON form of a sale. The body is read
+// strictly (package strictjson): field names exactly as documented,
+// each key once, no unknown fields, no trailing data, and JSON numbers for
+// amounts refused; then every rule of the model and the amount limits
+// apply. The returned error is an Errors listing each problem with its
+// field path ("body" for the body as a whole).
 func Decode(data []byte, opts Options) (*Sale, error) {
-	if !utf8.Valid(data) {
-		return nil, Errors{{Rule: "body is not valid UTF-8"}}
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var w wireSale
-	if err := dec.Decode(&w); err != nil {
-		return nil, Errors{jsonError(err, data)}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, Errors{{Rule: "body has data after the sale object; send exactly one JSON object"}}
+	if err := strictjson.Decode(data, &w, "a sale"); err != nil {
+		return nil, Errors{wireError(err)}
 	}
 	return w.validate(opts)
 }
 
-// jsonError turns encoding/json's errors into a FieldError that names the
-// field where it can.
-func jsonError(err error, data []byte) FieldError {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &typeErr):
-		field := jsonPath(typeErr.Field)
-		if p, ok := misfitPath(data); ok {
-			field = p
-		}
-		if typeErr.Value == "number" && isAmountField(field) {
-			return FieldError{field, `must be a decimal string such as "12.50", not a JSON number (numbers lose precision)`}
-		}
-		return FieldError{field, fmt.Sprintf("must be a JSON %s, not %s", jsonTypeName(typeErr.Type.String()), typeErr.Value)}
-	case errors.As(err, &syntaxErr):
-		line := 1 + bytes.Count(data[:min(int(syntaxErr.Offset), len(data))], []byte("\n"))
-		return FieldError{"", fmt.Sprintf("body is not valid JSON (line %d, byte %d): %v", line, syntaxErr.Offset, syntaxErr)}
-	case errors.Is(err, io.EOF):
-		return FieldError{"", "body is empty; send a JSON sale object"}
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return FieldError{"", "body is truncated JSON"}
+// wireError is a strictjson error as a FieldError; a JSON number where an
+// amount belongs says why a string is wanted.
+func wireError(err error) FieldError {
+	var e *strictjson.Error
+	if !errors.As(err, &e) {
+		return FieldError{strictjson.Body, err.Error()}
 	}
-	msg := err.Error()
-	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		field := strings.Trim(f, `"`)
-		if p, ok := misfitPath(data); ok {
-			field = p
-		}
-		return FieldError{field, "is not a field of a sale; check the spelling against docs/api.md"}
+	if e.Got == "number" && isAmountField(e.Field) {
+		return FieldError{e.Field, `must be a decimal string such as "12.50", not a JSON number (numbers lose precision)`}
 	}
-	return FieldError{"", "body is not a valid sale: " + strings.TrimPrefix(msg, "json: ")}
-}
-
-// jsonPath turns encoding/json's "lines.2.quantity" into "lines[2].quantity".
-func jsonPath(p string) string {
-	parts := strings.Split(p, ".")
-	var b strings.Builder
-	for i, part := range parts {
-		if _, err := strconv.Atoi(part); err == nil {
-			b.WriteString("[" + part + "]")
-			continue
-		}
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(part)
-	}
-	return b.String()
-}
-
-// misfitPath returns the path, such as "lines[2].quantity", of the first
-// value in data that the wire types cannot hold: a key that is not a field,
-// or a JSON kind the field does not take. encoding/json stops at the same
-// value (it keeps its first error, in document order) but names it without
-// array indices ("lines.quantity"), and an unknown key without any path.
-func misfitPath(data []byte) (string, bool) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	path, found, _ := misfit(dec, reflect.TypeFor[wireSale](), "")
-	return path, found
-}
-
-func misfit(dec *json.Decoder, t reflect.Type, path string) (string, bool, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return "", false, err
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if tok == nil { // null leaves any wire field unset
-		return "", false, nil
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if tok != json.Delim('{') {
-			return path, true, nil
-		}
-		for dec.More() {
-			key, err := dec.Token()
-			if err != nil {
-				return "", false, err
-			}
-			name, _ := key.(string)
-			sub := name
-			if path != "" {
-				sub = path + "." + name
-			}
-			f, ok := wireField(t, name)
-			if !ok {
-				return sub, true, nil
-			}
-			if p, found, err := misfit(dec, f.Type, sub); found || err != nil {
-				return p, found, err
-			}
-		}
-	case reflect.Slice:
-		if tok != json.Delim('[') {
-			return path, true, nil
-		}
-		for i := 0; dec.More(); i++ {
-			if p, found, err := misfit(dec, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); found || err != nil {
-				return p, found, err
-			}
-		}
-	case reflect.String:
-		if _, ok := tok.(string); !ok {
-			return path, true, nil
-		}
-		return "", false, nil
-	case reflect.Int:
-		if f, ok := tok.(float64); !ok || f != float64(int(f)) { // not a number, or not an int
-			return path, true, nil
-		}
-		return "", false, nil
-	case reflect.Bool:
-		if _, ok := tok.(bool); !ok {
-			return path, true, nil
-		}
-		return "", false, nil
-	default:
-		return "", false, nil
-	}
-	_, err = dec.Token() // the closing delimiter
-	return "", false, err
-}
-
-// wireField finds the field that encoding/json would decode key into: the
-// exact JSON name, else a case-insensitive match.
-func wireField(t reflect.Type, key string) (reflect.StructField, bool) {
-	var fold *reflect.StructField
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == key {
-			return f, true
-		}
-		if fold == nil && strings.EqualFold(name, key) {
-			fold = &f
-		}
-	}
-	if fold != nil {
-		return *fold, true
-	}
-	return reflect.StructField{}, false
+	return FieldError{e.Field, e.Rule}
 }
 
 func isAmountField(path string) bool {
-	for _, suffix := range []string{"quantity", "unit_price", "vat_rate", "amount"} {
+	for _, suffix := range []string{".quantity", ".unit_price", ".vat_rate", ".amount"} {
 		if strings.HasSuffix(path, suffix) {
 			return true
 		}
 	}
 	return false
-}
-
-func jsonTypeName(goType string) string {
-	switch {
-	case goType == "string" || goType == "*string":
-		return "string"
-	case goType == "int" || goType == "*int":
-		return "integer"
-	case goType == "bool":
-		return "boolean (true or false)"
-	case strings.HasPrefix(goType, "[]"):
-		return "array"
-	case strings.HasPrefix(goType, "*sale.") || strings.HasPrefix(goType, "sale."):
-		return "object"
-	}
-	return goType
 }
 
 func (w *wireSale) validate(opts Options) (*Sale, error) {
@@ -303,9 +144,9 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 			errs.Add("original_external", "is only allowed on credit and debit notes")
 		}
 	}
-	checkText(&errs, "original", s.Original, MaxCodeLength*4)
-	checkText(&errs, "reason", s.Reason, MaxTextLength)
-	checkText(&errs, "note", s.Note, MaxTextLength)
+	checkText(&errs, "original", s.Original, MaxCodeLength*4, textpolicy.SingleLine)
+	checkText(&errs, "reason", s.Reason, MaxTextLength, textpolicy.SingleLine)
+	checkText(&errs, "note", s.Note, MaxTextLength, textpolicy.MultiLine)
 
 	if w.Buyer != nil {
 		s.Buyer = w.Buyer.validate(&errs)
@@ -338,6 +179,10 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
+	// The amounts the lines add up to, against the limits (MaxAmount).
+	if _, err := ComputeTotals(s); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -348,7 +193,7 @@ func (w *wireBuyer) validate(errs *Errors) *Buyer {
 		IDScheme:  strings.TrimSpace(w.IDScheme),
 		ID:        strings.TrimSpace(w.ID),
 	}
-	checkText(errs, "buyer.name", b.Name, MaxNameLength)
+	checkText(errs, "buyer.name", b.Name, MaxNameLength, textpolicy.SingleLine)
 	checkCode(errs, "buyer.vat_number", b.VATNumber)
 	checkCode(errs, "buyer.id_scheme", b.IDScheme)
 	checkCode(errs, "buyer.id", b.ID)
@@ -368,7 +213,7 @@ func (w *wireBuyer) validate(errs *Errors) *Buyer {
 			{"street", b.Address.Street}, {"building_number", b.Address.BuildingNumber},
 			{"district", b.Address.District}, {"city", b.Address.City}, {"postal_code", b.Address.PostalCode},
 		} {
-			checkText(errs, "buyer.address."+f.name, f.v, MaxNameLength)
+			checkText(errs, "buyer.address."+f.name, f.v, MaxNameLength, textpolicy.SingleLine)
 		}
 		if c := b.Address.Country; c != "" && !(len(c) == 2 && isUpperASCII(c)) {
 			errs.Add("buyer.address.country", "must be a two-letter upper-case ISO 3166-1 code such as SA")
@@ -389,22 +234,18 @@ func (w *wireLine) validate(errs *Errors, path string) Line {
 	if l.Name == "" {
 		errs.Add(path+".name", "is required")
 	}
-	checkText(errs, path+".name", l.Name, MaxNameLength)
+	checkText(errs, path+".name", l.Name, MaxNameLength, textpolicy.SingleLine)
 	checkCode(errs, path+".seller_code", l.SellerCode)
 	checkCode(errs, path+".buyer_code", l.BuyerCode)
 	checkCode(errs, path+".standard_code", l.StandardCode)
 	checkCode(errs, path+".exemption_reason", l.ExemptionReason)
 
 	if q, ok := parseAmount(errs, path+".quantity", w.Quantity, MaxQuantityScale); ok {
-		if q.Sign() <= 0 {
-			errs.Add(path+".quantity", "must be greater than zero (a return is a credit note with positive quantities)")
-		}
+		checkQuantity(errs, path+".quantity", q)
 		l.Quantity = q
 	}
 	if p, ok := parseAmount(errs, path+".unit_price", w.UnitPrice, MaxPriceScale); ok {
-		if p.Sign() < 0 {
-			errs.Add(path+".unit_price", "must not be negative (a refund is a credit note with positive prices)")
-		}
+		checkUnitPrice(errs, path+".unit_price", p)
 		l.UnitPrice = p
 	}
 	switch l.Category {
@@ -444,6 +285,8 @@ func (w *wirePayment) validate(errs *Errors, path string) Payment {
 		if a, ok := parseAmount(errs, path+".amount", w.Amount, 2); ok {
 			if a.Sign() < 0 {
 				errs.Add(path+".amount", "must not be negative")
+			} else if money.Cmp(a, MaxAmount) > 0 {
+				errs.Add(path+".amount", "%s exceeds the limit of %s", a, MaxAmount)
 			}
 			p.Amount = &a
 		}
@@ -469,23 +312,20 @@ func parseAmount(errs *Errors, field string, s *string, maxScale uint8) (money.D
 	return d, true
 }
 
-func checkText(errs *Errors, field, v string, max int) {
+// checkText checks a text field: its length, and each character against
+// the one character policy of documents (package textpolicy), which the
+// XML writer and the receipt apply too.
+func checkText(errs *Errors, field, v string, max int, lines textpolicy.Lines) {
 	if n := utf8.RuneCountInString(v); n > max {
 		errs.Add(field, "is %d characters long; at most %d are allowed", n, max)
 	}
-	for _, r := range v {
-		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
-			errs.Add(field, "contains a control character (U+%04X)", r)
-			return
-		}
+	if p := textpolicy.Check(v, lines); p != nil {
+		errs.Add(field, "%s", p.Rule)
 	}
 }
 
 func checkCode(errs *Errors, field, v string) {
-	checkText(errs, field, v, MaxCodeLength)
-	if strings.ContainsAny(v, "\n\t") {
-		errs.Add(field, "must be a single line")
-	}
+	checkText(errs, field, v, MaxCodeLength, textpolicy.SingleLine)
 }
 
 func isCurrencyCode(s string) bool { return len(s) == 3 && isUpperASCII(s) }

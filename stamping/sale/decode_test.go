@@ -8,6 +8,7 @@ import (
 
 	"github.com/egsd/egsd/stamping/money"
 	"github.com/egsd/egsd/stamping/sale"
+	"github.com/egsd/egsd/stamping/textpolicy/textpolicytest"
 )
 
 // okLine is a valid line: 2 × 3.50 at 15 %.
@@ -32,15 +33,33 @@ var badSales = []struct {
 	opts   sale.Options
 	fields []string // the exact Field of each returned FieldError, in order
 }{
-	{"not JSON", `{"kind":`, sale.Options{}, []string{""}},
-	{"trailing comma", `{"kind":"invoice",}`, sale.Options{}, []string{""}},
-	{"empty body", ``, sale.Options{}, []string{""}},
-	{"only whitespace", " \n", sale.Options{}, []string{""}},
-	{"invalid UTF-8", "{\"kind\":\"invoice\",\"note\":\"\xff\"}", sale.Options{}, []string{""}},
-	{"array body", `[]`, sale.Options{}, []string{""}},
+	{"not JSON", `{"kind":`, sale.Options{}, []string{"body"}},
+	{"trailing comma", `{"kind":"invoice",}`, sale.Options{}, []string{"body"}},
+	{"empty body", ``, sale.Options{}, []string{"body"}},
+	{"only whitespace", " \n", sale.Options{}, []string{"body"}},
+	{"invalid UTF-8", "{\"kind\":\"invoice\",\"note\":\"\xff\"}", sale.Options{}, []string{"body"}},
+	{"array body", `[]`, sale.Options{}, []string{"body"}},
 	{"null body", `null`, sale.Options{}, []string{"kind", "currency", "lines"}},
-	{"trailing object", invoice(okLine) + `{}`, sale.Options{}, []string{""}},
-	{"trailing garbage", invoice(okLine) + ` x`, sale.Options{}, []string{""}},
+	{"trailing object", invoice(okLine) + `{}`, sale.Options{}, []string{"body"}},
+	{"trailing garbage", invoice(okLine) + ` x`, sale.Options{}, []string{"body"}},
+
+	{"truncated inside a line", invoice(`{"name":"Tea","quantity":"2"`), sale.Options{}, []string{"body"}},
+	{"truncated inside a string", `{"kind":"invoi`, sale.Options{}, []string{"body"}},
+
+	// Field names are case-sensitive, and each key appears once, at any depth.
+	{"upper-case KIND", `{"KIND":"invoice","currency":"SAR","lines":[` + okLine + `]}`, sale.Options{}, []string{"KIND"}},
+	{"Kind beside kind", `{"kind":"invoice","Kind":"credit_note","currency":"SAR","lines":[` + okLine + `]}`, sale.Options{}, []string{"Kind"}},
+	{"Quantity in the third line", invoice(okLine + "," + okLine + `,{"name":"Tea","Quantity":"2","unit_price":"3.50","vat_category":"S","vat_rate":"15"}`), sale.Options{}, []string{"lines[2].Quantity"}},
+	{"Country in the buyer address", `{"kind":"invoice","currency":"SAR","buyer":{"name":"Ali","address":{"Country":"SA"}},"lines":[` + okLine + `]}`, sale.Options{}, []string{"buyer.address.Country"}},
+	{"duplicate kind", `{"kind":"invoice","kind":"credit_note","currency":"SAR","lines":[` + okLine + `]}`, sale.Options{}, []string{"kind"}},
+	{"duplicate lines", `{"kind":"invoice","lines":[` + okLine + `],"currency":"SAR","lines":[]}`, sale.Options{}, []string{"lines"}},
+	{"duplicate quantity in a line", invoice(`{"name":"Tea","quantity":"2","unit_price":"3.50","quantity":"200","vat_category":"S","vat_rate":"15"}`), sale.Options{}, []string{"lines[0].quantity"}},
+	{"duplicate means in a payment", `{"kind":"invoice","currency":"SAR","lines":[` + okLine + `],"payments":[{"means":"cash"},{"means":"card","means":"cash"}]}`, sale.Options{}, []string{"payments[1].means"}},
+	{"duplicate buyer, the first null", `{"kind":"invoice","buyer":null,"buyer":{"name":"Ali"},"currency":"SAR","lines":[` + okLine + `]}`, sale.Options{}, []string{"buyer"}},
+	{"lone high surrogate in a name", withLine(`"name":"Te\ud800a","quantity":"2","unit_price":"3.50","vat_category":"S","vat_rate":"15"`), sale.Options{}, []string{"lines[0].name"}},
+	{"lone low surrogate in the note", `{"kind":"invoice","currency":"SAR","note":"\udc00","lines":[` + okLine + `]}`, sale.Options{}, []string{"note"}},
+	{"reversed surrogate pair", `{"kind":"invoice","currency":"SAR","note":"\ude00\ud83d","lines":[` + okLine + `]}`, sale.Options{}, []string{"note"}},
+	{"high surrogate before a plain character", `{"kind":"invoice","currency":"SAR","note":"\ud83d\u0041","lines":[` + okLine + `]}`, sale.Options{}, []string{"note"}},
 
 	{"quantity is a number", withLine(`"name":"Tea","quantity":2,"unit_price":"3.50","vat_category":"S","vat_rate":"15"`), sale.Options{}, []string{"lines[0].quantity"}},
 	{"unit_price is a number in the second line", invoice(okLine + `,{"name":"Tea","quantity":"2","unit_price":3.5,"vat_category":"S","vat_rate":"15"}`), sale.Options{}, []string{"lines[1].unit_price"}},
@@ -152,6 +171,25 @@ func TestDecodeRejects(t *testing.T) {
 	}
 }
 
+// TestDecodeStrictRules: the messages of the strict JSON rules name the
+// field and say what to do.
+func TestDecodeStrictRules(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{invoice(okLine + "," + okLine + `,{"name":"Tea","Quantity":"2","unit_price":"3.50","vat_category":"S","vat_rate":"15"}`),
+			`lines[2].Quantity: is not a field of a sale; field names are case-sensitive — did you mean "quantity"?`},
+		{`{"kind":"invoice","kind":"invoice","currency":"SAR","lines":[` + okLine + `]}`, `kind: appears twice in the object`},
+		{`{"kind":"invoice","currency":"SAR","discount":"1","lines":[` + okLine + `]}`, `discount: is not a field of a sale; check the spelling`},
+		{`{"kind":"invoice","currency":"SAR","lines":[{"name":"Tea"`, `body: is truncated JSON: it ends after byte 57`},
+		{`{"kind":"invoice","currency":"SAR","note":"\ud800","lines":[` + okLine + `]}`, `note: contains the escape \ud800, half of a surrogate pair`},
+		{invoice(okLine) + "{}", `body: has data after the sale object`},
+	} {
+		_, err := sale.Decode([]byte(tc.body), sale.Options{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Decode(%s) = %v, want %q", tc.body, err, tc.want)
+		}
+	}
+}
+
 // TestDecodeNumberRule checks that a JSON number in an amount's place says
 // why (precision), not just "wrong type".
 func TestDecodeNumberRule(t *testing.T) {
@@ -215,11 +253,19 @@ var goodSales = []struct {
 	{
 		name: "debit note, buyer by VAT number only, rate 99.99, longest name",
 		body: `{"kind":"debit_note","currency":"KZT","original":"42","reason":"price correction","buyer":{"vat_number":"123456789012"},"lines":[` +
-			`{"name":"` + strings.Repeat("ж", sale.MaxNameLength) + `","quantity":"999999999999","unit_price":"0.0001","vat_category":"S","vat_rate":"99.99"}]}`,
+			`{"name":"` + strings.Repeat("ж", sale.MaxNameLength) + `","quantity":"1000000000","unit_price":"0.0001","vat_category":"S","vat_rate":"99.99"}]}`,
 		want: &sale.Sale{Kind: sale.DebitNote, Currency: "KZT", Original: "42", Reason: "price correction",
 			Buyer: &sale.Buyer{VATNumber: "123456789012"},
-			Lines: []sale.Line{{Name: strings.Repeat("ж", sale.MaxNameLength), Quantity: d("999999999999"), UnitPrice: d("0.0001"), Category: sale.Standard, Rate: d("99.99")}},
+			Lines: []sale.Line{{Name: strings.Repeat("ж", sale.MaxNameLength), Quantity: d("1000000000"), UnitPrice: d("0.0001"), Category: sale.Standard, Rate: d("99.99")}},
 		},
+	},
+	{
+		// A pair is one character; "\\ud800" is a backslash and five letters.
+		name: "surrogate pair and an escaped backslash before u",
+		body: `{"kind":"invoice","currency":"SAR","note":"\ud83d\ude00 \\ud800","lines":[` + okLine + `]}`,
+		want: &sale.Sale{Kind: sale.Invoice, Currency: "SAR", Note: "\U0001F600 \\ud800", Lines: []sale.Line{
+			{Name: "Tea", Quantity: d("2"), UnitPrice: d("3.50"), Category: sale.Standard, Rate: d("15")},
+		}},
 	},
 	{
 		name: "null buyer is anonymous",
@@ -355,6 +401,35 @@ func checkInvariants(t *testing.T, s *sale.Sale) {
 		}
 		if (b.ID == "") != (b.IDScheme == "") {
 			t.Errorf("buyer id %q with scheme %q accepted", b.ID, b.IDScheme)
+		}
+	}
+}
+
+// TestDecodeCharacterClasses puts each class of characters into a line's
+// name, the buyer's name and the note: each is accepted or refused as the
+// character policy says, and a refusal names exactly that field.
+func TestDecodeCharacterClasses(t *testing.T) {
+	for _, c := range textpolicytest.Classes() {
+		for _, f := range []struct {
+			field string
+			body  string
+			want  bool
+		}{
+			{"lines[0].name", invoice(`{"name":` + c.JSON + `,"quantity":"1","unit_price":"1","vat_category":"S","vat_rate":"15"}`), c.InName},
+			{"buyer.name", `{"kind":"invoice","currency":"SAR","buyer":{"name":` + c.JSON + `},"lines":[` + okLine + `]}`, c.InName},
+			{"note", `{"kind":"invoice","currency":"SAR","note":` + c.JSON + `,"lines":[` + okLine + `]}`, c.InNote},
+		} {
+			s, err := sale.Decode([]byte(f.body), sale.Options{})
+			if f.want {
+				if err != nil {
+					t.Errorf("%s in %s: %v", c.Name, f.field, err)
+				}
+				continue
+			}
+			var errs sale.Errors
+			if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Field != f.field {
+				t.Errorf("%s in %s: Decode = %+v, %v; want one error naming %s", c.Name, f.field, s, err, f.field)
+			}
 		}
 	}
 }

@@ -64,7 +64,9 @@ type Sale struct {
 	OriginalExternal bool
 	// Reason is why a note was issued; empty for invoices.
 	Reason string
-	// Note is free text printed on the receipt.
+	// Note is free text printed on the receipt, the one text that may
+	// hold lines (ended by U+000A). Every text follows the character
+	// policy of package textpolicy.
 	Note string
 }
 

@@ -1,9 +1,13 @@
 package sale_test
 
 import (
+	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
 	"math/big"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,7 +15,7 @@ import (
 	"github.com/egsd/egsd/stamping/sale"
 )
 
-var seed = flag.Uint64("seed", 1, "seed of the random baskets in TestComputeTotalsProperties")
+var seed = flag.Uint64("seed", 1, "seed of the random sales in TestTotalsAgainstBigArithmetic")
 
 func sline(qty, price, cat, rate, reason string) sale.Line {
 	l := sale.Line{Name: "item", Quantity: d(qty), UnitPrice: d(price), Category: sale.VATCategory(cat), ExemptionReason: reason}
@@ -157,11 +161,87 @@ func TestComputeTotals(t *testing.T) {
 	}
 }
 
-func TestComputeTotalsOverflow(t *testing.T) {
-	// 999999999999 × 99999999.9999 is about 10^20, beyond int64.
-	s := &sale.Sale{Lines: []sale.Line{sline("1", "1", "S", "15", ""), sline("999999999999", "99999999.9999", "S", "15", "")}}
-	if _, err := sale.ComputeTotals(s); err == nil || !strings.Contains(err.Error(), "lines[1]") {
-		t.Errorf("ComputeTotals of an overflowing line: err = %v, want an error naming lines[1]", err)
+// The limits as docs/api.md states them, written out here rather than read
+// from the package, so that a change of limit is a change of this test too.
+var (
+	limitQuantity  = big.NewRat(1_000_000_000, 1)
+	limitUnitPrice = big.NewRat(1_000_000_000, 1)
+	limitAmount    = big.NewRat(100_000_000_000, 1)
+)
+
+// TestLimitsAsDocumented: the package's limits are the documented ones.
+func TestLimitsAsDocumented(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		got  money.Decimal
+		want *big.Rat
+	}{{"MaxQuantity", sale.MaxQuantity, limitQuantity}, {"MaxUnitPrice", sale.MaxUnitPrice, limitUnitPrice}, {"MaxAmount", sale.MaxAmount, limitAmount}} {
+		if rat(c.got).Cmp(c.want) != 0 {
+			t.Errorf("%s = %v, want %s", c.name, c.got, c.want.FloatString(2))
+		}
+	}
+}
+
+// TestComputeTotalsLimits: each limit is refused with Errors naming the
+// field and the limit, and the largest values within the limits compute.
+func TestComputeTotalsLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		lines  []sale.Line
+		fields []string // nil: accepted
+		gross  string   // when accepted
+	}{
+		// 999999999 × 999999999 is 999999998000000001: it fits int64 at
+		// scale 0 and overflowed at scale 2, which printed 0.00 before.
+		{"the overflow that printed 0.00", []sale.Line{sline("999999999", "999999999", "S", "15", "")},
+			[]string{"lines[0].quantity × lines[0].unit_price"}, ""},
+		{"quantity above the limit", []sale.Line{sline("1", "1", "S", "15", ""), sline("1000000000.001", "0", "S", "15", "")},
+			[]string{"lines[1].quantity"}, ""},
+		{"unit price above the limit", []sale.Line{sline("1", "1000000000.0001", "Z", "", "VATEX-SA-32")},
+			[]string{"lines[0].unit_price"}, ""},
+		{"both at their limits", []sale.Line{sline("1000000000", "1000000000", "E", "", "VATEX-SA-29")},
+			[]string{"lines[0].quantity × lines[0].unit_price"}, ""},
+		{"two lines over, both named", []sale.Line{sline("1000", "100000000.0001", "S", "15", ""), sline("1", "1", "S", "15", ""), sline("200", "999999999", "S", "5", "")},
+			[]string{"lines[0].quantity × lines[0].unit_price", "lines[2].quantity × lines[2].unit_price"}, ""},
+		// A line amount of exactly 100000000000.00 with zero VAT is the
+		// largest document.
+		{"line amount at the limit", []sale.Line{sline("100", "1000000000", "Z", "", "VATEX-SA-32")}, nil, "100000000000.00"},
+		// 100 × 869565217.3913 = 86956521739.13; VAT 15 % = 13043478260.8695
+		// → 13043478260.87; total with VAT exactly 100000000000.00.
+		{"total with VAT at the limit", []sale.Line{sline("100", "869565217.3913", "S", "15", "")}, nil, "100000000000.00"},
+		// One cent more of net: VAT 13043478260.8710 → .87, total .01 over.
+		{"total with VAT a cent over", []sale.Line{sline("100", "869565217.3914", "S", "15", "")}, []string{"lines"}, ""},
+		// Each line within the limit, their sum over it.
+		{"net over the limit", []sale.Line{sline("100", "600000000", "Z", "", "VATEX-SA-32"), sline("100", "400000000.0001", "Z", "", "VATEX-SA-32")}, []string{"lines"}, ""},
+		{"rate of 100 built in code", []sale.Line{sline("1", "1", "S", "100", "")}, []string{"lines[0].vat_rate"}, ""},
+		{"zero quantity built in code", []sale.Line{sline("0", "1", "S", "15", "")}, []string{"lines[0].quantity"}, ""},
+		{"no lines", nil, []string{"lines"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := sale.ComputeTotals(&sale.Sale{Kind: sale.Invoice, Currency: "SAR", Lines: tc.lines})
+			if tc.fields == nil {
+				if err != nil || got.Gross.String() != tc.gross {
+					t.Fatalf("ComputeTotals = gross %v, %v; want %s", got.Gross, err, tc.gross)
+				}
+				return
+			}
+			var errs sale.Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("ComputeTotals error = %v (%T), want sale.Errors naming %q", err, err, tc.fields)
+			}
+			var fields []string
+			for _, e := range errs {
+				fields = append(fields, e.Field)
+				if strings.Contains(e.Field, "×") || e.Field == "lines" && len(tc.lines) > 0 {
+					if !strings.Contains(e.Rule, "limit of 100000000000.00") {
+						t.Errorf("%s: %q does not name the limit", e.Field, e.Rule)
+					}
+				}
+			}
+			if strings.Join(fields, "|") != strings.Join(tc.fields, "|") {
+				t.Errorf("fields = %q, want %q (%v)", fields, tc.fields, err)
+			}
+		})
 	}
 }
 
@@ -182,96 +262,310 @@ func roundCents(x *big.Rat) *big.Rat {
 	return new(big.Rat).SetFrac(q, big.NewInt(100))
 }
 
-func randomDecimal(r *rand.Rand, maxDigits, maxScale int) money.Decimal {
-	scale := r.IntN(maxScale + 1)
-	n := int64(1)
-	for range r.IntN(maxDigits) + 1 {
-		n *= 10
-	}
-	return money.Decimal{Coef: r.Int64N(n), Scale: uint8(scale)}
+// oracleLine is a line as exact fractions.
+type oracleLine struct {
+	quantity, price, rate *big.Rat
+	category, reason      string
 }
 
-// TestComputeTotalsProperties checks random baskets against an independent
-// computation with math/big: line net = round(quantity × price); category
-// VAT = round(Σ net × rate / 100); the totals add up exactly.
-func TestComputeTotalsProperties(t *testing.T) {
-	t.Logf("seed %d (set with -seed)", *seed)
-	r := rand.New(rand.NewPCG(*seed, 2))
-	rates := []string{"15", "15.00", "16", "5", "12.5", "0.01", "99.99", "8"}
-	reasons := []string{"", "VATEX-SA-32", "VATEX-SA-29"}
-	for n := range 2000 {
-		s := &sale.Sale{Kind: sale.Invoice, Currency: "SAR"}
-		for range r.IntN(20) + 1 {
-			l := sale.Line{Name: "x", Quantity: randomDecimal(r, 6, sale.MaxQuantityScale), UnitPrice: randomDecimal(r, 7, sale.MaxPriceScale)}
-			if l.Quantity.IsZero() {
-				l.Quantity.Coef = 1
-			}
-			switch cat := []sale.VATCategory{sale.Standard, sale.Standard, sale.ZeroRated, sale.Exempt, sale.OutOfScope}[r.IntN(5)]; cat {
-			case sale.Standard:
-				l.Category, l.Rate = cat, d(rates[r.IntN(len(rates))])
-			default:
-				l.Category, l.ExemptionReason = cat, reasons[r.IntN(len(reasons))]
-			}
-			s.Lines = append(s.Lines, l)
-		}
-		got, err := sale.ComputeTotals(s)
-		if err != nil {
-			t.Fatalf("basket %d: %v", n, err)
-		}
+// oracleCategory is one row of the VAT breakdown.
+type oracleCategory struct {
+	category, rate, reason string // rate: the exact value as a fraction
+	taxable, vat           *big.Rat
+}
 
-		type catKey struct {
-			cat    sale.VATCategory
-			rate   string // exact value as a fraction
-			reason string
+// expected is what a sale must come to: either refused, naming fields, or
+// these totals.
+type expected struct {
+	refused    []string
+	lineNet    []*big.Rat
+	lineVAT    []*big.Rat
+	categories []oracleCategory
+	net, vat   *big.Rat
+	gross      *big.Rat
+}
+
+// oracle computes a sale's totals with math/big, independently of
+// package money: line net = round(quantity × price); line VAT =
+// round(net × rate / 100); category VAT = round(Σ net × rate / 100) per
+// category, rate and reason in order of first appearance; net = Σ line
+// net; VAT = Σ category VAT; gross = net + VAT; and the documented limits,
+// in the order the decoder reports them.
+func oracle(lines []oracleLine) expected {
+	var e expected
+	for i, l := range lines {
+		if l.quantity.Cmp(limitQuantity) > 0 {
+			e.refused = append(e.refused, fmt.Sprintf("lines[%d].quantity", i))
 		}
-		taxable := map[catKey]*big.Rat{}
-		var order []catKey
-		net := new(big.Rat)
-		for i, l := range s.Lines {
-			wantNet := roundCents(new(big.Rat).Mul(rat(l.Quantity), rat(l.UnitPrice)))
-			if rat(got.Lines[i].Net).Cmp(wantNet) != 0 {
-				t.Fatalf("basket %d line %d: net %v, want %s", n, i, got.Lines[i].Net, wantNet.FloatString(2))
-			}
-			net.Add(net, wantNet)
-			k := catKey{l.Category, rat(l.Rate).String(), l.ExemptionReason}
-			if taxable[k] == nil {
-				taxable[k] = new(big.Rat)
-				order = append(order, k)
-			}
-			taxable[k].Add(taxable[k], wantNet)
-		}
-		if len(got.Categories) != len(order) {
-			t.Fatalf("basket %d: %d categories, want %d", n, len(got.Categories), len(order))
-		}
-		sumCatVAT := new(big.Rat)
-		for i, c := range got.Categories {
-			k := order[i]
-			if c.Category != k.cat || rat(c.Rate).String() != k.rate || c.ExemptionReason != k.reason {
-				t.Fatalf("basket %d category %d: %s/%v/%s, want %s/%s/%s", n, i, c.Category, c.Rate, c.ExemptionReason, k.cat, k.rate, k.reason)
-			}
-			if rat(c.Taxable).Cmp(taxable[k]) != 0 {
-				t.Fatalf("basket %d category %d: taxable %v, want %s", n, i, c.Taxable, taxable[k].FloatString(2))
-			}
-			rate, _ := new(big.Rat).SetString(k.rate)
-			wantVAT := roundCents(new(big.Rat).Mul(taxable[k], new(big.Rat).Quo(rate, big.NewRat(100, 1))))
-			if rat(c.VAT).Cmp(wantVAT) != 0 {
-				t.Fatalf("basket %d category %d: VAT %v of %v at %v, want %s", n, i, c.VAT, c.Taxable, c.Rate, wantVAT.FloatString(2))
-			}
-			sumCatVAT.Add(sumCatVAT, rat(c.VAT))
-		}
-		if rat(got.Net).Cmp(net) != 0 {
-			t.Fatalf("basket %d: net %v, want Σ line net %s", n, got.Net, net.FloatString(2))
-		}
-		if rat(got.VAT).Cmp(sumCatVAT) != 0 {
-			t.Fatalf("basket %d: VAT %v, want Σ category VAT %s", n, got.VAT, sumCatVAT.FloatString(2))
-		}
-		if rat(got.Gross).Cmp(new(big.Rat).Add(rat(got.Net), rat(got.VAT))) != 0 {
-			t.Fatalf("basket %d: gross %v ≠ net %v + VAT %v", n, got.Gross, got.Net, got.VAT)
-		}
-		for _, x := range []money.Decimal{got.Net, got.VAT, got.Gross} {
-			if x.Scale != sale.AmountScale {
-				t.Fatalf("basket %d: total %v has scale %d, want %d", n, x, x.Scale, sale.AmountScale)
-			}
+		if l.price.Cmp(limitUnitPrice) > 0 {
+			e.refused = append(e.refused, fmt.Sprintf("lines[%d].unit_price", i))
 		}
 	}
+	if e.refused != nil {
+		return e
+	}
+	index := map[string]int{}
+	e.net = new(big.Rat)
+	for i, l := range lines {
+		net := roundCents(new(big.Rat).Mul(l.quantity, l.price))
+		if net.Cmp(limitAmount) > 0 {
+			e.refused = append(e.refused, fmt.Sprintf("lines[%d].quantity × lines[%d].unit_price", i, i))
+			continue
+		}
+		e.lineNet = append(e.lineNet, net)
+		e.lineVAT = append(e.lineVAT, roundCents(new(big.Rat).Mul(net, new(big.Rat).Quo(l.rate, big.NewRat(100, 1)))))
+		e.net.Add(e.net, net)
+		key := l.category + "/" + l.rate.RatString() + "/" + l.reason
+		k, ok := index[key]
+		if !ok {
+			k = len(e.categories)
+			index[key] = k
+			e.categories = append(e.categories, oracleCategory{category: l.category, rate: l.rate.RatString(), reason: l.reason, taxable: new(big.Rat)})
+		}
+		e.categories[k].taxable.Add(e.categories[k].taxable, net)
+	}
+	if e.refused != nil {
+		return e
+	}
+	if e.net.Cmp(limitAmount) > 0 {
+		e.refused = []string{"lines"}
+		return e
+	}
+	e.vat = new(big.Rat)
+	for i := range e.categories {
+		c := &e.categories[i]
+		rate, _ := new(big.Rat).SetString(c.rate)
+		c.vat = roundCents(new(big.Rat).Mul(c.taxable, new(big.Rat).Quo(rate, big.NewRat(100, 1))))
+		e.vat.Add(e.vat, c.vat)
+	}
+	e.gross = new(big.Rat).Add(e.net, e.vat)
+	if e.gross.Cmp(limitAmount) > 0 {
+		e.refused = []string{"lines"}
+	}
+	return e
+}
+
+// checkAgainstOracle decodes body and checks the result against want: the
+// same refusal (every error naming a field), or every total exactly.
+func checkAgainstOracle(t *testing.T, body string, want expected) {
+	t.Helper()
+	s, err := sale.Decode([]byte(body), sale.Options{})
+	if want.refused != nil {
+		var errs sale.Errors
+		if !errors.As(err, &errs) {
+			t.Fatalf("Decode accepted or failed oddly (%v), want a refusal naming %q\n%s", err, want.refused, body)
+		}
+		var fields []string
+		for _, e := range errs {
+			fields = append(fields, e.Field)
+		}
+		if strings.Join(fields, "|") != strings.Join(want.refused, "|") {
+			t.Fatalf("Decode refused %q, want %q: %v\n%s", fields, want.refused, err, body)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("Decode: %v\n%s", err, body)
+	}
+	got, err := sale.ComputeTotals(s)
+	if err != nil {
+		t.Fatalf("ComputeTotals of a decoded sale: %v", err)
+	}
+	exact := func(what string, got money.Decimal, want *big.Rat) {
+		t.Helper()
+		if got.Scale != sale.AmountScale || rat(got).Cmp(want) != 0 {
+			t.Fatalf("%s = %v (scale %d), want %s\n%s", what, got, got.Scale, want.FloatString(2), body)
+		}
+	}
+	for i := range want.lineNet {
+		exact(fmt.Sprintf("lines[%d] net", i), got.Lines[i].Net, want.lineNet[i])
+		exact(fmt.Sprintf("lines[%d] VAT", i), got.Lines[i].VAT, want.lineVAT[i])
+		exact(fmt.Sprintf("lines[%d] gross", i), got.Lines[i].Gross, new(big.Rat).Add(want.lineNet[i], want.lineVAT[i]))
+	}
+	if len(got.Categories) != len(want.categories) {
+		t.Fatalf("%d categories, want %d\n%s", len(got.Categories), len(want.categories), body)
+	}
+	for i, c := range got.Categories {
+		w := want.categories[i]
+		if string(c.Category) != w.category || rat(c.Rate).RatString() != w.rate || c.ExemptionReason != w.reason {
+			t.Fatalf("category %d = %s/%v/%s, want %s/%s/%s", i, c.Category, c.Rate, c.ExemptionReason, w.category, w.rate, w.reason)
+		}
+		exact(fmt.Sprintf("category %d taxable", i), c.Taxable, w.taxable)
+		exact(fmt.Sprintf("category %d VAT", i), c.VAT, w.vat)
+	}
+	exact("net", got.Net, want.net)
+	exact("VAT", got.VAT, want.vat)
+	exact("gross", got.Gross, want.gross)
+}
+
+// randomNumber is a decimal string with up to intDigits digits before the
+// point and up to maxScale after it, spread over magnitudes (small ones as
+// often as large ones) and sometimes exactly a limit or just above it.
+func randomNumber(r *rand.Rand, intDigits, maxScale int, limit string) string {
+	switch r.IntN(40) {
+	case 0:
+		return limit
+	case 1:
+		return limit + "." + strings.Repeat("0", maxScale-1) + "1"
+	}
+	var b strings.Builder
+	b.WriteString(strconv.FormatInt(r.Int64N(10), 10))
+	for range r.IntN(intDigits + 1) {
+		b.WriteByte(byte('0' + r.IntN(10)))
+	}
+	if scale := r.IntN(maxScale + 1); scale > 0 {
+		b.WriteByte('.')
+		for range scale {
+			b.WriteByte(byte('0' + r.IntN(10)))
+		}
+	}
+	return b.String()
+}
+
+func mustRat(s string) *big.Rat {
+	x, ok := new(big.Rat).SetString(s)
+	if !ok {
+		panic("not a number: " + s)
+	}
+	return x
+}
+
+var (
+	propertyRates   = []string{"15", "15.00", "16", "5", "12.5", "0.01", "99.99", "8", "33.33"}
+	propertyReasons = map[string][]string{"Z": {"VATEX-SA-32", "VATEX-SA-33"}, "E": {"VATEX-SA-29"}, "O": {"VATEX-SA-OOS", ""}}
+)
+
+// TestTotalsAgainstBigArithmetic: for random sales — quantities, prices,
+// rates and categories up to and past the limits, 1 to 1000 lines — either
+// Decode refuses the sale naming exactly the fields the limits name, or
+// every total (line net, VAT and gross, each category's taxable amount and
+// VAT, the net, VAT and gross) equals an exact math/big computation.
+func TestTotalsAgainstBigArithmetic(t *testing.T) {
+	t.Logf("seed %d (set with -seed)", *seed)
+	r := rand.New(rand.NewPCG(*seed, 3))
+	refused, accepted := 0, 0
+	for range 3000 {
+		n := r.IntN(8) + 1
+		if r.IntN(50) == 0 {
+			n = r.IntN(sale.MaxLines) + 1
+		}
+		// Quantities and prices of a basket share a magnitude, so that
+		// sums land near the document limit as well as far from it.
+		qDigits, pDigits := r.IntN(11), r.IntN(11)
+		var lines []string
+		var want []oracleLine
+		for range n {
+			q := randomNumber(r, qDigits, sale.MaxQuantityScale, "1000000000")
+			if mustRat(q).Sign() == 0 {
+				q = "1"
+			}
+			p := randomNumber(r, pDigits, sale.MaxPriceScale, "1000000000")
+			ol := oracleLine{quantity: mustRat(q), price: mustRat(p), rate: new(big.Rat)}
+			line := `{"name":"x","quantity":"` + q + `","unit_price":"` + p + `","vat_category":"`
+			switch cat := []string{"S", "S", "S", "Z", "E", "O"}[r.IntN(6)]; cat {
+			case "S":
+				rate := propertyRates[r.IntN(len(propertyRates))]
+				ol.category, ol.rate = cat, mustRat(rate)
+				line += `S","vat_rate":"` + rate + `"}`
+			default:
+				reasons := propertyReasons[cat]
+				ol.category, ol.reason = cat, reasons[r.IntN(len(reasons))]
+				line += cat + `","exemption_reason":"` + ol.reason + `"}`
+			}
+			lines = append(lines, line)
+			want = append(want, ol)
+		}
+		body := invoice(strings.Join(lines, ","))
+		w := oracle(want)
+		checkAgainstOracle(t, body, w)
+		if w.refused != nil {
+			refused++
+		} else {
+			accepted++
+		}
+	}
+	t.Logf("%d sales accepted, %d refused", accepted, refused)
+	if refused < 300 || accepted < 300 {
+		t.Errorf("%d accepted and %d refused: the generator does not reach both sides of the limits", accepted, refused)
+	}
+}
+
+// FuzzTotals: two lines, the first repeated, with any quantity, price and
+// rate strings. Decode either refuses the sale with every error naming a
+// field — and, when a limit is what it names, math/big agrees the limit is
+// passed — or its totals equal math/big's.
+func FuzzTotals(f *testing.F) {
+	f.Add("999999999", "999999999", "15", "1", "1", "5", uint16(0), uint8(0))
+	f.Add("100", "869565217.3913", "15", "0.001", "0.0001", "99.99", uint16(0), uint8(2))
+	f.Add("1000000000", "100", "0", "3", "333.33", "16", uint16(999), uint8(5))
+	f.Add("1.5", "2.99", "15", "3", "0.333", "15.00", uint16(7), uint8(1))
+	f.Fuzz(func(t *testing.T, q1, p1, r1, q2, p2, r2 string, repeat uint16, cats uint8) {
+		n := int(repeat)%100 + 1 // TestTotalsAgainstBigArithmetic goes up to MaxLines
+		specs := []struct{ q, p, r string }{{q1, p1, r1}, {q2, p2, r2}}
+		var lines []string
+		var want []oracleLine
+		parsable := true
+		for i := range n + 1 {
+			spec := specs[min(i/n, 1)]
+			cat := []string{"S", "Z", "E", "O"}[(int(cats)>>(2*min(i/n, 1)))&3]
+			line := fmt.Sprintf(`{"name":"x","quantity":%s,"unit_price":%s,"vat_category":"%s"`, jsonString(spec.q), jsonString(spec.p), cat)
+			ol := oracleLine{category: cat, rate: new(big.Rat)}
+			if cat == "S" {
+				line += `,"vat_rate":` + jsonString(spec.r)
+				ol.rate, _ = new(big.Rat).SetString(spec.r)
+			} else {
+				ol.reason = propertyReasons[cat][0]
+				line += `,"exemption_reason":"` + ol.reason + `"`
+			}
+			lines = append(lines, line+"}")
+			ol.quantity, _ = new(big.Rat).SetString(spec.q)
+			ol.price, _ = new(big.Rat).SetString(spec.p)
+			parsable = parsable && ol.quantity != nil && ol.price != nil && ol.rate != nil
+			want = append(want, ol)
+		}
+		body := invoice(strings.Join(lines, ","))
+		s, err := sale.Decode([]byte(body), sale.Options{})
+		if err != nil {
+			var errs sale.Errors
+			if !errors.As(err, &errs) || len(errs) == 0 || s != nil {
+				t.Fatalf("Decode = %v, %v; want nil and sale.Errors", s, err)
+			}
+			for _, e := range errs {
+				if e.Field == "" || !strings.HasPrefix(e.Field, "lines") {
+					t.Fatalf("error %q names no line field", e.Error())
+				}
+			}
+			if !parsable {
+				return
+			}
+			// A refusal that names only limits must be one math/big makes.
+			if limitsOnly(errs) {
+				checkAgainstOracle(t, body, oracle(want))
+			}
+			return
+		}
+		if !parsable {
+			t.Fatalf("Decode accepted numbers big.Rat cannot read:\n%s", body)
+		}
+		checkAgainstOracle(t, body, oracle(want))
+	})
+}
+
+func jsonString(s string) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// limitsOnly reports whether every error is about a limit, not a syntax
+// or scale rule.
+func limitsOnly(errs sale.Errors) bool {
+	for _, e := range errs {
+		if !strings.Contains(e.Rule, "exceeds the limit") {
+			return false
+		}
+	}
+	return true
 }

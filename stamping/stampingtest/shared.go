@@ -9,7 +9,11 @@
 package stampingtest
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -47,4 +51,37 @@ func Read(t testing.TB, parts ...string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Finding is one failed assertion or report of a rule set.
+type Finding struct{ Source, Flag, ID, Message string }
+
+// ValidatedFile is what zatca-validate says about one document.
+type ValidatedFile struct {
+	File     string
+	Valid    bool
+	Errors   []Finding
+	Warnings []Finding
+}
+
+// ZATCAValidate runs the shared zatca-validate tool (the UBL schema, then
+// ZATCA's and CEN's rule sets) over every document in dir and returns its
+// report. It skips t when the tool is absent or cannot run here (no Java
+// or Saxon: exit status 2, with its reason).
+func ZATCAValidate(t testing.TB, dir string) []ValidatedFile {
+	t.Helper()
+	tool := Path(t, "tools", "zatca-validate")
+	cmd := exec.Command(tool, "--json", dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 2 {
+		t.Skipf("zatca-validate cannot run here: %s", stderr.String())
+	}
+	var report struct{ Files []ValidatedFile }
+	if jerr := json.Unmarshal(out, &report); jerr != nil {
+		t.Fatalf("zatca-validate: %v (%v)\n%s\n%s", jerr, err, out, stderr.String())
+	}
+	return report.Files
 }

@@ -89,7 +89,7 @@ func (r *regime) Validate(s *sale.Sale) error {
 	}
 	t, err := sale.ComputeTotals(s)
 	if err != nil {
-		errs.Add("lines", "totals cannot be computed: %v", err)
+		errs.Include("lines", err)
 	}
 	if r.maxLine != nil && err == nil {
 		for i, lt := range t.Lines {

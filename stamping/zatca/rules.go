@@ -9,6 +9,7 @@ import (
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/money"
 	"github.com/egsd/egsd/stamping/sale"
+	"github.com/egsd/egsd/stamping/textpolicy"
 )
 
 // Validate applies the ZATCA rules that the device can check before it
@@ -89,9 +90,11 @@ func Validate(s *sale.Sale, seller stamping.Seller, opts Options) error {
 		}
 	}
 
-	if len(s.Lines) > 0 {
+	// The totals and their limits, once each line's own rules hold (the
+	// totals check repeats those and would name them twice).
+	if len(s.Lines) > 0 && len(errs) == 0 {
 		if _, err := sale.ComputeTotals(s); err != nil {
-			errs.Add("lines", "the totals cannot be computed: %v", err)
+			errs.Include("lines", err)
 		}
 	}
 	return errs.Err()
@@ -104,6 +107,19 @@ func validateSeller(errs *sale.Errors, s stamping.Seller) {
 		errs.Add("seller.name", "is required: the seller's registered name (BT-27)")
 	case len(name) > 255:
 		errs.Add("seller.name", "is %d bytes as written (%q); the QR code holds at most 255 bytes (spec/zatca.md §3.1): shorten the name or the local name", len(name), name)
+	}
+	// The configuration's texts go into every document: the same
+	// character policy as a sale's (the XML writer refuses the rest).
+	for _, f := range []struct{ field, v string }{
+		{"seller.name", s.Name}, {"seller.name_local", s.NameLocal}, {"seller.address.street", s.Address.Street},
+		{"seller.address.district", s.Address.District}, {"seller.address.city", s.Address.City},
+	} {
+		if strings.TrimSpace(f.v) == "" {
+			continue // blank: the rules below say whether it is required
+		}
+		if p := textpolicy.Check(f.v, textpolicy.SingleLine); p != nil {
+			errs.Add(f.field, "%s (the unit's configuration)", p.Rule)
+		}
 	}
 	if !isVATNumber(s.VATNumber) {
 		errs.Add("seller.vat_number", "must be 15 digits that begin and end with 3 (BR-KSA-39, BR-KSA-40)")

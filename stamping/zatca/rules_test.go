@@ -57,6 +57,8 @@ func TestValidateRules(t *testing.T) {
 		{name: "seller VAT ends with 1", seller: func(s *stamping.Seller) { s.VATNumber = "399999999900001" }, want: []string{"seller.vat_number"}},
 		{name: "seller VAT with a letter", seller: func(s *stamping.Seller) { s.VATNumber = "3999999999O0003" }, want: []string{"seller.vat_number"}},
 		{name: "seller without a name", seller: func(s *stamping.Seller) { s.Name, s.NameLocal = "", " " }, want: []string{"seller.name"}},
+		{name: "seller name with a tab", seller: func(s *stamping.Seller) { s.Name = "Maximum\tSpeed" }, want: []string{"seller.name"}},
+		{name: "seller street with a bidi override", seller: func(s *stamping.Seller) { s.Address.Street = "Prince \u202eSultan" }, want: []string{"seller.address.street"}},
 		{name: "seller name too long for the QR", seller: func(s *stamping.Seller) { s.Name = longText(200) }, want: []string{"seller.name"}},
 		{name: "seller ID scheme NAT", seller: func(s *stamping.Seller) { s.IDScheme = "NAT" }, want: []string{"seller.id_scheme"}},
 		{name: "seller without ID scheme", seller: func(s *stamping.Seller) { s.IDScheme, s.ID = "", "" }, want: []string{"seller.id_scheme"}},
@@ -143,9 +145,10 @@ func TestValidateRules(t *testing.T) {
 		{name: "standard code not a GTIN", sale: func(s *sale.Sale) { s.Lines[0].StandardCode = "ABC123" }, want: []string{"lines[0].standard_code"}},
 		{name: "line without name", sale: func(s *sale.Sale) { s.Lines[0].Name = "" }, want: []string{"lines[0].name"}},
 		{name: "no lines", sale: func(s *sale.Sale) { s.Lines = nil }, want: []string{"lines"}},
-		{name: "totals overflow", sale: func(s *sale.Sale) {
-			s.Lines[0].Quantity, s.Lines[0].UnitPrice = money.MustParse("999999999999"), money.MustParse("999999999999")
-		}, want: []string{"lines"}},
+		{name: "line amount over the limit", sale: func(s *sale.Sale) {
+			s.Lines[0].Quantity, s.Lines[0].UnitPrice = money.MustParse("999999999"), money.MustParse("999999999")
+		}, want: []string{"lines[0].quantity × lines[0].unit_price"}},
+		{name: "quantity over the limit", sale: func(s *sale.Sale) { s.Lines[0].Quantity = money.MustParse("999999999999") }, want: []string{"lines[0].quantity"}},
 		{name: "unknown payment means", sale: func(s *sale.Sale) { s.Payments[0].Means = "barter" }, want: []string{"payments[0].means"}},
 	}
 	for _, tc := range tests {

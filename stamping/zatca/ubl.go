@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/egsd/egsd/stamping/money"
+	"github.com/egsd/egsd/stamping/textpolicy"
 )
 
 // The document is written once, directly in the form that Canonical XML
@@ -132,7 +133,10 @@ func Render(inv *Invoice) (*Rendered, error) {
 	w.text(1, "cbc:IssueTime", "issue time", inv.IssueTime)
 	w.textAttr(1, "cbc:InvoiceTypeCode", "name", inv.TypeName, "type code", string(inv.TypeCode))
 	if inv.Note != "" {
-		w.text(1, "cbc:Note", "note", inv.Note)
+		// The one text of the document that may hold lines.
+		w.open(1, "cbc:Note")
+		w.escape("note", inv.Note, textEscape, textpolicy.MultiLine)
+		w.endTag("cbc:Note")
 	}
 	w.text(1, "cbc:DocumentCurrencyCode", "document currency", inv.DocumentCurrency)
 	w.text(1, "cbc:TaxCurrencyCode", "tax currency", inv.TaxCurrency)
@@ -315,9 +319,9 @@ func (w *ublWriter) line(currency string, l *Line) {
 	w.close(3, "cac:ClassifiedTaxCategory")
 	w.close(2, "cac:Item")
 	w.open(2, "cac:Price")
-	price := l.Price
-	if price.Scale < 2 {
-		price, _ = price.Rescale(2) // checked: cannot overflow
+	price, err := l.Price.Rescale(max(l.Price.Scale, 2)) // at least two decimals
+	if err != nil {
+		w.failAmount("line "+l.ID+" price", err)
 	}
 	w.indent(3)
 	w.raw(`<cbc:PriceAmount currencyID="`)
@@ -349,7 +353,10 @@ func (w *ublWriter) vatScheme(d int) {
 }
 
 func (w *ublWriter) percent(d int, p money.Decimal) {
-	p, _ = p.Rescale(2) // checked: at most two decimals
+	p, err := p.Rescale(2)
+	if err != nil {
+		w.failAmount("VAT rate", err)
+	}
 	w.indent(d)
 	w.raw("<cbc:Percent>")
 	w.b = appendDecimal(w.b, p)
@@ -422,7 +429,10 @@ func (w *ublWriter) textAttr(d int, tag, attr, val, field, s string) {
 // amount writes <tag currencyID="…">v</tag> with two decimals and returns
 // the offset of the value's first byte.
 func (w *ublWriter) amount(d int, tag, currency string, v money.Decimal) int {
-	v, _ = v.Rescale(2) // checked: at most two decimals
+	v, err := v.Rescale(2)
+	if err != nil {
+		w.failAmount(tag, err)
+	}
 	w.indent(d)
 	w.b = append(w.b, '<')
 	w.b = append(w.b, tag...)
@@ -435,11 +445,11 @@ func (w *ublWriter) amount(d int, tag, currency string, v money.Decimal) int {
 	return at
 }
 
-// escText appends s as C14N writes character data.
-func (w *ublWriter) escText(field, s string) { w.escape(field, s, textEscape) }
+// escText appends s, one line of text, as C14N writes character data.
+func (w *ublWriter) escText(field, s string) { w.escape(field, s, textEscape, textpolicy.SingleLine) }
 
 // escAttr appends s as C14N writes an attribute value.
-func (w *ublWriter) escAttr(field, s string) { w.escape(field, s, attrEscape) }
+func (w *ublWriter) escAttr(field, s string) { w.escape(field, s, attrEscape, textpolicy.SingleLine) }
 
 // textEscape and attrEscape are C14N's replacements of ASCII bytes in
 // character data and in attribute values; "" keeps the byte as it is.
@@ -476,9 +486,14 @@ func attrEscape(c byte) string {
 }
 
 // escape appends s with replace applied, and records a failure for text
-// XML cannot carry: invalid UTF-8, non-characters, and control bytes other
-// than tab and line feed that replace leaves alone.
-func (w *ublWriter) escape(field, s string, replace func(byte) string) {
+// the document may not carry: what the character policy of documents
+// refuses (package textpolicy, which the sale decoder applies too), and,
+// as a last guard, what XML cannot carry — invalid UTF-8, non-characters,
+// and control bytes other than tab and line feed that replace leaves alone.
+func (w *ublWriter) escape(field, s string, replace func(byte) string, lines textpolicy.Lines) {
+	if p := textpolicy.Check(s, lines); p != nil && w.err == nil {
+		w.err = fmt.Errorf("zatca: the %s %s", field, p.Rule)
+	}
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -504,6 +519,15 @@ func (w *ublWriter) escape(field, s string, replace func(byte) string) {
 		start = i
 	}
 	w.b = append(w.b, s[start:]...)
+}
+
+// failAmount records an amount that cannot be written as it is. check
+// refuses every such amount before writing starts; this keeps a missed
+// case from writing a wrong number.
+func (w *ublWriter) failAmount(what string, err error) {
+	if w.err == nil {
+		w.err = fmt.Errorf("zatca: the %s cannot be written with two decimals: %w", what, err)
+	}
 }
 
 func (w *ublWriter) fail(field, bad string) {
@@ -695,9 +719,9 @@ func (inv *Invoice) check() error {
 		c.equal("VAT total in SAR", 0, inv.TaxAmountSAR, inv.TaxAmount)
 	}
 	c.equal("line extension amount (BR-CO-10)", 0, t.LineExtensionAmount, net)
-	c.equal("tax exclusive amount (BR-CO-13)", 0, t.TaxExclusiveAmount, c.add("tax exclusive amount", 0, t.LineExtensionAmount, neg(t.AllowanceTotalAmount)))
+	c.equal("tax exclusive amount (BR-CO-13)", 0, t.TaxExclusiveAmount, c.sub("tax exclusive amount", t.LineExtensionAmount, t.AllowanceTotalAmount))
 	c.equal("tax inclusive amount (BR-CO-15)", 0, t.TaxInclusiveAmount, c.add("tax inclusive amount", 0, t.TaxExclusiveAmount, inv.TaxAmount))
-	c.equal("payable amount (BR-CO-16)", 0, t.PayableAmount, c.add("payable amount", 0, t.TaxInclusiveAmount, neg(t.PrepaidAmount)))
+	c.equal("payable amount (BR-CO-16)", 0, t.PayableAmount, c.sub("payable amount", t.TaxInclusiveAmount, t.PrepaidAmount))
 
 	if len(c.errs) > 0 {
 		return fmt.Errorf("zatca: cannot render document %s: %w", inv.ID, errors.Join(c.errs...))
@@ -724,6 +748,14 @@ func (c *modelCheck) add(what string, n int, a, b money.Decimal) money.Decimal {
 	s, err := money.Add(a, b)
 	if err != nil {
 		c.failf("%s: %v", label(what, n), err)
+	}
+	return s
+}
+
+func (c *modelCheck) sub(what string, a, b money.Decimal) money.Decimal {
+	s, err := money.Sub(a, b)
+	if err != nil {
+		c.failf("%s: %v", what, err)
 	}
 	return s
 }
@@ -756,8 +788,6 @@ func (c *modelCheck) category(what string, n int, tc *TaxCategory) {
 }
 
 var hundredPercent = money.Decimal{Coef: 100}
-
-func neg(d money.Decimal) money.Decimal { return money.Decimal{Coef: -d.Coef, Scale: d.Scale} }
 
 func isUUIDText(s string) bool {
 	if s == "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -50,9 +51,16 @@ func startDemoUnit(cfg *agent.Config, regime string, withPrinter bool, log zerol
 		return nil, usagef("--demo-regime must be zatca or test, not %q", regime)
 	}
 	if withPrinter {
+		// The printer starts before the store: create the data directory
+		// as the store would (0700), not as a parent of the receipts.
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("demo data directory: %w", err)
+		}
 		d.receipts = filepath.Join(cfg.DataDir, "receipts")
 		plog := log.With().Str("device", "virtual-printer").Logger()
-		p, err := fakeprinter.Start(fakeprinter.Options{WidthDots: 576, OutDir: d.receipts,
+		// Every receipt is in a file: memory need not hold more than a few.
+		p, err := fakeprinter.Start(fakeprinter.Options{WidthDots: 576, OutDir: d.receipts, Keep: 8,
 			Log: func(format string, args ...any) { plog.Info().Msgf(format, args...) }})
 		if err != nil {
 			d.Close()

@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,6 +22,7 @@ func runPrinter(ctx context.Context, io IO, args []string) error {
 	port := fs.String("port", "", "status, test: talk to the printer on this port directly, without the agent (the agent must not be using it)")
 	profile := fs.String("profile", "generic-80mm", "with --port: the printer profile (egsd printer profiles)")
 	baud := fs.Int("baud", 0, "with --port: the baud rate (default: the profile's)")
+	timeout := fs.Duration("timeout", 3*time.Second, "with --port: how long to wait for the printer's answer to a status request")
 	asJSON := fs.Bool("json", false, "status: print the answer as JSON")
 	af := addAPIFlags(fs)
 	action, err := parseAction(fs, args, "printer needs an action: ports, profiles, status or test")
@@ -36,7 +39,7 @@ func runPrinter(ctx context.Context, io IO, args []string) error {
 		return usagef("unknown printer action %q: ports, profiles, status or test", action)
 	}
 	if *port != "" {
-		return printerDirect(ctx, io, action, *port, *profile, *baud)
+		return printerDirect(ctx, io, action, *port, *profile, *baud, *timeout)
 	}
 	c, err := af.client(io, true)
 	if err != nil {
@@ -47,6 +50,7 @@ func runPrinter(ctx context.Context, io IO, args []string) error {
 			Bytes int   `json:"bytes"`
 			QR    []int `json:"qr_payload_lengths"`
 		}
+		fmt.Fprintln(io.Stderr, "asking egsd to print the test page; it answers once the printer has confirmed it, or with the reason it did not…")
 		if err := c.postJSON(ctx, "/v1/printer/test", struct{}{}, &out); err != nil {
 			return err
 		}
@@ -129,8 +133,12 @@ func printProfiles(io IO) error {
 }
 
 // printerDirect checks the printer or prints the test page on a port the
-// agent is not using: the technician's first check at installation.
-func printerDirect(ctx context.Context, io IO, action, port, profileName string, baud int) error {
+// agent is not using: the technician's first check at installation. It
+// says on stderr what it is trying, and gives up on a printer that does
+// not answer after one status request (without the agent's recovery
+// flushes, which take half a minute at 9600 baud): a printer that does
+// not answer at installation is off, unplugged or at another baud rate.
+func printerDirect(ctx context.Context, io IO, action, port, profileName string, baud int, timeout time.Duration) error {
 	prof, err := escpos.LookupProfile(profileName)
 	if err != nil {
 		return usagef("--profile: %v", err)
@@ -138,13 +146,23 @@ func printerDirect(ctx context.Context, io IO, action, port, profileName string,
 	if baud == 0 {
 		baud = prof.Baud
 	}
+	if timeout <= 0 {
+		return usagef("--timeout must be positive, e.g. 3s")
+	}
 	sc := serialport.Config{Path: port, Baud: baud}
 	if err := sc.Validate(); err != nil {
 		return usagef("%v", err)
 	}
-	drv := printer.New(printer.Options{Open: func() (serialport.Port, error) { return serialport.Open(sc) }, Port: port, Baud: baud})
+	drv := printer.New(printer.Options{
+		Open: func() (serialport.Port, error) { return serialport.Open(sc) }, Port: port, Baud: baud,
+		ReplyTimeout: timeout, NoRecoveryFlush: true,
+		Progress: func(step string) { fmt.Fprintf(io.Stderr, "%s…\n", step) },
+	})
 	defer drv.Close()
 	snap, err := drv.Check(ctx)
+	if snap.State == printer.StateNotResponding {
+		err = noAnswer(port, baud, timeout, snap.Detail)
+	}
 	if action == "status" {
 		fmt.Fprintf(io.Stdout, "printer   %s on %s\n", snap.State, port)
 		if snap.Detail != "" {
@@ -153,6 +171,9 @@ func printerDirect(ctx context.Context, io IO, action, port, profileName string,
 		if snap.PaperLow {
 			fmt.Fprintln(io.Stdout, "paper     low")
 		}
+		return err
+	}
+	if snap.State == printer.StateNotResponding {
 		return err
 	}
 	if err != nil {
@@ -175,4 +196,18 @@ func printerDirect(ctx context.Context, io IO, action, port, profileName string,
 	}
 	fmt.Fprintf(io.Stdout, "test page printed and confirmed: %d bytes, QR codes of %v characters; scan them to check the profile\n", len(job.Bytes), lens)
 	return nil
+}
+
+// noAnswer says why a printer may not have answered, and what to try.
+func noAnswer(port string, baud int, timeout time.Duration, detail string) error {
+	other := 9600
+	if baud == 9600 {
+		other = 19200
+	}
+	msg := fmt.Sprintf("no answer from the printer on %s in %s: is it powered on and connected, and is the baud rate %d right? try --baud %d (printers ship at 9600, 19200, 38400 or 115200)",
+		port, timeout, baud, other)
+	if strings.Contains(detail, "not status replies") {
+		msg += "; bytes did arrive, but none was a status reply: the baud rate is most likely wrong"
+	}
+	return errors.New(msg + "; a printer stopped in the middle of a receipt answers again once switched off and on")
 }

@@ -4,6 +4,9 @@
 // It uses gozxing's multi-symbol detector. gozxing's default mode wrongly
 // rejects about 0.1% of valid symbols (spec/escpos.md §3c); every symbol it
 // locates but cannot read is retried, cropped, with the PURE_BARCODE hint.
+// The detector also locates a symbol through false finder patterns in its
+// own data area (about 7 in 1,000 stamped-receipt QR codes); a finder
+// pattern belongs to one symbol, so detections that share one count once.
 package qrscan
 
 import (
@@ -51,26 +54,46 @@ func Decode(img image.Image) ([]string, error) {
 		}
 		return nil, nil
 	}
-	var symbols []found
-	var errs []error
+	// Decode every detection first, then keep one reading per symbol: the
+	// multi detector also pairs a symbol's real finder patterns with a
+	// 1:1:3:1:1 run in its data area, and that false triple samples the
+	// same symbol askew — sometimes well enough for error correction to
+	// read it again, sometimes not at all.
+	var read, unread []detection
 	for _, d := range detections {
 		points := d.GetPoints()
 		if len(points) < 3 {
 			continue
 		}
 		// Points are bottom-left, top-left, top-right finder centres.
-		topLeft := points[1]
-		f := found{x: topLeft.GetX(), y: topLeft.GetY()}
+		det := detection{finders: points[:3], found: found{x: points[1].GetX(), y: points[1].GetY()}}
 		if text, err := decodeDetected(d.GetBits(), hints); err == nil {
-			f.text = text
+			det.text = text
 		} else if text, pureErr := decodePure(cropSymbol(img, points), hints); pureErr == nil {
-			f.text = text
+			det.text = text
 		} else {
-			errs = append(errs, fmt.Errorf("qrscan: symbol at (%.0f, %.0f): %v; with PURE_BARCODE: %v", f.x, f.y, err, pureErr))
+			det.err = fmt.Errorf("qrscan: symbol at (%.0f, %.0f): %v; with PURE_BARCODE: %v", det.x, det.y, err, pureErr)
+			unread = append(unread, det)
 			continue
 		}
-		if !duplicate(symbols, f) {
-			symbols = append(symbols, f)
+		read = append(read, det)
+	}
+	var symbols []found
+	var kept []detection
+	var errs []error
+	for _, d := range read {
+		if k, ok := sharesFinder(kept, d); ok {
+			if k.text != d.text {
+				errs = append(errs, fmt.Errorf("qrscan: symbols at (%.0f, %.0f) and (%.0f, %.0f) share a finder pattern but read differently", k.x, k.y, d.x, d.y))
+			}
+			continue
+		}
+		kept = append(kept, d)
+		symbols = append(symbols, d.found)
+	}
+	for _, d := range unread {
+		if _, ok := sharesFinder(kept, d); !ok {
+			errs = append(errs, d.err)
 		}
 	}
 	sort.SliceStable(symbols, func(i, j int) bool {
@@ -96,14 +119,29 @@ var decodeDetected = func(bits *gozxing.BitMatrix, hints map[gozxing.DecodeHintT
 	return res.GetText(), nil
 }
 
-// duplicate tells whether the detector already returned this symbol.
-func duplicate(symbols []found, f found) bool {
-	for _, s := range symbols {
-		if s.text == f.text && math.Abs(s.x-f.x) < 2 && math.Abs(s.y-f.y) < 2 {
-			return true
+// detection is one symbol the multi detector located: its finder pattern
+// centres, and what it read (text) or why it could not (err).
+type detection struct {
+	found
+	finders []gozxing.ResultPoint
+	err     error
+}
+
+// sharesFinder returns the kept detection that uses one of d's finder
+// patterns. A finder pattern belongs to one symbol only, so two detections
+// sharing one are the same symbol (the detector reports a symbol once per
+// plausible triple, and may report the same triple twice).
+func sharesFinder(kept []detection, d detection) (detection, bool) {
+	for _, k := range kept {
+		for _, p := range k.finders {
+			for _, q := range d.finders {
+				if math.Abs(p.GetX()-q.GetX()) < 1 && math.Abs(p.GetY()-q.GetY()) < 1 {
+					return k, true
+				}
+			}
 		}
 	}
-	return false
+	return detection{}, false
 }
 
 // decodePure reads an image holding one symbol on white.
