@@ -46,7 +46,7 @@ func TestRejectedDocumentsInStatus(t *testing.T) {
 	h, sc, cashier := submitHarness(t)
 	manager := h.user("boss", RoleManager)
 	var logged bytes.Buffer
-	h.a.log = zerolog.New(&logged)
+	h.a.log = zerolog.New(zerolog.SyncWriter(&logged)) // the submitter logs from several goroutines
 	rejectSome(sc, 2, 3)
 	for i := range 4 {
 		h.mustSale(cashier, fmt.Sprint("k", i), goodSale)
@@ -119,7 +119,7 @@ func TestRejectedAfterItsCredit(t *testing.T) {
 	h, sc, cashier := submitHarness(t)
 	manager := h.user("boss", RoleManager)
 	var logged bytes.Buffer
-	h.a.log = zerolog.New(&logged)
+	h.a.log = zerolog.New(zerolog.SyncWriter(&logged)) // the submitter logs from several goroutines
 	h.mustSale(cashier, "k", goodSale)
 	n := h.mustSale(cashier, "n", note("credit_note", "1", teaLine("2", "5.00")))
 	rejectSome(sc, 1)
