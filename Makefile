@@ -3,6 +3,8 @@ GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/egsd/egsd/cmd/egsd/cli.Version=$(VERSION)
 DEMO_DATA ?= demo-data
+# Where the demo's API listens: make run LISTEN=127.0.0.1:7071
+LISTEN    ?= 127.0.0.1:7070
 SHARED    ?= $(abspath ../shared)
 
 .PHONY: build run test test-race bench lint conformance fuzz crash package clean
@@ -10,10 +12,11 @@ SHARED    ?= $(abspath ../shared)
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/egsd ./cmd/egsd
 
-# A fresh demo unit: test regime, demo seller, demo users (credentials are printed).
+# A fresh demo unit: the ZATCA simulator, a virtual printer, a demo seller
+# and demo users (credentials are printed), on LISTEN.
 run: build
 	rm -rf $(DEMO_DATA)
-	./bin/egsd run --demo --data $(DEMO_DATA)
+	./bin/egsd run --demo --data $(DEMO_DATA) --listen $(LISTEN)
 
 test: lint
 	$(GO) test -count=1 ./...

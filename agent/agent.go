@@ -177,6 +177,9 @@ func (a *Agent) startup() error {
 	if err := a.reindex(); err != nil {
 		return fmt.Errorf("index the documents issued before this version: %w", err)
 	}
+	if err := a.settleRejected(); err != nil {
+		return fmt.Errorf("find the rejected documents that credit notes corrected: %w", err)
+	}
 	if err := a.bindIdentity(); err != nil {
 		return err
 	}

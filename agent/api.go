@@ -45,11 +45,21 @@ var pageParams = []queryParam{{name: "since"}, {name: "limit"}}
 // outside values is refused (400) before the handler runs, so that a
 // mistyped option is never silently ignored.
 var routeQueries = map[string][]queryParam{
-	"GET /v1/documents":              append(slices.Clone(pageParams), queryParam{"include", []string{"document"}}),
+	"GET /v1/documents":              append(slices.Clone(pageParams), queryParam{"include", []string{"document"}}, queryParam{"status", statusNames()}),
 	"GET /v1/documents/{id}/content": {{"form", []string{"issued", "cleared", "handover"}}},
 	"GET /v1/incidents":              {{"open", []string{"true", "false"}}},
 	"GET /v1/audit":                  pageParams,
 	"GET /v1/audit/checkpoints":      pageParams,
+}
+
+// statusNames are the names of the documents' statuses, which GET
+// /v1/documents?status= filters by.
+func statusNames() []string {
+	var names []string
+	for _, s := range queue.Statuses() {
+		names = append(names, s.String())
+	}
+	return names
 }
 
 // publicRoutes answer without a session: the health probe, and logging in.

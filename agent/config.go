@@ -4,11 +4,17 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
+
+	"github.com/egsd/egsd/stamping"
 )
 
 // Config is egsd's configuration, read from TOML. config.example.toml at
@@ -336,29 +342,121 @@ func (c *Config) Validate() error {
 }
 
 // regimeDecoder returns a function that decodes [regime.options] strictly
-// into a regime's own options struct.
+// into a regime's own options struct. Each unknown key or wrong type is a
+// stamping.OptionError.
 func (c *Config) regimeDecoder() func(v any) error {
-	return func(v any) error {
-		if len(c.Regime.Options) == 0 {
-			return nil
-		}
-		data, err := toml.Marshal(c.Regime.Options)
+	decode := func(options map[string]any, v any) error {
+		data, err := toml.Marshal(options)
 		if err != nil {
 			return err
 		}
 		dec := toml.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(v); err != nil {
+		return dec.Decode(v)
+	}
+	return func(v any) error {
+		if len(c.Regime.Options) == 0 {
+			return nil
+		}
+		// Each key is tried on its own first, into a scratch value, so
+		// that an error names its key: the decoder's own type errors name
+		// the Go field instead.
+		var errs []error
+		for _, key := range slices.Sorted(maps.Keys(c.Regime.Options)) {
+			scratch := reflect.New(reflect.TypeOf(v).Elem()).Interface()
+			err := decode(map[string]any{key: c.Regime.Options[key]}, scratch)
 			var missing *toml.StrictMissingError
-			if errors.As(err, &missing) {
-				var keys []string
+			switch {
+			case errors.As(err, &missing):
 				for _, e := range missing.Errors {
-					keys = append(keys, "regime.options."+strings.Join(e.Key(), "."))
+					errs = append(errs, &stamping.OptionError{Option: strings.Join(e.Key(), "."),
+						Rule: "is not an option of regime " + c.Regime.Name + " (each regime's options are in its documentation)"})
 				}
-				return fmt.Errorf("unknown key %s for regime %s", strings.Join(keys, ", "), c.Regime.Name)
+			case err != nil:
+				errs = append(errs, &stamping.OptionError{Option: key, Rule: "has the wrong type: " + strings.TrimPrefix(err.Error(), "toml: ")})
 			}
+		}
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		if err := decode(c.Regime.Options, v); err != nil {
 			return fmt.Errorf("regime.options: %w", err)
 		}
 		return nil
 	}
+}
+
+// LocateOptionErrors prefixes each stamping.OptionError in err (from New:
+// the regime decodes and checks [regime.options] only when the agent
+// starts) with the configuration file and the option's line in it. err is
+// returned as it is when the file cannot be read.
+func LocateOptionErrors(path string, err error) error {
+	var oe *stamping.OptionError
+	if !errors.As(err, &oe) {
+		return err
+	}
+	data, rerr := os.ReadFile(path)
+	if rerr != nil {
+		return err
+	}
+	lines := regimeOptionLines(data)
+	var located []error
+	for _, oe := range optionErrors(err) {
+		if line := lines[oe.Option]; line > 0 {
+			located = append(located, fmt.Errorf("%s: line %d: %w", path, line, oe))
+		} else {
+			located = append(located, fmt.Errorf("%s: %w", path, oe))
+		}
+	}
+	return errors.Join(located...)
+}
+
+// optionErrors lists the stamping.OptionErrors in err's tree.
+func optionErrors(err error) []*stamping.OptionError {
+	if oe, ok := err.(*stamping.OptionError); ok {
+		return []*stamping.OptionError{oe}
+	}
+	var found []*stamping.OptionError
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		found = optionErrors(u.Unwrap())
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			found = append(found, optionErrors(e)...)
+		}
+	}
+	return found
+}
+
+// regimeOptionLines finds the line of each key under [regime.options] in
+// a TOML document (as a table, or as dotted keys); nil when there is none.
+func regimeOptionLines(data []byte) map[string]int {
+	var lines map[string]int
+	var p unstable.Parser
+	p.Reset(data)
+	var table []string
+	for p.NextExpression() {
+		e := p.Expression()
+		var key []string
+		var first *unstable.Node
+		for it := e.Key(); it.Next(); {
+			if first == nil {
+				first = it.Node()
+			}
+			key = append(key, string(it.Node().Data))
+		}
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			table = key
+		case unstable.KeyValue:
+			full := append(slices.Clone(table), key...)
+			if len(full) > 2 && full[0] == "regime" && full[1] == "options" && first != nil {
+				if lines == nil {
+					lines = map[string]int{}
+				}
+				lines[strings.Join(full[2:], ".")] = p.Shape(first.Raw).Start.Line
+			}
+		}
+	}
+	return lines
 }

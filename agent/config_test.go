@@ -4,7 +4,10 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/egsd/egsd/device"
+	"github.com/egsd/egsd/device/escpos"
+	"github.com/egsd/egsd/stamping"
 )
 
 func TestParseConfigErrors(t *testing.T) {
@@ -140,8 +145,14 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
+// profileOverrides are the [printer] keys that override the profile: the
+// example shows them commented out, so that the profile decides.
+var profileOverrides = []string{"width_dots", "columns", "arabic", "arabic_code_page", "qr_native", "qr_max_bytes",
+	"qr_module", "raster_band_rows", "raster_scale2x", "cut"}
+
 // TestConfigExample: the shipped example decodes strictly, sets every key
-// of Config, shows the defaults where it says it does, and starts an agent.
+// of Config but the profile's overrides (which it shows commented out),
+// shows the defaults where it says it does, and starts an agent.
 func TestConfigExample(t *testing.T) {
 	const path = "../config.example.toml"
 	data, err := os.ReadFile(path)
@@ -161,7 +172,16 @@ func TestConfigExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range tomlKeys(reflect.TypeFor[Config](), "") {
-		if !hasKey(raw, key) {
+		name, isPrinter := strings.CutPrefix(key, "printer.")
+		switch {
+		case isPrinter && slices.Contains(profileOverrides, name):
+			if hasKey(raw, key) {
+				t.Errorf("%s sets %s, which overrides every profile's value", path, key)
+			}
+			if !regexp.MustCompile(`(?m)^# ` + name + ` = `).Match(data) {
+				t.Errorf("%s does not show %s (commented out)", path, key)
+			}
+		case !hasKey(raw, key):
 			t.Errorf("%s does not set %s", path, key)
 		}
 	}
@@ -253,6 +273,97 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			if a, err := New(cfg, Options{Time: device.NewFakeTime(t0), Logger: zerolog.Nop()}); err == nil {
 				a.Close()
 				t.Fatal("New accepted it")
+			}
+		})
+	}
+}
+
+// The example changes nothing a printer profile sets: with each profile
+// named in it, the printer runs with exactly that profile's values. And
+// the example is valid for every regime: with each regime named in it, an
+// agent starts.
+func TestConfigExampleKeepsProfilesAndRegimes(t *testing.T) {
+	data, err := os.ReadFile("../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	profileLine := regexp.MustCompile(`(?m)^profile = "[^"]*"`)
+	regimeLine := regexp.MustCompile(`(?m)^name = "test"`)
+	if !profileLine.Match(data) || !regimeLine.Match(data) {
+		t.Fatal("the example has no profile = or [regime] name = line to vary")
+	}
+	// The regimes a unit can be configured with (this package's tests
+	// register fakes besides).
+	shipped := []string{"test", "test-remote", "zatca"}
+	for _, name := range shipped {
+		if !slices.Contains(stamping.Names(), name) {
+			t.Fatalf("regime %s is not registered", name)
+		}
+	}
+	for _, want := range escpos.Profiles() {
+		for _, regime := range shipped {
+			t.Run(want.Name+"/"+regime, func(t *testing.T) {
+				variant := profileLine.ReplaceAll(data, []byte(`profile = "`+want.Name+`"`))
+				variant = regimeLine.ReplaceAll(variant, []byte(`name = "`+regime+`"`))
+				c, err := ParseConfig("variant.toml", variant)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := c.Printer.profile()
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Errorf("effective printer settings:\n got %+v, %v\nwant %+v (the profile's)", got, err, want)
+				}
+				c.DataDir = t.TempDir()
+				c.Auth.BcryptCost = 4
+				a, err := New(c, Options{Time: device.NewFakeTime(t0), Logger: zerolog.Nop()})
+				if err != nil {
+					t.Fatalf("the example with regime %s does not start: %v", regime, err)
+				}
+				a.Close()
+			})
+		}
+	}
+}
+
+// A regime option the regime refuses (unknown, wrong type, out of range)
+// is reported with the file and its line.
+func TestRegimeOptionErrorsNameTheLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, regime, options string
+		want                  []string
+	}{
+		{"test option in a zatca config", "zatca", "phase = 2\nmax_line_amount = \"10\"\n", []string{"line 9: regime.options.max_line_amount", "not an option of regime zatca"}},
+		{"phase out of range", "zatca", "invoice_prefix = \"A-\"\nphase = 3\n", []string{"line 9: regime.options.phase", "must be 1 or 2, not 3"}},
+		{"phase of the wrong type", "zatca", "phase = \"two\"\n", []string{"line 8: regime.options.phase"}},
+		{"unknown environment", "zatca", "environment = \"moon\"\n", []string{"line 8: regime.options.environment", "moon"}},
+		{"two unknown keys", "zatca", "colour = 1\n\nsize = 2\n", []string{"line 8: regime.options.colour", "line 10: regime.options.size"}},
+		{"bad amount", "test", "max_line_amount = \"ten\"\n", []string{"line 8: regime.options.max_line_amount", `"ten" is not an amount`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "egsd.toml")
+			text := "data_dir = \"" + filepath.Join(dir, "data") + "\"\n[seller]\nname = \"Shop\"\nvat_number = \"399999999900003\"\n" +
+				"[regime]\nname = \"" + tc.regime + "\"\n[regime.options]\n" + tc.options
+			if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := LoadConfig(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := New(cfg, Options{Time: device.NewFakeTime(t0), Logger: zerolog.Nop()})
+			if err == nil {
+				a.Close()
+				t.Fatal("New accepted the options")
+			}
+			err = LocateOptionErrors(path, err)
+			for _, w := range tc.want {
+				if strings.HasPrefix(w, "line ") {
+					w = path + ": " + w
+				}
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
 			}
 		})
 	}

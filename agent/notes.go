@@ -184,7 +184,7 @@ func (a *Agent) planNote(s *sale.Sale, role Role, corrective uint64) (*notePlan,
 		audit: map[string]string{"original": number, "original_counter": strconv.FormatUint(orig.Counter, 10)}}
 	kind := s.Kind
 	plan.ref = &queue.NoteRef{Original: orig.Counter, Corrective: corrective != 0,
-		Check: func(o *queue.Record, refs queue.References) ([]byte, error) {
+		Check: func(o *queue.Record, refs queue.References) (queue.Credit, error) {
 			return checkCredit(kind, o, refs, name, s.Lines, lines, share, limits)
 		}}
 	return plan, nil
@@ -214,29 +214,30 @@ func (a *Agent) planExternalNote(s *sale.Sale, role Role) (*notePlan, error) {
 
 // checkCredit is a note's check in the issue transaction: the rules that
 // depend on the original's status and on the notes already issued against
-// it, and, for a credit note, the new running totals.
-func checkCredit(kind sale.Kind, o *queue.Record, refs queue.References, name string, noteLines []sale.Line, lines []int, share, limits map[int]lineCredit) ([]byte, error) {
+// it, and, for a credit note, the new running totals and whether they take
+// all of the original (limits).
+func checkCredit(kind sale.Kind, o *queue.Record, refs queue.References, name string, noteLines []sale.Line, lines []int, share, limits map[int]lineCredit) (queue.Credit, error) {
 	if refs.Corrective != 0 {
-		return nil, sale.Errors{{Field: "original", Rule: fmt.Sprintf(
+		return queue.Credit{}, sale.Errors{{Field: "original", Rule: fmt.Sprintf(
 			"%s was rejected by the authority and corrected by credit note %d: nothing more may be issued against it", name, refs.Corrective)}}
 	}
 	if kind == sale.DebitNote {
 		if o.Status == queue.StatusRejected {
-			return nil, sale.Errors{{Field: "original", Rule: fmt.Sprintf(
+			return queue.Credit{}, sale.Errors{{Field: "original", Rule: fmt.Sprintf(
 				"%s was rejected by the authority: it cannot be debited; a manager issues its corrective credit note (POST /v1/documents/%d/credit-note)", name, o.Counter)}}
 		}
-		return refs.Credited, nil
+		return unchangedCredit(refs), nil
 	}
 	c, err := decodeCredited(refs.Credited)
 	if err != nil {
-		return nil, fmt.Errorf("document %d: %w", o.Counter, err)
+		return queue.Credit{}, fmt.Errorf("document %d: %w", o.Counter, err)
 	}
 	before := credited{Lines: map[int]lineCredit{}}
 	if err := before.add(c.Lines, 1); err != nil {
-		return nil, err
+		return queue.Credit{}, err
 	}
 	if err := c.add(share, 1); err != nil {
-		return nil, sale.Errors{{Field: "lines", Rule: err.Error()}}
+		return queue.Credit{}, sale.Errors{{Field: "lines", Rule: err.Error()}}
 	}
 	var errs sale.Errors
 	for _, k := range slices.Sorted(maps.Keys(share)) {
@@ -255,9 +256,45 @@ func checkCredit(kind sale.Kind, o *queue.Record, refs queue.References, name st
 		}
 	}
 	if err := errs.Err(); err != nil {
-		return nil, err
+		return queue.Credit{}, err
 	}
-	return json.Marshal(c)
+	return c.credit(limits)
+}
+
+// credit is c as the store keeps it, with whether it takes all of an
+// original whose lines are limits.
+func (c credited) credit(limits map[int]lineCredit) (queue.Credit, error) {
+	b, err := json.Marshal(c)
+	return queue.Credit{Credited: b, InFull: c.covers(limits)}, err
+}
+
+// covers reports whether c takes all of every line of limits, quantity
+// and amount: nothing of the original is left to credit (as
+// correctiveBody judges a line credited in full).
+func (c credited) covers(limits map[int]lineCredit) bool {
+	for k, limit := range limits {
+		taken := c.Lines[k]
+		if money.Cmp(taken.Quantity, limit.Quantity) < 0 || money.Cmp(taken.Amount, limit.Amount) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// unchangedCredit is the credit of an original that a note leaves as it
+// was (a debit note takes nothing).
+func unchangedCredit(refs queue.References) queue.Credit {
+	return queue.Credit{Credited: refs.Credited, InFull: refs.CreditedInFull != 0}
+}
+
+// creditLimits is what the credit notes of the stored document orig may
+// take from it: per line, its quantity and amount.
+func (a *Agent) creditLimits(orig *queue.Record) (map[int]lineCredit, error) {
+	origSale, err := sale.Decode(orig.Sale, sale.Options{DefaultCurrency: a.cfg.Regime.Currency})
+	if err != nil {
+		return nil, fmt.Errorf("stored sale of document %d: %w", orig.Counter, err)
+	}
+	return noteShare(origSale, nil)
 }
 
 func isOrAre(d money.Decimal) string {
@@ -464,22 +501,26 @@ func noteSale(body []byte, plan *notePlan) ([]byte, error) {
 
 // releaseNote is the store's ReleaseNote: what a credit note the authority
 // rejected took from its original is given back.
-func (a *Agent) releaseNote(note, orig *queue.Record, refs queue.References) ([]byte, error) {
+func (a *Agent) releaseNote(note, orig *queue.Record, refs queue.References) (queue.Credit, error) {
 	if note.Kind != string(sale.CreditNote) {
-		return refs.Credited, nil
+		return unchangedCredit(refs), nil
 	}
 	share, err := a.storedNoteShare(note, orig, nil)
 	if err != nil {
-		return nil, err
+		return queue.Credit{}, err
 	}
 	c, err := decodeCredited(refs.Credited)
 	if err != nil {
-		return nil, err
+		return queue.Credit{}, err
 	}
 	if err := c.add(share, -1); err != nil {
-		return nil, err
+		return queue.Credit{}, err
 	}
-	return json.Marshal(c)
+	limits, err := a.creditLimits(orig)
+	if err != nil {
+		return queue.Credit{}, err
+	}
+	return c.credit(limits)
 }
 
 // storedNoteShare is what a stored credit note takes from its original,
@@ -713,40 +754,46 @@ func (a *Agent) reindex() error {
 }
 
 // legacyNote resolves the original of a note issued before notes were
-// checked, and what it took from it. ok is false for a document that is
+// checked, and what it made of the original's credit: what a credit note
+// took (nothing if the authority rejected it), and whether that left
+// nothing of the original to credit. ok is false for a document that is
 // not a note, or a note whose original is not an earlier document of this
 // unit, or whose sales cannot be read: it is left unlinked.
-func (a *Agent) legacyNote(tx *queue.Tx, rec *queue.Record, unmatched *int) (original uint64, credit []byte, ok bool) {
+func (a *Agent) legacyNote(tx *queue.Tx, rec *queue.Record, unmatched *int) (original uint64, credit queue.Credit, ok bool) {
 	if !sale.Kind(rec.Kind).IsNote() {
-		return 0, nil, false
+		return 0, credit, false
 	}
 	var ref struct {
 		Original string `json:"original"`
 	}
 	if json.Unmarshal(rec.Sale, &ref) != nil {
-		return 0, nil, false
+		return 0, credit, false
 	}
 	orig, err := tx.Resolve(strings.TrimSpace(ref.Original))
 	if err != nil || orig.Counter >= rec.Counter {
-		return 0, nil, false
+		return 0, credit, false
 	}
 	refs, err := tx.References(orig.Counter)
 	if err != nil {
-		return 0, nil, false
+		return 0, credit, false
 	}
-	if rec.Kind != string(sale.CreditNote) {
-		return orig.Counter, refs.Credited, true
+	if rec.Kind != string(sale.CreditNote) || rec.Status == queue.StatusRejected {
+		return orig.Counter, unchangedCredit(refs), true
 	}
 	share, err := a.storedNoteShare(rec, orig, unmatched)
 	if err != nil {
-		return 0, nil, false
+		return 0, credit, false
 	}
 	c, err := decodeCredited(refs.Credited)
 	if err != nil || c.add(share, 1) != nil {
-		return 0, nil, false
+		return 0, credit, false
 	}
-	if credit, err = json.Marshal(c); err != nil {
-		return 0, nil, false
+	limits, err := a.creditLimits(orig)
+	if err != nil {
+		return 0, credit, false
+	}
+	if credit, err = c.credit(limits); err != nil {
+		return 0, credit, false
 	}
 	return orig.Counter, credit, true
 }

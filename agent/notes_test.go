@@ -521,6 +521,7 @@ func TestNotesOfAnOlderStoreCount(t *testing.T) {
 // makeSchema1 rewrites dir's store as schema 1 wrote it.
 func makeSchema1(t *testing.T, dir string) {
 	t.Helper()
+	makeSchema2(t, dir)
 	editStore(t, dir, func(tx *bolt.Tx) error {
 		if err := tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 1}); err != nil {
 			return err

@@ -44,7 +44,8 @@ func (f *liveFixture) liveRoutes() []liveRoute {
 		return u.mustSale(u.tokens[as], key(), body)
 	}
 	// Documents the routes below share.
-	var anaDoc, zatcaDoc DocumentView
+	var anaDoc, zatcaDoc, rejectedDoc DocumentView
+	manager := func(u *liveUnit) string { return u.tokens[RoleManager] }
 
 	return []liveRoute{
 		{pattern: "GET /healthz", unit: "test", path: "/healthz", cases: func() []liveCase {
@@ -164,7 +165,37 @@ func (f *liveFixture) liveRoutes() []liveRoute {
 			anaDoc = issue(test, RoleCashier, goodSale)
 			issue(test, RoleManager, goodSale)
 			zatcaDoc = issue(zatca, RoleCashier, zatcaSimplified)
+			rejectedDoc = issue(zatca, RoleCashier, zatcaSimplified)
+			if err := zatca.sim.SetFaults(zatcasim.Faults{RejectUUIDs: []string{rejectedDoc.UUID}}); err != nil {
+				f.t.Fatal(err)
+			}
+			zatca.step()
+			if err := zatca.sim.SetFaults(zatcasim.Faults{}); err != nil {
+				f.t.Fatal(err)
+			}
+			if r := zatca.record(rejectedDoc.Counter); r.Status != queue.StatusRejected {
+				f.t.Fatalf("document %d is %v after the simulator rejected it", rejectedDoc.Counter, r.Status)
+			}
+			only := func(status queue.Status, counter uint64) func(t *testing.T, w *httptest.ResponseRecorder) {
+				return func(t *testing.T, w *httptest.ResponseRecorder) {
+					var out struct{ Documents []DocumentView }
+					decodeBody(t, w, &out)
+					found := false
+					for _, d := range out.Documents {
+						found = found || d.Counter == counter
+						if d.Status != status {
+							t.Errorf("?status=%s lists document %d, which is %s", status, d.Counter, d.Status)
+						}
+					}
+					if !found {
+						t.Errorf("?status=%s does not list document %d: %s", status, counter, w.Body)
+					}
+				}
+			}
 			return []liveCase{
+				{name: "rejected only", unit: "zatca", as: RoleManager, path: "/v1/documents?status=rejected", want: http.StatusOK, check: only(queue.StatusRejected, rejectedDoc.Counter)},
+				{name: "pending only", as: RoleCashier, path: "/v1/documents?status=pending&limit=1000", want: http.StatusOK, check: only(queue.StatusPending, anaDoc.Counter)},
+				{name: "unknown status", as: RoleManager, path: "/v1/documents?status=refused", want: http.StatusBadRequest, refused: "status", check: wantProblemNaming("status")},
 				{name: "a cashier's own", as: RoleCashier, want: http.StatusOK,
 					check: func(t *testing.T, w *httptest.ResponseRecorder) {
 						var out struct{ Documents []DocumentView }
@@ -239,18 +270,7 @@ func (f *liveFixture) liveRoutes() []liveRoute {
 		}},
 
 		{pattern: "POST /v1/documents/{id}/credit-note", unit: "zatca", path: "/v1/documents/1/credit-note", cases: func() []liveCase {
-			rejected := issue(zatca, RoleCashier, zatcaSimplified)
-			if err := zatca.sim.SetFaults(zatcasim.Faults{RejectUUIDs: []string{rejected.UUID}}); err != nil {
-				f.t.Fatal(err)
-			}
-			zatca.step()
-			if err := zatca.sim.SetFaults(zatcasim.Faults{}); err != nil {
-				f.t.Fatal(err)
-			}
-			if r := zatca.record(rejected.Counter); r.Status != queue.StatusRejected {
-				f.t.Fatalf("document %d is %v after the simulator rejected it", rejected.Counter, r.Status)
-			}
-			path := fmt.Sprintf("/v1/documents/%d/credit-note", rejected.Counter)
+			path := fmt.Sprintf("/v1/documents/%d/credit-note", rejectedDoc.Counter)
 			return []liveCase{
 				{name: "issued", as: RoleManager, path: path, want: http.StatusCreated},
 				{name: "issued before", as: RoleManager, path: path, want: http.StatusOK},
@@ -296,10 +316,61 @@ func (f *liveFixture) liveRoutes() []liveRoute {
 		}},
 
 		{pattern: "GET /v1/status", unit: "test", path: "/v1/status", cases: func() []liveCase {
+			state := func(want string, issuing bool, check func(t *testing.T, st Status)) func(t *testing.T, w *httptest.ResponseRecorder) {
+				return func(t *testing.T, w *httptest.ResponseRecorder) {
+					var st Status
+					decodeBody(t, w, &st)
+					if st.State != want || st.Issuing != issuing || (st.StateDetail == "") != (want == StateReady) {
+						t.Errorf("state %s, issuing %t, detail %q; want %s, issuing %t", st.State, st.Issuing, st.StateDetail, want, issuing)
+					}
+					if check != nil {
+						check(t, st)
+					}
+				}
+			}
+			var outage queue.Incident
 			return []liveCase{
-				{name: "test unit with a printer", as: RoleCashier, want: http.StatusOK},
-				{name: "ZATCA unit", unit: "zatca", as: RoleManager, want: http.StatusOK},
-				{name: "ZATCA unit not onboarded", unit: "fresh", as: RoleTechnician, want: http.StatusOK},
+				{name: "test unit with a printer", as: RoleCashier, want: http.StatusOK, check: state(StateReady, true, nil)},
+				{name: "ZATCA unit, with a rejected document and its credit note", unit: "zatca", as: RoleManager, want: http.StatusOK,
+					check: state(StateReady, true, func(t *testing.T, st Status) {
+						r := st.Rejected
+						if r.Count != 1 || r.WithoutCreditNote != 0 || len(r.Newest) != 1 || r.Newest[0].Counter != rejectedDoc.Counter ||
+							r.Newest[0].CreditNote == 0 || r.Newest[0].Message == "" || r.Newest[0].Number != rejectedDoc.Number {
+							t.Errorf("rejected = %+v; want document %d (%s) and its corrective note", r, rejectedDoc.Counter, rejectedDoc.Number)
+						}
+					})},
+				{name: "ZATCA unit not onboarded", unit: "fresh", as: RoleTechnician, want: http.StatusOK, check: state(StateNotOnboarded, false, nil)},
+				{name: "clock behind the last document", as: RoleManager, want: http.StatusOK, check: state(StateClockError, false, nil),
+					before: func(t *testing.T) {
+						right := test.ft.Wall()
+						test.ft.SetWall(right.Add(-time.Hour))
+						t.Cleanup(func() { test.ft.SetWall(right) })
+						if w := test.sale(test.tokens[RoleCashier], key(), goodSale); w.Code != http.StatusConflict {
+							t.Fatalf("a sale with the clock an hour behind = %d %s", w.Code, w.Body)
+						}
+					}},
+				{name: "issuing again with the clock right", as: RoleManager, want: http.StatusOK, check: state(StateReady, true, nil),
+					before: func(t *testing.T) { issue(test, RoleCashier, goodSale) }},
+				{name: "outage", as: RoleManager, want: http.StatusOK, check: state(StateOffline, true, nil),
+					before: func(t *testing.T) {
+						var err error
+						outage, err = test.a.Store().RaiseIncident(queue.Incident{Kind: incidentOutage, Title: "Authority unreachable", Detail: "connection refused"}, "system")
+						if err != nil {
+							t.Fatal(err)
+						}
+						t.Cleanup(func() {
+							if err := test.a.Store().CloseIncident(outage.ID, "reachable again", "system"); err != nil {
+								t.Error(err)
+							}
+						})
+					}},
+				{name: "credentials refused", unit: "zatca", as: RoleManager, want: http.StatusOK,
+					check: state(StateSubmissionPaused, true, func(t *testing.T, st Status) {
+						if st.Submission.Paused == "" {
+							t.Errorf("submission = %+v; want why it is paused", st.Submission)
+						}
+					}),
+					before: func(t *testing.T) { zatca.refuseCredentials(t, issue) }},
 			}
 		}},
 
@@ -413,8 +484,39 @@ func (f *liveFixture) liveRoutes() []liveRoute {
 		}},
 
 		{pattern: "GET /v1/replay", unit: "zatca", path: "/v1/replay", cases: func() []liveCase {
+			progress := func(check func(t *testing.T, p ReplayProgress)) func(t *testing.T, w *httptest.ResponseRecorder) {
+				return func(t *testing.T, w *httptest.ResponseRecorder) {
+					var got struct{ Replay ReplayProgress }
+					decodeBody(t, w, &got)
+					check(t, got.Replay)
+				}
+			}
 			return []liveCase{
 				{name: "progress", as: RoleManager, want: http.StatusOK},
+				{name: "while the authority is down", as: RoleManager, want: http.StatusOK,
+					before: func(t *testing.T) {
+						if err := zatca.sim.SetFaults(zatcasim.Faults{Down: true}); err != nil {
+							t.Fatal(err)
+						}
+						issue(zatca, RoleCashier, zatcaSimplified)
+						if w := zatca.do(request{method: "POST", path: "/v1/replay", token: manager(zatca)}); w.Code != http.StatusAccepted {
+							t.Fatalf("replay = %d %s", w.Code, w.Body)
+						}
+						zatca.step()
+						t.Cleanup(func() { zatca.deliverAll(t) })
+					},
+					check: progress(func(t *testing.T, p ReplayProgress) {
+						if p.LastError == "" || p.FailingSince.IsZero() || p.NextAttempt.IsZero() || p.NextAttempt.Before(p.FailingSince) || !p.Finished.IsZero() {
+							t.Errorf("progress = %+v; want the last error, since when, and the next attempt", p)
+						}
+					})},
+				{name: "credentials refused", as: RoleManager, want: http.StatusOK,
+					before: func(t *testing.T) { zatca.refuseCredentials(t, issue) },
+					check: progress(func(t *testing.T, p ReplayProgress) {
+						if p.Paused == "" {
+							t.Errorf("progress = %+v; want why submission is paused", p)
+						}
+					})},
 				{name: "no replay yet", unit: "test", as: RoleManager, want: http.StatusNotFound},
 			}
 		}},
@@ -451,5 +553,37 @@ func (f *liveFixture) liveRoutes() []liveRoute {
 					check: wantProblemNaming("limit")},
 			}
 		}},
+	}
+}
+
+// refuseCredentials makes the authority refuse the unit's credentials on
+// the next document it is sent (issued with issue), so that submission
+// pauses; deliverAll lifts the pause.
+func (u *liveUnit) refuseCredentials(t *testing.T, issue func(*liveUnit, Role, string) DocumentView) {
+	t.Helper()
+	if err := u.sim.SetFaults(zatcasim.Faults{Status: http.StatusUnauthorized}); err != nil {
+		t.Fatal(err)
+	}
+	issue(u, RoleCashier, zatcaSimplified)
+	u.step()
+	if st, err := u.a.Status(); err != nil || st.Submission.Paused == "" {
+		t.Fatalf("submission after the refused credentials: %+v, %v", st.Submission, err)
+	}
+	t.Cleanup(func() { u.deliverAll(t) })
+}
+
+// deliverAll lets the simulator accept again and delivers what is
+// pending: a replay lifts a pause and makes every document due.
+func (u *liveUnit) deliverAll(t *testing.T) {
+	t.Helper()
+	if err := u.sim.SetFaults(zatcasim.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	if w := u.do(request{method: "POST", path: "/v1/replay", token: u.tokens[RoleManager]}); w.Code != http.StatusAccepted {
+		t.Fatalf("replay = %d %s", w.Code, w.Body)
+	}
+	u.step()
+	if st, err := u.a.Store().OutboxStats(); err != nil || st.Pending != 0 {
+		t.Fatalf("documents still pending after the replay: %+v, %v", st, err)
 	}
 }

@@ -383,9 +383,13 @@ func (a *Agent) handleListDocuments(w http.ResponseWriter, r *http.Request, p *P
 		return
 	}
 	withBytes := r.URL.Query().Get("include") == "document"
-	var keep func(*queue.Record) bool
-	if p.Role == RoleCashier {
-		keep = func(rec *queue.Record) bool { return rec.User == p.User }
+	var status queue.Status
+	if s := r.URL.Query().Get("status"); s != "" && status.UnmarshalText([]byte(s)) != nil {
+		writeProblem(w, fieldProblem("status", "must be pending, accepted, accepted_with_warnings or rejected"))
+		return
+	}
+	keep := func(rec *queue.Record) bool {
+		return (p.Role != RoleCashier || rec.User == p.User) && (status == 0 || rec.Status == status)
 	}
 	recs, next, err := a.store.Documents(since, limit, keep)
 	if err != nil {
@@ -405,7 +409,15 @@ func (a *Agent) handleListDocuments(w http.ResponseWriter, r *http.Request, p *P
 
 // Status is the unit's state as GET /v1/status reports it.
 type Status struct {
-	State      string            `json:"state"` // ready, or clock_error while issuing is refused
+	// State is derived from the facts below (see unitState): ready,
+	// offline, submission_paused, clock_error or not_onboarded.
+	State string `json:"state"`
+	// Issuing says whether a sale can be issued now.
+	Issuing bool `json:"issuing"`
+	// StateDetail says what the state means and what to do; empty when
+	// ready.
+	StateDetail string `json:"state_detail,omitempty"`
+
 	Version    string            `json:"version"`
 	DeviceID   string            `json:"device_id"`
 	Regime     string            `json:"regime"`
@@ -417,6 +429,9 @@ type Status struct {
 	Incidents  []queue.Incident  `json:"open_incidents"`
 	Started    time.Time         `json:"started"`
 	Submission SubmissionState   `json:"submission"`
+	// Rejected counts the documents the authority rejected and those still
+	// without the credit note that corrects them, and lists the newest.
+	Rejected RejectedSummary `json:"rejected"`
 	// Printer is the receipt printer's state and queue; nil without one.
 	Printer *PrinterState `json:"printer,omitempty"`
 	// Onboarding is where the unit stands with the authority's
@@ -451,7 +466,7 @@ func (a *Agent) Status() (Status, error) {
 	if incs == nil {
 		incs = []queue.Incident{}
 	}
-	st := Status{State: "ready", Version: a.version, DeviceID: id.DeviceID, Regime: a.regime.Name(),
+	st := Status{Version: a.version, DeviceID: id.DeviceID, Regime: a.regime.Name(),
 		StampMode: a.regime.Mode().String(), Counter: head.Counter, LastHash: head.Hash,
 		LastIssued: head.LastIssued, Outbox: ob, Incidents: incs, Started: a.started, Submission: a.submit.State()}
 	st.RSSBytes, st.RSSAnonBytes = residentBytes()
@@ -465,9 +480,20 @@ func (a *Agent) Status() (Status, error) {
 		}
 		st.Printer = &ps
 	}
-	if a.clockIncident.Load() != 0 {
-		st.State = "clock_error"
+	if st.Rejected, err = a.rejectedSummary(); err != nil {
+		return Status{}, err
 	}
+	facts := unitFacts{clockError: a.clockIncident.Load() != 0, paused: st.Submission.Paused,
+		failingSince: st.Submission.FailingSince, lastDelivery: st.Submission.LastError}
+	if r, ok := a.regime.(stamping.Readiness); ok {
+		facts.notReady = r.Ready()
+	}
+	for _, inc := range incs {
+		if inc.Kind == incidentOutage {
+			facts.outage, facts.outageStarted = inc.ID, inc.Start
+		}
+	}
+	st.State, st.Issuing, st.StateDetail = unitState(facts)
 	return st, nil
 }
 

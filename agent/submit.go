@@ -42,6 +42,7 @@ type submitter struct {
 	outageHead   uint64    // the counter when the outage began
 	delivered    int       // documents delivered while the outage incident is open
 	paused       string    // why submission is paused ("" when not)
+	nextRound    time.Time // when step looks at the outbox next, unless woken earlier
 	replay       *ReplayProgress
 }
 
@@ -55,6 +56,15 @@ type ReplayProgress struct {
 	Warnings   int         `json:"accepted_with_warnings"`
 	Rejected   int         `json:"rejected"`
 	Rejections []Rejection `json:"rejections,omitempty"`
+	// While the replay is not finished and the authority keeps failing:
+	// the last attempt's error, since when attempts fail, and when the
+	// next one is made (documents back off after each failure).
+	LastError    string    `json:"last_error,omitempty"`
+	FailingSince time.Time `json:"failing_since,omitzero"`
+	NextAttempt  time.Time `json:"next_attempt,omitzero"`
+	// Paused says why submission is paused (refused credentials): nothing
+	// is attempted until the credentials are renewed.
+	Paused string `json:"paused,omitempty"`
 }
 
 // Rejection is one document the authority refused.
@@ -108,8 +118,20 @@ func (s *submitter) run(ctx context.Context) {
 }
 
 // step submits every document that is due and returns how long to wait
-// before the next one is.
-func (s *submitter) step(ctx context.Context) (time.Duration, error) {
+// before the next one is; it notes when that is, for the replay's progress.
+func (s *submitter) step(ctx context.Context) (wait time.Duration, err error) {
+	defer func() {
+		if err == nil {
+			s.mu.Lock()
+			s.nextRound = s.a.time.Wall().Add(wait)
+			s.mu.Unlock()
+		}
+	}()
+	return s.round(ctx)
+}
+
+// round is one look at the outbox: see step.
+func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 	if s.isPaused() {
 		return time.Minute, nil
 	}
@@ -201,6 +223,14 @@ func (s *submitter) submitOne(ctx context.Context, e queue.OutboxEntry, sub stam
 	if err := s.a.store.RecordAnswer(e.Counter, queue.Answer{Status: status, Body: res.Answer, Messages: res.Messages, At: now}); err != nil {
 		s.a.log.Error().Err(err).Uint64("counter", e.Counter).Msg("record answer")
 		return false
+	}
+	if status == queue.StatusRejected {
+		entry, err := s.a.store.RejectedDocument(e.Counter)
+		if err != nil { // the answer is recorded: only the advice is missing
+			s.a.log.Error().Err(err).Uint64("counter", e.Counter).Msg("read the index entry of a rejected document")
+			entry = queue.RejectedEntry{Counter: e.Counter, Kind: "document"}
+		}
+		s.a.log.Warn().Uint64("counter", e.Counter).Strs("messages", res.Messages).Msg(rejectionNextStep(entry))
 	}
 	s.succeed(now, e.Counter, status, res.Messages)
 	if _, held := s.a.regime.(stamping.Clearance); held && s.a.print != nil {
@@ -299,7 +329,11 @@ func (s *submitter) drained(now time.Time) {
 		return
 	}
 	head, _ := s.a.store.Head()
-	summary := fmt.Sprintf("authority reachable again; %d documents delivered after the outage, %d of them issued during it", s.delivered, head.Counter-s.outageHead)
+	delivered := "1 document"
+	if s.delivered != 1 {
+		delivered = fmt.Sprintf("%d documents", s.delivered)
+	}
+	summary := fmt.Sprintf("authority reachable again; %s delivered after the outage, %d of them issued during it", delivered, head.Counter-s.outageHead)
 	if err := s.a.store.CloseIncident(s.outage, summary, "system"); err != nil {
 		s.a.log.Error().Err(err).Msg("close outage incident")
 		return
@@ -316,6 +350,7 @@ func (s *submitter) Replay(actor string) (ReplayProgress, error) {
 	}
 	s.mu.Lock()
 	s.paused = ""
+	s.nextRound = s.a.time.Wall() // woken below
 	s.replay = &ReplayProgress{Started: s.a.time.Wall(), Total: n}
 	p := *s.replay
 	s.mu.Unlock()
@@ -344,6 +379,10 @@ func (s *submitter) Progress() (ReplayProgress, bool) {
 	}
 	p := *s.replay
 	p.Rejections = append([]Rejection(nil), p.Rejections...)
+	p.Paused = s.paused
+	if p.Finished.IsZero() && !s.failingSince.IsZero() {
+		p.LastError, p.FailingSince, p.NextAttempt = s.lastError, s.failingSince, s.nextRound
+	}
 	return p, true
 }
 

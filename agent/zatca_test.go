@@ -37,6 +37,10 @@ func TestZATCAKeyEventAndNotOnboarded(t *testing.T) {
 	if st := h.status(cashier); st.Counter != 0 || st.Regime != "zatca" || st.StampMode != "local" {
 		t.Errorf("status = %+v", st)
 	}
+	// The unit cannot issue, and its status says so and why.
+	if st := h.status(cashier); st.State != StateNotOnboarded || st.Issuing || !containsFold(st.StateDetail, "egsd onboard") {
+		t.Errorf("status of a unit that is not onboarded: state %q, issuing %t, detail %q", st.State, st.Issuing, st.StateDetail)
+	}
 	h.close()
 	h2 := startHarness(t, h.cfg, h.ft)
 	h = h2

@@ -29,8 +29,8 @@ type CheckReport struct {
 // one's to the genesis hash), the chain head at the last document, the UUID
 // index and idempotency keys pointing at real documents, every pending
 // document in the outbox and every outbox entry pending, and the audit
-// chain intact; the number index and the notes' references agree with the
-// journal.
+// chain intact; the number index, the notes' references and the index of
+// rejected documents agree with the journal.
 func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 	var rep CheckReport
 	var problems []error
@@ -94,6 +94,9 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 			if r.Status != StatusPending && inOutbox {
 				bad("journal[%d]: %s but still in the outbox", counter, r.Status)
 			}
+			if r.Status == StatusRejected && tx.Bucket(bucketRejected).Get(k) == nil {
+				bad("journal[%d]: rejected but not in the index of rejected documents", counter)
+			}
 		}
 		rep.Documents = want - 1
 		if head.Counter != rep.Documents || head.Hash != prevHash {
@@ -131,6 +134,9 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 			return err
 		}
 		if err := checkNotes(tx, originals, bad); err != nil {
+			return err
+		}
+		if err := checkRejectedIndex(tx, bad); err != nil {
 			return err
 		}
 		if n := tx.Bucket(bucketDocuments).Stats().KeyN; uint64(n) != rep.Documents {

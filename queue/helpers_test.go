@@ -23,8 +23,12 @@ var (
 	bucketOutbox      = []byte("outbox")
 	bucketIdempotency = []byte("idempotency")
 	bucketAudit       = []byte("audit")
+	bucketNotes       = []byte("notes")
+	bucketRejected    = []byte("rejected")
 	keySchema         = []byte("schema_version")
 	keyHead           = []byte("chain_head")
+	keyRejectedN      = []byte("rejected_count")
+	keyRejectedOpen   = []byte("rejected_without_credit_note")
 )
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }

@@ -240,11 +240,11 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 	}
 	// A note is checked against its original before it takes a slot.
 	var refs References
-	var credited []byte
+	var credit *Credit
 	if req.Note != nil {
 		var existing *Record
 		var noteErr, err error
-		refs, credited, existing, noteErr, err = checkNote(tx, req.Note)
+		refs, credit, existing, noteErr, err = checkNote(tx, req.Note)
 		if err != nil {
 			return err
 		}
@@ -330,7 +330,7 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 		return err
 	}
 	if req.Note != nil {
-		if err := recordNote(tx, req.Note, refs, credited, rec); err != nil {
+		if err := recordNote(tx, req.Note, refs, credit, rec); err != nil {
 			return err
 		}
 	}

@@ -35,9 +35,14 @@ func (s Status) String() string {
 // MarshalText writes the status by name, for the API.
 func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// Statuses are the statuses a record can have, in their order.
+func Statuses() []Status {
+	return []Status{StatusPending, StatusAccepted, StatusAcceptedWithWarnings, StatusRejected}
+}
+
 // UnmarshalText reads a status name written by MarshalText.
 func (s *Status) UnmarshalText(b []byte) error {
-	for _, v := range []Status{StatusPending, StatusAccepted, StatusAcceptedWithWarnings, StatusRejected} {
+	for _, v := range Statuses() {
 		if v.String() == string(b) {
 			*s = v
 			return nil

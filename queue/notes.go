@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,10 +38,32 @@ type References struct {
 	// rejected (see NoteRef.Corrective); 0 when it has none, or when the
 	// authority rejected that note too.
 	Corrective uint64 `json:"corrective,omitempty"`
+	// CreditedInFull is the note after which nothing of the document was
+	// left to credit (Credit.InFull); 0 while something is.
+	CreditedInFull uint64 `json:"credited_in_full,omitempty"`
 	// Credited is the caller's account of what the notes took from the
 	// document (for egsd: the quantities and amounts credited per line).
 	// The store keeps it as given.
 	Credited json.RawMessage `json:"credited,omitempty"`
+}
+
+// Correction is the credit note that corrects the document, should the
+// authority reject it: its corrective credit note, or else the note that
+// left nothing of it to credit; 0 when there is neither. The index of
+// rejected documents names it (RejectedEntry.CreditNote).
+func (r References) Correction() uint64 {
+	if r.Corrective != 0 {
+		return r.Corrective
+	}
+	return r.CreditedInFull
+}
+
+// Credit is what the caller's check of a note, or its release of one,
+// makes of the original's credit: the new References.Credited, and
+// whether nothing of the original is left to credit.
+type Credit struct {
+	Credited []byte
+	InFull   bool
 }
 
 // NoteRef is the reference of a note to a document of this unit, checked
@@ -57,9 +80,10 @@ type NoteRef struct {
 	// before the stamp, with the original (without its document bytes) and
 	// its references as the transaction sees them. An error refuses the note
 	// (Issue returns it; nothing is written, no counter is consumed);
-	// otherwise the result becomes References.Credited. It must not block or
-	// call the store.
-	Check func(original *Record, refs References) (credited []byte, err error)
+	// otherwise the result becomes References.Credited and, when it leaves
+	// nothing to credit, makes this note References.CreditedInFull (unless
+	// an earlier one is). It must not block or call the store.
+	Check func(original *Record, refs References) (Credit, error)
 }
 
 // ErrAmbiguous is returned (wrapped) by ResolveDocument when a reference
@@ -156,8 +180,13 @@ func getReferences(tx *bolt.Tx, counter uint64) (References, error) {
 	return refs, err
 }
 
+// putReferences writes the references of document counter and, if the
+// authority rejected it, keeps its index entry in step.
 func putReferences(tx *bolt.Tx, counter uint64, refs References) error {
-	return putJSON(tx.Bucket(bucketNotes), u64(counter), refs)
+	if err := putJSON(tx.Bucket(bucketNotes), u64(counter), refs); err != nil {
+		return err
+	}
+	return syncRejected(tx, counter, refs)
 }
 
 // indexNumber records that number names counter; a number that already
@@ -177,7 +206,7 @@ func indexNumber(tx *bolt.Tx, number string, counter uint64) error {
 // record and references, or the corrective note it already has. A problem
 // with this note is noteErr (the request's error); err is a storage
 // failure.
-func checkNote(tx *bolt.Tx, ref *NoteRef) (refs References, credited []byte, existing *Record, noteErr, err error) {
+func checkNote(tx *bolt.Tx, ref *NoteRef) (refs References, credit *Credit, existing *Record, noteErr, err error) {
 	orig, err := recordMeta(tx, u64(ref.Original))
 	if err == ErrNotFound {
 		return refs, nil, nil, fmt.Errorf("the original document %d %w", ref.Original, ErrNotFound), nil
@@ -198,13 +227,13 @@ func checkNote(tx *bolt.Tx, ref *NoteRef) (refs References, credited []byte, exi
 	if ref.Check == nil {
 		return refs, nil, nil, nil, nil
 	}
-	credited, noteErr = checkSafely(ref.Check, orig, refs)
-	return refs, credited, nil, noteErr, nil
+	c, noteErr := checkSafely(ref.Check, orig, refs)
+	return refs, &c, nil, noteErr, nil
 }
 
 // checkSafely runs a note check and turns a panic into an error, so that
 // one bad note cannot take the writer down.
-func checkSafely(check func(*Record, References) ([]byte, error), orig *Record, refs References) (credited []byte, err error) {
+func checkSafely(check func(*Record, References) (Credit, error), orig *Record, refs References) (c Credit, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("checking the note panicked: %v", p)
@@ -213,14 +242,21 @@ func checkSafely(check func(*Record, References) ([]byte, error), orig *Record, 
 	return check(orig, refs)
 }
 
-// recordNote adds the issued note rec to its original's references.
-func recordNote(tx *bolt.Tx, ref *NoteRef, refs References, credited []byte, rec *Record) error {
+// recordNote adds the issued note rec to its original's references, with
+// what the note's check made of the original's credit (nil: unchanged).
+func recordNote(tx *bolt.Tx, ref *NoteRef, refs References, credit *Credit, rec *Record) error {
 	refs.Notes = append(refs.Notes, rec.Counter)
 	if ref.Corrective {
 		refs.Corrective = rec.Counter
 	}
-	if credited != nil {
-		refs.Credited = credited
+	if credit != nil {
+		refs.Credited = credit.Credited
+		switch {
+		case !credit.InFull:
+			refs.CreditedInFull = 0
+		case refs.CreditedInFull == 0:
+			refs.CreditedInFull = rec.Counter
+		}
 	}
 	return putReferences(tx, ref.Original, refs)
 }
@@ -246,9 +282,10 @@ func (s *Store) correctiveNote(ref *NoteRef) (*Record, error) {
 // releaseNote runs when the authority rejects a note of this unit: the
 // note no longer takes anything from its original, so the caller's
 // Options.ReleaseNote recomputes the original's Credited, and a rejected
-// corrective note no longer corrects it. A failure of ReleaseNote leaves
-// Credited as it was and is returned as the detail to audit (the answer is
-// recorded regardless: it must not block the outbox).
+// corrective note, or the note that left nothing to credit, no longer
+// corrects it. A failure of ReleaseNote leaves Credited as it was and is
+// returned as the detail to audit (the answer is recorded regardless: it
+// must not block the outbox).
 func (s *Store) releaseNote(tx *bolt.Tx, note *Record) (detail string, err error) {
 	refs, err := getReferences(tx, note.Original)
 	if err != nil {
@@ -257,28 +294,50 @@ func (s *Store) releaseNote(tx *bolt.Tx, note *Record) (detail string, err error
 	if refs.Corrective == note.Counter {
 		refs.Corrective = 0
 	}
+	if refs.CreditedInFull == note.Counter {
+		refs.CreditedInFull = 0
+	}
 	if s.opts.ReleaseNote != nil {
 		orig, err := recordMeta(tx, u64(note.Original))
 		if err != nil {
 			return "", fmt.Errorf("the original %d of note %d: %w", note.Original, note.Counter, err)
 		}
-		credited, rerr := releaseSafely(s.opts.ReleaseNote, note, orig, refs)
+		c, rerr := releaseSafely(s.opts.ReleaseNote, note, orig, refs)
 		if rerr != nil {
 			detail = rerr.Error()
 		} else {
-			refs.Credited = credited
+			refs.Credited = c.Credited
+			if !c.InFull {
+				refs.CreditedInFull = 0
+			}
 		}
 	}
 	return detail, putReferences(tx, note.Original, refs)
 }
 
-func releaseSafely(release func(note, orig *Record, refs References) ([]byte, error), note, orig *Record, refs References) (credited []byte, err error) {
+func releaseSafely(release func(note, orig *Record, refs References) (Credit, error), note, orig *Record, refs References) (c Credit, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("releasing the note panicked: %v", p)
 		}
 	}()
 	return release(note, orig, refs)
+}
+
+// SetCreditedInFull records note, one of the notes of original, as the
+// one after which nothing of it was left to credit, for references
+// written before the store recorded that (schema 2); the caller judged
+// their Credited. References that name one already are left alone.
+func (t *Tx) SetCreditedInFull(original, note uint64) error {
+	refs, err := getReferences(t.tx, original)
+	if err != nil || refs.CreditedInFull != 0 {
+		return err
+	}
+	if !slices.Contains(refs.Notes, note) {
+		return fmt.Errorf("queue: document %d is not a note of document %d", note, original)
+	}
+	refs.CreditedInFull = note
+	return putReferences(t.tx, original, refs)
 }
 
 // Record returns the record with the given counter, without its document
@@ -300,9 +359,10 @@ func reindexFrom(tx *bolt.Tx) uint64 {
 // Reindex records, for a document issued before the store kept these
 // indexes, its number and, for a note whose original the caller resolved
 // (original non-zero), the note's place in its original's references with
-// the caller's new Credited. It moves ReindexFrom past counter, which must
-// be ReindexFrom; past the last document, indexing is done.
-func (t *Tx) Reindex(counter uint64, number string, original uint64, credited []byte) error {
+// what it made of the original's credit (as a note's check does). It moves
+// ReindexFrom past counter, which must be ReindexFrom; past the last
+// document, indexing is done.
+func (t *Tx) Reindex(counter uint64, number string, original uint64, credit Credit) error {
 	if from := t.ReindexFrom(); from == 0 || counter != from {
 		return fmt.Errorf("queue: reindex of document %d out of order (next is %d)", counter, from)
 	}
@@ -327,7 +387,7 @@ func (t *Tx) Reindex(counter uint64, number string, original uint64, credited []
 		if err != nil {
 			return err
 		}
-		if err := recordNote(t.tx, &NoteRef{Original: original}, refs, credited, rec); err != nil {
+		if err := recordNote(t.tx, &NoteRef{Original: original}, refs, &credit, rec); err != nil {
 			return err
 		}
 	}
@@ -400,6 +460,9 @@ func checkNotes(tx *bolt.Tx, originals map[uint64]uint64, bad func(string, ...an
 		}
 		if refs.Corrective != 0 && listed[refs.Corrective] != orig {
 			bad("the corrective note %d of document %d is not one of its notes", refs.Corrective, orig)
+		}
+		if refs.CreditedInFull != 0 && listed[refs.CreditedInFull] != orig {
+			bad("note %d, which credited document %d in full, is not one of its notes", refs.CreditedInFull, orig)
 		}
 		return nil
 	})

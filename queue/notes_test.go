@@ -32,23 +32,24 @@ func withNumber(req *queue.IssueRequest, number func(counter uint64) string) *qu
 }
 
 // units is a note check that allows at most limit notes per original:
-// Credited is the count so far.
-func units(limit int) func(*queue.Record, queue.References) ([]byte, error) {
-	return func(_ *queue.Record, refs queue.References) ([]byte, error) {
+// Credited is the count so far, and the limit-th note credits it in full.
+func units(limit int) func(*queue.Record, queue.References) (queue.Credit, error) {
+	return func(_ *queue.Record, refs queue.References) (queue.Credit, error) {
 		n := 0
 		if len(refs.Credited) > 0 {
 			if err := json.Unmarshal(refs.Credited, &n); err != nil {
-				return nil, err
+				return queue.Credit{}, err
 			}
 		}
 		if n == limit {
-			return nil, errors.New("nothing left to credit")
+			return queue.Credit{}, errors.New("nothing left to credit")
 		}
-		return json.Marshal(n + 1)
+		b, err := json.Marshal(n + 1)
+		return queue.Credit{Credited: b, InFull: n+1 == limit}, err
 	}
 }
 
-func noteRequest(key string, original uint64, check func(*queue.Record, queue.References) ([]byte, error)) *queue.IssueRequest {
+func noteRequest(key string, original uint64, check func(*queue.Record, queue.References) (queue.Credit, error)) *queue.IssueRequest {
 	req := numbered("ana", key, body(1000))
 	req.Kind = "credit_note"
 	req.Note = &queue.NoteRef{Original: original, Check: check}
@@ -181,11 +182,12 @@ func TestCorrectiveNoteOnce(t *testing.T) {
 // note no longer corrects.
 func TestRejectedNoteReleased(t *testing.T) {
 	var gotNote, gotOrig uint64
-	opts := &queue.Options{ReleaseNote: func(note, orig *queue.Record, refs queue.References) ([]byte, error) {
+	opts := &queue.Options{ReleaseNote: func(note, orig *queue.Record, refs queue.References) (queue.Credit, error) {
 		gotNote, gotOrig = note.Counter, orig.Counter
 		var n int
 		json.Unmarshal(refs.Credited, &n)
-		return json.Marshal(n - 1)
+		b, err := json.Marshal(n - 1)
+		return queue.Credit{Credited: b}, err
 	}}
 	s := queuetest.OpenWithRehash(t, opts, queuetest.Rehash)
 	inv := queuetest.Request("ana", "inv", body(0))
@@ -305,7 +307,7 @@ func TestMigrationIndexesOlderDocuments(t *testing.T) {
 			if c == 3 {
 				original = 1 // document 3 was a note for document 1
 			}
-			return tx.Reindex(c, fmt.Sprint("N-", c), original, []byte(`1`))
+			return tx.Reindex(c, fmt.Sprint("N-", c), original, queue.Credit{Credited: []byte(`1`)})
 		})
 		if err != nil {
 			t.Fatal(err)

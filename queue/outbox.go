@@ -78,6 +78,11 @@ func (s *Store) RecordAnswer(counter uint64, a Answer) error {
 		if err := putRecord(tx, rec, false); err != nil {
 			return err
 		}
+		if rec.Status == StatusRejected {
+			if err := indexRejected(tx, rec); err != nil {
+				return err
+			}
+		}
 		if err := tx.Bucket(bucketOutbox).Delete(key); err != nil {
 			return err
 		}
@@ -134,15 +139,10 @@ func (s *Store) Defer(counter uint64, next time.Time, lastErr string) error {
 	})
 }
 
-func outboxCount(meta *bolt.Bucket) uint64 {
-	if v := meta.Get(keyOutboxN); len(v) == 8 {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
+func outboxCount(meta *bolt.Bucket) uint64 { return metaCount(meta, keyOutboxN) }
 
 func addOutboxCount(meta *bolt.Bucket, delta int64) error {
-	return meta.Put(keyOutboxN, u64(uint64(int64(outboxCount(meta))+delta)))
+	return addMetaCount(meta, keyOutboxN, delta)
 }
 
 // RetryNow makes every outbox entry due at once (a manager's replay after

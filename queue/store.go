@@ -20,7 +20,7 @@ import (
 )
 
 // SchemaVersion is the layout version this package writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // FileName is the store's file inside the data directory.
 const FileName = "egsd.db"
@@ -40,7 +40,7 @@ var (
 
 	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketDocuments, bucketUUID, bucketOutbox, bucketIdempotency,
 		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState, bucketPrintJobs,
-		bucketNumbers, bucketNotes, bucketCheckpoints}
+		bucketNumbers, bucketNotes, bucketCheckpoints, bucketRejected}
 
 	keySchema    = []byte("schema_version")
 	keyIdentity  = []byte("identity")
@@ -54,7 +54,8 @@ var (
 // transaction as the version bump, so an interrupted upgrade leaves the file
 // as it was.
 var migrations = map[int]func(tx *bolt.Tx) error{
-	1: migrateNotes, // the number index and note references (notes.go)
+	1: migrateNotes,         // the number index and note references (notes.go)
+	2: migrateRejectedIndex, // the index of rejected documents (rejected.go)
 }
 
 // Options configure a Store. A nil *Options means the defaults.
@@ -84,9 +85,9 @@ type Options struct {
 	// unit (a record with Original set), inside RecordAnswer's
 	// transaction, with the original (without its document bytes) and its
 	// references: it returns the original's Credited without what the
-	// rejected note took. Nil leaves Credited alone. It must not block or
-	// call the store.
-	ReleaseNote func(note, original *Record, refs References) (credited []byte, err error)
+	// rejected note took, and whether nothing is left to credit even so.
+	// Nil leaves Credited alone. It must not block or call the store.
+	ReleaseNote func(note, original *Record, refs References) (Credit, error)
 }
 
 // Store is the open store. All methods are safe for concurrent use.

@@ -190,6 +190,23 @@ var ErrNotReady = errors.New("the unit cannot issue documents yet")
 // and audits it.
 var ErrIdentityChanged = errors.New("the configuration names another identity than the unit's credentials")
 
+// OptionError is a regime option ([regime.options]) that the regime
+// cannot use: an unknown key, a value of the wrong type, or one out of
+// range. The agent adds the option's line in the configuration file.
+type OptionError struct {
+	Option string // the key within [regime.options], e.g. "phase"
+	Rule   string // what is wrong, e.g. "must be 1 or 2, not 3"
+}
+
+func (e *OptionError) Error() string { return "regime.options." + e.Option + ": " + e.Rule }
+
+// Readiness is implemented by regimes that cannot stamp in some states (a
+// ZATCA unit before onboarding). Ready returns nil when the regime can
+// stamp, else why not, wrapping ErrNotReady; the agent's status reports it.
+type Readiness interface {
+	Ready() error
+}
+
 // Ordered is implemented by regimes some of whose documents must reach the
 // authority strictly in issue order (ZATCA clearance of standard invoices).
 // The submission worker sends those one at a time and does not pass one

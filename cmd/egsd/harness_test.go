@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egsd/egsd/cmd/egsd/internal/cmdtest"
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
 	_ "github.com/egsd/egsd/stamping/testregime"
@@ -85,36 +85,6 @@ func egsdBinary(t testing.TB) string {
 	return binPath
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-// syncBuffer is a bytes.Buffer safe for the exec copier and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // cliEnv is the environment of every child: the host's, without egsd's own
 // variables, with the configuration and session files pointed into dir so
 // that nothing on the host (/etc/egsd, ~/.config/egsd) leaks in or is
@@ -142,7 +112,7 @@ type daemon struct {
 	addr string // host:port of the API
 	url  string // http://host:port
 	cmd  *exec.Cmd
-	log  *syncBuffer // stdout and stderr
+	log  *cmdtest.Buffer // stdout and stderr
 
 	exited  chan struct{} // closed when the process has exited
 	waitErr error         // set before exited is closed
@@ -163,7 +133,7 @@ func startDemo(t testing.TB, data string) *daemon {
 func startListening(t testing.TB, data string, args func(addr string) []string) *daemon {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		addr := freeAddr(t)
+		addr := cmdtest.FreeAddr(t)
 		d, err := tryStart(t, data, addr, args(addr)...)
 		if err == nil {
 			return d
@@ -192,7 +162,7 @@ func tryStart(t testing.TB, data, addr string, args ...string) (*daemon, error) 
 	t.Helper()
 	d := &daemon{
 		t: t, name: strings.Join(args, " "), data: data, addr: addr, url: "http://" + addr,
-		log: new(syncBuffer), exited: make(chan struct{}),
+		log: new(cmdtest.Buffer), exited: make(chan struct{}),
 	}
 	d.cmd = exec.Command(egsdBinary(t), args...)
 	d.cmd.Env = cliEnv(t.TempDir())

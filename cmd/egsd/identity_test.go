@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/egsd/egsd/agent"
+	"github.com/egsd/egsd/cmd/egsd/internal/cmdtest"
 	"github.com/egsd/egsd/queue"
 	zatcasim "github.com/egsd/egsd/sim/zatca"
 	"github.com/egsd/egsd/stamping"
@@ -43,7 +44,7 @@ func writeIdentityConfig(t *testing.T, dir, data, addr, vat, serial string) stri
 func TestIdentityChangeRefusesToStart(t *testing.T) {
 	tmp := t.TempDir()
 	data := filepath.Join(tmp, "data")
-	addr := freeAddr(t)
+	addr := cmdtest.FreeAddr(t)
 	cfg := writeIdentityConfig(t, tmp, data, addr, "300000000000003", "TILL-1")
 	env := cliEnv(tmp)
 	if res := runEgsd(t, env, "users", "add", "--config", cfg, "--name", "ana", "--role", "cashier", "--password", "ana-password-1"); res.Code != 0 {

@@ -26,6 +26,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/egsd/egsd/cmd/egsd/internal/cmdtest"
 	"github.com/egsd/egsd/queue"
 )
 
@@ -558,7 +559,7 @@ func TestAuditVerifyCLI(t *testing.T) {
 func TestUsersBootstrap(t *testing.T) {
 	tmp := t.TempDir()
 	data := filepath.Join(tmp, "data")
-	addr := freeAddr(t)
+	addr := cmdtest.FreeAddr(t)
 	cfg := writeConfig(t, tmp, data, addr)
 	env := cliEnv(tmp)
 

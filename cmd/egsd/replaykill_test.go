@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egsd/egsd/cmd/egsd/internal/cmdtest"
 	"github.com/egsd/egsd/queue"
 	zatcasim "github.com/egsd/egsd/sim/zatca"
 	"github.com/egsd/egsd/stamping/zatca"
@@ -34,7 +35,7 @@ func TestSIGKILLDuringReplay(t *testing.T) {
 	data := filepath.Join(tmp, "data")
 	token := onboardUnit(t, base, data)
 
-	addr := freeAddr(t)
+	addr := cmdtest.FreeAddr(t)
 	sc := zatcaSeller()
 	cfg := filepath.Join(tmp, "egsd.toml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir = %s

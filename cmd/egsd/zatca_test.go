@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/egsd/egsd/cmd/egsd/internal/cmdtest"
 	"github.com/egsd/egsd/stamping/stampingtest"
 )
 
@@ -43,7 +44,7 @@ func TestZATCAEndToEnd(t *testing.T) {
 	os.WriteFile(filepath.Join(data, "zatca", "stamping-key.pem"), keyDER, 0o600)
 	os.WriteFile(filepath.Join(data, "zatca", "certificate.pem"), certPEM, 0o600)
 
-	addr := freeAddr(t)
+	addr := cmdtest.FreeAddr(t)
 	cfg := filepath.Join(tmp, "egsd.toml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir = %s
 [api]

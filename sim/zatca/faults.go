@@ -105,40 +105,46 @@ func (f Faults) Validate() error {
 }
 
 // faultsJSON is the JSON form of Faults: durations as Go duration strings
-// ("250ms"), keys in snake case.
+// ("250ms"), keys in snake case. Every key is written, zero or not, so that
+// GET /admin/faults shows what can be set; POST may leave any out.
 type faultsJSON struct {
-	Endpoints      []string `json:"endpoints,omitempty"`
-	Latency        string   `json:"latency,omitempty"`
-	Status         int      `json:"status,omitempty"`
-	StatusCount    int      `json:"status_count,omitempty"`
-	StatusPercent  int      `json:"status_percent,omitempty"`
-	RetryAfter     string   `json:"retry_after,omitempty"`
-	TimeoutCount   int      `json:"timeout_count,omitempty"`
-	TimeoutPercent int      `json:"timeout_percent,omitempty"`
-	ResetCount     int      `json:"reset_count,omitempty"`
-	ResetPercent   int      `json:"reset_percent,omitempty"`
-	Down           bool     `json:"down,omitempty"`
-	ClearanceOff   bool     `json:"clearance_off,omitempty"`
-	RejectUUIDs    []string `json:"reject_uuids,omitempty"`
-	RejectICVs     []uint64 `json:"reject_icvs,omitempty"`
+	Endpoints      []string `json:"endpoints"`
+	Latency        string   `json:"latency"`
+	Status         int      `json:"status"`
+	StatusCount    int      `json:"status_count"`
+	StatusPercent  int      `json:"status_percent"`
+	RetryAfter     string   `json:"retry_after"`
+	TimeoutCount   int      `json:"timeout_count"`
+	TimeoutPercent int      `json:"timeout_percent"`
+	ResetCount     int      `json:"reset_count"`
+	ResetPercent   int      `json:"reset_percent"`
+	Down           bool     `json:"down"`
+	ClearanceOff   bool     `json:"clearance_off"`
+	RejectUUIDs    []string `json:"reject_uuids"`
+	RejectICVs     []uint64 `json:"reject_icvs"`
 }
 
-// MarshalJSON writes the snake-case form that POST /admin/faults takes.
+// MarshalJSON writes the snake-case form that POST /admin/faults takes,
+// with every key.
 func (f Faults) MarshalJSON() ([]byte, error) {
-	j := faultsJSON{Endpoints: f.Endpoints, Status: f.Status, StatusCount: f.StatusCount, StatusPercent: f.StatusPercent,
-		TimeoutCount: f.TimeoutCount, TimeoutPercent: f.TimeoutPercent, ResetCount: f.ResetCount, ResetPercent: f.ResetPercent,
+	j := faultsJSON{Endpoints: f.Endpoints, Latency: f.Latency.String(), Status: f.Status, StatusCount: f.StatusCount,
+		StatusPercent: f.StatusPercent, RetryAfter: f.RetryAfter.String(), TimeoutCount: f.TimeoutCount,
+		TimeoutPercent: f.TimeoutPercent, ResetCount: f.ResetCount, ResetPercent: f.ResetPercent,
 		Down: f.Down, ClearanceOff: f.ClearanceOff, RejectUUIDs: f.RejectUUIDs, RejectICVs: f.RejectICVs}
-	if f.Latency != 0 {
-		j.Latency = f.Latency.String()
+	if j.Endpoints == nil {
+		j.Endpoints = []string{}
 	}
-	if f.RetryAfter != 0 {
-		j.RetryAfter = f.RetryAfter.String()
+	if j.RejectUUIDs == nil {
+		j.RejectUUIDs = []string{}
+	}
+	if j.RejectICVs == nil {
+		j.RejectICVs = []uint64{}
 	}
 	return json.Marshal(j)
 }
 
 // UnmarshalJSON reads the snake-case form strictly: unknown keys and bad
-// durations are errors.
+// durations are errors; keys left out are zero.
 func (f *Faults) UnmarshalJSON(data []byte) error {
 	var j faultsJSON
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -146,9 +152,19 @@ func (f *Faults) UnmarshalJSON(data []byte) error {
 	if err := dec.Decode(&j); err != nil {
 		return err
 	}
-	out := Faults{Endpoints: j.Endpoints, Status: j.Status, StatusCount: j.StatusCount, StatusPercent: j.StatusPercent,
+	out := Faults{Status: j.Status, StatusCount: j.StatusCount, StatusPercent: j.StatusPercent,
 		TimeoutCount: j.TimeoutCount, TimeoutPercent: j.TimeoutPercent, ResetCount: j.ResetCount, ResetPercent: j.ResetPercent,
-		Down: j.Down, ClearanceOff: j.ClearanceOff, RejectUUIDs: j.RejectUUIDs, RejectICVs: j.RejectICVs}
+		Down: j.Down, ClearanceOff: j.ClearanceOff}
+	// An empty list is no list, as in Faults' zero value.
+	if len(j.Endpoints) > 0 {
+		out.Endpoints = j.Endpoints
+	}
+	if len(j.RejectUUIDs) > 0 {
+		out.RejectUUIDs = j.RejectUUIDs
+	}
+	if len(j.RejectICVs) > 0 {
+		out.RejectICVs = j.RejectICVs
+	}
 	var err error
 	if j.Latency != "" {
 		if out.Latency, err = time.ParseDuration(j.Latency); err != nil {
@@ -292,12 +308,12 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// AddFlags registers the flags of `egsd sim zatca` that set c: -otp (may
-// repeat), -cert-validity, -clearance-duplicate-status, and the faults:
-// -latency, -fail-status, -fail-count, -fail-percent, -retry-after,
-// -timeout-count, -timeout-percent, -reset-count, -reset-percent, -down,
-// -clearance-off, -reject-uuid and -reject-icv (may repeat), -fault-endpoint
-// (may repeat). Call c.Faults.Validate after parsing.
+// AddFlags registers the flags of `egsd sim zatca` that set c: --otp (may
+// repeat), --cert-validity, --clearance-duplicate-status, and the faults:
+// --latency, --fail-status, --fail-count, --fail-percent, --retry-after,
+// --timeout-count, --timeout-percent, --reset-count, --reset-percent, --down,
+// --clearance-off, --reject-uuid and --reject-icv (may repeat),
+// --fault-endpoint (may repeat). Call c.Faults.Validate after parsing.
 func (c *Config) AddFlags(fs *flag.FlagSet) {
 	f := &c.Faults
 	fs.Func("otp", "an `OTP` accepted in every environment besides the developer portal's 123345 (may repeat)", func(v string) error {
@@ -312,8 +328,8 @@ func (c *Config) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&f.Latency, "latency", f.Latency, "delay every request by this `duration`")
 	fs.IntVar(&f.Status, "fail-status", f.Status, "answer this HTTP `status` (500, 503, 429, …) instead of processing")
 	fs.IntVar(&f.StatusCount, "fail-count", f.StatusCount, "… for the next `n` requests only")
-	fs.IntVar(&f.StatusPercent, "fail-percent", f.StatusPercent, "… for this `percent` of requests (with -fail-count 0)")
-	fs.DurationVar(&f.RetryAfter, "retry-after", f.RetryAfter, "Retry-After sent with a 429 or 503 -fail-status")
+	fs.IntVar(&f.StatusPercent, "fail-percent", f.StatusPercent, "… for this `percent` of requests (with --fail-count 0)")
+	fs.DurationVar(&f.RetryAfter, "retry-after", f.RetryAfter, "Retry-After sent with a 429 or 503 --fail-status")
 	fs.IntVar(&f.TimeoutCount, "timeout-count", f.TimeoutCount, "process, then never answer, the next `n` requests")
 	fs.IntVar(&f.TimeoutPercent, "timeout-percent", f.TimeoutPercent, "… this `percent` of requests")
 	fs.IntVar(&f.ResetCount, "reset-count", f.ResetCount, "reset the connection of the next `n` requests")

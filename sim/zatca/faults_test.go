@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -339,4 +340,49 @@ func TestHoldRequests(t *testing.T) {
 		t.Fatalf("released request: %d", status)
 	}
 	release() // a second call does nothing
+}
+
+// GET /admin/faults answers the faults in force with every key, so that
+// it shows what POST takes; a fault set with the flags shows there too.
+func TestAdminFaultsShowsEveryKey(t *testing.T) {
+	h := newHarness(t, nil)
+	var got map[string]json.RawMessage
+	if resp := h.do(req{method: http.MethodGet, path: "/admin/faults", abs: true}, &got); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /admin/faults = %d", resp.StatusCode)
+	}
+	want := map[string]string{"endpoints": "[]", "latency": `"0s"`, "status": "0", "status_count": "0", "status_percent": "0",
+		"retry_after": `"0s"`, "timeout_count": "0", "timeout_percent": "0", "reset_count": "0", "reset_percent": "0",
+		"down": "false", "clearance_off": "false", "reject_uuids": "[]", "reject_icvs": "[]"}
+	if len(got) != len(want) {
+		t.Errorf("GET /admin/faults has %d keys, want %d: %v", len(got), len(want), got)
+	}
+	for k, v := range want {
+		if string(got[k]) != v {
+			t.Errorf("GET /admin/faults: %s = %s, want %s", k, got[k], v)
+		}
+	}
+	// The answer is a valid POST body that changes nothing.
+	body, _ := json.Marshal(got)
+	var back Faults
+	if resp := h.do(req{path: "/admin/faults", abs: true, body: body}, &back); resp.StatusCode != http.StatusOK || !reflect.DeepEqual(back, Faults{}) {
+		t.Errorf("POST of the GET answer = %d %+v", resp.StatusCode, back)
+	}
+
+	var cfg Config
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	cfg.AddFlags(fs)
+	if err := fs.Parse([]string{"-down", "-latency", "1s", "-reject-icv", "3"}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(cfg))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/admin/faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var shown Faults
+	if err := json.NewDecoder(resp.Body).Decode(&shown); err != nil || !shown.Down || shown.Latency != time.Second || !reflect.DeepEqual(shown.RejectICVs, []uint64{3}) {
+		t.Errorf("GET /admin/faults of a simulator started with fault flags = %+v, %v", shown, err)
+	}
 }

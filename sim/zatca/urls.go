@@ -28,7 +28,7 @@ func BaseURL(root string, env csr.Environment) string {
 // not printed.
 func (s *Server) WriteURLs(w io.Writer, root string) error {
 	root = strings.TrimSuffix(root, "/")
-	otp := "none configured (egsd sim zatca -otp NNNNNN)"
+	otp := "none configured (egsd sim zatca --otp NNNNNN)"
 	if len(s.OTPs) > 0 || s.CheckOTP != nil {
 		otp = "as configured"
 	}

@@ -51,17 +51,25 @@ type Options struct {
 }
 
 type regime struct {
-	name   string
-	mode   stamping.Mode
-	seller stamping.Seller
-	device stamping.Device
-	opts   Options
+	name    string
+	mode    stamping.Mode
+	seller  stamping.Seller
+	device  stamping.Device
+	maxLine *money.Decimal // MaxLineAmount parsed; nil for no limit
 }
 
 func newRegime(name string, mode stamping.Mode, cfg stamping.Config) (*regime, error) {
 	r := &regime{name: name, mode: mode, seller: cfg.Seller, device: cfg.Device}
-	if err := cfg.Decode(&r.opts); err != nil {
+	var opts Options
+	if err := cfg.Decode(&opts); err != nil {
 		return nil, err
+	}
+	if opts.MaxLineAmount != "" {
+		max, err := money.Parse(opts.MaxLineAmount)
+		if err != nil {
+			return nil, &stamping.OptionError{Option: "max_line_amount", Rule: fmt.Sprintf("%q is not an amount: %v", opts.MaxLineAmount, err)}
+		}
+		r.maxLine = &max
 	}
 	if r.seller.Name == "" {
 		return nil, fmt.Errorf("seller.name is required")
@@ -83,14 +91,10 @@ func (r *regime) Validate(s *sale.Sale) error {
 	if err != nil {
 		errs.Include("lines", err)
 	}
-	if r.opts.MaxLineAmount != "" && err == nil {
-		max, perr := money.Parse(r.opts.MaxLineAmount)
-		if perr != nil {
-			errs.Add("lines", "regime option max_line_amount %q %v", r.opts.MaxLineAmount, perr)
-		}
+	if r.maxLine != nil && err == nil {
 		for i, lt := range t.Lines {
-			if perr == nil && money.Cmp(lt.Net, max) > 0 {
-				errs.Add(fmt.Sprintf("lines[%d]", i), "line amount %s exceeds this unit's limit of %s", lt.Net, max)
+			if money.Cmp(lt.Net, *r.maxLine) > 0 {
+				errs.Add(fmt.Sprintf("lines[%d]", i), "line amount %s exceeds this unit's limit of %s", lt.Net, *r.maxLine)
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -146,7 +147,7 @@ func New(cfg stamping.Config) (stamping.Regime, error) {
 	}
 	env, err := csr.ParseEnvironment(o.Environment)
 	if err != nil {
-		return nil, fmt.Errorf("regime.options.environment: %w", err)
+		return nil, &stamping.OptionError{Option: "environment", Rule: strings.TrimPrefix(err.Error(), "csr: ")}
 	}
 	r.client = NewClient(env)
 	if o.BaseURL != "" {
@@ -157,7 +158,7 @@ func New(cfg stamping.Config) (stamping.Regime, error) {
 		return r, nil
 	case 2:
 	default:
-		return nil, fmt.Errorf("regime.options.phase is %d; it must be 1 or 2", o.Phase)
+		return nil, &stamping.OptionError{Option: "phase", Rule: fmt.Sprintf("must be 1 or 2, not %d", o.Phase)}
 	}
 	dir := filepath.Join(cfg.DataDir, "zatca")
 	if o.KeyFile == "" {
@@ -253,10 +254,19 @@ func (r *regime) GenesisHash() string         { return genesisHash }
 func (r *regime) Validate(s *sale.Sale) error { return r.validate(s) }
 
 func (r *regime) validate(s *sale.Sale) error {
+	if err := r.Ready(); err != nil {
+		return err
+	}
+	return Validate(s, r.seller, r.build)
+}
+
+// Ready reports whether the unit can stamp: in Phase 2, only with its
+// certificate.
+func (r *regime) Ready() error {
 	if sg, _ := r.current(); r.phase == 2 && (sg == nil || sg.cert == nil) {
 		return fmt.Errorf("%w: this ZATCA unit has no stamping certificate; onboard it first (egsd onboard --otp …)", stamping.ErrNotReady)
 	}
-	return Validate(s, r.seller, r.build)
+	return nil
 }
 
 // Rehash recomputes the invoice hash of a stored document with the generic

@@ -35,7 +35,7 @@ func runBench(ctx context.Context, io IO, args []string) error {
 	cfgFlag := fs.String("config", "", "with --prefill: configuration file")
 	dataFlag := fs.String("data", "", "with --prefill: data directory")
 	demo := fs.Bool("demo", false, "with --prefill: use the demo settings of 'egsd run --demo'")
-	af := addAPIFlags(fs)
+	af := addAPIAddressFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func runBench(ctx context.Context, io IO, args []string) error {
 		}
 	}
 	if firstErr != nil {
-		return fmt.Errorf("%d sales failed; first error: %w", failures.Load(), firstErr)
+		return fmt.Errorf("%s failed; first error: %w", plural(int(failures.Load()), "sale", "sales"), firstErr)
 	}
 	return nil
 }

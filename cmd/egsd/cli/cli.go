@@ -42,6 +42,9 @@ func commands() []command {
 		{"status", "show the unit's state", runStatus},
 		{"onboard", "register the unit with the authority, or renew its certificate (technician)", runOnboard},
 		{"replay", "submit every pending document now and follow the progress (manager)", runReplay},
+		{"incidents", "list incidents and record the notices filed with the authority", runIncidents},
+		{"documents", "list, show, fetch and reprint documents; corrective credit notes (manager)", runDocuments},
+		{"config", "show the configuration the running agent uses (technician, manager)", runConfig},
 		{"printer", "list serial ports and printer profiles, show the printer, print a test page", runPrinter},
 		{"audit", "verify the audit log", runAudit},
 		{"verify", "verify signed documents (hash, signature, QR) and their chain", runVerify},
@@ -95,31 +98,89 @@ func Run(ctx context.Context, args []string, io IO) error {
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "egsd — fiscal device agent\n\nUsage: egsd <command> [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'egsd <command> --help' for a command's flags.")
 }
 
-// newFlags returns a FlagSet for a command that prints its usage to io.Stderr.
+// newFlags returns a FlagSet for a command. Its usage, with every flag
+// written --name as the usage line writes them, goes to standard output
+// when asked for with --help and to standard error after a mistake.
 func newFlags(io IO, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet("egsd "+name, flag.ContinueOnError)
-	fs.SetOutput(io.Stderr)
+	fs.SetOutput(flagOutput{stdout: io.Stdout, stderr: io.Stderr})
 	fs.Usage = func() {
-		fmt.Fprintf(io.Stderr, "Usage: egsd %s\n\nFlags:\n", usage)
-		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "Usage: egsd %s\n\nFlags:\n", usage)
+		printFlags(fs.Output(), fs)
 	}
 	return fs
 }
 
-// parse parses args, turning flag mistakes into usage errors.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+// flagOutput is a FlagSet's output: standard error, with standard output
+// kept for the usage that --help asks for.
+type flagOutput struct{ stdout, stderr io.Writer }
+
+func (o flagOutput) Write(p []byte) (int, error) { return o.stderr.Write(p) }
+
+// printFlags lists the flags of fs as flag.PrintDefaults does, but with
+// the double dash that the usage lines and the messages use.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "  --%s", f.Name)
+		name, usage := flag.UnquoteUsage(f)
+		if name != "" {
+			b.WriteString(" " + name)
 		}
-		return usagef("%v", err)
+		b.WriteString("\n    \t" + strings.ReplaceAll(usage, "\n", "\n    \t"))
+		switch f.DefValue {
+		case "", "0", "false", "0s", "[]":
+		default:
+			if g, ok := f.Value.(flag.Getter); ok && isString(g.Get()) {
+				fmt.Fprintf(&b, " (default %q)", f.DefValue)
+			} else {
+				fmt.Fprintf(&b, " (default %v)", f.DefValue)
+			}
+		}
+		fmt.Fprintln(w, b.String())
+	})
+}
+
+func isString(v any) bool { _, ok := v.(string); return ok }
+
+// parse parses args, turning flag mistakes into usage errors. --help
+// prints the usage on standard output and returns flag.ErrHelp, which Run
+// turns into success.
+func parse(fs *flag.FlagSet, args []string) error {
+	out, usage := fs.Output(), fs.Usage
+	// The flag package prints its message and the usage itself, both to
+	// one writer; they are printed below instead, each where it belongs.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		if o, ok := out.(flagOutput); ok {
+			fs.SetOutput(o.stdout)
+			defer fs.SetOutput(out)
+		}
+		fs.Usage()
+		return err
 	}
-	return nil
+	fs.Usage()
+	return usagef("%s", doubleDash(err.Error()))
+}
+
+// doubleDash rewrites the flag package's "-name" in its messages as the
+// "--name" that the usage shows.
+func doubleDash(msg string) string {
+	msg = strings.Replace(msg, "flag provided but not defined: -", "unknown flag --", 1)
+	msg = strings.Replace(msg, " for flag -", " for flag --", 1)
+	return strings.Replace(msg, "flag needs an argument: -", "flag needs an argument: --", 1)
 }
 
 func runVersion(_ context.Context, io IO, args []string) error {
@@ -145,6 +206,22 @@ func configPath(io IO, flagValue string) string {
 	return defaultConfigPath
 }
 
+// parseActionArgs is parseAction for actions that take arguments (an
+// ID): "ACTION [flags] ARG [flags]", flags before or after the arguments.
+func parseActionArgs(fs *flag.FlagSet, args []string, what string) (action string, rest []string, err error) {
+	action, err = parseAction(fs, args, what)
+	if err != nil {
+		return "", nil, err
+	}
+	for more := fs.Args(); len(more) > 0; more = fs.Args() {
+		rest = append(rest, more[0])
+		if err := parse(fs, more[1:]); err != nil {
+			return "", nil, err
+		}
+	}
+	return action, rest, nil
+}
+
 // parseAction splits "ACTION [flags]" for commands with actions; a flag in
 // the action's place (--help) is parsed so that help works.
 func parseAction(fs *flag.FlagSet, args []string, what string) (string, error) {
@@ -156,4 +233,13 @@ func parseAction(fs *flag.FlagSet, args []string, what string) (string, error) {
 		return "", usagef("%s", what)
 	}
 	return args[0], parse(fs, args[1:])
+}
+
+// plural writes n with the singular or the plural noun: "1 problem",
+// "2 problems".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -88,20 +89,36 @@ func serveAgent(t *testing.T, cfg agent.Config) (*agent.Agent, string) {
 	}
 }
 
+var singleDash = regexp.MustCompile(`\n  -[^-]`)
+
 func TestVersionAndHelp(t *testing.T) {
 	Version = "v9.9.9"
 	out, _, err := run(t, nil, "", "version")
 	if err != nil || strings.TrimSpace(out) != "egsd v9.9.9" {
 		t.Fatalf("version = %q, %v", out, err)
 	}
+	// --help is asked for: the usage goes to standard output, and the flag
+	// list writes each flag as the usage line does, --name.
 	for _, c := range commands() {
-		_, stderr, err := run(t, nil, "", c.name, "--help")
+		stdout, stderr, err := run(t, nil, "", c.name, "--help")
 		if err != nil {
 			t.Errorf("%s --help: %v", c.name, err)
 		}
-		if !strings.Contains(stderr, "Usage: egsd "+c.name) {
-			t.Errorf("%s --help printed %q", c.name, stderr)
+		if !strings.HasPrefix(stdout, "Usage: egsd "+c.name) || stderr != "" {
+			t.Errorf("%s --help: stdout %q, stderr %q; want the usage on stdout only", c.name, stdout, stderr)
 		}
+		if singleDash.MatchString(stdout) {
+			t.Errorf("%s --help lists flags with a single dash:\n%s", c.name, stdout)
+		}
+	}
+	// A mistake prints the usage on standard error and names the flag as
+	// the usage does.
+	stdout, stderr, err := run(t, nil, "", "status", "--no-such-flag")
+	if err == nil || err.Error() != "unknown flag --no-such-flag" || stdout != "" || !strings.HasPrefix(stderr, "Usage: egsd status") {
+		t.Errorf("status --no-such-flag: err %v, stdout %q, stderr %q", err, stdout, stderr)
+	}
+	if _, _, err := run(t, nil, "", "login", "--token", "t"); err == nil || !strings.Contains(err.Error(), "unknown flag --token") {
+		t.Errorf("login --token: %v; login opens a session and takes no token", err)
 	}
 	out, _, err = run(t, nil, "", "--help")
 	if err != nil || !strings.Contains(out, "Commands:") {
@@ -130,9 +147,9 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestSaleNeedsLogin(t *testing.T) {
-	env := map[string]string{"EGSD_SESSION_FILE": filepath.Join(t.TempDir(), "none.json")}
+	_, url, env := startAgent(t)
 	_, _, err := run(t, env, `{}`, "sale", "-")
-	if err == nil || !strings.Contains(err.Error(), "egsd login") {
+	if err == nil || !strings.Contains(err.Error(), "not logged in to the agent at "+url) || !strings.Contains(err.Error(), "egsd login") {
 		t.Fatalf("err = %v, want a hint to log in", err)
 	}
 }
@@ -225,6 +242,11 @@ func TestUsersThroughSession(t *testing.T) {
 	if err != nil || !strings.Contains(out, "amal") || !strings.Contains(out, "technician") {
 		t.Fatalf("list: %q, %v", out, err)
 	}
+	for action, want := range map[string]string{"unlock": "amal: unlocked", "disable": "amal: disabled", "enable": "amal: enabled"} {
+		if out, _, err := run(t, env, "", "users", action, "--session", "--name", "amal"); err != nil || strings.TrimSpace(out) != want {
+			t.Errorf("users %s: %q, %v; want %q", action, out, err, want)
+		}
+	}
 	// A cashier may not manage users.
 	if _, _, err := run(t, env, "cashier-demo\n", "login", "--user", "cashier"); err != nil {
 		t.Fatal(err)
@@ -268,12 +290,23 @@ func TestBenchPrefill(t *testing.T) {
 
 func TestProgressLine(t *testing.T) {
 	p := agent.ReplayProgress{Total: 500, Done: 120}
-	got := progressLine(p, 5*time.Second)
+	now := time.Date(2031, 3, 1, 9, 0, 0, 0, time.Local)
+	got := progressLine(p, 5*time.Second, now)
 	if !strings.HasPrefix(got, "[#######-----------------------] 120/500  24.0/s  ETA 16s") {
 		t.Errorf("progressLine = %q", got)
 	}
-	if got := progressLine(agent.ReplayProgress{Total: 3, Done: 3}, time.Second); !strings.Contains(got, "3/3") || !strings.Contains(got, "ETA 0s") {
+	if got := progressLine(agent.ReplayProgress{Total: 3, Done: 3}, time.Second, now); !strings.Contains(got, "3/3") || !strings.Contains(got, "ETA 0s") {
 		t.Errorf("finished: %q", got)
+	}
+	// The authority keeps failing: the line says why and when it tries again.
+	failing := agent.ReplayProgress{Total: 3, LastError: "connection refused", FailingSince: now.Add(-time.Minute), NextAttempt: now.Add(25 * time.Second)}
+	if got := progressLine(failing, time.Minute, now); !strings.Contains(got, "0/3") ||
+		!strings.Contains(got, "failing since 08:59:00: connection refused; next attempt in 25s") {
+		t.Errorf("failing: %q", got)
+	}
+	paused := agent.ReplayProgress{Total: 3, Paused: "the authority refused the unit's credentials: 401"}
+	if got := progressLine(paused, time.Minute, now); !strings.Contains(got, "PAUSED: the authority refused the unit's credentials: 401") {
+		t.Errorf("paused: %q", got)
 	}
 }
 

@@ -60,11 +60,78 @@ func (e *apiError) Error() string {
 	return b.String()
 }
 
+// sessionError is a request the agent refused for want of a valid
+// session (401): the saved one expired or was ended, or the token is wrong.
+type sessionError struct {
+	api string
+	*apiError
+}
+
+func (e *sessionError) Error() string {
+	return fmt.Sprintf("not logged in to the agent at %s: the session expired or was ended, or the token is wrong; log in again with 'egsd login --user NAME'", e.api)
+}
+
+func (e *sessionError) Unwrap() error { return e.apiError }
+
+// unreachableError is a request that never reached an agent: nothing
+// accepted the connection at the address, so nothing was done.
+type unreachableError struct {
+	api    string
+	reason string
+}
+
+func (e *unreachableError) Error() string {
+	return fmt.Sprintf("no agent answered at %s (%s): start it with 'egsd service start' (or 'egsd run' in the foreground), or give its address with --api", e.api, e.reason)
+}
+
+// noAnswerError is a request that was sent but got no answer (the
+// connection broke or timed out): the agent may have acted on it.
+type noAnswerError struct {
+	api string
+	err error
+}
+
+func (e *noAnswerError) Error() string {
+	return fmt.Sprintf("no answer from the agent at %s: %v", e.api, e.err)
+}
+
+func (e *noAnswerError) Unwrap() error { return e.err }
+
+// transportError classifies a failed request: one that could not connect
+// (unreachableError) changed nothing; any other (noAnswerError) may have.
+func (c *client) transportError(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		reason := op.Err.Error()
+		var sys *os.SyscallError
+		if errors.As(op.Err, &sys) {
+			reason = sys.Err.Error()
+		}
+		return &unreachableError{api: c.api, reason: reason}
+	}
+	return &noAnswerError{api: c.api, err: err}
+}
+
 // do sends a request and decodes a JSON answer into out (if not nil).
 func (c *client) do(ctx context.Context, method, path string, header http.Header, body []byte, out any) (*http.Response, error) {
+	resp, data, err := c.doRaw(ctx, method, path, header, body)
+	if err != nil {
+		return resp, err
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp, fmt.Errorf("unexpected answer from the agent: %w", err)
+		}
+	}
+	return resp, nil
+}
+
+// doRaw sends a request and returns the answer's body; an answer of 400
+// or more is an *apiError.
+func (c *client) doRaw(ctx context.Context, method, path string, header http.Header, body []byte) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -77,24 +144,22 @@ func (c *client) do(ctx context.Context, method, path string, header http.Header
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach the agent at %s: %w (is it running? see 'egsd service status')", c.base, err)
+		return nil, nil, c.transportError(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return resp, err
+		return resp, nil, &noAnswerError{api: c.api, err: err}
 	}
 	if resp.StatusCode >= 400 {
 		e := &apiError{Status: resp.StatusCode}
 		json.Unmarshal(data, &e.Problem)
-		return resp, e
-	}
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return resp, fmt.Errorf("unexpected answer from the agent: %w", err)
+		if resp.StatusCode == http.StatusUnauthorized && path != "/v1/sessions" {
+			return resp, data, &sessionError{api: c.api, apiError: e}
 		}
+		return resp, data, e
 	}
-	return resp, nil
+	return resp, data, nil
 }
 
 func (c *client) postJSON(ctx context.Context, path string, in, out any) error {
@@ -177,6 +242,17 @@ func addAPIFlags(fs interface {
 	}
 }
 
+// addAPIAddressFlag adds --api alone, for commands that open their own
+// session (login, bench).
+func addAPIAddressFlag(fs interface {
+	String(name, value, usage string) *string
+}) apiFlags {
+	return apiFlags{
+		api:   fs.String("api", "", "agent API: http://host:port or unix:///path (default $EGSD_API, the saved session's, the configuration's api.listen, or "+defaultAPI+")"),
+		token: new(string),
+	}
+}
+
 // client builds the API client from flags, environment and saved session.
 func (f apiFlags) client(io IO, needToken bool) (*client, error) {
 	api, token := *f.api, *f.token
@@ -197,8 +273,40 @@ func (f apiFlags) client(io IO, needToken bool) (*client, error) {
 	if api == "" {
 		api = configuredAPI(io)
 	}
+	c := newClient(api, token)
 	if needToken && token == "" {
-		return nil, errors.New("not logged in: run 'egsd login --user NAME' first (or pass --token)")
+		return nil, c.notLoggedIn(io)
 	}
-	return newClient(api, token), nil
+	return c, nil
+}
+
+// notLoggedIn explains a missing session: no agent at the address (a
+// wrong --api, or the agent is not running), or an agent that needs a
+// login, perhaps because the saved session is for another address.
+func (c *client) notLoggedIn(io IO) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var health struct {
+		Status string `json:"status"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/healthz", nil, nil, &health)
+	var unreachable *unreachableError
+	switch {
+	case errors.As(err, &unreachable):
+		return err
+	case err != nil || health.Status != "ok":
+		return fmt.Errorf("what answered at %s is not an egsd agent (%v): give the agent's address with --api", c.api, cmpOr(err, "no health status"))
+	}
+	login := "egsd login --user NAME"
+	if s, err := loadSession(io); err == nil && s.API != "" && s.API != c.api {
+		return fmt.Errorf("not logged in to the agent at %s (the saved session is for %s): run '%s --api %s' first", c.api, s.API, login, c.api)
+	}
+	return fmt.Errorf("not logged in to the agent at %s: run '%s' first (or pass --token)", c.api, login)
+}
+
+func cmpOr(err error, otherwise string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return otherwise
 }

@@ -62,7 +62,7 @@ func runJournal(_ context.Context, io IO, args []string) error {
 		}
 		next = more
 	}
-	fmt.Fprintf(io.Stdout, "exported %d documents to %s\n", n, *out)
+	fmt.Fprintf(io.Stdout, "exported %s to %s\n", plural(n, "document", "documents"), *out)
 	return nil
 }
 

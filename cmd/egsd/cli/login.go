@@ -42,7 +42,7 @@ func runLogin(ctx context.Context, io IO, args []string) error {
 	owner := fs.Bool("owner", false, "open the session through the owner token in the data directory, without the password and whatever the account's lockout: for a manager kept locked out (run as the directory's owner: sudo -u egsd egsd login --owner --user NAME)")
 	cfgFlag := fs.String("config", "", "with --owner: configuration file (default $EGSD_CONFIG or "+defaultConfigPath+")")
 	dataFlag := fs.String("data", "", "with --owner: data directory (overrides the configuration's data_dir)")
-	af := addAPIFlags(fs)
+	af := addAPIAddressFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -100,7 +100,11 @@ func postOnboarding(ctx context.Context, c *client, body []byte) (agent.Onboardi
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return v, nil, fmt.Errorf("cannot reach the agent at %s: %w (the onboarding may still be running: see 'egsd onboard --status')", c.base, err)
+		err = c.transportError(err)
+		if _, sent := err.(*noAnswerError); sent {
+			return v, nil, fmt.Errorf("%w (the onboarding may still be running: see 'egsd onboard --status')", err)
+		}
+		return v, nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
@@ -124,7 +128,7 @@ func postOnboarding(ctx context.Context, c *client, body []byte) (agent.Onboardi
 	json.Unmarshal(data, &e.Problem)
 	var msg []string
 	for _, fe := range e.Problem.Errors {
-		msg = append(msg, fe.Field+": "+fe.Rule)
+		msg = append(msg, fe.Error())
 	}
 	if len(msg) > 0 && e.Problem.Detail == "" {
 		e.Problem.Detail = strings.Join(msg, "; ")

@@ -222,7 +222,7 @@ func TestOnboardUsage(t *testing.T) {
 			t.Errorf("egsd %v: %v, want a usage error", args, err)
 		}
 	}
-	env := map[string]string{"EGSD_SESSION_FILE": filepath.Join(t.TempDir(), "none.json")}
+	_, _, env := startAgent(t)
 	if _, _, err := run(t, env, "", "onboard", "--otp", "123345"); err == nil || !strings.Contains(err.Error(), "egsd login") {
 		t.Errorf("onboard without a session: %v", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
 	"time"
 
@@ -31,32 +33,46 @@ func runReplay(ctx context.Context, io IO, args []string) error {
 	if _, err := c.do(ctx, http.MethodPost, "/v1/replay", nil, nil, &started); err != nil {
 		return err
 	}
-	fmt.Fprintf(io.Stdout, "replaying %d pending documents\n", started.Total)
+	fmt.Fprintf(io.Stdout, "replaying %s\n", plural(started.Total, "pending document", "pending documents"))
 	if *noWait || started.Total == 0 {
 		return nil
 	}
+	// Ctrl-C stops following the replay, not the replay: it goes on in
+	// the agent.
+	following, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	width := 0 // of the last progress line, which the next one overwrites
 	for {
 		var ans replayAnswer
 		if err := c.get(ctx, "/v1/replay", &ans); err != nil {
 			return err
 		}
-		fmt.Fprint(io.Stderr, "\r"+progressLine(ans.Replay, time.Since(started.Started.Local())))
+		line := progressLine(ans.Replay, time.Since(started.Started.Local()), time.Now())
+		fmt.Fprintf(io.Stderr, "\r%-*s", width, line)
+		width = len(line)
 		if !ans.Replay.Finished.IsZero() {
 			fmt.Fprintln(io.Stderr)
 			printReplaySummary(io, ans.Replay)
 			return nil
 		}
 		select {
-		case <-ctx.Done():
+		case <-following.Done():
 			fmt.Fprintln(io.Stderr)
-			return ctx.Err()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintln(io.Stdout, "stopped following the replay; the agent goes on with it (egsd status shows the outbox)")
+			return nil
 		case <-time.After(*every):
 		}
 	}
 }
 
-// progressLine renders "[#####-----] 120/500  24.0/s  ETA 16s".
-func progressLine(p agent.ReplayProgress, elapsed time.Duration) string {
+// progressLine renders "[#####-----] 120/500  24.0/s  ETA 16s", followed,
+// while the authority keeps failing, by the last error and when the next
+// attempt is made (now is the time to count from), or by why submission
+// is paused.
+func progressLine(p agent.ReplayProgress, elapsed time.Duration, now time.Time) string {
 	const width = 30
 	filled := 0
 	if p.Total > 0 {
@@ -72,7 +88,18 @@ func progressLine(p agent.ReplayProgress, elapsed time.Duration) string {
 	} else if p.Done >= p.Total {
 		eta = "0s"
 	}
-	return fmt.Sprintf("[%s%s] %d/%d  %.1f/s  ETA %s ", strings.Repeat("#", filled), strings.Repeat("-", width-filled), p.Done, p.Total, rate, eta)
+	line := fmt.Sprintf("[%s%s] %d/%d  %.1f/s  ETA %s", strings.Repeat("#", filled), strings.Repeat("-", width-filled), p.Done, p.Total, rate, eta)
+	switch {
+	case p.Paused != "":
+		line += "  PAUSED: " + p.Paused
+	case p.LastError != "":
+		next := "now"
+		if d := p.NextAttempt.Sub(now); d >= time.Second {
+			next = "in " + d.Round(time.Second).String()
+		}
+		line += fmt.Sprintf("  failing since %s: %s; next attempt %s", p.FailingSince.Local().Format("15:04:05"), p.LastError, next)
+	}
+	return line + " "
 }
 
 func printReplaySummary(io IO, p agent.ReplayProgress) {

@@ -37,6 +37,7 @@ func runRun(ctx context.Context, io IO, args []string) error {
 	}
 	var cfg agent.Config
 	var unit *demoUnit
+	path := "" // the configuration file; none in demo mode
 	if *demo {
 		if *cfgFlag != "" {
 			return usagef("--demo uses built-in settings; drop --config, or drop --demo to use the file")
@@ -49,7 +50,8 @@ func runRun(ctx context.Context, io IO, args []string) error {
 		defer unit.Close()
 	} else {
 		var err error
-		if cfg, err = agent.LoadConfig(configPath(io, *cfgFlag)); err != nil {
+		path = configPath(io, *cfgFlag)
+		if cfg, err = agent.LoadConfig(path); err != nil {
 			return err
 		}
 	}
@@ -59,13 +61,13 @@ func runRun(ctx context.Context, io IO, args []string) error {
 	log := agent.NewLogger(io.Stderr, cfg.Log)
 	if !service.Interactive() {
 		// Started by systemd, the Windows service manager or launchd.
-		return runAsService(cfg, io)
+		return runAsService(cfg, path, io)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a, err := agent.New(cfg, agent.Options{Logger: log, Version: Version})
 	if err != nil {
-		return err
+		return agent.LocateOptionErrors(path, err)
 	}
 	defer a.Close()
 	ready := func(string) {}
@@ -101,6 +103,9 @@ func ensureDemoUsers(a *agent.Agent) error {
 	return nil
 }
 
+// printDemoBanner says what the demo runs and how to use it. Its commands
+// work as printed wherever the API listens: the login names the address,
+// and later commands find it in the saved session.
 func printDemoBanner(io IO, dataDir, url string, unit *demoUnit) {
 	authority := "none (test regime: its documents have no legal value)"
 	if unit.sim != nil {
@@ -120,10 +125,12 @@ egsd is running in DEMO mode: documents have no legal value
                   manager / manager-demo
                   technician / technician-demo
 
-Issue a sale from another terminal:
-  ./bin/egsd login --user cashier --password cashier-demo
+Issue a sale from another terminal (later commands find the agent through
+the session that login saves):
+  ./bin/egsd login --api %s --user cashier --password cashier-demo
   ./bin/egsd sale examples/sale.json
+  ./bin/egsd status
 
 Stop with Ctrl-C.
-`, dataDir, url, authority, printer)
+`, dataDir, url, authority, printer, url)
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -52,14 +53,20 @@ func runSale(ctx context.Context, io_ IO, args []string) error {
 		if ae, ok := err.(*apiError); ok && len(ae.Problem.Errors) > 0 {
 			fmt.Fprintln(io_.Stderr, "The sale was refused:")
 			for _, fe := range ae.Problem.Errors {
-				fmt.Fprintf(io_.Stderr, "  %s: %s\n", fe.Field, fe.Rule)
+				fmt.Fprintf(io_.Stderr, "  %s\n", fe.Error()) // a problem with the whole body names no field
 			}
-			return fmt.Errorf("sale refused (%d problems); nothing was issued", len(ae.Problem.Errors))
+			return fmt.Errorf("sale refused (%s); nothing was issued", plural(len(ae.Problem.Errors), "problem", "problems"))
 		}
-		// Only no answer, or an internal error, leaves the outcome open; a
-		// refusal (4xx, or 503 "not ready") issued nothing.
-		if ae, ok := err.(*apiError); !ok || ae.Status == http.StatusInternalServerError {
+		// Only a request that reached the agent and got no answer, or an
+		// internal error, leaves the outcome open; a refusal (4xx, or 503
+		// "not ready") or a connection nobody accepted issued nothing.
+		var noAnswer *noAnswerError
+		if ae, ok := err.(*apiError); errors.As(err, &noAnswer) || ok && ae.Status == http.StatusInternalServerError {
 			fmt.Fprintf(io_.Stderr, "The outcome is unknown. Resend with --key %s: the agent returns the document if it was issued.\n", k)
+		}
+		var unreachable *unreachableError
+		if errors.As(err, &unreachable) {
+			return fmt.Errorf("%w; nothing was issued", err)
 		}
 		return err
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"text/tabwriter"
 
 	"github.com/egsd/egsd/agent"
+	"github.com/egsd/egsd/stamping/sale"
 )
 
 func runStatus(ctx context.Context, io IO, args []string) error {
@@ -28,7 +30,11 @@ func runStatus(ctx context.Context, io IO, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
-	fmt.Fprintf(io.Stdout, "state        %s\nregime       %s (%s stamping)\ndevice       %s\ndocuments    %d", st.State, st.Regime, st.StampMode, st.DeviceID, st.Counter)
+	fmt.Fprintf(io.Stdout, "state        %s", st.State)
+	if st.StateDetail != "" {
+		fmt.Fprintf(io.Stdout, ": %s", st.StateDetail)
+	}
+	fmt.Fprintf(io.Stdout, "\nregime       %s (%s stamping)\ndevice       %s\ndocuments    %d", st.Regime, st.StampMode, st.DeviceID, st.Counter)
 	if !st.LastIssued.IsZero() {
 		fmt.Fprintf(io.Stdout, " (last at %s)", st.LastIssued.Local().Format("2006-01-02 15:04:05"))
 	}
@@ -60,7 +66,7 @@ func runStatus(ctx context.Context, io IO, args []string) error {
 		if p.Paper == "low" {
 			fmt.Fprint(io.Stdout, ", paper low")
 		}
-		fmt.Fprintf(io.Stdout, "; %d receipts queued", p.Queue.Queued)
+		fmt.Fprintf(io.Stdout, "; %s queued", plural(p.Queue.Queued, "receipt", "receipts"))
 		if p.Queue.AwaitingAnswer > 0 {
 			fmt.Fprintf(io.Stdout, ", %d awaiting clearance", p.Queue.AwaitingAnswer)
 		}
@@ -69,8 +75,39 @@ func runStatus(ctx context.Context, io IO, args []string) error {
 		}
 		fmt.Fprintln(io.Stdout)
 	}
+	printRejected(io, st.Rejected)
 	for _, inc := range st.Incidents {
 		fmt.Fprintf(io.Stdout, "INCIDENT %d   %s since %s: %s\n", inc.ID, inc.Title, inc.Start.Local().Format("2006-01-02 15:04:05"), inc.Detail)
+		if len(inc.Notified) == 0 {
+			fmt.Fprintf(io.Stdout, "             no notice recorded: egsd incidents notify %d --reference REF (manager)\n", inc.ID)
+		}
 	}
 	return nil
+}
+
+// printRejected lists the rejected documents and what each still needs.
+func printRejected(io IO, r agent.RejectedSummary) {
+	if r.Count == 0 {
+		return
+	}
+	fmt.Fprintf(io.Stdout, "REJECTED     %s by the authority, %d without a credit note", plural(r.Count, "document", "documents"), r.WithoutCreditNote)
+	if r.WithoutCreditNote > 0 {
+		fmt.Fprint(io.Stdout, ": a manager issues each one's credit note with egsd documents credit-note N")
+	}
+	fmt.Fprintln(io.Stdout)
+	tw := tabwriter.NewWriter(io.Stdout, 0, 4, 2, ' ', 0)
+	for _, d := range r.Newest {
+		note := "NO CREDIT NOTE"
+		switch {
+		case d.CreditNote != 0:
+			note = fmt.Sprintf("credit note %d", d.CreditNote)
+		case d.Kind == string(sale.CreditNote):
+			note = "a credit note: issue the return again"
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", d.Counter, d.Number, d.IssuedAt.Local().Format("2006-01-02 15:04:05"), note, d.Message)
+	}
+	tw.Flush()
+	if more := r.Count - len(r.Newest); more > 0 {
+		fmt.Fprintf(io.Stdout, "  and %d older: egsd documents list --status rejected\n", more)
+	}
 }

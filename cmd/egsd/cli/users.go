@@ -232,7 +232,7 @@ func runUsers(ctx context.Context, io IO, args []string) error {
 		if u, err = admin.change(ctx, *name, ch); err != nil {
 			return err
 		}
-		fmt.Fprintf(io.Stdout, "%s: %sd\n", u.Name, action)
+		fmt.Fprintf(io.Stdout, "%s: %s\n", u.Name, map[string]string{"unlock": "unlocked", "disable": "disabled", "enable": "enabled"}[action])
 	default:
 		return usagef("unknown users action %q", action)
 	}

@@ -41,7 +41,7 @@ func runVerify(_ context.Context, io IO, args []string) error {
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d checks failed", failed, len(fs.Args()))
+		return fmt.Errorf("%d of %s failed", failed, plural(len(fs.Args()), "check", "checks"))
 	}
 	return nil
 }
