@@ -154,8 +154,8 @@ type ClockConfig struct {
 
 // StoreConfig tunes the store.
 type StoreConfig struct {
-	// GroupCommit lets concurrent sales share one fsync; false commits
-	// each document on its own.
+	// GroupCommit lets concurrent sales, and the answers recorded
+	// meanwhile, share one fsync; false commits each on its own.
 	GroupCommit bool `toml:"group_commit"`
 }
 

@@ -77,3 +77,64 @@ func BenchmarkIssue(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIssueAndAnswer is a unit that issues and delivers at once: eight
+// issuers issue documents for submission while eight submitters record the
+// authority's answer for each, as the agent's submitter does. With one
+// commit per call, every answer costs its own fsync and takes the write
+// lock from the issuers; with group commit, answers share the commits of
+// the documents issued meanwhile.
+func BenchmarkIssueAndAnswer(b *testing.B) {
+	for _, mode := range []struct {
+		name     string
+		maxBatch int
+	}{
+		{"per-call", 1},
+		{"group", 0},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			s := queuetest.Open(b, &queue.Options{MaxBatch: mode.maxBatch})
+			queuetest.Issue(b, s, "warmup", "warmup", benchBody)
+			reqs := make([]*queue.IssueRequest, b.N)
+			for i := range reqs {
+				reqs[i] = queuetest.Request(fmt.Sprintf("cashier%d", i%8), fmt.Sprint(i), benchBody)
+				reqs[i].Submit = true
+			}
+			issued := make(chan uint64, b.N)
+			var next atomic.Int64
+			var issuers, answerers sync.WaitGroup
+			b.ResetTimer()
+			for range 8 {
+				issuers.Go(func() {
+					for {
+						i := next.Add(1) - 1
+						if i >= int64(b.N) {
+							return
+						}
+						res, err := s.Issue(context.Background(), reqs[i])
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						issued <- res.Record.Counter
+					}
+				})
+				answerers.Go(func() {
+					for counter := range issued {
+						if err := s.RecordAnswer(counter, queue.Answer{Status: queue.StatusAccepted, Body: []byte(`{"reportingStatus":"REPORTED"}`)}); err != nil {
+							b.Error(err)
+						}
+					}
+				})
+			}
+			issuers.Wait()
+			close(issued)
+			answerers.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+			if st, err := s.OutboxStats(); err != nil || st.Pending != 0 {
+				b.Fatalf("outbox after the run: %+v, %v", st, err)
+			}
+		})
+	}
+}

@@ -10,8 +10,12 @@
 // head, outbox, idempotency key and audit entry. Issue returns only after
 // the transaction is on disk. Concurrent calls are serialised by a single
 // writer goroutine, which puts whatever is waiting into one bbolt commit so
-// that they share the fsync (group commit); each document's writes are still
-// all-or-nothing, because a stamp that fails writes nothing.
+// that they share the fsync (group commit). The authority's answers
+// ([Store.RecordAnswer]) and deferred submissions ([Store.Defer]) go
+// through the same writer, into the same commits. Each call's writes are
+// still all-or-nothing: a stamp that fails writes nothing, and a call that
+// fails halfway through its writes is dropped from the transaction, which
+// is run again without it.
 //
 // # Formats
 //

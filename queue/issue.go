@@ -89,21 +89,14 @@ type idempotencyEntry struct {
 	BodyHash []byte `json:"body_hash"`
 }
 
-type issueCall struct {
-	req  *IssueRequest
-	res  IssueResult
-	err  error
-	done chan struct{}
-}
-
 // Issue issues one document and returns after it is durably committed. A
 // resend with the same user, key and body returns the original document
 // with Replayed set; the same key with another body is ErrIdempotencyConflict.
 // The context only bounds the wait: once queued, a document is issued even
 // if ctx ends, and a resend with the same key finds it.
 func (s *Store) Issue(ctx context.Context, req *IssueRequest) (IssueResult, error) {
-	// An empty UUID would fail bbolt's Put and abort every document in the
-	// batch, so it is refused here.
+	// An empty UUID would fail bbolt's Put halfway through the document's
+	// writes, so it is refused here.
 	corrective := req.Note != nil && req.Note.Corrective
 	if req.IdempotencyKey == "" && !corrective || req.User == "" || req.UUID == "" || req.Stamp == nil {
 		return IssueResult{}, fmt.Errorf("queue: IssueRequest needs User, IdempotencyKey, UUID and Stamp")
@@ -123,12 +116,18 @@ func (s *Store) Issue(ctx context.Context, req *IssueRequest) (IssueResult, erro
 		s.mu.RUnlock()
 		return IssueResult{Record: r, Replayed: true}, err
 	}
-	call := &issueCall{req: req, done: make(chan struct{})}
-	s.issueCh <- call
 	s.mu.RUnlock()
+	var res IssueResult
+	call := &writeCall{done: make(chan struct{}), apply: func(tx *bolt.Tx, b *batchState) (err, abort error) {
+		res, err, abort = s.issueOne(tx, b, req)
+		return err, abort
+	}}
+	if err := s.enqueue(call); err != nil {
+		return IssueResult{}, err
+	}
 	select {
 	case <-call.done:
-		return call.res, call.err
+		return res, call.err
 	case <-ctx.Done():
 		return IssueResult{}, ctx.Err()
 	}
@@ -168,75 +167,23 @@ func idempotent(tx *bolt.Tx, req *IssueRequest) (IssueResult, bool, error) {
 	return IssueResult{Record: r, Replayed: true}, true, nil
 }
 
-// writer is the single goroutine that issues documents. It takes every
-// call already waiting (up to MaxBatch) into one transaction, so that
-// concurrent sales share one fsync while a lone sale never waits for a
-// batch to fill.
-func (s *Store) writer() {
-	defer close(s.done)
-	batch := make([]*issueCall, 0, s.opts.MaxBatch)
-	for first := range s.issueCh {
-		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < s.opts.MaxBatch {
-			select {
-			case c, ok := <-s.issueCh:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, c)
-			default:
-				break fill
-			}
-		}
-		s.commitBatch(batch)
-	}
-}
-
-func (s *Store) commitBatch(batch []*issueCall) {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		head, err := getHead(tx)
-		if err != nil {
-			return err
-		}
-		var ident Identity
-		if err := getJSON(tx.Bucket(bucketMeta), keyIdentity, &ident); err != nil {
-			return err
-		}
-		for _, c := range batch {
-			c.res, c.err = IssueResult{}, nil
-			if err := s.issueOne(tx, &head, &ident, c); err != nil {
-				return err // a storage failure: nothing in this batch is committed
-			}
-		}
-		return putJSON(tx.Bucket(bucketMeta), keyHead, head)
-	})
-	for _, c := range batch {
-		if err != nil {
-			c.res, c.err = IssueResult{}, fmt.Errorf("commit: %w", err)
-		}
-		close(c.done)
-	}
-}
-
-// issueOne issues c's document into tx. A problem with this one document
-// (clock, idempotency, stamp) is c.err and writes nothing; the returned
-// error is a storage failure that must abort the whole transaction.
-func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall) error {
-	req := c.req
+// issueOne issues req's document into tx. A problem with this one
+// document (clock, idempotency, stamp) is err and writes nothing; abort is
+// a storage failure after some of its writes.
+func (s *Store) issueOne(tx *bolt.Tx, b *batchState, req *IssueRequest) (res IssueResult, err, abort error) {
 	// A resend may have queued behind its original in the same batch.
 	if res, ok, err := idempotent(tx, req); ok || err != nil {
-		c.res, c.err = res, err
-		return nil
+		return res, err, nil
+	}
+	if err := b.chain(tx); err != nil {
+		return IssueResult{}, nil, err
 	}
 	meta := tx.Bucket(bucketMeta)
-	if ident.Regime != "" && ident.Regime != req.Regime {
-		c.err = fmt.Errorf("%w: the journal is %s, the request is %s", ErrRegimeMismatch, ident.Regime, req.Regime)
-		return nil
+	if b.ident.Regime != "" && b.ident.Regime != req.Regime {
+		return IssueResult{}, fmt.Errorf("%w: the journal is %s, the request is %s", ErrRegimeMismatch, b.ident.Regime, req.Regime), nil
 	}
-	if m := ident.Mismatches(req.Identity); req.Identity != nil && len(m) > 0 {
-		c.err = &IdentityError{Mismatches: m}
-		return nil
+	if m := b.ident.Mismatches(req.Identity); req.Identity != nil && len(m) > 0 {
+		return IssueResult{}, &IdentityError{Mismatches: m}, nil
 	}
 	// A note is checked against its original before it takes a slot.
 	var refs References
@@ -246,44 +193,37 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 		var noteErr, err error
 		refs, credit, existing, noteErr, err = checkNote(tx, req.Note)
 		if err != nil {
-			return err
+			return IssueResult{}, nil, err
 		}
 		if existing != nil {
-			c.res = IssueResult{Record: existing, Replayed: true}
-			return nil
+			return IssueResult{Record: existing, Replayed: true}, nil, nil
 		}
 		if noteErr != nil {
-			c.err = noteErr
-			return nil
+			return IssueResult{}, noteErr, nil
 		}
 	}
 	// A reused UUID would re-point the UUID index away from its document.
 	if k := tx.Bucket(bucketUUID).Get([]byte(req.UUID)); k != nil {
-		c.err = fmt.Errorf("%w: UUID %s is document %d", ErrExists, req.UUID, decodeCounter(k))
-		return nil
+		return IssueResult{}, fmt.Errorf("%w: UUID %s is document %d", ErrExists, req.UUID, decodeCounter(k)), nil
 	}
 	now, err := s.opts.Clock()
 	if err != nil {
-		c.err = &ClockError{Now: now, LastIssued: head.LastIssued, Cause: err}
-		return nil
+		return IssueResult{}, &ClockError{Now: now, LastIssued: b.head.LastIssued, Cause: err}, nil
 	}
-	if now.Before(head.LastIssued) {
-		c.err = &ClockError{Now: now, LastIssued: head.LastIssued}
-		return nil
+	if now.Before(b.head.LastIssued) {
+		return IssueResult{}, &ClockError{Now: now, LastIssued: b.head.LastIssued}, nil
 	}
-	prev := head.Hash
-	if head.Counter == 0 {
+	prev := b.head.Hash
+	if b.head.Counter == 0 {
 		prev = req.GenesisHash
 	}
-	slot := Slot{Counter: head.Counter + 1, PrevHash: prev, UUID: req.UUID, IssuedAt: now}
+	slot := Slot{Counter: b.head.Counter + 1, PrevHash: prev, UUID: req.UUID, IssuedAt: now}
 	doc, err := stampSafely(req.Stamp, slot)
 	if err != nil {
-		c.err = err
-		return nil
+		return IssueResult{}, err, nil
 	}
 	if doc.Hash == "" || len(doc.Bytes) == 0 {
-		c.err = fmt.Errorf("stamp returned an empty document or hash")
-		return nil
+		return IssueResult{}, fmt.Errorf("stamp returned an empty document or hash"), nil
 	}
 	rec := &Record{
 		Counter: slot.Counter, UUID: slot.UUID, Regime: req.Regime, Kind: req.Kind,
@@ -300,17 +240,17 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 	}
 	key := u64(rec.Counter)
 	if err := putRecord(tx, rec, true); err != nil {
-		return err
+		return IssueResult{}, nil, err
 	}
 	if err := tx.Bucket(bucketUUID).Put([]byte(rec.UUID), key); err != nil {
-		return err
+		return IssueResult{}, nil, err
 	}
 	if req.Submit {
 		if err := putJSON(appendOnly(tx.Bucket(bucketOutbox)), key, OutboxEntry{Counter: rec.Counter, Regime: rec.Regime, EnqueuedAt: rec.IssuedAt}); err != nil {
-			return err
+			return IssueResult{}, nil, err
 		}
 		if err := addOutboxCount(meta, 1); err != nil {
-			return err
+			return IssueResult{}, nil, err
 		}
 	}
 	if how := req.Print; how != PrintNone {
@@ -318,35 +258,35 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 			how = PrintAfterAnswer
 		}
 		if err := queueOriginal(tx, rec, how); err != nil {
-			return err
+			return IssueResult{}, nil, err
 		}
 	}
 	if req.IdempotencyKey != "" {
 		if err := putJSON(tx.Bucket(bucketIdempotency), idempotencyKey(req.User, req.IdempotencyKey), idempotencyEntry{rec.Counter, req.BodyHash}); err != nil {
-			return err
+			return IssueResult{}, nil, err
 		}
 	}
 	if err := indexNumber(tx, rec.Number, rec.Counter); err != nil {
-		return err
+		return IssueResult{}, nil, err
 	}
 	if req.Note != nil {
 		if err := recordNote(tx, req.Note, refs, credit, rec); err != nil {
-			return err
+			return IssueResult{}, nil, err
 		}
 	}
 	details := map[string]string{"uuid": rec.UUID, "kind": rec.Kind, "hash": rec.Hash}
-	if ident.Regime == "" || ident.Bound == nil && req.Identity != nil {
-		if ident.Regime == "" {
-			ident.Regime, ident.Genesis = req.Regime, prev
+	if b.ident.Regime == "" || b.ident.Bound == nil && req.Identity != nil {
+		if b.ident.Regime == "" {
+			b.ident.Regime, b.ident.Genesis = req.Regime, prev
 		}
-		if ident.Bound == nil && req.Identity != nil {
-			ident.Bound, ident.BoundAt, ident.BoundBy = maps.Clone(req.Identity), now.UTC(), "first_document"
-			for k, v := range ident.Bound {
+		if b.ident.Bound == nil && req.Identity != nil {
+			b.ident.Bound, b.ident.BoundAt, b.ident.BoundBy = maps.Clone(req.Identity), now.UTC(), "first_document"
+			for k, v := range b.ident.Bound {
 				details["identity."+k] = v // this document bound the unit's identity
 			}
 		}
-		if err := putJSON(meta, keyIdentity, ident); err != nil {
-			return err
+		if err := putJSON(meta, keyIdentity, b.ident); err != nil {
+			return IssueResult{}, nil, err
 		}
 	}
 	for k, v := range req.AuditDetails {
@@ -357,11 +297,10 @@ func (s *Store) issueOne(tx *bolt.Tx, head *Head, ident *Identity, c *issueCall)
 	if err := s.appendAudit(tx, &AuditEntry{
 		Time: now, Actor: req.User, ActorKind: ActorUser, Action: AuditDocument, Subject: fmt.Sprint(rec.Counter), Details: details,
 	}); err != nil {
-		return err
+		return IssueResult{}, nil, err
 	}
-	*head = Head{Counter: rec.Counter, Hash: rec.Hash, LastIssued: now}
-	c.res = IssueResult{Record: rec}
-	return nil
+	b.head, b.issued = Head{Counter: rec.Counter, Hash: rec.Hash, LastIssued: now}, true
+	return IssueResult{Record: rec}, nil, nil
 }
 
 // stampSafely runs the caller's stamp function and turns a panic into an

@@ -59,54 +59,63 @@ type Answer struct {
 }
 
 // RecordAnswer stores the authority's final answer in the journal and takes
-// the document out of the outbox, in one transaction with its audit entry.
-// The stored document bytes are never touched.
+// the document out of the outbox, with its audit entry, all or nothing. It
+// returns once that is on disk: the writer commits it together with the
+// documents being issued and the other answers waiting (group commit). The
+// stored document bytes are never touched. A second answer for the same
+// document finds it out of the outbox and changes nothing.
 func (s *Store) RecordAnswer(counter uint64, a Answer) error {
 	if a.Status == StatusPending {
 		return fmt.Errorf("queue: RecordAnswer needs a final status")
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.write(func(tx *bolt.Tx, _ *batchState) (err, abort error) {
 		key := u64(counter)
 		rec, err := answeredRecord(tx, key)
 		if err != nil {
-			return err
+			return err, nil
 		}
 		if tx.Bucket(bucketOutbox).Get(key) == nil {
-			return fmt.Errorf("document %d is not in the outbox", counter)
+			return fmt.Errorf("document %d is not in the outbox", counter), nil
 		}
-		rec.Status, rec.Answer, rec.Messages, rec.AnsweredAt = a.Status, a.Body, a.Messages, a.At.UTC()
-		if err := putRecord(tx, rec, false); err != nil {
-			return err
-		}
-		if rec.Status == StatusRejected {
-			if err := indexRejected(tx, rec); err != nil {
-				return err
-			}
-		}
-		if err := tx.Bucket(bucketOutbox).Delete(key); err != nil {
-			return err
-		}
-		if err := addOutboxCount(tx.Bucket(bucketMeta), -1); err != nil {
-			return err
-		}
-		if err := s.releasePrint(tx, counter, a.Status, a.At); err != nil {
-			return err
-		}
-		details := map[string]string{"status": a.Status.String()}
-		if a.Status == StatusRejected && rec.Original != 0 {
-			// A rejected note takes nothing from its original any more.
-			details["released_from"] = fmt.Sprint(rec.Original)
-			failed, err := s.releaseNote(tx, rec)
-			if err != nil {
-				return err
-			}
-			if failed != "" {
-				details["release_error"] = failed
-			}
-		}
-		return s.appendAudit(tx, &AuditEntry{Time: a.At, Actor: ActorSystem, ActorKind: ActorSystem, Action: AuditDocumentState,
-			Subject: fmt.Sprint(counter), Details: details})
+		return nil, s.recordAnswer(tx, rec, a)
 	})
+}
+
+// recordAnswer writes a's answer for rec, which is in the outbox.
+func (s *Store) recordAnswer(tx *bolt.Tx, rec *Record, a Answer) error {
+	key := u64(rec.Counter)
+	rec.Status, rec.Answer, rec.Messages, rec.AnsweredAt = a.Status, a.Body, a.Messages, a.At.UTC()
+	if err := putRecord(tx, rec, false); err != nil {
+		return err
+	}
+	if rec.Status == StatusRejected {
+		if err := indexRejected(tx, rec); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bucketOutbox).Delete(key); err != nil {
+		return err
+	}
+	if err := addOutboxCount(tx.Bucket(bucketMeta), -1); err != nil {
+		return err
+	}
+	if err := s.releasePrint(tx, rec.Counter, a.Status, a.At); err != nil {
+		return err
+	}
+	details := map[string]string{"status": a.Status.String()}
+	if a.Status == StatusRejected && rec.Original != 0 {
+		// A rejected note takes nothing from its original any more.
+		details["released_from"] = fmt.Sprint(rec.Original)
+		failed, err := s.releaseNote(tx, rec)
+		if err != nil {
+			return err
+		}
+		if failed != "" {
+			details["release_error"] = failed
+		}
+	}
+	return s.appendAudit(tx, &AuditEntry{Time: a.At, Actor: ActorSystem, ActorKind: ActorSystem, Action: AuditDocumentState,
+		Subject: fmt.Sprint(rec.Counter), Details: details})
 }
 
 // answeredRecord reads the journal record under key for RecordAnswer. It is
@@ -125,17 +134,18 @@ func answeredRecord(tx *bolt.Tx, key []byte) (*Record, error) {
 }
 
 // Defer records a failed attempt and when to try again; the entry keeps its
-// place in the queue.
+// place in the queue. Like RecordAnswer, it is committed with whatever else
+// the writer has waiting.
 func (s *Store) Defer(counter uint64, next time.Time, lastErr string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.write(func(tx *bolt.Tx, _ *batchState) (err, abort error) {
 		b := tx.Bucket(bucketOutbox)
 		var e OutboxEntry
 		if err := getJSON(b, u64(counter), &e); err != nil {
-			return err
+			return err, nil
 		}
 		e.Attempts++
 		e.NextAttempt, e.LastError = next.UTC(), lastErr
-		return putJSON(b, u64(counter), e)
+		return nil, putJSON(b, u64(counter), e)
 	})
 }
 

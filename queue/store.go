@@ -95,7 +95,7 @@ type Store struct {
 	db   *bolt.DB
 	opts Options
 
-	issueCh chan *issueCall // to the single writer; closed by Close
+	writes  chan *writeCall // to the single writer (writer.go); closed by Close
 	done    chan struct{}   // closed when the writer has stopped
 	stop    chan struct{}   // closed by Close to stop the trimmer
 	trimmed chan struct{}   // closed when the trimmer has stopped
@@ -205,7 +205,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if o.TrimInterval == 0 {
 		o.TrimInterval = 250 * time.Millisecond
 	}
-	s := &Store{db: db, opts: o, issueCh: make(chan *issueCall, 1024), done: make(chan struct{}),
+	s := &Store{db: db, opts: o, writes: make(chan *writeCall, 1024), done: make(chan struct{}),
 		stop: make(chan struct{}), trimmed: make(chan struct{})}
 	if err := db.Update(s.initOrMigrate); err != nil {
 		db.Close()
@@ -277,7 +277,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	close(s.issueCh)
+	close(s.writes)
 	close(s.stop)
 	s.mu.Unlock()
 	<-s.done
