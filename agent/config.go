@@ -39,7 +39,8 @@ type Config struct {
 type SubmitConfig struct {
 	// Enabled starts the worker that drains the outbox.
 	Enabled bool `toml:"enabled"`
-	// Concurrency bounds the documents in flight that need no order.
+	// Concurrency bounds the documents that need no order at the
+	// authority at once.
 	Concurrency int `toml:"concurrency"`
 	// OutageAfter is how long the authority may be unreachable before an
 	// outage incident opens.

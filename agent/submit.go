@@ -33,9 +33,26 @@ type submitter struct {
 	wake    chan struct{}
 	backoff func(attempt int, retryAfter time.Duration) time.Duration
 
-	mu           sync.Mutex // guards the fields below
-	failingSince time.Time  // first retryable failure of the current run of failures
-	failHead     uint64     // the counter at failingSince
+	// slots bounds the submissions waiting for the authority at once
+	// (Concurrency); places bounds the documents between dispatch and
+	// their recorded outcome (twice that), so that answers waiting for the
+	// disk cannot pile up. running counts their goroutines; run waits
+	// for them before it returns.
+	slots   chan struct{}
+	places  chan struct{}
+	running sync.WaitGroup
+	// listed, if set, is called after each listing of the outbox (tests
+	// use it to let a submission settle at that moment).
+	listed func()
+
+	mu sync.Mutex // guards the fields below
+	// inFlight holds the documents dispatched whose outcome is not
+	// recorded yet; settled those recorded since the current listing of
+	// the outbox was taken, which it may still show as they were.
+	inFlight     map[uint64]bool
+	settled      map[uint64]bool
+	failingSince time.Time // first retryable failure of the current run of failures
+	failHead     uint64    // the counter at failingSince
 	lastError    string
 	lastContact  time.Time // last answer from the authority
 	outage       uint64    // open outage incident, or 0
@@ -83,7 +100,9 @@ type SubmissionState struct {
 }
 
 func newSubmitter(a *Agent, cfg SubmitConfig) *submitter {
-	s := &submitter{a: a, cfg: cfg, wake: make(chan struct{}, 1)}
+	s := &submitter{a: a, cfg: cfg, wake: make(chan struct{}, 1),
+		slots: make(chan struct{}, max(cfg.Concurrency, 1)), places: make(chan struct{}, 2*max(cfg.Concurrency, 1)),
+		inFlight: map[uint64]bool{}, settled: map[uint64]bool{}}
 	policy := backoff.Policy{Max: cfg.MaxBackoff.Duration}
 	s.backoff = func(attempt int, retryAfter time.Duration) time.Duration {
 		return policy.Delay(attempt, retryAfter, rand.Int64N)
@@ -99,8 +118,10 @@ func (s *submitter) Wake() {
 	}
 }
 
-// run submits until ctx ends.
+// run submits until ctx ends, and returns once the submissions in flight
+// have ended too.
 func (s *submitter) run(ctx context.Context) {
+	defer s.running.Wait()
 	for ctx.Err() == nil {
 		next, err := s.step(ctx)
 		if err != nil {
@@ -130,14 +151,26 @@ func (s *submitter) step(ctx context.Context) (wait time.Duration, err error) {
 	return s.round(ctx)
 }
 
-// round is one look at the outbox: see step.
+// round is one pass over the outbox: see step. It dispatches each due
+// document that is not in flight already and does not wait for them: the
+// next round lists the outbox again while they are at the authority, so
+// that Concurrency documents stay in flight across listings. Each one
+// wakes the submitter when its outcome is recorded.
 func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 	if s.isPaused() {
 		return time.Minute, nil
 	}
+	// What settles from now on may be stale in the listing: skip it in this
+	// round, the next one sees it as it is.
+	s.mu.Lock()
+	clear(s.settled)
+	s.mu.Unlock()
 	entries, err := s.a.store.Outbox(1000)
 	if err != nil {
 		return 0, err
+	}
+	if s.listed != nil {
+		s.listed()
 	}
 	now := s.a.time.Wall()
 	if len(entries) == 0 {
@@ -145,14 +178,15 @@ func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 		return time.Minute, nil
 	}
 	ordered, _ := s.a.regime.(stamping.Ordered)
-	sem := make(chan struct{}, s.cfg.Concurrency)
-	var wg sync.WaitGroup
 	wait := time.Minute
 	submitted := 0
 	blocked := false // an ordered document did not go through: later ones wait
 	for _, e := range entries {
 		if ctx.Err() != nil || s.isPaused() {
 			break
+		}
+		if s.busy(e.Counter) {
+			continue
 		}
 		if e.NextAttempt.After(now) {
 			wait = min(wait, e.NextAttempt.Sub(now))
@@ -169,20 +203,16 @@ func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 				continue
 			}
 			submitted++
-			if !s.submitOne(ctx, e, sub) {
+			if !s.submitOne(ctx, e, sub, nil) {
 				blocked = true
 			}
 			continue
 		}
+		if !s.dispatch(ctx, e, sub) {
+			break
+		}
 		submitted++
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			s.submitOne(ctx, e, sub)
-		}()
 	}
-	wg.Wait()
 	// The round may have emptied the outbox: end an outage or a replay now
 	// rather than on the next round.
 	if st, err := s.a.store.OutboxStats(); err == nil && st.Pending == 0 {
@@ -196,10 +226,62 @@ func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 	return wait, nil
 }
 
+// busy reports whether a document of the current listing is to be left
+// alone: in flight, or settled since the listing was taken.
+func (s *submitter) busy(counter uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inFlight[counter] || s.settled[counter]
+}
+
+// dispatch submits e's document in its own goroutine once a place and a
+// slot are free. The slot is given back as soon as the authority has
+// answered, so that the next document goes out while this answer is being
+// recorded. It reports false, dispatching nothing, when ctx ends first.
+func (s *submitter) dispatch(ctx context.Context, e queue.OutboxEntry, sub stamping.Submission) bool {
+	select {
+	case s.places <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		<-s.places
+		return false
+	}
+	s.mu.Lock()
+	s.inFlight[e.Counter] = true
+	s.mu.Unlock()
+	s.running.Go(func() {
+		s.submitOne(ctx, e, sub, func() { <-s.slots })
+		s.mu.Lock()
+		delete(s.inFlight, e.Counter)
+		s.settled[e.Counter] = true
+		last := len(s.inFlight) == 0
+		s.mu.Unlock()
+		<-s.places
+		// The last one may have emptied the outbox: end an outage or a
+		// replay now, as the round does.
+		if last {
+			if st, err := s.a.store.OutboxStats(); err == nil && st.Pending == 0 {
+				s.drained(s.a.time.Wall())
+			}
+		}
+		s.Wake()
+	})
+	return true
+}
+
 // submitOne submits one document and records what came of it; it reports
 // whether the document is finished with (accepted, duplicate or rejected).
-func (s *submitter) submitOne(ctx context.Context, e queue.OutboxEntry, sub stamping.Submission) bool {
+// answered, if not nil, is called once the authority has answered, before
+// the answer is recorded.
+func (s *submitter) submitOne(ctx context.Context, e queue.OutboxEntry, sub stamping.Submission, answered func()) bool {
 	res := s.a.regime.Submit(ctx, sub)
+	if answered != nil {
+		answered()
+	}
 	now := s.a.time.Wall()
 	msg := strings.Join(res.Messages, "; ")
 	var status queue.Status

@@ -21,11 +21,20 @@ type scripted struct {
 	outcome func(counter uint64) stamping.Result
 	calls   map[uint64]int
 	ordered bool
+	// hold, if set, is called with each document's counter before the
+	// outcome, outside mu: it may block one submission alone.
+	hold func(counter uint64)
 }
 
 func (s *scripted) Name() string { return "scripted" }
 
 func (s *scripted) Submit(_ context.Context, sub stamping.Submission) stamping.Result {
+	s.mu.Lock()
+	hold := s.hold
+	s.mu.Unlock()
+	if hold != nil {
+		hold(sub.Slot.Counter)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[sub.Slot.Counter]++
@@ -70,19 +79,31 @@ func retryable(msg string) stamping.Result {
 // the test drives the submitter one step at a time.
 func submitHarness(t *testing.T) (*harness, *scripted, string) {
 	t.Helper()
+	return submitHarnessWith(t, nil)
+}
+
+// submitHarnessWith is submitHarness with the submission settings mod makes.
+func submitHarnessWith(t *testing.T, mod func(*SubmitConfig)) (*harness, *scripted, string) {
+	t.Helper()
 	h := newHarness(t, func(c *Config) {
 		c.Regime.Name = "scripted"
 		c.Regime.Options = nil
 		c.Submit.Enabled = true
+		if mod != nil {
+			mod(&c.Submit)
+		}
 	})
 	return h, lastScripted, h.user("ana", RoleCashier)
 }
 
+// step is one round of the submitter, and waits for the submissions it
+// dispatched to be recorded.
 func (h *harness) step() {
 	h.t.Helper()
 	if _, err := h.a.submit.step(context.Background()); err != nil {
 		h.t.Fatal(err)
 	}
+	h.a.submit.running.Wait()
 }
 
 func (h *harness) record(counter uint64) *queue.Record {
@@ -307,4 +328,117 @@ func TestCorrectiveCreditNote(t *testing.T) {
 		t.Errorf("resend: %d, counter %d; want 200 and %d", again.Code, same.Counter, note.Counter)
 	}
 	problemOf(t, h.do(request{method: "POST", path: fmt.Sprintf("/v1/documents/%d/credit-note", note.Counter), token: manager}), http.StatusConflict)
+}
+
+// runSubmitter runs the submitter's loop, as the agent does, until the
+// test ends.
+func runSubmitter(t *testing.T, h *harness) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.a.submit.run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// waitFor polls cond until it holds; the deadline only turns a hang into
+// a failure.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A document the authority is slow to answer holds one submission slot,
+// not the submitter: documents issued meanwhile are delivered through the
+// other slots, each once.
+func TestSubmitterGoesPastASlowDocument(t *testing.T) {
+	h, sc, cashier := submitHarnessWith(t, func(c *SubmitConfig) { c.Concurrency = 2 })
+	entered, release := make(chan struct{}), make(chan struct{})
+	sc.mu.Lock()
+	sc.hold = func(counter uint64) {
+		if counter == 1 {
+			close(entered)
+			<-release
+		}
+	}
+	sc.mu.Unlock()
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	runSubmitter(t, h)
+	h.mustSale(cashier, "slow", goodSale)
+	<-entered
+	for i := range 5 {
+		h.mustSale(cashier, fmt.Sprint("k", i), goodSale)
+	}
+	waitFor(t, "documents 2-6 to be accepted while document 1 is at the authority", func() bool {
+		for c := uint64(2); c <= 6; c++ {
+			if h.record(c).Status != queue.StatusAccepted {
+				return false
+			}
+		}
+		return true
+	})
+	if r := h.record(1); r.Status != queue.StatusPending {
+		t.Errorf("document 1 = %v while the authority holds it", r.Status)
+	}
+	close(release)
+	released = true
+	waitFor(t, "document 1 to be accepted", func() bool { return h.record(1).Status == queue.StatusAccepted })
+	for c := uint64(1); c <= 6; c++ {
+		if n := sc.attempts(c); n != 1 {
+			t.Errorf("document %d submitted %d times, want once", c, n)
+		}
+	}
+}
+
+// A document whose answer is recorded after the submitter listed the
+// outbox, while it was still in flight, is not submitted again from that
+// listing, which still shows it.
+func TestSubmitterSubmitsEachDocumentOnce(t *testing.T) {
+	h, sc, cashier := submitHarnessWith(t, func(c *SubmitConfig) { c.Concurrency = 2 })
+	entered, release := make(chan struct{}, 2), make(chan struct{})
+	sc.mu.Lock()
+	sc.hold = func(counter uint64) {
+		if counter == 1 {
+			entered <- struct{}{}
+			<-release
+		}
+	}
+	sc.mu.Unlock()
+	h.mustSale(cashier, "k1", goodSale)
+	if _, err := h.a.submit.step(context.Background()); err != nil { // dispatches document 1
+		t.Fatal(err)
+	}
+	<-entered
+	h.mustSale(cashier, "k2", goodSale)
+	// The next round lists documents 1 and 2; document 1's answer is then
+	// recorded before the round goes through the listing.
+	h.a.submit.listed = func() {
+		h.a.submit.listed = nil
+		close(release)
+		waitFor(t, "document 1 to be accepted", func() bool { return h.record(1).Status == queue.StatusAccepted })
+		waitFor(t, "document 1 to settle", func() bool {
+			h.a.submit.mu.Lock()
+			defer h.a.submit.mu.Unlock()
+			return !h.a.submit.inFlight[1]
+		})
+	}
+	h.step()
+	for c := uint64(1); c <= 2; c++ {
+		if n := sc.attempts(c); n != 1 {
+			t.Errorf("document %d submitted %d times, want once", c, n)
+		}
+	}
 }
