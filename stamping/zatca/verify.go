@@ -95,11 +95,14 @@ type Verified struct {
 // what it verified and the first problem found.
 func Verify(doc []byte) (*Verified, error) {
 	// One tokenisation of the document serves both the decoding of the
-	// view and the scan for what the invoice hash excludes.
-	var v verifyView
-	r := newVerifyReader(doc)
-	if err := xml.NewTokenDecoder(r).Decode(&v); err != nil {
-		return nil, fmt.Errorf("not a readable UBL invoice: %w", err)
+	// view and the invoice hash: plainly (plainTokens, plainDecoder) for
+	// the documents egsd and ZATCA write, else by encoding/xml, which reads
+	// every document (its errors are the ones reported).
+	r, v, hash, err := readPlain(doc)
+	if err == errNotPlain {
+		if r, v, err = readXML(doc); err != nil {
+			return nil, fmt.Errorf("not a readable UBL invoice: %w", err)
+		}
 	}
 	out := &Verified{ID: v.ID, Simplified: len(v.TypeCode.Name) >= 2 && v.TypeCode.Name[:2] == "02",
 		UUID: v.UUID, TypeCode: v.TypeCode.Code, TypeCodeName: v.TypeCode.Name, IssueDate: v.IssueDate, IssueTime: v.IssueTime,
@@ -119,9 +122,10 @@ func Verify(doc []byte) (*Verified, error) {
 			qrText = r.Binary
 		}
 	}
-	_, hash, err := r.invoiceHash()
-	if err != nil {
-		return out, fmt.Errorf("invoice hash: %w", err)
+	if hash == "" {
+		if _, hash, err = r.invoiceHash(); err != nil {
+			return out, fmt.Errorf("invoice hash: %w", err)
+		}
 	}
 	out.Hash = hash
 
@@ -207,6 +211,39 @@ func Verify(doc []byte) (*Verified, error) {
 	return out, nil
 }
 
+// readPlain is Verify's reading of a plain document: the view, and the
+// invoice hash from the canonical form written on the way. It returns
+// errNotPlain, having decided nothing, for a document it leaves to
+// encoding/xml, including every document in which the hash's scan or
+// canonicalisation finds a problem (encoding/xml then reports it).
+func readPlain(doc []byte) (*verifyReader, verifyView, string, error) {
+	var v verifyView
+	p, ok := newPlainTokens(doc)
+	if !ok {
+		return nil, v, "", errNotPlain
+	}
+	r := newVerifyReader(doc, p)
+	d := &plainDecoder{r: r}
+	if err := d.decode(&v); err != nil {
+		return nil, v, "", errNotPlain
+	}
+	_, hash, err := r.invoiceHash()
+	if err != nil || !r.c14nOK {
+		return nil, v, "", errNotPlain
+	}
+	return r, v, hash, nil
+}
+
+// readXML is Verify's reading of any document with encoding/xml: the
+// view, and the reader positioned after the document element for the
+// invoice hash.
+func readXML(doc []byte) (*verifyReader, verifyView, error) {
+	var v verifyView
+	r := newVerifyReader(doc, nil)
+	err := xml.NewTokenDecoder(r).Decode(&v)
+	return r, v, err
+}
+
 // verifyReader gives Verify's xml.Decoder (xml.NewTokenDecoder) the raw
 // tokens of a document, which the decoder then checks and translates as it
 // does those it reads itself, and runs the invoice hash over the same
@@ -228,8 +265,15 @@ func Verify(doc []byte) (*Verified, error) {
 // inside an element) report; verifyReader finds those first and reports
 // them with the line, as the decoder over the bytes would.
 type verifyReader struct {
-	doc    []byte
-	d      *xml.Decoder
+	doc []byte
+	// d gives the raw tokens: an xml.Decoder (xd), or plainTokens, which
+	// stops at errNotPlain where the decoder's reading could differ.
+	d interface {
+		RawToken() (xml.Token, error)
+		InputOffset() int64
+	}
+	xd     *xml.Decoder
+	plain  bool
 	names  []xml.Name // the elements open, for the decoder's two errors
 	cuts   hashCuts
 	cutErr error // the first error of the scan; the scan stops there
@@ -239,8 +283,16 @@ type verifyReader struct {
 	childMark int  // len(c14n.out) before the current child of the document element
 }
 
-func newVerifyReader(doc []byte) *verifyReader {
-	r := &verifyReader{doc: doc, d: xml.NewDecoder(bytes.NewReader(doc))}
+// newVerifyReader reads doc with plain, or with an xml.Decoder when plain
+// is nil.
+func newVerifyReader(doc []byte, plain *plainTokens) *verifyReader {
+	r := &verifyReader{doc: doc}
+	if plain != nil {
+		r.d, r.plain = plain, true
+	} else {
+		r.xd = xml.NewDecoder(bytes.NewReader(doc))
+		r.d = r.xd
+	}
 	r.cuts.init()
 	// The canonical form of a document with a byte order mark is left to
 	// Canonicalize, which drops the mark before reading.
@@ -253,12 +305,15 @@ func newVerifyReader(doc []byte) *verifyReader {
 func (r *verifyReader) Token() (xml.Token, error) {
 	start := r.d.InputOffset()
 	tok, err := r.d.RawToken()
+	if r.plain && (err != nil && err != io.EOF || err == io.EOF && len(r.names) > 0) {
+		return nil, errNotPlain
+	}
 	if err != nil {
 		if r.cutErr == nil && err != io.EOF {
-			r.cutErr = r.cuts.tokenError(r.d, err)
+			r.cutErr = r.cuts.tokenError(r.xd, err)
 		}
 		if tok == nil && err == io.EOF && len(r.names) > 0 {
-			line, _ := r.d.InputPos()
+			line, _ := r.xd.InputPos()
 			return nil, &xml.SyntaxError{Msg: "unexpected EOF", Line: line}
 		}
 		return tok, err
@@ -268,9 +323,16 @@ func (r *verifyReader) Token() (xml.Token, error) {
 	case xml.StartElement:
 		r.names = append(r.names, t.Name)
 	case xml.EndElement:
-		// What xml.Decoder.Token checks of an end tag, in its words.
 		n := len(r.names)
-		line, _ := r.d.InputPos()
+		if r.plain {
+			if n == 0 || r.names[n-1] != t.Name {
+				return nil, errNotPlain
+			}
+			r.names = r.names[:n-1]
+			return tok, nil
+		}
+		// What xml.Decoder.Token checks of an end tag, in its words.
+		line, _ := r.xd.InputPos()
 		switch {
 		case n == 0:
 			return nil, &xml.SyntaxError{Msg: "unexpected end element </" + t.Name.Local + ">", Line: line}
@@ -328,7 +390,10 @@ func (r *verifyReader) invoiceHash() (digest [32]byte, b64 string, err error) {
 			break
 		}
 		if err != nil {
-			r.cutErr = r.cuts.tokenError(r.d, err)
+			if r.plain {
+				return digest, "", errNotPlain
+			}
+			r.cutErr = r.cuts.tokenError(r.xd, err)
 			break
 		}
 		r.hashToken(tok, start, r.d.InputOffset())
