@@ -35,6 +35,7 @@ func runBench(ctx context.Context, io IO, args []string) error {
 	cfgFlag := fs.String("config", "", "with --prefill: configuration file")
 	dataFlag := fs.String("data", "", "with --prefill: data directory")
 	demo := fs.Bool("demo", false, "with --prefill: use the demo settings of 'egsd run --demo'")
+	waitDelivery := fs.Duration("wait-delivery", 2*time.Minute, "after the run, wait up to this long for the outbox to empty and report the rate of sales issued and delivered (0: do not wait)")
 	af := addAPIAddressFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -92,6 +93,9 @@ func runBench(ctx context.Context, io IO, args []string) error {
 	if err := c.get(ctx, "/v1/status", &st); err == nil {
 		fmt.Fprintf(io.Stdout, "agent      %d documents in the journal, RSS %.1f MB right after the run (%.1f MB anonymous)\n",
 			st.Counter, mb(st.RSSBytes), mb(st.RSSAnonBytes))
+		if st.Submission.Enabled {
+			reportDelivery(ctx, io, c, st.Outbox.Pending, *sales, start, start.Add(elapsed), *waitDelivery)
+		}
 		// The store's file pages are released every 250 ms; show what stays.
 		time.Sleep(time.Second)
 		if err := c.get(ctx, "/v1/status", &st); err == nil {
@@ -105,6 +109,33 @@ func runBench(ctx context.Context, io IO, args []string) error {
 }
 
 func mb(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// reportDelivery says how many documents wait for the authority after a
+// run of sales from start to end, and waits up to wait for them: sales/s
+// counts the sales answered, not the documents delivered, which a unit
+// that submits must also keep up with.
+func reportDelivery(ctx context.Context, io IO, c *client, pending, sales int, start, end time.Time, wait time.Duration) {
+	fmt.Fprintf(io.Stdout, "outbox     %d pending right after the run\n", pending)
+	if pending == 0 || wait <= 0 {
+		return
+	}
+	for pending > 0 && time.Since(end) < wait {
+		time.Sleep(50 * time.Millisecond)
+		var st agent.Status
+		if err := c.get(ctx, "/v1/status", &st); err != nil {
+			fmt.Fprintf(io.Stdout, "outbox     could not read the status: %v\n", err)
+			return
+		}
+		pending = st.Outbox.Pending
+	}
+	after := time.Since(end)
+	if pending > 0 {
+		fmt.Fprintf(io.Stdout, "outbox     %d still pending %s after the run (see egsd status)\n", pending, after.Round(time.Millisecond))
+		return
+	}
+	fmt.Fprintf(io.Stdout, "outbox     empty %s after the run: %.1f sales/s issued and delivered\n",
+		after.Round(time.Millisecond), float64(sales)/time.Since(start).Seconds())
+}
 
 // benchPrefill fills a stopped unit's journal through the real issue
 // pipeline without fsync, so that latency can be measured on a large journal.

@@ -270,6 +270,35 @@ func TestBenchAgainstAgent(t *testing.T) {
 	}
 }
 
+// A unit that submits: the bench says what the run left in the outbox and
+// waits until it is delivered, with the rate of sales issued and delivered.
+func TestBenchReportsDelivery(t *testing.T) {
+	cfg := testDemoConfig(t.TempDir())
+	cfg.API.Listen = "127.0.0.1:0"
+	cfg.Regime.Name = "test-remote"
+	cfg.Submit.Enabled = true
+	a, url := serveAgent(t, cfg)
+	env := map[string]string{"EGSD_SESSION_FILE": filepath.Join(t.TempDir(), "session.json"), "EGSD_API": url}
+	out, _, err := run(t, env, "", "bench", "--clients", "2", "--sales", "20")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`outbox     \d+ pending right after the run`).MatchString(out) {
+		t.Errorf("bench output lacks the outbox after the run:\n%s", out)
+	}
+	if strings.Contains(out, "still pending") || !strings.Contains(out, "0 pending right after the run") && !strings.Contains(out, "sales/s issued and delivered") {
+		t.Errorf("bench output does not say the outbox was delivered:\n%s", out)
+	}
+	if st, err := a.Status(); err != nil || st.Outbox.Pending != 0 || st.Counter != 20 {
+		t.Errorf("after the bench: %d documents, %d pending, %v; want 20 delivered", st.Counter, st.Outbox.Pending, err)
+	}
+	// Submission off: nothing about an outbox.
+	_, _, env = startAgent(t)
+	if out, _, err := run(t, env, "", "bench", "--clients", "1", "--sales", "3"); err != nil || strings.Contains(out, "outbox") {
+		t.Errorf("bench without submission: %v\n%s", err, out)
+	}
+}
+
 func TestBenchPrefill(t *testing.T) {
 	dir := t.TempDir()
 	out, _, err := run(t, nil, "", "bench", "--prefill", "50", "--demo", "--data", dir)
