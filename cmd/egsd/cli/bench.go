@@ -93,6 +93,10 @@ func runBench(ctx context.Context, io IO, args []string) error {
 	if err := c.get(ctx, "/v1/status", &st); err == nil {
 		fmt.Fprintf(io.Stdout, "agent      %d documents in the journal, RSS %.1f MB right after the run (%.1f MB anonymous)\n",
 			st.Counter, mb(st.RSSBytes), mb(st.RSSAnonBytes))
+		if st.Printer != nil {
+			// Receipts print at the printer's pace, after the sale is answered.
+			fmt.Fprintf(io.Stdout, "printer    %d receipts queued right after the run\n", st.Printer.Queue.Queued)
+		}
 		if st.Submission.Enabled {
 			reportDelivery(ctx, io, c, st.Outbox.Pending, *sales, start, start.Add(elapsed), *waitDelivery)
 		}

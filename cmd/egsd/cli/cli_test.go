@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/egsd/egsd/agent"
+	"github.com/egsd/egsd/device/fakeprinter"
 	_ "github.com/egsd/egsd/stamping/testregime"
 )
 
@@ -296,6 +297,26 @@ func TestBenchReportsDelivery(t *testing.T) {
 	_, _, env = startAgent(t)
 	if out, _, err := run(t, env, "", "bench", "--clients", "1", "--sales", "3"); err != nil || strings.Contains(out, "outbox") {
 		t.Errorf("bench without submission: %v\n%s", err, out)
+	}
+}
+
+// With a printer, the bench says how many receipts wait for it: here all
+// of them, the paper being out.
+func TestBenchReportsPrintQueue(t *testing.T) {
+	p, err := fakeprinter.Start(fakeprinter.Options{WidthDots: 576})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.SetPaperOut(true)
+	cfg := testDemoConfig(t.TempDir())
+	cfg.API.Listen = "127.0.0.1:0"
+	cfg.Printer.Enabled, cfg.Printer.Profile, cfg.Printer.Port = true, "generic-80mm", p.Path()
+	_, url := serveAgent(t, cfg)
+	env := map[string]string{"EGSD_SESSION_FILE": filepath.Join(t.TempDir(), "session.json"), "EGSD_API": url}
+	out, _, err := run(t, env, "", "bench", "--clients", "2", "--sales", "5")
+	if err != nil || !strings.Contains(out, "printer    5 receipts queued right after the run") {
+		t.Errorf("bench with the paper out: %v\n%s", err, out)
 	}
 }
 
