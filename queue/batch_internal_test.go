@@ -105,6 +105,13 @@ func enqueue(t *testing.T, s *Store, n int, ctx context.Context, req *IssueReque
 		res, err := s.Issue(ctx, req)
 		ch <- outcome{res, err}
 	}()
+	waitQueued(t, s, n)
+	return ch
+}
+
+// waitQueued waits until the writer's channel holds n calls.
+func waitQueued(t *testing.T, s *Store, n int) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second) // only to fail instead of hanging
 	for len(s.writes) < n {
 		if time.Now().After(deadline) {
@@ -112,7 +119,6 @@ func enqueue(t *testing.T, s *Store, n int, ctx context.Context, req *IssueReque
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
-	return ch
 }
 
 // TestBatchMixed puts good documents, failing and panicking stamps, a
@@ -256,13 +262,7 @@ func queueCall(t *testing.T, s *Store, n int, call func() error) <-chan error {
 	t.Helper()
 	ch := make(chan error, 1)
 	go func() { ch <- call() }()
-	deadline := time.Now().Add(30 * time.Second) // only to fail instead of hanging
-	for len(s.writes) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("call %d never reached the writer's queue", n)
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
+	waitQueued(t, s, n)
 	return ch
 }
 
