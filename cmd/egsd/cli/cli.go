@@ -46,7 +46,7 @@ func commands() []command {
 		{"documents", "list, show, fetch and reprint documents; corrective credit notes (manager)", runDocuments},
 		{"config", "show the configuration the running agent uses (technician, manager)", runConfig},
 		{"printer", "list serial ports and printer profiles, show the printer, print a test page", runPrinter},
-		{"audit", "verify the audit log", runAudit},
+		{"audit", "list and verify the audit log; sign and export checkpoints of it", runAudit},
 		{"verify", "verify signed documents (hash, signature, QR) and their chain", runVerify},
 		{"journal", "export the stored documents byte for byte", runJournal},
 		{"bench", "measure the running agent: sales/s and latency", runBench},
