@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
 )
 
@@ -69,4 +70,62 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// A replay counts exactly the documents pending when it starts, whatever
+// the order in which the submitter's goroutines record and report their
+// answers: an answer recorded before the replay looked at the outbox (its
+// attempt began earlier) is not the replay's, even when it is reported
+// after the replay began; and the replay is not finished while an answer
+// of its own is recorded but not yet reported, although the outbox is
+// already empty.
+func TestReplayCountsItsOwnDocuments(t *testing.T) {
+	h, sc, cashier := submitHarness(t)
+	sc.script(func(uint64) stamping.Result { return retryable("connection refused") })
+	for i := range 3 {
+		h.mustSale(cashier, fmt.Sprint("k", i), goodSale)
+	}
+	s, st := h.a.submit, h.a.Store()
+	answer := func(counter uint64) {
+		t.Helper()
+		if err := st.RecordAnswer(counter, queue.Answer{Status: queue.StatusAccepted, At: h.ft.Wall()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	progress := func() ReplayProgress {
+		p, ok := s.Progress()
+		if !ok {
+			t.Fatal("no replay")
+		}
+		return p
+	}
+
+	// Document 1's answer is on disk before the replay, and its goroutine
+	// reports it after the replay began.
+	answer(1)
+	p, err := h.a.Replay("boss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Total != 2 {
+		t.Fatalf("replay total %d, want the 2 documents still pending", p.Total)
+	}
+	s.succeed(h.ft.Wall(), 1, queue.StatusAccepted, nil)
+	if p := progress(); p.Done != 0 || p.Accepted != 0 {
+		t.Errorf("an answer recorded before the replay was counted in it: %+v", p)
+	}
+
+	// Both of the replay's documents are answered; the outbox is empty and
+	// the round says so before document 3's goroutine has reported.
+	answer(2)
+	s.succeed(h.ft.Wall(), 2, queue.StatusAccepted, nil)
+	answer(3)
+	s.drained(h.ft.Wall())
+	if p := progress(); !p.Finished.IsZero() {
+		t.Errorf("replay finished with an answer of its own still to report: %+v", p)
+	}
+	s.succeed(h.ft.Wall(), 3, queue.StatusAccepted, nil)
+	if p := progress(); p.Finished.IsZero() || p.Done != 2 || p.Accepted != 2 || p.Total != 2 {
+		t.Errorf("replay after its last answer = %+v, want finished with 2 of 2 accepted", p)
+	}
 }

@@ -61,6 +61,19 @@ type submitter struct {
 	paused       string    // why submission is paused ("" when not)
 	nextRound    time.Time // when step looks at the outbox next, unless woken earlier
 	replay       *ReplayProgress
+	// replayOf holds the documents the replay counts, those pending when it
+	// started, until each is answered; nil until the store has said which
+	// they are. Answers that arrive meanwhile wait in replayEarly.
+	replayOf    map[uint64]bool
+	replayEarly []replayAnswer
+}
+
+// replayAnswer is an answer recorded while a replay learns which documents
+// it counts.
+type replayAnswer struct {
+	counter  uint64
+	status   queue.Status
+	messages []string
 }
 
 // ReplayProgress is what GET /v1/replay reports.
@@ -213,7 +226,7 @@ func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 		}
 		submitted++
 	}
-	// The round may have emptied the outbox: end an outage or a replay now
+	// The round may have emptied the outbox: end an outage now
 	// rather than on the next round.
 	if st, err := s.a.store.OutboxStats(); err == nil && st.Pending == 0 {
 		s.drained(s.a.time.Wall())
@@ -261,8 +274,8 @@ func (s *submitter) dispatch(ctx context.Context, e queue.OutboxEntry, sub stamp
 		last := len(s.inFlight) == 0
 		s.mu.Unlock()
 		<-s.places
-		// The last one may have emptied the outbox: end an outage or a
-		// replay now, as the round does.
+		// The last one may have emptied the outbox: end an outage now,
+		// as the round does.
 		if last {
 			if st, err := s.a.store.OutboxStats(); err == nil && st.Pending == 0 {
 				s.drained(s.a.time.Wall())
@@ -386,27 +399,45 @@ func (s *submitter) succeed(now time.Time, counter uint64, status queue.Status, 
 		s.delivered++
 	}
 	if r := s.replay; r != nil && r.Finished.IsZero() {
-		r.Done++
-		switch status {
-		case queue.StatusAccepted:
-			r.Accepted++
-		case queue.StatusAcceptedWithWarnings:
-			r.Warnings++
-		case queue.StatusRejected:
-			r.Rejected++
-			r.Rejections = append(r.Rejections, Rejection{Counter: counter, Messages: messages})
+		a := replayAnswer{counter, status, messages}
+		if s.replayOf == nil {
+			s.replayEarly = append(s.replayEarly, a)
+		} else {
+			s.countInReplay(a, now)
 		}
 	}
 }
 
-// drained is called when the outbox is empty: an open outage incident and
-// a replay in progress end here.
+// countInReplay counts an answer in the replay if the document is one of
+// those pending when it started; a document answered before then (its
+// attempt began before the replay) is not the replay's. The replay is
+// finished when the last of its documents is answered. Called with s.mu.
+func (s *submitter) countInReplay(a replayAnswer, now time.Time) {
+	if !s.replayOf[a.counter] {
+		return
+	}
+	delete(s.replayOf, a.counter)
+	r := s.replay
+	if len(s.replayOf) == 0 {
+		r.Finished = now
+	}
+	r.Done++
+	switch a.status {
+	case queue.StatusAccepted:
+		r.Accepted++
+	case queue.StatusAcceptedWithWarnings:
+		r.Warnings++
+	case queue.StatusRejected:
+		r.Rejected++
+		r.Rejections = append(r.Rejections, Rejection{Counter: a.counter, Messages: a.messages})
+	}
+}
+
+// drained is called when the outbox is empty: an open outage incident
+// ends here. (A replay ends when the last of its documents is answered.)
 func (s *submitter) drained(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r := s.replay; r != nil && r.Finished.IsZero() {
-		r.Finished = now
-	}
 	if s.outage == 0 || !s.failingSince.IsZero() {
 		return
 	}
@@ -426,17 +457,37 @@ func (s *submitter) drained(now time.Time) {
 // Replay makes every pending document due now, lifts a pause, and starts
 // counting what comes of them.
 func (s *submitter) Replay(actor string) (ReplayProgress, error) {
-	n, err := s.a.store.RetryNow()
+	// The replay is in place before the store says what is pending, so
+	// that no answer recorded in between escapes it; countInReplay sorts
+	// out which answers are the replay's.
+	s.mu.Lock()
+	s.replay = &ReplayProgress{Started: s.a.time.Wall()}
+	s.replayOf, s.replayEarly = nil, nil
+	s.mu.Unlock()
+	pending, err := s.a.store.RetryNow()
+	s.mu.Lock()
 	if err != nil {
+		s.replay, s.replayEarly = nil, nil
+		s.mu.Unlock()
 		return ReplayProgress{}, err
 	}
-	s.mu.Lock()
 	s.paused = ""
 	s.nextRound = s.a.time.Wall() // woken below
-	s.replay = &ReplayProgress{Started: s.a.time.Wall(), Total: n}
+	s.replay.Total = len(pending)
+	s.replayOf = make(map[uint64]bool, len(pending))
+	for _, c := range pending {
+		s.replayOf[c] = true
+	}
+	for _, a := range s.replayEarly {
+		s.countInReplay(a, s.a.time.Wall())
+	}
+	s.replayEarly = nil
+	if len(pending) == 0 {
+		s.replay.Finished = s.a.time.Wall()
+	}
 	p := *s.replay
 	s.mu.Unlock()
-	if err := s.a.store.Audit(queue.AuditEntry{Actor: actor, ActorKind: queue.ActorUser, Action: queue.AuditReplay, Details: map[string]string{"pending": strconv.Itoa(n)}}); err != nil {
+	if err := s.a.store.Audit(queue.AuditEntry{Actor: actor, ActorKind: queue.ActorUser, Action: queue.AuditReplay, Details: map[string]string{"pending": strconv.Itoa(len(pending))}}); err != nil {
 		return p, err
 	}
 	s.Wake()

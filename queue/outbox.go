@@ -156,9 +156,9 @@ func addOutboxCount(meta *bolt.Bucket, delta int64) error {
 }
 
 // RetryNow makes every outbox entry due at once (a manager's replay after
-// an outage) and returns how many there are. Attempts are kept.
-func (s *Store) RetryNow() (int, error) {
-	n := 0
+// an outage) and returns their counters, in order. Attempts are kept.
+func (s *Store) RetryNow() ([]uint64, error) {
+	var pending []uint64
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
 		var due []OutboxEntry // written after the walk: bbolt cursors do not survive writes
@@ -168,7 +168,7 @@ func (s *Store) RetryNow() (int, error) {
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("outbox[%d]: %w", decodeCounter(k), err)
 			}
-			n++
+			pending = append(pending, decodeCounter(k))
 			if !e.NextAttempt.IsZero() {
 				e.NextAttempt = time.Time{}
 				due = append(due, e)
@@ -181,5 +181,5 @@ func (s *Store) RetryNow() (int, error) {
 		}
 		return nil
 	})
-	return n, err
+	return pending, err
 }
