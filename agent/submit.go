@@ -201,9 +201,14 @@ func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 		if s.busy(e.Counter) {
 			continue
 		}
-		if e.NextAttempt.After(now) {
+		due := !e.NextAttempt.After(now)
+		if !due {
 			wait = min(wait, e.NextAttempt.Sub(now))
-			continue
+			// A document that must go in order and waits out its backoff
+			// holds back the later ones that must too: read it to know.
+			if ordered == nil || blocked {
+				continue
+			}
 		}
 		rec, err := s.a.store.Document(e.Counter)
 		if err != nil {
@@ -211,6 +216,10 @@ func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 		}
 		sub := stamping.Submission{Slot: stamping.Slot{Counter: rec.Counter, PrevHash: rec.PrevHash, UUID: rec.UUID, IssuedAt: rec.IssuedAt},
 			Document: rec.Document, Hash: rec.Hash, Attempt: e.Attempts + 1}
+		if !due {
+			blocked = ordered.InOrder(sub)
+			continue
+		}
 		if ordered != nil && ordered.InOrder(sub) {
 			if blocked {
 				continue

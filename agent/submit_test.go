@@ -289,6 +289,22 @@ func TestSubmitterKeepsOrder(t *testing.T) {
 	if sc.attempts(1) != 1 || sc.attempts(2) != 1 || sc.attempts(3) != 0 {
 		t.Fatalf("attempts = %d %d %d, want 1 1 0", sc.attempts(1), sc.attempts(2), sc.attempts(3))
 	}
+	// The next round comes at once (the first one submitted something):
+	// document 2 waits out its backoff, and 3 still waits behind it.
+	h.step()
+	if sc.attempts(2) != 1 || sc.attempts(3) != 0 {
+		t.Fatalf("while 2 backs off: attempts of 2 and 3 = %d %d, want 1 0", sc.attempts(2), sc.attempts(3))
+	}
+	sc.script(func(uint64) stamping.Result { return stamping.Result{Outcome: stamping.Accepted} })
+	out, err := h.a.Store().Outbox(10)
+	if err != nil || len(out) != 2 {
+		t.Fatalf("outbox %+v, %v", out, err)
+	}
+	h.ft.Advance(out[0].NextAttempt.Sub(h.ft.Wall()))
+	h.step()
+	if sc.attempts(2) != 2 || sc.attempts(3) != 1 || h.record(2).Status != queue.StatusAccepted || h.record(3).Status != queue.StatusAccepted {
+		t.Fatalf("after the backoff: attempts of 2 and 3 = %d %d, statuses %s %s", sc.attempts(2), sc.attempts(3), h.record(2).Status, h.record(3).Status)
+	}
 }
 
 func TestReplayNeedsSubmission(t *testing.T) {
