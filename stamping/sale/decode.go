@@ -19,9 +19,13 @@ type wireSale struct {
 	Buyer    *wireBuyer    `json:"buyer"`
 	Lines    []wireLine    `json:"lines"`
 	Payments []wirePayment `json:"payments"`
-	Original string        `json:"original"`
-	Reason   string        `json:"reason"`
-	Note     string        `json:"note"`
+
+	Discounts    []wireDocumentAdjustment `json:"discounts"`
+	Charges      []wireDocumentAdjustment `json:"charges"`
+	CashRounding *string                  `json:"cash_rounding"`
+	Original     string                   `json:"original"`
+	Reason       string                   `json:"reason"`
+	Note         string                   `json:"note"`
 
 	// OriginalExternal marks a note for a document issued elsewhere.
 	OriginalExternal bool `json:"original_external"`
@@ -55,11 +59,33 @@ type wireLine struct {
 	BuyerCode       string  `json:"buyer_code"`
 	StandardCode    string  `json:"standard_code"`
 	OriginalLine    *int    `json:"original_line"` // a JSON integer, on note lines
+
+	PriceDiscount *string          `json:"price_discount"`
+	Discounts     []wireAdjustment `json:"discounts"`
+	Charges       []wireAdjustment `json:"charges"`
+}
+
+type wireAdjustment struct {
+	Percent    *string `json:"percent"`
+	Amount     *string `json:"amount"`
+	Reason     string  `json:"reason"`
+	ReasonCode string  `json:"reason_code"`
+}
+
+type wireDocumentAdjustment struct {
+	Percent         *string `json:"percent"`
+	Amount          *string `json:"amount"`
+	Reason          string  `json:"reason"`
+	ReasonCode      string  `json:"reason_code"`
+	VATCategory     string  `json:"vat_category"`
+	VATRate         *string `json:"vat_rate"`
+	ExemptionReason string  `json:"exemption_reason"`
 }
 
 type wirePayment struct {
-	Means  string  `json:"means"`
-	Amount *string `json:"amount"`
+	Means    string  `json:"means"`
+	Amount   *string `json:"amount"`
+	Tendered *string `json:"tendered"`
 }
 
 // Options are the defaults Decode applies.
@@ -67,6 +93,10 @@ type Options struct {
 	// DefaultCurrency is used when the sale names none. Empty means the
 	// sale must name one.
 	DefaultCurrency string
+	// CashRounding is the unit's cash rounding increment, used when the
+	// sale names none (zero: none). It must be zero or one of
+	// CashRoundingIncrements.
+	CashRounding money.Decimal
 }
 
 // Decode parses and validates the JSON form of a sale. The body is read
@@ -97,7 +127,7 @@ func wireError(err error) FieldError {
 }
 
 func isAmountField(path string) bool {
-	for _, suffix := range []string{".quantity", ".unit_price", ".vat_rate", ".amount"} {
+	for _, suffix := range []string{".quantity", ".unit_price", ".vat_rate", ".amount", ".percent", ".price_discount", ".tendered", "cash_rounding"} {
 		if strings.HasSuffix(path, suffix) {
 			return true
 		}
@@ -175,6 +205,20 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 	}
 	for i, p := range w.Payments {
 		s.Payments = append(s.Payments, p.validate(&errs, fmt.Sprintf("payments[%d]", i)))
+	}
+	if len(w.Discounts)+len(w.Charges) > MaxDocumentAdjustments {
+		errs.Add("discounts", "and charges must be at most %d together", MaxDocumentAdjustments)
+	} else {
+		for i := range w.Discounts {
+			s.Discounts = append(s.Discounts, w.Discounts[i].validate(&errs, fmt.Sprintf("discounts[%d]", i), false))
+		}
+		for i := range w.Charges {
+			s.Charges = append(s.Charges, w.Charges[i].validate(&errs, fmt.Sprintf("charges[%d]", i), true))
+		}
+	}
+	s.CashRounding = opts.CashRounding
+	if w.CashRounding != nil {
+		s.CashRounding = parseCashRounding(&errs, *w.CashRounding)
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err
@@ -271,7 +315,132 @@ func (w *wireLine) validate(errs *Errors, path string) Line {
 	if l.Category == Standard && l.ExemptionReason != "" {
 		errs.Add(path+".exemption_reason", "is only allowed on Z, E and O lines")
 	}
+	if w.PriceDiscount != nil {
+		if d, ok := parseAmount(errs, path+".price_discount", w.PriceDiscount, MaxPriceScale); ok {
+			switch {
+			case d.Sign() < 0:
+				errs.Add(path+".price_discount", "must not be negative")
+			case money.Cmp(d, l.UnitPrice) > 0:
+				errs.Add(path+".price_discount", "%s is above the unit price %s; the net unit price must not be negative", d, l.UnitPrice)
+			}
+			l.PriceDiscount = d
+		}
+	}
+	if len(w.Discounts)+len(w.Charges) > MaxLineAdjustments {
+		errs.Add(path+".discounts", "and charges must be at most %d together on one line", MaxLineAdjustments)
+		return l
+	}
+	for i := range w.Discounts {
+		l.Discounts = append(l.Discounts, w.Discounts[i].validate(errs, fmt.Sprintf("%s.discounts[%d]", path, i)))
+	}
+	for i := range w.Charges {
+		l.Charges = append(l.Charges, w.Charges[i].validate(errs, fmt.Sprintf("%s.charges[%d]", path, i)))
+	}
 	return l
+}
+
+// validate checks a discount or a charge: a percentage or an amount, not
+// both, and a reason.
+func (w *wireAdjustment) validate(errs *Errors, path string) Adjustment {
+	a := Adjustment{Reason: strings.TrimSpace(w.Reason), ReasonCode: strings.TrimSpace(w.ReasonCode)}
+	switch {
+	case w.Percent != nil && w.Amount != nil:
+		errs.Add(path, "give either percent or amount, not both")
+	case w.Percent != nil:
+		if p, ok := parseAmount(errs, path+".percent", w.Percent, MaxPercentScale); ok {
+			if p.Sign() <= 0 || money.Cmp(p, hundred) > 0 {
+				errs.Add(path+".percent", "%s must be above 0 and at most 100", p)
+			}
+			a.Percent = &p
+		}
+	case w.Amount != nil:
+		if v, ok := parseAmount(errs, path+".amount", w.Amount, AmountScale); ok {
+			switch {
+			case v.Sign() <= 0:
+				errs.Add(path+".amount", "must be greater than zero")
+			case money.Cmp(v, MaxAmount) > 0:
+				errs.Add(path+".amount", "%s exceeds the limit of %s", v, MaxAmount)
+			}
+			a.Amount = v
+		}
+	default:
+		errs.Add(path, `needs a percent (such as "10") or an amount (such as "2.50")`)
+	}
+	if a.Reason == "" {
+		errs.Add(path+".reason", "is required: the text the shopper reads, such as \"Loyalty discount\"")
+	}
+	checkText(errs, path+".reason", a.Reason, MaxTextLength, textpolicy.SingleLine)
+	checkCode(errs, path+".reason_code", a.ReasonCode)
+	return a
+}
+
+// validate checks a document-level discount or charge and its VAT
+// category. Only a percentage discount may leave the category out: it then
+// applies to every VAT group of the basket.
+func (w *wireDocumentAdjustment) validate(errs *Errors, path string, charge bool) DocumentAdjustment {
+	d := DocumentAdjustment{
+		Adjustment:      (&wireAdjustment{Percent: w.Percent, Amount: w.Amount, Reason: w.Reason, ReasonCode: w.ReasonCode}).validate(errs, path),
+		Category:        VATCategory(w.VATCategory),
+		ExemptionReason: strings.TrimSpace(w.ExemptionReason),
+	}
+	checkCode(errs, path+".exemption_reason", d.ExemptionReason)
+	switch d.Category {
+	case Standard:
+		if r, ok := parseAmount(errs, path+".vat_rate", w.VATRate, MaxRateScale); ok {
+			if r.Sign() <= 0 || money.Cmp(r, hundred) >= 0 {
+				errs.Add(path+".vat_rate", "must be above 0 and below 100 for category S")
+			}
+			d.Rate = r
+		}
+		if d.ExemptionReason != "" {
+			errs.Add(path+".exemption_reason", "is only allowed in categories Z, E and O")
+		}
+	case ZeroRated, Exempt, OutOfScope:
+		if w.VATRate != nil {
+			r, ok := parseAmount(errs, path+".vat_rate", w.VATRate, MaxRateScale)
+			if ok && !r.IsZero() {
+				errs.Add(path+".vat_rate", "must be 0 or omitted for category %s", d.Category)
+			}
+		}
+	case "":
+		switch {
+		case charge:
+			errs.Add(path+".vat_category", `is required for a charge: the VAT category of what it charges for, one of "S", "Z", "E", "O"`)
+		case d.Percent == nil:
+			errs.Add(path+".vat_category", `is required for a discount given as an amount (only a percentage discount may leave it out to apply to the whole basket): one of "S", "Z", "E", "O"`)
+		case w.VATRate != nil || d.ExemptionReason != "":
+			errs.Add(path+".vat_category", "is required when vat_rate or exemption_reason is given")
+		}
+	default:
+		errs.Add(path+".vat_category", `must be one of "S" (standard), "Z" (zero rated), "E" (exempt), "O" (out of scope)`)
+	}
+	return d
+}
+
+// parseCashRounding parses a cash rounding increment: "none" or one of
+// CashRoundingIncrements.
+func parseCashRounding(errs *Errors, v string) money.Decimal {
+	if v == "none" {
+		return money.Decimal{}
+	}
+	for _, inc := range CashRoundingIncrements {
+		if v == inc {
+			return money.MustParse(inc)
+		}
+	}
+	errs.Add("cash_rounding", `%q must be "none", %s`, v, `"0.05", "0.25" or "1.00"`)
+	return money.Decimal{}
+}
+
+// ParseCashRounding parses a unit's configured cash rounding increment:
+// "", "none" or one of CashRoundingIncrements.
+func ParseCashRounding(v string) (money.Decimal, error) {
+	if v == "" {
+		return money.Decimal{}, nil
+	}
+	var errs Errors
+	d := parseCashRounding(&errs, v)
+	return d, errs.Err()
 }
 
 func (w *wirePayment) validate(errs *Errors, path string) Payment {
@@ -282,13 +451,26 @@ func (w *wirePayment) validate(errs *Errors, path string) Payment {
 		errs.Add(path+".means", `must be one of "cash", "card", "bank_transfer", "credit", "other"`)
 	}
 	if w.Amount != nil {
-		if a, ok := parseAmount(errs, path+".amount", w.Amount, 2); ok {
+		if a, ok := parseAmount(errs, path+".amount", w.Amount, AmountScale); ok {
 			if a.Sign() < 0 {
 				errs.Add(path+".amount", "must not be negative")
 			} else if money.Cmp(a, MaxAmount) > 0 {
 				errs.Add(path+".amount", "%s exceeds the limit of %s", a, MaxAmount)
 			}
 			p.Amount = &a
+		}
+	}
+	if w.Tendered != nil {
+		if p.Means != Cash {
+			errs.Add(path+".tendered", "is only for cash: other means pay the exact amount")
+		}
+		if a, ok := parseAmount(errs, path+".tendered", w.Tendered, AmountScale); ok {
+			if a.Sign() <= 0 {
+				errs.Add(path+".tendered", "must be greater than zero")
+			} else if money.Cmp(a, MaxAmount) > 0 {
+				errs.Add(path+".tendered", "%s exceeds the limit of %s", a, MaxAmount)
+			}
+			p.Tendered = &a
 		}
 	}
 	return p

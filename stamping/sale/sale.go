@@ -54,7 +54,15 @@ type Sale struct {
 	Currency string // ISO 4217, upper case
 	Buyer    *Buyer // nil for an anonymous buyer
 	Lines    []Line
-	Payments []Payment
+	// Discounts and Charges are the document-level allowances and charges
+	// (ZATCA BG-20/BG-21): each in a VAT category, applied to the lines of
+	// that category after their own discounts and charges.
+	Discounts []DocumentAdjustment
+	Charges   []DocumentAdjustment
+	Payments  []Payment
+	// CashRounding is the increment the amount due is rounded to when the
+	// sale is paid in cash only (0.05, 0.25 or 1.00); zero means none.
+	CashRounding money.Decimal
 	// Original identifies the document a note corrects (its counter, UUID or
 	// the authority's number); empty for invoices.
 	Original string
@@ -93,9 +101,20 @@ type Address struct {
 
 // Line is one line of a sale.
 type Line struct {
-	Name      string
-	Quantity  money.Decimal // > 0, at most MaxQuantityScale decimals
-	UnitPrice money.Decimal // ≥ 0, VAT exclusive, at most MaxPriceScale decimals
+	Name     string
+	Quantity money.Decimal // > 0, at most MaxQuantityScale decimals
+	// UnitPrice is the VAT-exclusive unit price, at most MaxPriceScale
+	// decimals: the gross price (ZATCA BT-148) when PriceDiscount is set,
+	// else the net price.
+	UnitPrice money.Decimal
+	// PriceDiscount is a discount per unit off UnitPrice (BT-147), ≥ 0 and
+	// not above it; the net unit price is UnitPrice − PriceDiscount.
+	PriceDiscount money.Decimal
+	// Discounts and Charges are the line's allowances and charges (BG-27,
+	// BG-28), each a percentage of or an amount off the line's base amount
+	// (quantity × net unit price).
+	Discounts []Adjustment
+	Charges   []Adjustment
 	Category  VATCategory
 	Rate      money.Decimal // percent, e.g. 15 or 16.00; 0 unless Category is Standard
 	// ExemptionReason is the reason code for Z, E and O lines where the
@@ -111,10 +130,37 @@ type Line struct {
 	OriginalLine int
 }
 
-// Payment is one payment means and, optionally, the amount paid with it.
+// Adjustment is a discount or a charge: a percentage of a base amount or an
+// amount, with the reason the shopper reads and, where a regime wants one,
+// a reason code (ZATCA: UNTDID 5189 for discounts, 7161 for charges).
+type Adjustment struct {
+	// Percent is set for a percentage (0 < p ≤ 100, at most two
+	// decimals); nil for an amount.
+	Percent *money.Decimal
+	// Amount is the amount when Percent is nil (> 0, two decimals).
+	Amount     money.Decimal
+	Reason     string
+	ReasonCode string
+}
+
+// DocumentAdjustment is a document-level discount or charge and the VAT
+// category it falls in. A discount given as a percentage with no category
+// (Category empty) applies to the whole basket: one per VAT group.
+type DocumentAdjustment struct {
+	Adjustment
+	Category        VATCategory
+	Rate            money.Decimal
+	ExemptionReason string
+}
+
+// Payment is one payment means and, optionally, the amount paid with it
+// and, for cash, the amount tendered.
 type Payment struct {
 	Means  PaymentMeans
 	Amount *money.Decimal
+	// Tendered is the cash handed over (cash only); the change is what it
+	// exceeds Amount by.
+	Tendered *money.Decimal
 }
 
 // Limits of the wire format. They are deliberately strict: a POS that sends
@@ -127,4 +173,12 @@ const (
 	MaxTextLength    = 1000
 	MaxNameLength    = 256
 	MaxCodeLength    = 64
+	// MaxLineAdjustments bounds a line's discounts and charges together,
+	// MaxDocumentAdjustments the document's.
+	MaxLineAdjustments     = 10
+	MaxDocumentAdjustments = 20
+	MaxPercentScale        = 2
 )
+
+// The cash rounding increments a unit may use.
+var CashRoundingIncrements = []string{"0.05", "0.25", "1.00"}

@@ -120,6 +120,13 @@ type document struct {
 	Net      string    `json:"net"`
 	VATTotal string    `json:"vat"`
 	Gross    string    `json:"gross"`
+	// Set only when the sale has document discounts, charges or cash
+	// rounding.
+	Discounts string `json:"discounts,omitempty"`
+	Charges   string `json:"charges,omitempty"`
+	Taxable   string `json:"taxable,omitempty"`
+	Rounding  string `json:"rounding,omitempty"`
+	Payable   string `json:"payable,omitempty"`
 }
 
 type line struct {
@@ -142,6 +149,10 @@ func (r *regime) Stamp(slot stamping.Slot, s *sale.Sale) (stamping.Document, err
 		Kind: s.Kind, Currency: s.Currency, Original: s.Original, Reason: s.Reason,
 		Net: t.Net.String(), VATTotal: t.VAT.String(), Gross: t.Gross.String(),
 	}
+	if len(t.Adjustments) > 0 || !t.Rounding.IsZero() {
+		d.Discounts, d.Charges, d.Taxable = t.Discounts.String(), t.Charges.String(), t.Taxable.String()
+		d.Rounding, d.Payable = t.Rounding.String(), t.Payable.String()
+	}
 	if s.Buyer != nil {
 		d.Buyer = s.Buyer.Name
 	}
@@ -158,8 +169,8 @@ func (r *regime) Stamp(slot stamping.Slot, s *sale.Sale) (stamping.Document, err
 	number := fmt.Sprintf("T-%06d", slot.Counter)
 	receipt, err := json.Marshal(stamping.ReceiptInfo{
 		Number: number, Title: "Receipt (test regime)", Timestamp: d.IssuedAt.Format(time.RFC3339),
-		Total: d.Gross, VAT: d.VATTotal, Simplified: true,
-		QR: fmt.Sprintf("EGSD-TEST|%d|%s|%s|%s", slot.Counter, slot.UUID, d.Gross, hash),
+		Total: t.Payable.String(), VAT: d.VATTotal, Simplified: true,
+		QR: fmt.Sprintf("EGSD-TEST|%d|%s|%s|%s", slot.Counter, slot.UUID, t.Payable, hash),
 	})
 	if err != nil {
 		return stamping.Document{}, err
