@@ -120,6 +120,9 @@ func wireError(err error) FieldError {
 	if !errors.As(err, &e) {
 		return FieldError{strictjson.Body, err.Error()}
 	}
+	if e.Got == "number" && e.Field == "cash_rounding" {
+		return FieldError{e.Field, cashRoundingRule + `, as a string`}
+	}
 	if e.Got == "number" && isAmountField(e.Field) {
 		return FieldError{e.Field, `must be a decimal string such as "12.50", not a JSON number (numbers lose precision)`}
 	}
@@ -127,7 +130,7 @@ func wireError(err error) FieldError {
 }
 
 func isAmountField(path string) bool {
-	for _, suffix := range []string{".quantity", ".unit_price", ".vat_rate", ".amount", ".percent", ".price_discount", ".tendered", "cash_rounding"} {
+	for _, suffix := range []string{".quantity", ".unit_price", ".vat_rate", ".amount", ".percent", ".price_discount", ".tendered"} {
 		if strings.HasSuffix(path, suffix) {
 			return true
 		}
@@ -428,9 +431,12 @@ func parseCashRounding(errs *Errors, v string) money.Decimal {
 			return money.MustParse(inc)
 		}
 	}
-	errs.Add("cash_rounding", `%q must be "none", %s`, v, `"0.05", "0.25" or "1.00"`)
+	errs.Add("cash_rounding", "%q %s", v, cashRoundingRule)
 	return money.Decimal{}
 }
+
+// cashRoundingRule says what a cash rounding increment may be.
+const cashRoundingRule = `must be "none", "0.05", "0.25" or "1.00"`
 
 // ParseCashRounding parses a unit's configured cash rounding increment:
 // "", "none" or one of CashRoundingIncrements.

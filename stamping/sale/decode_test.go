@@ -323,6 +323,9 @@ func FuzzDecode(f *testing.F) {
 	for _, tc := range goodSales {
 		f.Add(tc.body)
 	}
+	for _, tc := range badAdjustments {
+		f.Add(tc.body)
+	}
 	f.Fuzz(func(t *testing.T, body string) {
 		s, err := sale.Decode([]byte(body), sale.Options{})
 		if err != nil {
@@ -431,5 +434,136 @@ func TestDecodeCharacterClasses(t *testing.T) {
 				t.Errorf("%s in %s: Decode = %+v, %v; want one error naming %s", c.Name, f.field, s, err, f.field)
 			}
 		}
+	}
+}
+
+// teaLine is okLine with more fields: 2 × 3.50 = 7.00 at 15 %, 8.05 with
+// VAT.
+func teaLine(extra string) string {
+	return `{"name":"Tea","quantity":"2","unit_price":"3.50","vat_category":"S","vat_rate":"15"` + extra + `}`
+}
+
+// basket is an invoice of lines (the inside of the JSON array) with more
+// top-level fields.
+func basket(lines, extra string) string {
+	return `{"kind":"invoice","currency":"SAR","lines":[` + lines + `]` + extra + `}`
+}
+
+// repeated is n copies of item, comma-separated.
+func repeated(item string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(item+",", n), ",")
+}
+
+const (
+	breadLine = `{"name":"Bread","quantity":"1","unit_price":"3.00","vat_category":"Z","exemption_reason":"VATEX-SA-32"}`
+	milkLine  = `{"name":"Milk","quantity":"1","unit_price":"4.00","vat_category":"Z","exemption_reason":"VATEX-SA-33"}`
+	freeLine  = `{"name":"Sample","quantity":"1","unit_price":"0","vat_category":"Z","exemption_reason":"VATEX-SA-32"}`
+)
+
+// badAdjustments are sales whose discounts, charges, payments or cash
+// rounding break a rule: each is refused with exactly one error, naming
+// field, whose rule contains rule.
+var badAdjustments = []struct {
+	name, body, field, rule string
+}{
+	{"line discount with percent and amount", invoice(teaLine(`,"discounts":[{"percent":"10","amount":"1.00","reason":"Promo"}]`)),
+		"lines[0].discounts[0]", "either percent or amount, not both"},
+	{"line discount with neither percent nor amount", invoice(teaLine(`,"discounts":[{"reason":"Promo"}]`)),
+		"lines[0].discounts[0]", "needs a percent"},
+	{"percent 0", invoice(teaLine(`,"discounts":[{"percent":"0","reason":"Promo"}]`)),
+		"lines[0].discounts[0].percent", "must be above 0 and at most 100"},
+	{"percent 100.01", invoice(teaLine(`,"discounts":[{"percent":"100.01","reason":"Promo"}]`)),
+		"lines[0].discounts[0].percent", "100.01 must be above 0 and at most 100"},
+	{"percent with 3 decimals", invoice(teaLine(`,"charges":[{"percent":"12.345","reason":"Gift wrap"}]`)),
+		"lines[0].charges[0].percent", "has 3 decimals; at most 2"},
+	{"percent as a JSON number", invoice(teaLine(`,"discounts":[{"percent":10,"reason":"Promo"}]`)),
+		"lines[0].discounts[0].percent", "decimal string"},
+	{"amount 0", invoice(teaLine(`,"discounts":[{"amount":"0.00","reason":"Promo"}]`)),
+		"lines[0].discounts[0].amount", "must be greater than zero"},
+	{"negative amount", invoice(teaLine(`,"discounts":[{"amount":"-1.00","reason":"Promo"}]`)),
+		"lines[0].discounts[0].amount", "must be greater than zero"},
+	{"amount with 3 decimals", invoice(teaLine(`,"discounts":[{"amount":"1.005","reason":"Promo"}]`)),
+		"lines[0].discounts[0].amount", "has 3 decimals; at most 2"},
+	{"amount above the limit", invoice(teaLine(`,"charges":[{"amount":"100000000000.01","reason":"Setup"}]`)),
+		"lines[0].charges[0].amount", "exceeds the limit of 100000000000.00"},
+	{"missing reason", invoice(teaLine(`,"discounts":[{"percent":"10"}]`)),
+		"lines[0].discounts[0].reason", "is required"},
+	{"blank reason", basket(teaLine(""), `,"discounts":[{"percent":"10","reason":"   "}]`),
+		"discounts[0].reason", "is required"},
+	{"control character in reason", invoice(teaLine(`,"discounts":[{"percent":"10","reason":"Promo\u0007"}]`)),
+		"lines[0].discounts[0].reason", "control character U+0007"},
+	{"overlong reason code", invoice(teaLine(`,"discounts":[{"percent":"10","reason":"Promo","reason_code":"` + strings.Repeat("9", sale.MaxCodeLength+1) + `"}]`)),
+		"lines[0].discounts[0].reason_code", "at most 64"},
+	{"price discount above the unit price", invoice(teaLine(`,"price_discount":"3.5001"`)),
+		"lines[0].price_discount", "3.5001 is above the unit price 3.50"},
+	{"negative price discount", invoice(teaLine(`,"price_discount":"-0.50"`)),
+		"lines[0].price_discount", "must not be negative"},
+	{"price discount with 5 decimals", invoice(teaLine(`,"price_discount":"0.00001"`)),
+		"lines[0].price_discount", "has 5 decimals; at most 4"},
+	{"line discounts above the line amount", invoice(teaLine(`,"discounts":[{"amount":"5.00","reason":"Promo"},{"percent":"28.7","reason":"Staff"}]`)),
+		// 28.7 % of 7.00 = 2.009 → 2.01; 5.00 + 2.01 = 7.01 > 7.00.
+		"lines[0].discounts", "7.01 in all, exceed its amount 7.00"},
+	{"11 adjustments on a line", invoice(teaLine(`,"discounts":[` + repeated(`{"amount":"0.01","reason":"Promo"}`, 6) + `],"charges":[` + repeated(`{"amount":"0.01","reason":"Wrap"}`, 5) + `]`)),
+		"lines[0].discounts", "at most 10 together on one line"},
+	{"21 adjustments on the document", basket(teaLine(""), `,"discounts":[`+repeated(`{"percent":"1","reason":"Promo"}`, 11)+`],"charges":[`+repeated(`{"amount":"0.01","reason":"Bag","vat_category":"S","vat_rate":"15"}`, 10)+`]`),
+		"discounts", "at most 20 together"},
+	{"charge without vat_category", basket(teaLine(""), `,"charges":[{"amount":"5.00","reason":"Delivery"}]`),
+		"charges[0].vat_category", "is required for a charge"},
+	{"percent charge without vat_category", basket(teaLine(""), `,"charges":[{"percent":"10","reason":"Service"}]`),
+		"charges[0].vat_category", "is required for a charge"},
+	{"amount discount without vat_category", basket(teaLine(""), `,"discounts":[{"amount":"1.00","reason":"Coupon"}]`),
+		"discounts[0].vat_category", "only a percentage discount may leave it out"},
+	{"unknown vat_category", basket(teaLine(""), `,"charges":[{"amount":"1.00","reason":"Bag","vat_category":"X"}]`),
+		"charges[0].vat_category", `must be one of "S"`},
+	{"vat_rate on a Z discount", basket(teaLine("")+","+breadLine, `,"discounts":[{"amount":"1.00","reason":"Coupon","vat_category":"Z","vat_rate":"15"}]`),
+		"discounts[0].vat_rate", "must be 0 or omitted for category Z"},
+	{"S charge without vat_rate", basket(teaLine(""), `,"charges":[{"amount":"1.00","reason":"Bag","vat_category":"S"}]`),
+		"charges[0].vat_rate", "is required"},
+	{"exemption_reason on an S discount", basket(teaLine(""), `,"discounts":[{"amount":"1.00","reason":"Coupon","vat_category":"S","vat_rate":"15","exemption_reason":"VATEX-SA-32"}]`),
+		"discounts[0].exemption_reason", "only allowed in categories Z, E and O"},
+	{"basket-wide discount with a vat_rate", basket(teaLine(""), `,"discounts":[{"percent":"10","reason":"Staff","vat_rate":"15"}]`),
+		"discounts[0].vat_category", "is required when vat_rate or exemption_reason is given"},
+	{"document discount above its group", basket(teaLine("")+","+breadLine, `,"discounts":[{"amount":"7.01","reason":"Coupon","vat_category":"S","vat_rate":"15"}]`),
+		"discounts", "its total without VAT would be -0.01"},
+	{"percent on a group with no lines", basket(teaLine(""), `,"discounts":[{"percent":"10","reason":"Promo","vat_category":"S","vat_rate":"5"}]`),
+		"discounts[0].percent", "no amount in VAT category S 5.00%"},
+	{"basket-wide percent on free lines", basket(freeLine, `,"discounts":[{"percent":"10","reason":"Staff"}]`),
+		"discounts[0].percent", "nothing to take a percentage of"},
+	{"Z discount, two Z exemption reasons, none named", basket(teaLine("")+","+breadLine+","+milkLine, `,"discounts":[{"amount":"1.00","reason":"Coupon","vat_category":"Z"}]`),
+		"discounts[0].exemption_reason", "different exemption reasons"},
+	{"tendered on card", basket(okLine, `,"payments":[{"means":"card","tendered":"10.00"}]`),
+		"payments[0].tendered", "only for cash"},
+	{"tendered below the cash amount", basket(okLine, `,"payments":[{"means":"cash","tendered":"8.00"}]`),
+		"payments[0].tendered", "8.00 is below the amount due in cash, 8.05"},
+	{"tendered below a split cash amount", basket(okLine, `,"payments":[{"means":"card","amount":"5.00"},{"means":"cash","tendered":"3.00"}]`),
+		"payments[1].tendered", "3.00 is below the amount due in cash, 3.05"},
+	{"tendered with 3 decimals", basket(okLine, `,"payments":[{"means":"cash","tendered":"10.000"}]`),
+		"payments[0].tendered", "has 3 decimals"},
+	{"tendered as a JSON number", basket(okLine, `,"payments":[{"means":"cash","tendered":10}]`),
+		"payments[0].tendered", "decimal string"},
+	{"tendered where the split is unknown", basket(okLine, `,"payments":[{"means":"cash","tendered":"20.00"},{"means":"cash"}]`),
+		"payments[0].tendered", "needs the payment's amount"},
+	{"payments not adding up", basket(okLine, `,"payments":[{"means":"card","amount":"5.00"},{"means":"cash","amount":"3.00"}]`),
+		"payments", "add up to 8.00, but the amount due is 8.05"},
+	{"payments above the amount due", basket(okLine, `,"payments":[{"means":"card","amount":"9.00"},{"means":"cash"}]`),
+		"payments", "add up to 9.00, more than the amount due 8.05"},
+	{"cash_rounding 0.10", basket(okLine, `,"cash_rounding":"0.10"`),
+		"cash_rounding", `"0.10" must be "none", "0.05", "0.25" or "1.00"`},
+	{"cash_rounding as a JSON number", basket(okLine, `,"cash_rounding":0.05`),
+		"cash_rounding", `must be "none", "0.05", "0.25" or "1.00", as a string`},
+}
+
+func TestDecodeRejectsAdjustments(t *testing.T) {
+	for _, tc := range badAdjustments {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := sale.Decode([]byte(tc.body), sale.Options{})
+			var errs sale.Errors
+			if !errors.As(err, &errs) || s != nil {
+				t.Fatalf("Decode = %+v, %v; want a refusal naming %s\n%s", s, err, tc.field, tc.body)
+			}
+			if len(errs) != 1 || errs[0].Field != tc.field || !strings.Contains(errs[0].Rule, tc.rule) {
+				t.Errorf("Decode refused with %v\nwant one error: %s: …%s…", err, tc.field, tc.rule)
+			}
+		})
 	}
 }

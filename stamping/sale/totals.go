@@ -347,8 +347,16 @@ func applyDocumentAdjustments(errs *Errors, t *Totals, s *Sale, groups groupInde
 			path := fmt.Sprintf("%s[%d]", field, i)
 			var targets []int
 			if d.Category == "" {
+				// A group with nothing to discount (its lines are free)
+				// gets no entry: 0 % of it is nothing.
 				for k := range lineGroups {
-					targets = append(targets, k)
+					if !t.Categories[k].LinesNet.IsZero() {
+						targets = append(targets, k)
+					}
+				}
+				if len(targets) == 0 {
+					errs.Add(path+".percent", "the basket's lines come to 0.00, so there is nothing to take a percentage of")
+					continue
 				}
 			} else {
 				reason, ok := groupReason(t, d, lineGroups)
@@ -372,8 +380,8 @@ func applyDocumentAdjustments(errs *Errors, t *Totals, s *Sale, groups groupInde
 	}
 	for i := range t.Categories {
 		if c := &t.Categories[i]; c.Taxable.Sign() < 0 {
-			errs.Add("discounts", "the document discounts in VAT category %s %s%% exceed the amount of its lines and charges, %s",
-				c.Category, c.Rate, c.LinesNet)
+			errs.Add("discounts", "the document discounts in VAT category %s %s%% exceed its lines (%s) and charges: its total without VAT would be %s, and a total must not be negative",
+				c.Category, c.Rate, c.LinesNet, c.Taxable)
 		}
 	}
 	return nil
