@@ -164,3 +164,32 @@ func TestComputeTotalsWithAdjustments(t *testing.T) {
 		})
 	}
 }
+
+// TestAdjustmentAmountsHaveTwoDecimals: an amount sent as "2.5" or "18"
+// is 2.50 and 18.00 in the totals, as every amount the documents and the
+// receipt write is.
+func TestAdjustmentAmountsHaveTwoDecimals(t *testing.T) {
+	// 7.00 − 2.50 = 4.50 (S); bread 3.00 − 1.00 = 2.00 (Z). VAT 0.675 →
+	// 0.68; gross 4.50 + 2.00 + 0.68 = 7.18; card 5, cash the rest 2.18.
+	s, err := sale.Decode([]byte(basket(teaLine(`,"discounts":[{"amount":"2.5","reason":"Promo"}]`)+","+breadLine,
+		`,"discounts":[{"amount":"1","reason":"Coupon","vat_category":"Z"}],"payments":[{"means":"card","amount":"5"},{"means":"cash","tendered":"3"}]`)), sale.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := sale.ComputeTotals(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct{ name, got, want string }{
+		{"line discount", got.Lines[0].Discounts[0].String(), "2.50"},
+		{"document discount", got.Adjustments[0].Amount.String(), "1.00"},
+		{"card amount", got.Payments[0].Amount.String(), "5.00"},
+		{"cash amount", got.Payments[1].Amount.String(), "2.18"},
+		{"cash tendered", got.Payments[1].Tendered.String(), "3.00"},
+		{"change", got.Change.String(), "0.82"},
+	} {
+		if f.got != f.want {
+			t.Errorf("%s = %s, want %s", f.name, f.got, f.want)
+		}
+	}
+}

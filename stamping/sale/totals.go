@@ -1,6 +1,7 @@
 package sale
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -286,13 +287,24 @@ func lineTotal(errs *Errors, i int, l *Line) (lt LineTotal, ok bool, err error) 
 	return lt, true, nil
 }
 
-// adjustmentAmount is a discount's or charge's amount: its own, or its
-// percentage of base rounded half-up to AmountScale.
+// adjustmentAmount is a discount's or charge's amount: its own ("2.5"
+// written as 2.50), or its percentage of base rounded half-up to
+// AmountScale.
 func adjustmentAmount(a *Adjustment, base money.Decimal) (money.Decimal, error) {
 	if a.Percent == nil {
-		return a.Amount, nil
+		return a.Amount.Rescale(AmountScale)
 	}
 	return percentOf(base, *a.Percent)
+}
+
+// atAmountScale is v written with AmountScale decimals ("5" as 5.00), as
+// every amount of Totals is; nil stays nil.
+func atAmountScale(v *money.Decimal) (*money.Decimal, error) {
+	if v == nil {
+		return nil, nil
+	}
+	r, err := v.Rescale(AmountScale)
+	return &r, err
 }
 
 func sumOf(ds []money.Decimal) string {
@@ -473,7 +485,14 @@ func resolvePayments(errs *Errors, t *Totals, ps []Payment) error {
 	var err error
 	t.Payments = make([]PaymentTotal, len(ps))
 	for i, p := range ps {
-		t.Payments[i] = PaymentTotal{Means: p.Means, Amount: p.Amount, Tendered: p.Tendered, Change: money.Decimal{Scale: AmountScale}}
+		pt := PaymentTotal{Means: p.Means, Change: money.Decimal{Scale: AmountScale}}
+		amount, aerr := atAmountScale(p.Amount)
+		tendered, terr := atAmountScale(p.Tendered)
+		if err := errors.Join(aerr, terr); err != nil {
+			return fmt.Errorf("payments[%d]: %w", i, err)
+		}
+		pt.Amount, pt.Tendered = amount, tendered
+		t.Payments[i] = pt
 		if p.Amount == nil {
 			if missing >= 0 {
 				missing = -2 // several: the split is unknown
@@ -482,7 +501,7 @@ func resolvePayments(errs *Errors, t *Totals, ps []Payment) error {
 			}
 			continue
 		}
-		if given, err = money.Add(given, *p.Amount); err != nil {
+		if given, err = money.Add(given, *pt.Amount); err != nil {
 			return fmt.Errorf("payments: %w", err)
 		}
 	}
