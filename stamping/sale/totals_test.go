@@ -351,17 +351,7 @@ func checkAgainstOracle(t *testing.T, body string, want expected) {
 	t.Helper()
 	s, err := sale.Decode([]byte(body), sale.Options{})
 	if want.refused != nil {
-		var errs sale.Errors
-		if !errors.As(err, &errs) {
-			t.Fatalf("Decode accepted or failed oddly (%v), want a refusal naming %q\n%s", err, want.refused, body)
-		}
-		var fields []string
-		for _, e := range errs {
-			fields = append(fields, e.Field)
-		}
-		if strings.Join(fields, "|") != strings.Join(want.refused, "|") {
-			t.Fatalf("Decode refused %q, want %q: %v\n%s", fields, want.refused, err, body)
-		}
+		checkRefusal(t, err, want.refused, body)
 		return
 	}
 	if err != nil {
@@ -396,6 +386,24 @@ func checkAgainstOracle(t *testing.T, body string, want expected) {
 	exact("net", got.Net, want.net)
 	exact("VAT", got.VAT, want.vat)
 	exact("gross", got.Gross, want.gross)
+}
+
+// checkRefusal checks that err is a refusal naming exactly the fields
+// want, in order, and returns them.
+func checkRefusal(t *testing.T, err error, want []string, body string) []string {
+	t.Helper()
+	var errs sale.Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Decode accepted or failed oddly (%v), want a refusal naming %q\n%s", err, want, body)
+	}
+	var fields []string
+	for _, e := range errs {
+		fields = append(fields, e.Field)
+	}
+	if strings.Join(fields, "|") != strings.Join(want, "|") {
+		t.Fatalf("Decode refused %q, want %q: %v\n%s", fields, want, err, body)
+	}
+	return fields
 }
 
 // randomNumber is a decimal string with up to intDigits digits before the
