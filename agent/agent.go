@@ -24,6 +24,7 @@ import (
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/keystore"
+	"github.com/egsd/egsd/stamping/money"
 	"github.com/egsd/egsd/stamping/sale"
 )
 
@@ -71,6 +72,8 @@ type Agent struct {
 	onboarding sync.Mutex
 	// identity is what the unit issues documents under (identity.go).
 	identity map[string]string
+	// cashRounding is sale.cash_rounding: zero for none.
+	cashRounding money.Decimal
 
 	// auditKey signs the audit log's checkpoints; it never leaves the unit.
 	auditKey *keystore.Key
@@ -86,6 +89,10 @@ func New(cfg Config, opts Options) (*Agent, error) {
 		src = device.NewSystemTime()
 	}
 	a := &Agent{cfg: cfg, log: opts.Logger, time: src, version: opts.Version, identity: cfg.identity()}
+	var err error
+	if a.cashRounding, err = cfg.Sale.CashRounding.Increment(); err != nil {
+		return nil, err
+	}
 	a.clock = device.NewClockGuard(src, cfg.Clock.BackwardTolerance.Duration)
 	a.started = src.Wall()
 
@@ -94,7 +101,6 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	if !cfg.Store.GroupCommit {
 		storeOpts.MaxBatch = 1
 	}
-	var err error
 	if a.store, err = queue.Open(cfg.DataDir, storeOpts); err != nil {
 		return nil, err
 	}

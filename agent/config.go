@@ -15,6 +15,8 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/egsd/egsd/stamping"
+	"github.com/egsd/egsd/stamping/money"
+	"github.com/egsd/egsd/stamping/sale"
 )
 
 // Config is egsd's configuration, read from TOML. config.example.toml at
@@ -26,6 +28,7 @@ type Config struct {
 	API     APIConfig     `toml:"api"`
 	Regime  RegimeConfig  `toml:"regime"`
 	Seller  SellerConfig  `toml:"seller"`
+	Sale    SaleConfig    `toml:"sale"`
 	Device  DeviceConfig  `toml:"device"`
 	Auth    AuthConfig    `toml:"auth"`
 	Clock   ClockConfig   `toml:"clock"`
@@ -124,6 +127,38 @@ type SellerConfig struct {
 	Country        string `toml:"country"`
 }
 
+// SaleConfig is how the unit settles sales, whatever the regime.
+type SaleConfig struct {
+	// CashRounding is the increment the amount due of a sale paid in cash
+	// only is rounded to: "none", "0.05", "0.25" or "1.00". A sale may
+	// name it too, but only the same.
+	CashRounding CashRounding `toml:"cash_rounding"`
+}
+
+// CashRounding is a configured cash rounding increment, checked when the
+// configuration is read so that an error gives its line.
+type CashRounding string
+
+// UnmarshalText accepts "none" or one of sale.CashRoundingIncrements.
+func (r *CashRounding) UnmarshalText(b []byte) error {
+	v := CashRounding(b)
+	if _, err := v.Increment(); err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}
+
+// Increment is the increment as a decimal; zero for "none" (or "").
+func (r CashRounding) Increment() (money.Decimal, error) {
+	inc, err := sale.ParseCashRounding(string(r))
+	var errs sale.Errors
+	if errors.As(err, &errs) {
+		return money.Decimal{}, fmt.Errorf("sale.cash_rounding: %s", errs[0].Rule)
+	}
+	return inc, err
+}
+
 // DeviceConfig identifies the unit.
 type DeviceConfig struct {
 	Serial string `toml:"serial"`
@@ -188,6 +223,7 @@ func DefaultConfig() Config {
 		DataDir: "/var/lib/egsd",
 		API:     APIConfig{Listen: "127.0.0.1:7070", MaxBodyBytes: 1 << 20},
 		Regime:  RegimeConfig{Currency: "SAR"},
+		Sale:    SaleConfig{CashRounding: "none"},
 		Auth: AuthConfig{
 			SessionTTL:      Duration{12 * time.Hour},
 			LockoutAttempts: 5,
@@ -280,6 +316,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.Regime.Currency) != 3 {
 		bad("regime.currency must be a three-letter ISO 4217 code")
+	}
+	if _, err := c.Sale.CashRounding.Increment(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Auth.SessionTTL.Duration < time.Minute {
 		bad("auth.session_ttl must be at least 1m")

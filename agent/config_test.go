@@ -40,6 +40,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{"not a duration", "[auth]\nsession_ttl = \"5 minutes\"\n", []string{"line 2", "5 minutes", "duration"}},
 		{"number for a duration", "[clock]\nbackward_tolerance = 2\n", []string{"line 2", "duration"}},
 		{"bad TOML", "data_dir = \n", []string{"line 1"}},
+		{"cash rounding to 0.10", "[sale]\n\ncash_rounding = \"0.10\"\n", []string{"line 3", `sale.cash_rounding: "0.10" must be "none", "0.05", "0.25" or "1.00"`}},
+		{"cash rounding to 0.10 as a number", "[sale]\ncash_rounding = 0.10\n", []string{"line 2", "sale.cash_rounding"}},
+		{"cash rounding spelt out", "[sale]\ncash_rounding = \"0.5\"\n", []string{"line 2", "sale.cash_rounding"}},
 		{"loud log level", "[log]\nlevel = \"loud\"\n", []string{"log.level"}},
 		{"bad log format", "[log]\nformat = \"xml\"\n", []string{"log.format"}},
 		{"short session", "[auth]\nsession_ttl = \"30s\"\n", []string{"auth.session_ttl"}},
@@ -191,6 +194,7 @@ func TestConfigExample(t *testing.T) {
 		"data_dir":        {c.DataDir, d.DataDir},
 		"api":             {c.API, d.API},
 		"regime.currency": {c.Regime.Currency, d.Regime.Currency},
+		"sale":            {c.Sale, d.Sale},
 		"auth":            {c.Auth, d.Auth},
 		"clock":           {c.Clock, d.Clock},
 		"store":           {c.Store, d.Store},
@@ -266,6 +270,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"unknown regime": func(c *Config) { c.Regime.Name = "atlantis" },
 		"no seller":      func(c *Config) { c.Seller.Name = "" },
 		"invalid":        func(c *Config) { c.Log.Level = "loud" },
+		"cash rounding":  func(c *Config) { c.Sale.CashRounding = "0.10" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := testConfig(t)

@@ -17,6 +17,7 @@ import (
 	"github.com/egsd/egsd/device"
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
+	"github.com/egsd/egsd/stamping/money"
 	"github.com/egsd/egsd/stamping/sale"
 )
 
@@ -53,7 +54,19 @@ func (a *Agent) IssueAs(ctx context.Context, p *Principal, key string, body []by
 // is its key).
 func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte, corrective uint64) (*queue.Record, bool, error) {
 	user := p.User
-	s, err := sale.Decode(body, sale.Options{DefaultCurrency: a.cfg.Regime.Currency})
+	// A corrective note is its original's stored sale, which names the
+	// cash rounding it was issued with, if any: the unit's setting now
+	// does not apply to it.
+	rounding := a.cashRounding
+	if corrective != 0 {
+		rounding = money.Decimal{}
+	}
+	s, err := sale.Decode(body, sale.Options{DefaultCurrency: a.cfg.Regime.Currency, CashRounding: rounding})
+	if err == nil && money.Cmp(s.CashRounding, rounding) != 0 && corrective == 0 {
+		err = sale.Errors{{Field: "cash_rounding", Rule: fmt.Sprintf(
+			"%s is not this unit's cash rounding, %s (sale.cash_rounding in its configuration): leave cash_rounding out, or send %q",
+			roundingName(s.CashRounding), roundingName(rounding), roundingName(rounding))}}
+	}
 	if err == nil {
 		err = a.regime.Validate(s)
 	}
@@ -78,6 +91,14 @@ func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte
 		// the same way: by its number.
 		s.Original = note.number
 		if stored, err = noteSale(body, note); err != nil {
+			return nil, false, err
+		}
+	}
+	if !rounding.IsZero() {
+		// The stored sale names the rounding it was issued with, so that
+		// its receipt, and the notes checked against it, come to the same
+		// totals after sale.cash_rounding changes.
+		if stored, err = withSaleFields(stored, map[string]any{"cash_rounding": roundingName(rounding)}); err != nil {
 			return nil, false, err
 		}
 	}
@@ -137,6 +158,32 @@ func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte
 		a.print.Wake()
 	}
 	return res.Record, res.Replayed, nil
+}
+
+// roundingName is a cash rounding increment as a sale or the
+// configuration writes it: "none", "0.05", "0.25" or "1.00".
+func roundingName(inc money.Decimal) string {
+	if inc.IsZero() {
+		return "none"
+	}
+	return inc.String()
+}
+
+// withSaleFields is a sale's JSON body with the top-level fields set to
+// the values given: what the unit decided about the sale, kept with it.
+func withSaleFields(body []byte, fields map[string]any) ([]byte, error) {
+	var s map[string]json.RawMessage
+	if err := json.Unmarshal(body, &s); err != nil {
+		return nil, err
+	}
+	for name, v := range fields {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		s[name] = raw
+	}
+	return json.Marshal(s)
 }
 
 // clockRefused records a refused issue: an audit entry every time, and one
