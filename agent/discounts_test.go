@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -175,17 +174,14 @@ func TestCashRoundingConfig(t *testing.T) {
 // On a unit that rounds cash to 0.25: 86.65 / 0.25 = 346.6 → 347 × 0.25 =
 // 86.75, rounding +0.10, change 13.25.
 func TestSaleDiscountsExample(t *testing.T) {
-	body, err := os.ReadFile("../examples/sale-discounts.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := exampleSale(t, "sale-discounts.json")
 	for _, tc := range []struct {
 		rounding                   CashRounding
 		wantRounding, payable, chg string
 	}{{"none", "", "86.65", "13.35"}, {"0.25", "0.10", "86.75", "13.25"}} {
 		t.Run(string(tc.rounding), func(t *testing.T) {
 			h := newHarness(t, func(c *Config) { c.Sale.CashRounding = tc.rounding })
-			v := h.mustSale(h.user("ana", RoleCashier), "example", string(body))
+			v := h.mustSale(h.user("ana", RoleCashier), "example", body)
 			var doc struct {
 				Lines                                        []struct{ Net string }
 				Net, Discounts, Charges, Taxable, VAT, Gross string

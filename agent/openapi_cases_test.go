@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,35 @@ const (
 	zatcaStandard   = `{"kind":"invoice","buyer":{"name":"Fatoora Samples LTD","vat_number":"399999999800003","address":{"street":"Salah Al-Din","building_number":"1111","district":"Al-Murooj","city":"Riyadh","postal_code":"12222","country":"SA"}},` +
 		`"lines":[{"name":"Tea","quantity":"3","unit_price":"4.35","vat_category":"S","vat_rate":"15"}],"payments":[{"means":"cash"}]}`
 )
+
+// adjustedSale has every field of discounts, charges, cash rounding and
+// tendered cash, in all four VAT categories. Tea: 2 × (5.00 − 0.50) =
+// 9.00 − 10 % + 0.50 = 8.60; bread 3.00 − 0.25 = 2.75. The staff
+// discount takes 0.86 and 0.28, the coupons 1.00 and 0.10; charges S 5.00,
+// Z 5 % of 2.75 = 0.14, E 2.00, O 1.00. S 11.74 (VAT 1.76), Z 2.51, E
+// 2.00, O 1.00: 17.25 + 1.76 = 19.01, of which card 10.00 and cash 9.01
+// from 50.00.
+const adjustedSale = `{"kind":"invoice","cash_rounding":"none","lines":[` +
+	`{"name":"Tea","quantity":"2","unit_price":"5.00","price_discount":"0.50","vat_category":"S","vat_rate":"15",` +
+	`"discounts":[{"percent":"10","reason":"Promotion","reason_code":"95"}],"charges":[{"amount":"0.50","reason":"Gift wrap"}]},` +
+	`{"name":"Bread","quantity":"1","unit_price":"3.00","vat_category":"Z","exemption_reason":"VATEX-SA-32","discounts":[{"amount":"0.25","reason":"Day old"}]}],` +
+	`"discounts":[{"percent":"10","reason":"Staff discount"},{"amount":"1.00","reason":"Coupon","reason_code":"95","vat_category":"S","vat_rate":"15"},` +
+	`{"amount":"0.10","reason":"Coupon","vat_category":"Z"}],` +
+	`"charges":[{"amount":"5.00","reason":"Delivery","reason_code":"DL","vat_category":"S","vat_rate":"15"},` +
+	`{"percent":"5","reason":"Service","vat_category":"Z","exemption_reason":"VATEX-SA-32"},` +
+	`{"amount":"2.00","reason":"Insurance","vat_category":"E","exemption_reason":"VATEX-SA-29"},` +
+	`{"amount":"1.00","reason":"Fee","vat_category":"O","exemption_reason":"VATEX-SA-OOS"}],` +
+	`"payments":[{"means":"card","amount":"10.00"},{"means":"cash","tendered":"50.00"}]}`
+
+// exampleSale is the body of a sale in examples/.
+func exampleSale(t *testing.T, name string) string {
+	t.Helper()
+	body, err := os.ReadFile("../examples/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
 
 // creditNoteFor is a credit note for quantity of line 1 (tea at 5.00, as
 // in goodSale) of the document with the given counter.
@@ -156,6 +186,33 @@ func (f *liveFixture) liveRoutes() []liveRoute {
 						want: http.StatusBadRequest, refused: "original_line", check: wantProblemNaming("lines[0].original_line")},
 					{name: "note for a document issued elsewhere, by a cashier", as: RoleCashier, header: withKey(key()), body: externalNote, want: http.StatusForbidden},
 					{name: "note for a document issued elsewhere, by a manager", as: RoleManager, header: withKey(key()), body: externalNote, want: http.StatusCreated},
+					{name: "discounts, charges and tendered cash", as: RoleCashier, header: withKey(key()), body: adjustedSale, want: http.StatusCreated,
+						check: func(t *testing.T, w *httptest.ResponseRecorder) {
+							var v DocumentView
+							decodeBody(t, w, &v)
+							if d := testDocumentOf(t, v); d.Gross != "19.01" || d.Payable != "19.01" {
+								t.Errorf("gross %s, payable %s; want 19.01 and 19.01", d.Gross, d.Payable)
+							}
+						}},
+					{name: "examples/sale-discounts.json", as: RoleCashier, header: withKey(key()), body: exampleSale(f.t, "sale-discounts.json"), want: http.StatusCreated},
+					{name: "line discounts above the line", as: RoleCashier, header: withKey(key()),
+						body: strings.Replace(goodSale, `"vat_rate":"15"`, `"vat_rate":"15","discounts":[{"amount":"10.01","reason":"Promotion"}]`, 1),
+						want: http.StatusBadRequest, check: wantProblemNaming("lines[0].discounts")},
+					{name: "discount with percent and amount", as: RoleCashier, header: withKey(key()),
+						body: strings.Replace(goodSale, `"vat_rate":"15"`, `"vat_rate":"15","discounts":[{"percent":"10","amount":"1.00","reason":"Promotion"}]`, 1),
+						want: http.StatusBadRequest, refused: "oneOf", check: wantProblemNaming("lines[0].discounts[0]")},
+					{name: "charge without a VAT category", as: RoleCashier, header: withKey(key()),
+						body: strings.Replace(goodSale, `"lines"`, `"charges":[{"amount":"5.00","reason":"Delivery"}],"lines"`, 1),
+						want: http.StatusBadRequest, refused: "vat_category", check: wantProblemNaming("charges[0].vat_category")},
+					{name: "tendered below the cash amount", as: RoleCashier, header: withKey(key()),
+						body: strings.Replace(goodSale, `"lines"`, `"payments":[{"means":"cash","tendered":"11.49"}],"lines"`, 1),
+						want: http.StatusBadRequest, check: wantProblemNaming("payments[0].tendered")},
+					{name: "cash_rounding not the unit's", as: RoleCashier, header: withKey(key()),
+						body: strings.Replace(goodSale, `"lines"`, `"cash_rounding":"0.05","lines"`, 1),
+						want: http.StatusBadRequest, check: wantProblemNaming("cash_rounding")},
+					{name: "cash_rounding no unit uses", as: RoleCashier, header: withKey(key()),
+						body: strings.Replace(goodSale, `"lines"`, `"cash_rounding":"0.10","lines"`, 1),
+						want: http.StatusBadRequest, refused: "cash_rounding", check: wantProblemNaming("cash_rounding")},
 					{name: "ZATCA", unit: "zatca", as: RoleCashier, header: withKey(key()), body: zatcaSimplified, want: http.StatusCreated},
 					{name: "ZATCA unit not onboarded", unit: "fresh", as: RoleCashier, header: withKey(key()), body: zatcaSimplified, want: http.StatusServiceUnavailable},
 				}
@@ -238,6 +295,7 @@ func (f *liveFixture) liveRoutes() []liveRoute {
 
 		{pattern: "GET /v1/documents/{id}/content", unit: "test", path: "/v1/documents/1/content", cases: func() []liveCase {
 			standard := issue(zatca, RoleCashier, zatcaStandard)
+			adjustedDoc := issue(test, RoleCashier, adjustedSale)
 			path := func(d DocumentView, form string) string {
 				return fmt.Sprintf("/v1/documents/%d/content%s", d.Counter, form)
 			}
@@ -250,6 +308,7 @@ func (f *liveFixture) liveRoutes() []liveRoute {
 			}
 			return []liveCase{
 				{name: "test regime: JSON", as: RoleCashier, path: path(anaDoc, ""), want: http.StatusOK, check: sameBytes(anaDoc)},
+				{name: "test regime: with discounts and charges", as: RoleCashier, path: path(adjustedDoc, ""), want: http.StatusOK, check: sameBytes(adjustedDoc)},
 				{name: "ZATCA: XML", unit: "zatca", as: RoleCashier, path: path(zatcaDoc, ""), want: http.StatusOK, check: sameBytes(zatcaDoc)},
 				{name: "issued form", unit: "zatca", as: RoleCashier, path: path(zatcaDoc, "?form=issued"), want: http.StatusOK, check: sameBytes(zatcaDoc)},
 				{name: "simplified handover", unit: "zatca", as: RoleCashier, path: path(zatcaDoc, "?form=handover"), want: http.StatusOK, check: sameBytes(zatcaDoc)},
