@@ -101,11 +101,13 @@ func TestCashRoundingOfTheUnit(t *testing.T) {
 	if _, err := h.a.receiptOf(h.record(cash.Counter)); err != nil {
 		t.Errorf("the receipt of document %d after the change: %v", cash.Counter, err)
 	}
+	// The return of all of it is checked against what was issued.
+	h.mustSale(cashier, "return", note("credit_note", "T-000001", teaLine("3", "4.35")))
 	if d := testDocumentOf(t, h.mustSale(cashier, "after", cashTeaSale)); d.Gross != "15.01" || d.Rounding != "" {
 		t.Errorf("a cash sale after the change: gross %s rounding %q; want 15.01, not rounded", d.Gross, d.Rounding)
 	}
-	if tot := storedTotals(t, h, 4); tot.Payable.String() != "15.01" || tot.Change.String() != "4.99" {
-		t.Errorf("document 4: payable %v change %v; want 15.01 4.99", tot.Payable, tot.Change)
+	if tot := storedTotals(t, h, 5); tot.Payable.String() != "15.01" || tot.Change.String() != "4.99" {
+		t.Errorf("document 5: payable %v change %v; want 15.01 4.99", tot.Payable, tot.Change)
 	}
 	p := problemOf(t, h.sale(cashier, "old", strings.Replace(cashTeaSale, `"kind":"invoice"`, `"kind":"invoice","cash_rounding":"0.25"`, 1)), http.StatusBadRequest)
 	if !namesField(p, "cash_rounding") || !strings.Contains(p.Errors[0].Rule, `"none"`) {
