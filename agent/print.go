@@ -2,12 +2,10 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,8 +17,6 @@ import (
 	"github.com/egsd/egsd/device/serialport"
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
-	"github.com/egsd/egsd/stamping/sale"
-	"github.com/egsd/egsd/stamping/textpolicy"
 )
 
 // profile is the configured printer profile with the config's overrides.
@@ -286,110 +282,6 @@ func (ps *printService) render(job queue.PrintJob) (*receipt.Job, error) {
 	}
 	r.Copy = job.Copy
 	return ps.layout.Render(r)
-}
-
-// receiptOf fills the printed receipt of a stored document: the regime's
-// facts (number, title, time, totals, QR) from the document — the cleared
-// one when the authority cleared it — and the lines and VAT breakdown from
-// the sale the document was built from.
-func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
-	var info stamping.ReceiptInfo
-	if len(rec.Receipt) > 0 {
-		if err := json.Unmarshal(rec.Receipt, &info); err != nil {
-			return nil, fmt.Errorf("document %d: receipt facts: %w", rec.Counter, err)
-		}
-	}
-	if c, ok := a.regime.(stamping.Clearance); ok && len(rec.Answer) > 0 && c.NeedsClearance(rec.Document) {
-		_, cleared, ok, err := c.Cleared(rec.Answer)
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", rec.Counter, err)
-		}
-		if ok {
-			info = cleared
-		}
-	}
-	s, err := sale.Decode(rec.Sale, sale.Options{DefaultCurrency: a.cfg.Regime.Currency})
-	if err != nil {
-		return nil, fmt.Errorf("document %d: stored sale: %w", rec.Counter, err)
-	}
-	t, err := sale.ComputeTotals(s)
-	if err != nil {
-		return nil, fmt.Errorf("document %d: totals: %w", rec.Counter, err)
-	}
-	// Every text passes the character policy of documents once more, as
-	// the printer takes it: the sale's texts were checked when it was
-	// issued, but the configuration's, the regime's and those of a sale
-	// journalled by an older version were not, and none may make a receipt
-	// fail. What the printer's fonts lack, device/textraster replaces.
-	printable := textpolicy.Printable
-	seller := a.cfg.Seller
-	r := &receipt.Receipt{
-		Title: printable(info.Title), TitleLocal: printable(info.TitleLocal),
-		SellerName: printable(seller.Name), SellerNameLocal: printable(seller.NameLocal), SellerVAT: printable(seller.VATNumber),
-		Address: printable(joinNonEmpty(", ", strings.TrimSpace(seller.BuildingNumber+" "+seller.Street), seller.District, strings.TrimSpace(seller.PostalCode+" "+seller.City))),
-		QR:      info.QR,
-	}
-	number := printable(info.Number)
-	if number == "" {
-		number = fmt.Sprint(rec.Counter)
-	}
-	r.Fields = append(r.Fields, receipt.Field{Label: "No", Value: number},
-		receipt.Field{Label: "Date", Value: printable(strings.Replace(orDefault(info.Timestamp, rec.IssuedAt.Format(time.DateTime)), "T", " ", 1))})
-	if s.Buyer != nil {
-		r.Fields = appendField(r.Fields, "Buyer", printable(s.Buyer.Name))
-		r.Fields = appendField(r.Fields, "Buyer VAT No", printable(s.Buyer.VATNumber))
-	}
-	if s.Kind.IsNote() {
-		r.Fields = appendField(r.Fields, "Original", printable(s.Original))
-		r.Fields = appendField(r.Fields, "Reason", printable(s.Reason))
-	}
-	for i, l := range s.Lines {
-		name := printable(l.Name)
-		if name == "" {
-			name = fmt.Sprintf("Item %d", i+1)
-		}
-		r.Lines = append(r.Lines, receipt.Line{Name: name, Quantity: l.Quantity.String(), UnitPrice: l.UnitPrice.String(), Amount: t.Lines[i].Net.String()})
-	}
-	for _, c := range t.Categories {
-		label := "VAT " + c.Rate.String() + "% on " + c.Taxable.String()
-		if c.Category != sale.Standard {
-			label = "VAT " + string(c.Category) + " on " + c.Taxable.String()
-		}
-		r.VAT = append(r.VAT, receipt.Field{Label: label, Value: c.VAT.String()})
-	}
-	r.Totals = []receipt.Field{
-		{Label: "Total excl. VAT", Value: t.Net.String()},
-		{Label: "VAT", Value: orDefault(info.VAT, t.VAT.String())},
-		{Label: "Total incl. VAT " + s.Currency, Value: orDefault(info.Total, t.Gross.String())},
-	}
-	if s.Note != "" {
-		r.Footer = append(r.Footer, textpolicy.PrintableLines(s.Note)...)
-	}
-	return r, nil
-}
-
-func appendField(fs []receipt.Field, label, value string) []receipt.Field {
-	if value == "" {
-		return fs
-	}
-	return append(fs, receipt.Field{Label: label, Value: value})
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
-func joinNonEmpty(sep string, parts ...string) string {
-	var out []string
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, sep)
 }
 
 // PrinterState is the printer as GET /v1/status and GET /v1/printer report it.

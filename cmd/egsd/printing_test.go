@@ -108,6 +108,7 @@ func TestZATCAReceipts(t *testing.T) {
 	if !strings.Contains(first[0].Text, info.Number) || !strings.Contains(first[0].Text, "Simplified Tax Invoice") {
 		t.Errorf("simplified receipt lacks its number %s or title:\n%s", info.Number, first[0].Text)
 	}
+	amountDueIsQRTotal(t, first[0], info.QR)
 	// The printer cut the receipt; its confirmation reaches the agent next.
 	waitFor(t, "the simplified receipt's confirmation", 10*time.Second, func() bool {
 		d, _ := u.a.Store().Document(simplified.Counter)
@@ -147,8 +148,28 @@ func TestZATCAReceipts(t *testing.T) {
 	if !strings.Contains(second.Text, "Tax Invoice") || strings.Contains(second.Text, "Simplified") {
 		t.Errorf("standard receipt title:\n%s", second.Text)
 	}
+	amountDueIsQRTotal(t, second, clearedInfo.QR)
 	if st := p.Stats(); st.Unknown != 0 || st.Invalid != 0 || st.NotPrinted != 0 {
 		t.Errorf("printer stats %+v", st)
+	}
+}
+
+// amountDueIsQRTotal checks that the receipt's one bold amount, the amount
+// due, is the total of its QR code (tag 4, the invoice's PayableAmount).
+func amountDueIsQRTotal(t *testing.T, r fakeprinter.Receipt, qr string) {
+	t.Helper()
+	q, err := zatca.DecodeQR(qr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bold []string
+	for _, l := range strings.Split(r.Text, "\n") {
+		if strings.HasPrefix(l, "{bold}") && strings.Contains(l, "SAR ") {
+			bold = append(bold, l)
+		}
+	}
+	if len(bold) != 1 || !strings.HasSuffix(bold[0], " "+q.Total) {
+		t.Errorf("the receipt's amount due %q is not its QR's total %s:\n%s", bold, q.Total, r.Text)
 	}
 }
 

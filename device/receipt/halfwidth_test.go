@@ -35,3 +35,35 @@ func TestHalfWidth(t *testing.T) {
 	check(src, []string{"####", "#..."})
 	check(src.SubImage(image.Rect(1, 0, 7, 2)).(*image.Gray), []string{".##", "#.."})
 }
+
+// TestPadRight: a right-aligned raster line is widened at the left to
+// whole bytes, so its ink ends at the right margin, plus the margin asked
+// for at the right; what would not fit the paper is left off.
+func TestPadRight(t *testing.T) {
+	src := image.NewGray(image.Rect(3, 0, 8, 1)) // 5 columns, all ink
+	cases := []struct {
+		name                string
+		margin, paper       int
+		wantWidth, wantLeft int
+	}{
+		{"whole bytes", 0, 64, 8, 3},
+		{"with a margin", 4, 64, 16, 7},
+		{"margin to whole bytes", 3, 64, 8, 0},
+		{"no room for the left pad", 0, 6, 5, 0},
+		{"no room for the margin", 4, 7, 7, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := padRight(src, c.margin, c.paper)
+			if got.Bounds().Dx() != c.wantWidth {
+				t.Fatalf("padRight(5 columns, margin %d, paper %d) is %d wide, want %d", c.margin, c.paper, got.Bounds().Dx(), c.wantWidth)
+			}
+			for x := range got.Bounds().Dx() {
+				ink := x >= c.wantLeft && x < c.wantLeft+5
+				if dark := got.GrayAt(got.Bounds().Min.X+x, 0).Y < 128; dark != ink {
+					t.Errorf("column %d dark = %v, want %v", x, dark, ink)
+				}
+			}
+		})
+	}
+}

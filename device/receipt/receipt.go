@@ -33,28 +33,41 @@ type Receipt struct {
 	// the original document of a note.
 	Fields []Field
 	Lines  []Line
-	// VAT is the breakdown by category and rate; Totals the closing rows,
-	// the last of which (the payable total) is printed bold.
-	VAT    []Field
+	// Adjustments are the document's discounts and charges, printed after
+	// the lines with their signed amounts.
+	Adjustments []Field
+	// Totals are the closing rows — the amounts, the VAT breakdown by
+	// category and rate — the last of which (the amount due) is printed
+	// bold.
 	Totals []Field
+	// Payments follow the totals: the amount paid per means, the cash
+	// tendered and the change.
+	Payments []Field
 	// QR is the payload of the receipt's QR code ("" for none).
 	QR string
 	// Footer lines close the receipt.
 	Footer []string
 }
 
-// Field is one label/value row.
+// Field is one label/value row. LabelLocal, when set, is the label in the
+// country's language: it prints on a line of its own above the English
+// label and the value, the way the headings print.
 type Field struct {
-	Label string
-	Value string
+	Label      string
+	LabelLocal string
+	Value      string
 }
 
-// Line is one sold item.
+// Line is one sold item: its name, then quantity × unit price and the
+// line's amount (after its own discounts and charges), then Details.
 type Line struct {
 	Name      string
 	Quantity  string
 	UnitPrice string
 	Amount    string
+	// Details are printed under the line, indented: its price discount,
+	// discounts and charges, each with its reason and amount.
+	Details []string
 }
 
 // Layout turns receipts into ESC/POS jobs for one printer.
@@ -126,13 +139,22 @@ func (l *Layout) Render(r *Receipt) (*Job, error) {
 	for _, ln := range r.Lines {
 		w.wrapped(ln.Name, escpos.AlignLeft)
 		w.field(Field{Label: "  " + ln.Quantity + " x " + ln.UnitPrice, Value: ln.Amount}, false)
+		for _, d := range ln.Details {
+			w.indented(d, detailIndent)
+		}
 	}
-	w.rule()
-	for _, f := range r.VAT {
+	for _, f := range r.Adjustments {
 		w.field(f, false)
 	}
+	w.rule()
 	for i, f := range r.Totals {
 		w.field(f, i == len(r.Totals)-1)
+	}
+	if len(r.Payments) > 0 {
+		w.rule()
+		for _, f := range r.Payments {
+			w.field(f, false)
+		}
 	}
 	var plan escpos.QRPlan
 	if r.QR != "" {
@@ -230,9 +252,38 @@ func (w *writer) wrapped(s string, align escpos.Alignment) {
 	}
 }
 
+// detailIndent is how far a line's details are indented: under its
+// quantity, which is indented by two.
+const detailIndent = 4
+
+// indented prints s indented by n columns, wrapped lines too. Text printed
+// as an image starts at the right margin (Arabic), indented from it.
+func (w *writer) indented(s string, n int) {
+	if w.err != nil || s == "" {
+		return
+	}
+	b, err := escpos.EncodeText(s, w.l.profile.TextEncoding)
+	if err != nil || textraster.NeedsRaster(s) {
+		w.localIndented(s, escpos.AlignLeft, false, n)
+		return
+	}
+	pad := strings.Repeat(" ", n)
+	w.align(escpos.AlignLeft)
+	for _, line := range wrapText(string(b), w.l.profile.Columns-n) {
+		w.e.Line([]byte(pad + line))
+	}
+}
+
 // local prints text in the country's script: through the printer's code
 // page when it shapes, else as shaped raster lines.
 func (w *writer) local(s string, align escpos.Alignment, bold bool) {
+	w.localIndented(s, align, bold, 0)
+}
+
+// localIndented is local with raster lines that start at the right margin
+// indented by indent columns, as a detail under an item is indented from
+// the left in a left-to-right script.
+func (w *writer) localIndented(s string, align escpos.Alignment, bold bool, indent int) {
 	if w.err != nil {
 		return
 	}
@@ -252,18 +303,20 @@ func (w *writer) local(s string, align escpos.Alignment, bold bool) {
 	if bold {
 		r = w.l.bold
 	}
+	indentDots := indent * p.WidthDots / p.Columns
+	width := p.WidthDots - indentDots
 	// One line when it fits; else wrapped lines. Either way only the ink
 	// is sent (a full-width blank margin costs as much as ink), and the
 	// printer aligns it.
 	var lines []*image.Gray
-	if img, err := r.Render(s, p.WidthDots); err == nil {
+	if img, err := r.Render(s, width); err == nil {
 		lines = []*image.Gray{img}
 	} else if _, tooWide := errors.AsType[*textraster.TooWideError](err); tooWide {
 		ta := textraster.AlignStart
 		if align == escpos.AlignCenter {
 			ta = textraster.AlignCenter
 		}
-		if lines, err = r.Wrap(s, p.WidthDots, ta); err != nil {
+		if lines, err = r.Wrap(s, width, ta); err != nil {
 			w.err = err
 			return
 		}
@@ -290,6 +343,13 @@ func (w *writer) local(s string, align escpos.Alignment, bold bool) {
 			// more evenly than single-dot lines.
 			line, opt.DoubleWidth = halfWidth(line), true
 		}
+		if align == escpos.AlignRight {
+			margin, paper := indentDots, p.WidthDots
+			if opt.DoubleWidth {
+				margin, paper = margin/2, paper/2
+			}
+			line = padRight(line, margin, paper)
+		}
 		w.align(align)
 		w.e.Raster(line, opt)
 	}
@@ -310,6 +370,33 @@ func halfWidth(img *image.Gray) *image.Gray {
 			}
 			dst[x] = v
 		}
+	}
+	return out
+}
+
+// padRight widens img with white for printing right-aligned on paper
+// dots: margin columns at the right, and at the left as many as make whole
+// bytes a row. GS v 0 sends rows in whole bytes, so the encoder would pad
+// them with white at the right, and the line would end short of the right
+// margin, out of line with the amounts above and below it. What would not
+// fit the paper is left off.
+func padRight(img *image.Gray, margin, paper int) *image.Gray {
+	b := img.Bounds()
+	margin = max(0, min(margin, paper-b.Dx()))
+	left := (8 - (b.Dx()+margin)%8) % 8
+	if b.Dx()+margin+left > paper {
+		left = 0
+	}
+	if left == 0 && margin == 0 {
+		return img
+	}
+	out := image.NewGray(image.Rect(0, 0, left+b.Dx()+margin, b.Dy()))
+	for i := range out.Pix {
+		out.Pix[i] = 0xFF
+	}
+	for y := range b.Dy() {
+		at := out.PixOffset(left, y)
+		copy(out.Pix[at:at+b.Dx()], img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):])
 	}
 	return out
 }
@@ -338,18 +425,22 @@ func (w *writer) field(f Field, bold bool) {
 	if w.err != nil {
 		return
 	}
+	if f.LabelLocal != "" {
+		w.local(f.LabelLocal, escpos.AlignRight, false)
+	}
 	if bold {
 		w.e.Bold(true)
 		defer w.e.Bold(false)
 	}
 	cols := w.l.profile.Columns
-	if textraster.NeedsRaster(f.Label) || textraster.NeedsRaster(f.Value) {
+	label, value := []rune(f.Label), []rune(f.Value)
+	if textraster.NeedsRaster(f.Value) {
 		w.wrapped(f.Label, escpos.AlignLeft)
 		w.wrapped(f.Value, escpos.AlignLeft)
 		return
 	}
-	label, value := []rune(f.Label), []rune(f.Value)
-	if len(label)+1+len(value) > cols {
+	if textraster.NeedsRaster(f.Label) || len(label)+1+len(value) > cols {
+		// The label on its own lines, the amount under it at the right.
 		w.wrapped(f.Label, escpos.AlignLeft)
 		w.wrapped(strings.Repeat(" ", max(0, cols-len(value)))+f.Value, escpos.AlignLeft)
 		return

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,29 @@ func decodeQR(t *testing.T, r fakeprinter.Receipt) []string {
 	return out
 }
 
+// checkGolden compares a job with testdata/name, which -update rewrites
+// from it.
+func checkGolden(t *testing.T, name string, job []byte) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(golden, job, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./device/receipt -update to create it, then review it)", err)
+	}
+	if !bytes.Equal(job, want) {
+		at := 0
+		for at < min(len(job), len(want)) && job[at] == want[at] {
+			at++
+		}
+		t.Errorf("job differs from %s at byte %d of %d (want %d bytes)", golden, at, len(job), len(want))
+	}
+}
+
 // phase1QR is a ZATCA Phase 1 QR: TLV tags 1-5 (seller name in Arabic, VAT
 // number, time, total, VAT), base64.
 func phase1QR() string {
@@ -97,8 +121,7 @@ func sample(qr string) *receipt.Receipt {
 			{Name: "Coffee beans 1kg", Quantity: "1", UnitPrice: "45.00", Amount: "45.00"},
 			{Name: "حليب طازج 2 لتر", Quantity: "2", UnitPrice: "8.50", Amount: "17.00"},
 		},
-		VAT:    []receipt.Field{{Label: "VAT 15% on 62.00", Value: "9.30"}},
-		Totals: []receipt.Field{{Label: "Total excl. VAT", Value: "62.00"}, {Label: "VAT", Value: "9.30"}, {Label: "Total incl. VAT SAR", Value: "71.30"}},
+		Totals: []receipt.Field{{Label: "VAT 15% on 62.00", Value: "9.30"}, {Label: "Total excl. VAT", Value: "62.00"}, {Label: "VAT", Value: "9.30"}, {Label: "Total incl. VAT SAR", Value: "71.30"}},
 		QR:     qr,
 	}
 }
@@ -230,23 +253,7 @@ func TestAlignmentAfterArabic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "latin_arabic_latin.escpos")
-	if *update {
-		if err := os.WriteFile(golden, job.Bytes, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./device/receipt -update to create it, then review it)", err)
-	}
-	if !bytes.Equal(job.Bytes, want) {
-		at := 0
-		for at < min(len(job.Bytes), len(want)) && job.Bytes[at] == want[at] {
-			at++
-		}
-		t.Errorf("job differs from %s at byte %d of %d (want %d bytes)", golden, at, len(job.Bytes), len(want))
-	}
+	checkGolden(t, "latin_arabic_latin.escpos", job.Bytes)
 
 	printed := printOn(t, prof.WidthDots, job.Bytes)
 	lines := strings.Split(printed.Text, "\n")
@@ -276,6 +283,128 @@ func TestAlignmentAfterArabic(t *testing.T) {
 		if got := lines[at(want)]; got != want {
 			t.Errorf("printed %q, want %q aligned left:\n%s", got, want, printed.Text)
 		}
+	}
+}
+
+// discounted is a receipt with a line's price discount, discounts and
+// charges, the document's discounts and charges, bilingual totals and
+// payments.
+func discounted(qr string) *receipt.Receipt {
+	r := sample(qr)
+	r.Lines = []receipt.Line{
+		{Name: "Coffee beans 1kg", Quantity: "3", UnitPrice: "5.00", Amount: "15.80", Details: []string{
+			"Price discount 1.00 x 3", "Loyalty 10% -1.20", "Gift wrap +5.00"}},
+		{Name: "حليب طازج 2 لتر", Quantity: "2", UnitPrice: "8.50", Amount: "14.45", Details: []string{"خصم الولاء 15% -2.55"}},
+		{Name: "Tea bags 100", Quantity: "1", UnitPrice: "12.00", Amount: "10.00", Details: []string{
+			"Clearance of the summer range, ends with the stock in store -2.00"}},
+	}
+	r.Adjustments = []receipt.Field{
+		{Label: "Staff discount 10% (VAT 15.00%)", Value: "-4.03"},
+		{Label: "توصيل", Value: "+5.00"},
+	}
+	r.Totals = []receipt.Field{
+		{Label: "Subtotal", LabelLocal: "المجموع الفرعي", Value: "40.25"},
+		{Label: "Discounts", LabelLocal: "الخصومات", Value: "-4.03"},
+		{Label: "Charges", LabelLocal: "الرسوم الإضافية", Value: "+5.00"},
+		{Label: "Total excl. VAT", LabelLocal: "الإجمالي بدون الضريبة", Value: "41.22"},
+		{Label: "VAT 15.00% on 41.22", Value: "6.18"},
+		{Label: "VAT", LabelLocal: "ضريبة القيمة المضافة", Value: "6.18"},
+		{Label: "Total incl. VAT", LabelLocal: "الإجمالي شامل الضريبة", Value: "47.40"},
+		{Label: "Rounding", LabelLocal: "التقريب", Value: "+0.10"},
+		{Label: "Amount due SAR", LabelLocal: "المبلغ المستحق", Value: "47.50"},
+	}
+	r.Payments = []receipt.Field{
+		{Label: "Cash", LabelLocal: "نقدي", Value: "47.50"},
+		{Label: "Tendered", LabelLocal: "المبلغ المستلم", Value: "50.00"},
+		{Label: "Change", LabelLocal: "الباقي", Value: "2.50"},
+	}
+	return r
+}
+
+// TestDiscountsAndPayments: a line's details print under it, indented
+// (wrapped lines too; an Arabic one indented from the right margin), the
+// document's discounts and charges after the lines with their amounts at
+// the right, each total's Arabic label above it, the amount due bold,
+// then the payments; on 80 and 58 mm paper, nothing wider than the paper.
+// The 80 mm job is the golden file testdata/discounts_payments.escpos.
+func TestDiscountsAndPayments(t *testing.T) {
+	for _, name := range []string{"generic-80mm", "generic-58mm", "epson-tm-t88"} {
+		t.Run(name, func(t *testing.T) {
+			prof, _ := escpos.LookupProfile(name)
+			layout, err := receipt.NewLayout(prof)
+			if err != nil {
+				t.Fatal(err)
+			}
+			job, err := layout.Render(discounted(phase1QR()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name == "generic-80mm" {
+				checkGolden(t, "discounts_payments.escpos", job.Bytes)
+			}
+			printed := printOn(t, prof.WidthDots, job.Bytes)
+			cols := prof.Columns
+			row := func(label, value string) string {
+				return label + strings.Repeat(" ", cols-len(label)-len(value)) + value
+			}
+			want := []string{
+				"Coffee beans 1kg",
+				row("  3 x 5.00", "15.80"),
+				"    Price discount 1.00 x 3",
+				"    Loyalty 10% -1.20",
+				"    Gift wrap +5.00",
+				row("  2 x 8.50", "14.45"),
+				"[RASTER", // the Arabic detail
+				"Tea bags 100",
+				row("  1 x 12.00", "10.00"),
+				"    Clearance of the summer…",
+				"[RASTER", // the Arabic charge's reason
+				row("", "+5.00"),
+				"[RASTER", row("Subtotal", "40.25"),
+				"[RASTER", row("Discounts", "-4.03"),
+				"[RASTER", row("Charges", "+5.00"),
+				"[RASTER", row("Total excl. VAT", "41.22"),
+				row("VAT 15.00% on 41.22", "6.18"),
+				"[RASTER", row("VAT", "6.18"),
+				"[RASTER", row("Total incl. VAT", "47.40"),
+				"[RASTER", row("Rounding", "+0.10"),
+				"[RASTER", "{bold}" + row("Amount due SAR", "47.50"),
+				"[center] " + strings.Repeat("-", cols/2),
+				"[RASTER", row("Cash", "47.50"),
+				"[RASTER", row("Tendered", "50.00"),
+				"[RASTER", row("Change", "2.50"),
+				"[QR ",
+			}
+			lines := strings.Split(printed.Text, "\n")
+			at := 0
+			for _, w := range want {
+				// "[RASTER", "[QR " and a line ending in "…" match a line
+				// that starts so.
+				prefix, isPrefix := strings.CutSuffix(w, "…")
+				isPrefix = isPrefix || strings.HasPrefix(w, "[")
+				for at < len(lines) && !(lines[at] == w || isPrefix && strings.HasPrefix(lines[at], prefix)) {
+					at++
+				}
+				if at == len(lines) {
+					t.Fatalf("the receipt lacks %q after the lines before it:\n%s", w, printed.Text)
+				}
+				at++
+			}
+			// The long reason wraps, every line of it indented.
+			for _, l := range lines {
+				if strings.Contains(l, "summer") || strings.Contains(l, "stock") {
+					if !strings.HasPrefix(l, "    ") || len(l) > cols {
+						t.Errorf("wrapped detail %q: want it indented by 4 and at most %d columns", l, cols)
+					}
+				}
+			}
+			if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "    ") && strings.HasSuffix(l, " store -2.00") }) {
+				t.Errorf("the wrapped reason's last line is missing:\n%s", printed.Text)
+			}
+			if strings.Contains(printed.Text, "NOT PRINTED") {
+				t.Errorf("something did not fit the paper:\n%s", printed.Text)
+			}
+		})
 	}
 }
 

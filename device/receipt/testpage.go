@@ -34,10 +34,10 @@ func (l *Layout) TestPage(info TestInfo) (*Job, error) {
 	w.wrapped("egsd receipt printer test", escpos.AlignCenter)
 	w.rule()
 	for _, f := range []Field{
-		{"Unit", info.Unit}, {"Port", info.Port}, {"Time", info.Time.Format(time.DateTime)},
-		{"Profile", p.Name}, {"Width", fmt.Sprintf("%d dots, %d dpi", p.WidthDots, p.DPI)},
-		{"Columns", fmt.Sprint(p.Columns)}, {"Baud", fmt.Sprint(p.Baud)},
-		{"Arabic", p.Arabic}, {"QR", qrMode(p)},
+		{Label: "Unit", Value: info.Unit}, {Label: "Port", Value: info.Port}, {Label: "Time", Value: info.Time.Format(time.DateTime)},
+		{Label: "Profile", Value: p.Name}, {Label: "Width", Value: fmt.Sprintf("%d dots, %d dpi", p.WidthDots, p.DPI)},
+		{Label: "Columns", Value: fmt.Sprint(p.Columns)}, {Label: "Baud", Value: fmt.Sprint(p.Baud)},
+		{Label: "Arabic", Value: p.Arabic}, {Label: "QR", Value: qrMode(p)},
 	} {
 		w.field(f, false)
 	}
