@@ -139,9 +139,9 @@ var receiptCases = []receiptCase{
 	{
 		// 57.00 + 15 % = 65.55: 20.00 by card, the rest, 45.55, in cash
 		// from 50.00 (4.45 change). Not cash only: no rounding, although
-		// the sale names 0.25.
+		// the unit rounds cash totals to 0.05.
 		name: "card_and_cash",
-		sale: `{"kind":"invoice","cash_rounding":"0.25","lines":[
+		sale: `{"kind":"invoice","lines":[
 			{"name":"Headphones","quantity":"1","unit_price":"57.00","vat_category":"S","vat_rate":"15"}],
 			"payments":[{"means":"card","amount":"20.00"},{"means":"cash","tendered":"50.00"}]}`,
 		rows: []string{
@@ -182,13 +182,14 @@ var receiptCases = []receiptCase{
 }
 
 // TestReceiptGoldens prints sales with discounts, charges, rounding and
-// payments through the print worker onto the fake printer. Each receipt
+// payments through the print worker onto the fake printer, on a unit that
+// rounds cash totals to 0.05. Each receipt
 // prints the rows worked out by hand, in order, its amount due is the one
 // its QR code states, and the whole transcript matches
 // testdata/receipts/<name>.txt (go test ./agent -run TestReceiptGoldens
 // -update rewrites them; -receipts.png DIR writes the paper to look at).
 func TestReceiptGoldens(t *testing.T) {
-	h, p := printerHarness(t, nil)
+	h, p := printerHarness(t, func(c *Config) { c.Sale.CashRounding = "0.05" })
 	cashier := h.user("ana", RoleCashier)
 	for i, c := range receiptCases {
 		h.mustSale(cashier, fmt.Sprint("golden-", i), c.sale)
