@@ -161,6 +161,7 @@ type creditCheck struct {
 type groupHint struct {
 	fields    []string
 	discounts money.Decimal // the original's document discounts in the group
+	noteHas   bool          // whether the note has document discounts there
 }
 
 // groupHints names, per VAT group of the note, the fields that make its
@@ -187,6 +188,7 @@ func groupHints(note, orig *sale.Totals) map[vatGroup]groupHint {
 		var h groupHint
 		if d, ok := sum(orig, g, false); ok {
 			h.fields, h.discounts = append(h.fields, "discounts"), d
+			_, h.noteHas = sum(note, g, false)
 		}
 		if _, ok := sum(note, g, true); ok {
 			h.fields = append(h.fields, "charges")
@@ -256,7 +258,11 @@ func (chk *creditCheck) check(o *queue.Record, refs queue.References) (queue.Cre
 			for _, f := range h.fields {
 				switch f {
 				case "discounts":
-					errs.Add(f, "%s; the original's document discounts there came to %s: give the note the same discount (the same percent, or its share as an amount)", rule, h.discounts)
+					if h.noteHas {
+						errs.Add(f, "%s; the original's document discounts there came to %s", rule, h.discounts)
+					} else {
+						errs.Add(f, "%s; the original's document discounts there came to %s: give the note the same discount (the same percent, or its share as an amount)", rule, h.discounts)
+					}
 				case "charges":
 					errs.Add(f, "%s; the note's document charges there must not take it over", rule)
 				default:
@@ -321,10 +327,10 @@ func noteLinesOf(lines []int, k int) []int {
 // VAT. The line is the one original_line names; without it, for a credit
 // note, the original's one line with the same seller_code (or, when the
 // note's line has none, the same name), narrowed, when there are several,
-// to those with the same price (samePrice: a price may be stated gross
-// with its discounts or net). A line that matches none or several is
-// refused, naming original_line. A debit note's line without
-// original_line is an addition matched to no line (0).
+// to those with the same price: as listed, then as paid per unit (a price
+// may be stated gross with its discounts, or net). A line that matches
+// none or several is refused, naming original_line. A debit note's line
+// without original_line is an addition matched to no line (0).
 func matchLine(errs *sale.Errors, s *sale.Sale, st *sale.Totals, i int, origSale *sale.Sale, ot *sale.Totals, name string) int {
 	l := &s.Lines[i]
 	path := fmt.Sprintf("lines[%d]", i)
@@ -346,18 +352,14 @@ func matchLine(errs *sale.Errors, s *sale.Sale, st *sale.Totals, i int, origSale
 				candidates = append(candidates, j+1)
 			}
 		}
-		if len(candidates) > 1 {
-			prices := unitPrices(l, &st.Lines[i])
-			var same []int
-			for _, j := range candidates {
-				if samePrice(prices, unitPrices(&origSale.Lines[j-1], &ot.Lines[j-1])) {
-					same = append(same, j)
-				}
-			}
-			if len(same) > 0 {
-				candidates = same
-			}
-		}
+		// Among several, those with the same unit price as listed, then
+		// those paid the same per unit: a price stated net (9.00) finds
+		// the line listed gross with its discount (10.00 less 10 %).
+		paid := paidPerUnit(l, &st.Lines[i])
+		candidates = narrow(candidates, func(j int) bool { return money.Cmp(origSale.Lines[j-1].UnitPrice, l.UnitPrice) == 0 })
+		candidates = narrow(candidates, func(j int) bool {
+			return money.Cmp(paidPerUnit(&origSale.Lines[j-1], &ot.Lines[j-1]), paid) == 0
+		})
 		switch len(candidates) {
 		case 0:
 			errs.Add(path+".original_line", "is required: no line of %s has the %s %q; give the number of the line this one corrects (1 to %d)", name, by, key, len(origSale.Lines))
@@ -365,8 +367,8 @@ func matchLine(errs *sale.Errors, s *sale.Sale, st *sale.Totals, i int, origSale
 		case 1:
 			k = candidates[0]
 		default:
-			errs.Add(path+".original_line", "is required: lines %s of %s all have the %s %q and the price of this line (%s as listed, %s as paid per unit); give the number of the line this one corrects",
-				joinInts(candidates), name, by, key, l.UnitPrice, paidPerUnit(l, &st.Lines[i]))
+			errs.Add(path+".original_line", "is required: lines %s of %s all have the %s %q and the prices of this line (%s as listed, %s as paid per unit); give the number of the line this one corrects",
+				joinInts(candidates), name, by, key, l.UnitPrice, paid)
 			return 0
 		}
 	}
@@ -381,37 +383,33 @@ func matchLine(errs *sale.Errors, s *sale.Sale, st *sale.Totals, i int, origSale
 	return k
 }
 
-// unitPrices are the prices a line may be named by: as listed
-// (unit_price), net of its price discount, and as paid per unit (its net
-// amount ÷ quantity, to the cent), so that 10.00 less 10 % matches 9.00.
-func unitPrices(l *sale.Line, lt *sale.LineTotal) []money.Decimal {
-	prices := []money.Decimal{l.UnitPrice, lt.NetPrice}
-	if paid, err := proRata(lt.Net, money.Decimal{Coef: 1}, l.Quantity); err == nil {
-		prices = append(prices, paid)
-	}
-	return prices
-}
-
-// paidPerUnit is the line's net amount ÷ quantity, to the cent, for a
-// message.
-func paidPerUnit(l *sale.Line, lt *sale.LineTotal) string {
+// paidPerUnit is what a line was paid per unit: its net amount ÷
+// quantity, to the cent (zero if that cannot be computed, which a line
+// within the limits never meets).
+func paidPerUnit(l *sale.Line, lt *sale.LineTotal) money.Decimal {
 	paid, err := proRata(lt.Net, money.Decimal{Coef: 1}, l.Quantity)
 	if err != nil {
-		return "?"
+		return money.Decimal{}
 	}
-	return paid.String()
+	return paid
 }
 
-// samePrice reports whether two lines share one of their prices.
-func samePrice(a, b []money.Decimal) bool {
-	for _, p := range a {
-		for _, q := range b {
-			if money.Cmp(p, q) == 0 {
-				return true
-			}
+// narrow keeps the candidates that keep holds for, or all of them when
+// none does.
+func narrow(candidates []int, keep func(j int) bool) []int {
+	if len(candidates) < 2 {
+		return candidates
+	}
+	var out []int
+	for _, j := range candidates {
+		if keep(j) {
+			out = append(out, j)
 		}
 	}
-	return false
+	if len(out) == 0 {
+		return candidates
+	}
+	return out
 }
 
 func joinInts(ns []int) string {

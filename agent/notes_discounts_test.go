@@ -9,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/money"
 	"github.com/egsd/egsd/stamping/sale"
+	"github.com/egsd/egsd/stamping/zatca"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -120,6 +122,46 @@ func TestCreditNoteReturnsADiscountedLine(t *testing.T) {
 	}
 }
 
+// Among lines of one name, a note line without original_line is matched
+// to those with its unit price as listed, then to those paid the same per
+// unit; what is still ambiguous names original_line.
+func TestNoteLineMatchingByPrice(t *testing.T) {
+	h := newHarness(t, nil)
+	cashier := h.user("ana", RoleCashier)
+	h.mustSale(cashier, "inv", `{"kind":"invoice","lines":[`+
+		`{"name":"Tea","quantity":"2","unit_price":"10.00","vat_category":"S","vat_rate":"15","discounts":[{"percent":"10","reason":"Promotion"}]},`+
+		`{"name":"Tea","quantity":"2","unit_price":"10.00","vat_category":"S","vat_rate":"15","discounts":[{"percent":"20","reason":"Staff"}]},`+
+		`{"name":"Tea","quantity":"2","unit_price":"9.00","vat_category":"S","vat_rate":"15"},`+
+		`{"name":"Tea","quantity":"2","unit_price":"8.50","vat_category":"S","vat_rate":"15","price_discount":"0.50"}]}`)
+	tea := func(price string) string {
+		return `{"name":"Tea","quantity":"1",` + price + `,"vat_category":"S","vat_rate":"15"}`
+	}
+	cases := []struct {
+		name, price string
+		line        int // 0: ambiguous
+	}{
+		{"listed with 20 % off", `"unit_price":"10.00","discounts":[{"percent":"20","reason":"Staff"}]`, 2},
+		{"listed with 10 % off as a price discount", `"unit_price":"10.00","price_discount":"1.00"`, 1},
+		{"9.00 as listed", `"unit_price":"9.00"`, 3},
+		{"8.00 as paid", `"unit_price":"8.00"`, 0}, // lines 2 and 4
+		{"listed without its discount", `"unit_price":"10.00"`, 0},
+	}
+	for i, tc := range cases {
+		w := h.sale(cashier, fmt.Sprint("m", i), note("credit_note", "1", tea(tc.price)))
+		if tc.line == 0 {
+			if p := problemOf(t, w, http.StatusBadRequest); !namesField(p, "lines[0].original_line") {
+				t.Errorf("%s: %+v, want original_line named", tc.name, p)
+			}
+			continue
+		}
+		var n DocumentView
+		decodeBody(t, w, &n)
+		if w.Code != http.StatusCreated || !strings.Contains(string(h.record(n.Counter).Sale), fmt.Sprintf(`"original_line":%d`, tc.line)) {
+			t.Errorf("%s: %d %s, want matched to line %d", tc.name, w.Code, w.Body, tc.line)
+		}
+	}
+}
+
 // A discounted line cannot be credited for more than was paid for it (its
 // net amount), however the price is stated; the refusal names the unit
 // price with what the line came to, what earlier notes took and what is
@@ -158,6 +200,29 @@ func TestCreditNoteOverADiscountedLine(t *testing.T) {
 	}
 	if st := h.status(cashier); st.Counter != 3 {
 		t.Errorf("counter %d, want 3: the invoice and two notes", st.Counter)
+	}
+}
+
+// A line returned in parts may have a cent less left for its last part
+// than its price says: 3 × 3.33 less 10 % came to 8.99; two returns of one
+// at 3.00 leave 2.99, which the third is refused above and accepted at.
+func TestCreditNoteLastPartOfARoundedLine(t *testing.T) {
+	h := newHarness(t, nil)
+	cashier := h.user("ana", RoleCashier)
+	promotion := `"discounts":[{"percent":"10","reason":"Promotion"}]`
+	coffee := func(qty, extra string) string {
+		return `{"name":"Coffee","quantity":"` + qty + `","unit_price":"3.33","vat_category":"S","vat_rate":"15",` + extra + `}`
+	}
+	h.mustSale(cashier, "inv", `{"kind":"invoice","lines":[`+coffee("3", promotion)+`]}`)
+	h.mustSale(cashier, "first", note("credit_note", "1", coffee("1", promotion)))
+	h.mustSale(cashier, "second", note("credit_note", "1", coffee("1", promotion)))
+	p := problemOf(t, h.sale(cashier, "third", note("credit_note", "1", coffee("1", promotion))), http.StatusBadRequest)
+	if !namesField(p, "lines[0].unit_price") || !strings.Contains(p.Detail, "credits 3.00") || !strings.Contains(p.Detail, "which came to 8.99, of which 6.00 are already credited: at most 2.99 remain") {
+		t.Errorf("the third at 3.00: %+v", p)
+	}
+	n := h.mustSale(cashier, "third-as-left", note("credit_note", "1", coffee("1", `"discounts":[{"amount":"0.34","reason":"Promotion"}]`)))
+	if c, refs := h.credit(1); refs.CreditedInFull != n.Counter {
+		t.Errorf("credited in full by %d (%+v), want %d", refs.CreditedInFull, c, n.Counter)
 	}
 }
 
@@ -297,6 +362,21 @@ const discountedSale = `{"kind":"invoice","lines":[` +
 	`"charges":[{"amount":"10.00","reason":"Delivery","vat_category":"S","vat_rate":"15"}],` +
 	`"cash_rounding":"0.05","payments":[{"means":"cash","tendered":"100.00"}]}`
 
+// zatcaRules checks a note's sale against ZATCA's rules for what the
+// device checks before it stamps, and that the ZATCA builder takes it.
+func zatcaRules(t *testing.T, s *sale.Sale) {
+	t.Helper()
+	seller := stamping.Seller{Name: "Maximum Speed Tech Supply LTD", VATNumber: "399999999900003", IDScheme: "CRN", ID: "1010010000",
+		Address: sale.Address{Street: "Prince Sultan", BuildingNumber: "2322", District: "Al-Murabba", City: "Riyadh", PostalCode: "23333", Country: "SA"}}
+	if err := zatca.Validate(s, seller, zatca.Options{}); err != nil {
+		t.Errorf("ZATCA's rules refuse the note: %v", err)
+	}
+	slot := stamping.Slot{Counter: 2, UUID: "8d487816-70b8-4ade-a618-9d620b73814a", PrevHash: "NWZlY2ViNjZmZmM4NmYzOGQ5NTI3ODZjNmQ2OTZjNzljMmRiYzIzOWRkNGU5MWI0NjcyOWQ3M2EyN2ZiNTdlOQ==", IssuedAt: t0}
+	if _, err := zatca.FromSale(s, slot, seller, zatca.Options{}); err != nil {
+		t.Errorf("the ZATCA builder refuses the note: %v", err)
+	}
+}
+
 // storedTotals decodes a stored sale and computes its totals.
 func storedTotals(t *testing.T, rec *queue.Record) (*sale.Sale, sale.Totals) {
 	t.Helper()
@@ -325,6 +405,7 @@ func TestCorrectiveCreditNoteOfADiscountedInvoice(t *testing.T) {
 	_, want := storedTotals(t, h.record(1))
 	rec := h.record(n.Counter)
 	ns, got := storedTotals(t, rec)
+	zatcaRules(t, ns)
 	if ns.Kind != sale.CreditNote || strings.Contains(string(rec.Sale), "tendered") {
 		t.Errorf("the corrective note is a %s with sale %s; want a credit note without cash tendered", ns.Kind, rec.Sale)
 	}
@@ -389,6 +470,7 @@ func TestCorrectiveCreditNoteForWhatIsLeftOfADiscountedInvoice(t *testing.T) {
 	n := h.mustCorrect(manager, 1)
 	rec := h.record(n.Counter)
 	ns, got := storedTotals(t, rec)
+	zatcaRules(t, ns)
 	wantLines := []struct {
 		quantity, net string
 	}{{"1", "9.00"}, {"1", "2.99"}, {"1", "7.88"}, {"1", "5.00"}}
