@@ -377,8 +377,8 @@ func zatcaRules(t *testing.T, s *sale.Sale) {
 	}
 }
 
-// storedTotals decodes a stored sale and computes its totals.
-func storedTotals(t *testing.T, rec *queue.Record) (*sale.Sale, sale.Totals) {
+// storedSaleTotals decodes a stored sale and computes its totals.
+func storedSaleTotals(t *testing.T, rec *queue.Record) (*sale.Sale, sale.Totals) {
 	t.Helper()
 	s, err := sale.Decode(rec.Sale, sale.Options{DefaultCurrency: "SAR"})
 	if err != nil {
@@ -402,9 +402,9 @@ func TestCorrectiveCreditNoteOfADiscountedInvoice(t *testing.T) {
 	h.mustSale(cashier, "inv", discountedSale)
 	h.step()
 	n := h.mustCorrect(manager, 1)
-	_, want := storedTotals(t, h.record(1))
+	_, want := storedSaleTotals(t, h.record(1))
 	rec := h.record(n.Counter)
-	ns, got := storedTotals(t, rec)
+	ns, got := storedSaleTotals(t, rec)
 	zatcaRules(t, ns)
 	if ns.Kind != sale.CreditNote || strings.Contains(string(rec.Sale), "tendered") {
 		t.Errorf("the corrective note is a %s with sale %s; want a credit note without cash tendered", ns.Kind, rec.Sale)
@@ -469,7 +469,7 @@ func TestCorrectiveCreditNoteForWhatIsLeftOfADiscountedInvoice(t *testing.T) {
 	wantTaxable(t, taken, groupS15, "13.50") // (9.00 + 3.00) × 0.9 + 3.00 × 0.9
 	n := h.mustCorrect(manager, 1)
 	rec := h.record(n.Counter)
-	ns, got := storedTotals(t, rec)
+	ns, got := storedSaleTotals(t, rec)
 	zatcaRules(t, ns)
 	wantLines := []struct {
 		quantity, net string
