@@ -352,7 +352,9 @@ func TestCreditNotesRacingOnADiscountedOriginal(t *testing.T) {
 
 // discountedSale has every kind of discount and charge: a price discount,
 // line discounts as a percentage and an amount, a line charge, a basket
-// discount, a delivery charge, cash rounding and cash tendered.
+// discount, a delivery charge, and cash tendered. (Cash rounding is the
+// unit's, kept with the stored sale, which a corrective note states as
+// it is.)
 const discountedSale = `{"kind":"invoice","lines":[` +
 	`{"name":"Tea","quantity":"2","unit_price":"10.00","vat_category":"S","vat_rate":"15","discounts":[{"amount":"2.00","reason":"Bundle"}]},` +
 	`{"name":"Coffee","quantity":"3","unit_price":"3.33","vat_category":"S","vat_rate":"15","discounts":[{"percent":"10","reason":"Promotion","reason_code":"95"}]},` +
@@ -360,7 +362,7 @@ const discountedSale = `{"kind":"invoice","lines":[` +
 	`{"name":"Bread","quantity":"1","unit_price":"5.00","vat_category":"Z","exemption_reason":"VATEX-SA-32"}],` +
 	`"discounts":[{"percent":"10","reason":"Staff discount"}],` +
 	`"charges":[{"amount":"10.00","reason":"Delivery","vat_category":"S","vat_rate":"15"}],` +
-	`"cash_rounding":"0.05","payments":[{"means":"cash","tendered":"100.00"}]}`
+	`"payments":[{"means":"cash","tendered":"100.00"}]}`
 
 // zatcaRules checks a note's sale against ZATCA's rules for what the
 // device checks before it stamps, and that the ZATCA builder takes it.
@@ -394,8 +396,8 @@ func storedSaleTotals(t *testing.T, rec *queue.Record) (*sale.Sale, sale.Totals)
 // The corrective credit note of a rejected invoice with discounts and
 // charges of every kind states them as the invoice did and credits exactly
 // its totals — every line's net amount, the document's discounts, charges,
-// taxable amount and VAT per group, the total, the cash rounding and the
-// amount paid — with no cash tendered (a refund hands the money back).
+// taxable amount and VAT per group, the total and the amount paid — with
+// no cash tendered (a refund hands the money back).
 func TestCorrectiveCreditNoteOfADiscountedInvoice(t *testing.T) {
 	h, cashier := rejectFirst(t)
 	manager := h.user("boss", RoleManager)
