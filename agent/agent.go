@@ -183,6 +183,9 @@ func (a *Agent) startup() error {
 	if err := a.reindex(); err != nil {
 		return fmt.Errorf("index the documents issued before this version: %w", err)
 	}
+	if err := a.recredit(); err != nil {
+		return fmt.Errorf("recompute what the credit notes took from their documents: %w", err)
+	}
 	if err := a.settleRejected(); err != nil {
 		return fmt.Errorf("find the rejected documents that credit notes corrected: %w", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/money"
 	"github.com/egsd/egsd/stamping/sale"
-	"github.com/egsd/egsd/stamping/textpolicy"
 )
 
 // Credit and debit notes against the documents of this unit.
@@ -30,85 +29,13 @@ import (
 // document may still be credited (within what is left of it); it may not
 // be debited. Each line of a credit note is matched to a line of the
 // original (matchLine) and must have that line's VAT category, rate and
-// exemption reason; per original line, the quantities and the amounts
-// (quantity × unit price, exact, before rounding) of all the credit notes
-// that reference it, this one included, must not exceed the original's. A
-// credit note the authority rejected takes nothing any more. The store
-// runs the check inside the issue transaction (queue.NoteRef), so notes
-// racing for the same original are checked one after the other.
-
-// credited is what the credit notes of one document took from it: per
-// original line (1-based), the quantity and the amount. It is the store's
-// References.Credited, in this JSON form.
-type credited struct {
-	Lines map[int]lineCredit `json:"lines"`
-}
-
-type lineCredit struct {
-	Quantity money.Decimal `json:"-"`
-	Amount   money.Decimal `json:"-"`
-}
-
-type lineCreditJSON struct {
-	Quantity string `json:"quantity"`
-	Amount   string `json:"amount"`
-}
-
-func (c lineCredit) MarshalJSON() ([]byte, error) {
-	return json.Marshal(lineCreditJSON{c.Quantity.String(), c.Amount.String()})
-}
-
-func (c *lineCredit) UnmarshalJSON(b []byte) error {
-	var j lineCreditJSON
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
-	var err error
-	if c.Quantity, err = money.Parse(j.Quantity); err != nil {
-		return fmt.Errorf("credited quantity %q: %w", j.Quantity, err)
-	}
-	if c.Amount, err = money.Parse(j.Amount); err != nil {
-		return fmt.Errorf("credited amount %q: %w", j.Amount, err)
-	}
-	return nil
-}
-
-func decodeCredited(b []byte) (credited, error) {
-	c := credited{Lines: map[int]lineCredit{}}
-	if len(b) == 0 {
-		return c, nil
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("credited state: %w", err)
-	}
-	if c.Lines == nil {
-		c.Lines = map[int]lineCredit{}
-	}
-	return c, nil
-}
-
-// add adds (sign +1) or takes away (sign -1) share from c.
-func (c credited) add(share map[int]lineCredit, sign int) error {
-	for k, s := range share {
-		cur, ok := c.Lines[k]
-		if !ok {
-			cur = lineCredit{Quantity: money.Decimal{}, Amount: money.Decimal{}}
-		}
-		op := money.Add
-		if sign < 0 {
-			op = money.Sub
-		}
-		var err error
-		if cur.Quantity, err = op(cur.Quantity, s.Quantity); err != nil {
-			return fmt.Errorf("line %d: credited quantity %w", k, err)
-		}
-		if cur.Amount, err = op(cur.Amount, s.Amount); err != nil {
-			return fmt.Errorf("line %d: credited amount %w", k, err)
-		}
-		c.Lines[k] = cur
-	}
-	return nil
-}
+// exemption reason. Of all the credit notes that reference the original,
+// this one included, the quantities and the net amounts credited per
+// original line, and the taxable amounts credited per VAT group, must not
+// exceed the original's (credited.go says why these measures). A credit
+// note the authority rejected takes nothing any more. The store runs the
+// check inside the issue transaction (queue.NoteRef), so notes racing for
+// the same original are checked one after the other.
 
 // notePlan is a note's reference as checked before the store: what Issue
 // passes to the store and how the stored sale says it.
@@ -164,28 +91,33 @@ func (a *Agent) planNote(s *sale.Sale, role Role, corrective uint64) (*notePlan,
 		errs.Add("currency", "must be %s's currency, %s", name, origSale.Currency)
 	}
 	checkSameBuyer(&errs, s.Buyer, origSale.Buyer, name)
+	noteTotals, err := sale.ComputeTotals(s)
+	if err != nil {
+		return nil, fmt.Errorf("totals of the note: %w", err)
+	}
+	limits, origTotals, err := saleShare(origSale, nil)
+	if err != nil {
+		return nil, fmt.Errorf("stored sale of document %d: %w", orig.Counter, err)
+	}
 	lines := make([]int, len(s.Lines))
 	for i := range s.Lines {
-		lines[i] = matchLine(&errs, s, i, origSale, name)
+		lines[i] = matchLine(&errs, s, &noteTotals, i, origSale, origTotals, name)
 	}
-	share, err := noteShare(s, lines)
+	share, err := shareOf(s, &noteTotals, lines)
 	if err != nil {
 		errs.Add("lines", "the amounts cannot be computed: %v", err)
 	}
 	if err := errs.Err(); err != nil {
 		return nil, invalidSale(err.(sale.Errors))
 	}
-	limits, err := noteShare(origSale, nil)
-	if err != nil {
-		return nil, fmt.Errorf("stored sale of document %d: %w", orig.Counter, err)
-	}
 	number := cmpOr(orig.Number, strconv.FormatUint(orig.Counter, 10))
 	plan := &notePlan{number: number, lines: lines,
 		audit: map[string]string{"original": number, "original_counter": strconv.FormatUint(orig.Counter, 10)}}
-	kind := s.Kind
+	chk := &creditCheck{kind: s.Kind, name: name, noteLines: s.Lines, lines: lines, share: share, limits: limits,
+		hints: groupHints(&noteTotals, origTotals)}
 	plan.ref = &queue.NoteRef{Original: orig.Counter, Corrective: corrective != 0,
 		Check: func(o *queue.Record, refs queue.References) (queue.Credit, error) {
-			return checkCredit(kind, o, refs, name, s.Lines, lines, share, limits)
+			return chk.check(o, refs)
 		}}
 	return plan, nil
 }
@@ -212,73 +144,137 @@ func (a *Agent) planExternalNote(s *sale.Sale, role Role) (*notePlan, error) {
 	return plan, nil
 }
 
-// checkCredit is a note's check in the issue transaction: the rules that
+// creditCheck is what a note's check in the issue transaction needs: the
+// note's share of its original and the original's limits.
+type creditCheck struct {
+	kind      sale.Kind
+	name      string      // the original, as messages name it
+	noteLines []sale.Line // the note's lines, for their names
+	lines     []int       // per note line, the original line it corrects
+	share     credited    // what the note takes
+	limits    credited    // what the original has
+	hints     map[vatGroup]groupHint
+}
+
+// groupHint is what a refusal for a VAT group's taxable amount names: the
+// fields to change, and what the original's document discounts there were.
+type groupHint struct {
+	fields    []string
+	discounts money.Decimal // the original's document discounts in the group
+	noteHas   bool          // whether the note has document discounts there
+}
+
+// groupHints names, per VAT group of the note, the fields that make its
+// taxable amount: the document discounts when the original had some there
+// (the note lacks them), the note's charges there, else its lines.
+func groupHints(note, orig *sale.Totals) map[vatGroup]groupHint {
+	hints := map[vatGroup]groupHint{}
+	for i := range note.Categories {
+		hints[groupOf(&note.Categories[i])] = groupHint{}
+	}
+	sum := func(t *sale.Totals, g vatGroup, charge bool) (money.Decimal, bool) {
+		total, found := money.Decimal{Scale: sale.AmountScale}, false
+		for _, a := range t.Adjustments {
+			if a.Charge == charge && (vatGroup{a.Category, a.Rate.String(), a.ExemptionReason}) == g {
+				if s, err := money.Add(total, a.Amount); err == nil {
+					total = s
+				}
+				found = true
+			}
+		}
+		return total, found
+	}
+	for g := range hints {
+		var h groupHint
+		if d, ok := sum(orig, g, false); ok {
+			h.fields, h.discounts = append(h.fields, "discounts"), d
+			_, h.noteHas = sum(note, g, false)
+		}
+		if _, ok := sum(note, g, true); ok {
+			h.fields = append(h.fields, "charges")
+		}
+		if len(h.fields) == 0 {
+			h.fields = []string{"lines"}
+		}
+		hints[g] = h
+	}
+	return hints
+}
+
+// check is the note's check in the issue transaction: the rules that
 // depend on the original's status and on the notes already issued against
 // it, and, for a credit note, the new running totals and whether they take
-// all of the original (limits).
-func checkCredit(kind sale.Kind, o *queue.Record, refs queue.References, name string, noteLines []sale.Line, lines []int, share, limits map[int]lineCredit) (queue.Credit, error) {
+// all of the original.
+func (chk *creditCheck) check(o *queue.Record, refs queue.References) (queue.Credit, error) {
+	name := chk.name
 	if refs.Corrective != 0 {
 		return queue.Credit{}, sale.Errors{{Field: "original", Rule: fmt.Sprintf(
 			"%s was rejected by the authority and corrected by credit note %d: nothing more may be issued against it", name, refs.Corrective)}}
 	}
-	if kind == sale.DebitNote {
+	if chk.kind == sale.DebitNote {
 		if o.Status == queue.StatusRejected {
 			return queue.Credit{}, sale.Errors{{Field: "original", Rule: fmt.Sprintf(
 				"%s was rejected by the authority: it cannot be debited; a manager issues its corrective credit note (POST /v1/documents/%d/credit-note)", name, o.Counter)}}
 		}
 		return unchangedCredit(refs), nil
 	}
-	c, err := decodeCredited(refs.Credited)
+	before, err := decodeCredited(refs.Credited)
+	if errors.Is(err, errCreditedForm) {
+		return queue.Credit{}, sale.Errors{{Field: "original", Rule: fmt.Sprintf(
+			"what the credit notes before this one took from %s was kept by an earlier egsd, and this one could not recompute it at its start (one of their sales cannot be read; the log and the credits_recomputed audit entry say so): the note cannot be checked against it; a manager may issue it with \"original_external\": true, naming the original by its number", name)}}
+	}
 	if err != nil {
 		return queue.Credit{}, fmt.Errorf("document %d: %w", o.Counter, err)
 	}
-	before := credited{Lines: map[int]lineCredit{}}
-	if err := before.add(c.Lines, 1); err != nil {
-		return queue.Credit{}, err
-	}
-	if err := c.add(share, 1); err != nil {
+	c := before.clone()
+	if err := c.add(chk.share, 1); err != nil {
 		return queue.Credit{}, sale.Errors{{Field: "lines", Rule: err.Error()}}
 	}
 	var errs sale.Errors
-	for _, k := range slices.Sorted(maps.Keys(share)) {
-		limit, now, had := limits[k], c.Lines[k], before.Lines[k]
-		fields := noteLinesOf(lines, k)
-		if money.Cmp(now.Quantity, limit.Quantity) > 0 {
-			for _, i := range fields {
+	for _, k := range slices.Sorted(maps.Keys(chk.share.Lines)) {
+		limit, now, had, took := chk.limits.Lines[k], c.Lines[k], before.Lines[k], chk.share.Lines[k]
+		for _, i := range noteLinesOf(chk.lines, k) {
+			switch {
+			case money.Cmp(now.Quantity, limit.Quantity) > 0:
 				errs.Add(fmt.Sprintf("lines[%d].quantity", i), "credits %s of line %d of %s (%s), which had %s, of which %s %s already credited: at most %s remain",
-					share[k].Quantity, k, name, noteLines[i].Name, limit.Quantity, had.Quantity, isOrAre(had.Quantity), remaining(limit.Quantity, had.Quantity))
+					took.Quantity, k, name, chk.noteLines[i].Name, limit.Quantity, had.Quantity, isOrAre(had.Quantity), remaining(limit.Quantity, had.Quantity))
+			case money.Cmp(now.Net, limit.Net) > 0:
+				errs.Add(fmt.Sprintf("lines[%d].unit_price", i), "credits %s (the net amount: quantity × unit price, less the price discount and the line's discounts, plus its charges) of line %d of %s (%s), which came to %s, of which %s %s already credited: at most %s remain",
+					took.Net, k, name, chk.noteLines[i].Name, limit.Net, had.Net, isOrAre(had.Net), remaining(limit.Net, had.Net))
 			}
-		} else if money.Cmp(now.Amount, limit.Amount) > 0 {
-			for _, i := range fields {
-				errs.Add(fmt.Sprintf("lines[%d].unit_price", i), "credits %s (quantity × unit price) of line %d of %s (%s), which was %s, of which %s %s already credited: at most %s remain",
-					share[k].Amount, k, name, noteLines[i].Name, limit.Amount, had.Amount, isOrAre(had.Amount), remaining(limit.Amount, had.Amount))
+		}
+	}
+	if len(errs) == 0 {
+		// The VAT groups once the lines fit: a line over its own limit is
+		// the clearer message.
+		for _, g := range chk.share.Groups {
+			limit, now, had := chk.limits.taxable(g.vatGroup), c.taxable(g.vatGroup), before.taxable(g.vatGroup)
+			if money.Cmp(now, limit) <= 0 {
+				continue
+			}
+			h := chk.hints[g.vatGroup]
+			rule := fmt.Sprintf("the note's taxable amount in VAT group %s is %s, but %s had %s there (after its document discounts and charges), of which %s %s already credited: at most %s remain",
+				g.vatGroup, g.Taxable, name, limit, had, isOrAre(had), remaining(limit, had))
+			for _, f := range h.fields {
+				switch f {
+				case "discounts":
+					if h.noteHas {
+						errs.Add(f, "%s; the original's document discounts there came to %s", rule, h.discounts)
+					} else {
+						errs.Add(f, "%s; the original's document discounts there came to %s: give the note the same discount (the same percent, or its share as an amount)", rule, h.discounts)
+					}
+				case "charges":
+					errs.Add(f, "%s; the note's document charges there must not take it over", rule)
+				default:
+					errs.Add(f, "%s", rule)
+				}
 			}
 		}
 	}
 	if err := errs.Err(); err != nil {
 		return queue.Credit{}, err
 	}
-	return c.credit(limits)
-}
-
-// credit is c as the store keeps it, with whether it takes all of an
-// original whose lines are limits.
-func (c credited) credit(limits map[int]lineCredit) (queue.Credit, error) {
-	b, err := json.Marshal(c)
-	return queue.Credit{Credited: b, InFull: c.covers(limits)}, err
-}
-
-// covers reports whether c takes all of every line of limits, quantity
-// and amount: nothing of the original is left to credit (as
-// correctiveBody judges a line credited in full).
-func (c credited) covers(limits map[int]lineCredit) bool {
-	for k, limit := range limits {
-		taken := c.Lines[k]
-		if money.Cmp(taken.Quantity, limit.Quantity) < 0 || money.Cmp(taken.Amount, limit.Amount) < 0 {
-			return false
-		}
-	}
-	return true
+	return c.credit(chk.limits)
 }
 
 // unchangedCredit is the credit of an original that a note leaves as it
@@ -288,13 +284,14 @@ func unchangedCredit(refs queue.References) queue.Credit {
 }
 
 // creditLimits is what the credit notes of the stored document orig may
-// take from it: per line, its quantity and amount.
-func (a *Agent) creditLimits(orig *queue.Record) (map[int]lineCredit, error) {
+// take from it: the measures of its own lines and VAT groups.
+func (a *Agent) creditLimits(orig *queue.Record) (credited, error) {
 	origSale, err := sale.Decode(orig.Sale, sale.Options{DefaultCurrency: a.cfg.Regime.Currency})
 	if err != nil {
-		return nil, fmt.Errorf("stored sale of document %d: %w", orig.Counter, err)
+		return credited{}, fmt.Errorf("stored sale of document %d: %w", orig.Counter, err)
 	}
-	return noteShare(origSale, nil)
+	limits, _, err := saleShare(origSale, nil)
+	return limits, err
 }
 
 func isOrAre(d money.Decimal) string {
@@ -325,44 +322,16 @@ func noteLinesOf(lines []int, k int) []int {
 	return out
 }
 
-// noteShare sums the lines of s per original line: lines[i] is the
-// original line of s's line i (nil: s is the original, line i is line
-// i+1). Lines matched to no line (0) count for nothing.
-func noteShare(s *sale.Sale, lines []int) (map[int]lineCredit, error) {
-	share := map[int]lineCredit{}
-	for i, l := range s.Lines {
-		k := i + 1
-		if lines != nil {
-			k = lines[i]
-		}
-		if k == 0 {
-			continue
-		}
-		amount, err := money.Mul(l.Quantity, l.UnitPrice)
-		if err != nil {
-			return nil, fmt.Errorf("lines[%d]: quantity × unit_price %w", i, err)
-		}
-		cur := share[k]
-		if cur.Quantity, err = money.Add(cur.Quantity, l.Quantity); err != nil {
-			return nil, fmt.Errorf("lines[%d]: quantity %w", i, err)
-		}
-		if cur.Amount, err = money.Add(cur.Amount, amount); err != nil {
-			return nil, fmt.Errorf("lines[%d]: amount %w", i, err)
-		}
-		share[k] = cur
-	}
-	return share, nil
-}
-
-// matchLine finds the line of the original origSale that line i of note s
-// corrects, and checks that it has the same VAT. The line is the one
-// original_line names; without it, for a credit note, the original's one
-// line with the same seller_code (or, when the note's line has none, the
-// same name), narrowed to the same unit price when there are several. A
-// line that matches none or several is refused, naming original_line. A
-// debit note's line without original_line is an addition matched to no
-// line (0).
-func matchLine(errs *sale.Errors, s *sale.Sale, i int, origSale *sale.Sale, name string) int {
+// matchLine finds the line of the original origSale (totals ot) that
+// line i of note s (totals st) corrects, and checks that it has the same
+// VAT. The line is the one original_line names; without it, for a credit
+// note, the original's one line with the same seller_code (or, when the
+// note's line has none, the same name), narrowed, when there are several,
+// to those with the same price: as listed, then as paid per unit (a price
+// may be stated gross with its discounts, or net). A line that matches
+// none or several is refused, naming original_line. A debit note's line
+// without original_line is an addition matched to no line (0).
+func matchLine(errs *sale.Errors, s *sale.Sale, st *sale.Totals, i int, origSale *sale.Sale, ot *sale.Totals, name string) int {
 	l := &s.Lines[i]
 	path := fmt.Sprintf("lines[%d]", i)
 	k := l.OriginalLine
@@ -383,17 +352,14 @@ func matchLine(errs *sale.Errors, s *sale.Sale, i int, origSale *sale.Sale, name
 				candidates = append(candidates, j+1)
 			}
 		}
-		if len(candidates) > 1 {
-			var samePrice []int
-			for _, j := range candidates {
-				if money.Cmp(origSale.Lines[j-1].UnitPrice, l.UnitPrice) == 0 {
-					samePrice = append(samePrice, j)
-				}
-			}
-			if len(samePrice) > 0 {
-				candidates = samePrice
-			}
-		}
+		// Among several, those with the same unit price as listed, then
+		// those paid the same per unit: a price stated net (9.00) finds
+		// the line listed gross with its discount (10.00 less 10 %).
+		paid := paidPerUnit(l, &st.Lines[i])
+		candidates = narrow(candidates, func(j int) bool { return money.Cmp(origSale.Lines[j-1].UnitPrice, l.UnitPrice) == 0 })
+		candidates = narrow(candidates, func(j int) bool {
+			return money.Cmp(paidPerUnit(&origSale.Lines[j-1], &ot.Lines[j-1]), paid) == 0
+		})
 		switch len(candidates) {
 		case 0:
 			errs.Add(path+".original_line", "is required: no line of %s has the %s %q; give the number of the line this one corrects (1 to %d)", name, by, key, len(origSale.Lines))
@@ -401,8 +367,8 @@ func matchLine(errs *sale.Errors, s *sale.Sale, i int, origSale *sale.Sale, name
 		case 1:
 			k = candidates[0]
 		default:
-			errs.Add(path+".original_line", "is required: lines %s of %s all have the %s %q and the unit price %s; give the number of the line this one corrects",
-				joinInts(candidates), name, by, key, l.UnitPrice)
+			errs.Add(path+".original_line", "is required: lines %s of %s all have the %s %q and the prices of this line (%s as listed, %s as paid per unit); give the number of the line this one corrects",
+				joinInts(candidates), name, by, key, l.UnitPrice, paid)
 			return 0
 		}
 	}
@@ -415,6 +381,35 @@ func matchLine(errs *sale.Errors, s *sale.Sale, i int, origSale *sale.Sale, name
 		errs.Add(path+".exemption_reason", "must be %q, the exemption reason of line %d of %s (%s)", o.ExemptionReason, k, name, o.Name)
 	}
 	return k
+}
+
+// paidPerUnit is what a line was paid per unit: its net amount ÷
+// quantity, to the cent (zero if that cannot be computed, which a line
+// within the limits never meets).
+func paidPerUnit(l *sale.Line, lt *sale.LineTotal) money.Decimal {
+	paid, err := proRata(lt.Net, money.Decimal{Coef: 1}, l.Quantity)
+	if err != nil {
+		return money.Decimal{}
+	}
+	return paid
+}
+
+// narrow keeps the candidates that keep holds for, or all of them when
+// none does.
+func narrow(candidates []int, keep func(j int) bool) []int {
+	if len(candidates) < 2 {
+		return candidates
+	}
+	var out []int
+	for _, j := range candidates {
+		if keep(j) {
+			out = append(out, j)
+		}
+	}
+	if len(out) == 0 {
+		return candidates
+	}
+	return out
 }
 
 func joinInts(ns []int) string {
@@ -527,25 +522,33 @@ func (a *Agent) releaseNote(note, orig *queue.Record, refs queue.References) (qu
 // its lines matched as they were when it was issued (its stored sale names
 // original_line; a note stored before egsd kept that is matched again).
 // unmatched, if not nil, counts the lines that match no line.
-func (a *Agent) storedNoteShare(note, orig *queue.Record, unmatched *int) (map[int]lineCredit, error) {
+func (a *Agent) storedNoteShare(note, orig *queue.Record, unmatched *int) (credited, error) {
 	opts := sale.Options{DefaultCurrency: a.cfg.Regime.Currency}
 	ns, err := sale.Decode(note.Sale, opts)
 	if err != nil {
-		return nil, fmt.Errorf("stored sale of note %d: %w", note.Counter, err)
+		return credited{}, fmt.Errorf("stored sale of note %d: %w", note.Counter, err)
+	}
+	nt, err := sale.ComputeTotals(ns)
+	if err != nil {
+		return credited{}, fmt.Errorf("stored sale of note %d: %w", note.Counter, err)
 	}
 	origSale, err := sale.Decode(orig.Sale, opts)
 	if err != nil {
-		return nil, fmt.Errorf("stored sale of document %d: %w", orig.Counter, err)
+		return credited{}, fmt.Errorf("stored sale of document %d: %w", orig.Counter, err)
+	}
+	ot, err := sale.ComputeTotals(origSale)
+	if err != nil {
+		return credited{}, fmt.Errorf("stored sale of document %d: %w", orig.Counter, err)
 	}
 	lines := make([]int, len(ns.Lines))
 	for i := range ns.Lines {
 		var errs sale.Errors
-		lines[i] = matchLine(&errs, ns, i, origSale, documentName(orig))
+		lines[i] = matchLine(&errs, ns, &nt, i, origSale, &ot, documentName(orig))
 		if lines[i] == 0 && unmatched != nil {
 			*unmatched++
 		}
 	}
-	return noteShare(ns, lines)
+	return shareOf(ns, &nt, lines)
 }
 
 // handleCorrectiveCreditNote issues, for a document the authority
@@ -586,100 +589,6 @@ func (a *Agent) handleCorrectiveCreditNote(w http.ResponseWriter, r *http.Reques
 	}
 	note, replayed, err := a.issue(r.Context(), p, "", body, rec.Counter)
 	a.writeIssued(w, r, note, replayed, err)
-}
-
-// correctiveBody is the corrective credit note of the rejected document
-// rec: its sale as a credit note for what refs says is left of each line.
-// A line partly credited at another unit price cannot be expressed as
-// what is left at the original's price: prob says so (409), and how to
-// credit it by hand.
-func (a *Agent) correctiveBody(rec *queue.Record, refs queue.References) (body []byte, prob *Problem, err error) {
-	var s map[string]json.RawMessage
-	var rawLines []map[string]json.RawMessage
-	if err := json.Unmarshal(rec.Sale, &s); err != nil {
-		return nil, nil, fmt.Errorf("stored sale of document %d: %w", rec.Counter, err)
-	}
-	if err := json.Unmarshal(s["lines"], &rawLines); err != nil {
-		return nil, nil, fmt.Errorf("stored sale of document %d: %w", rec.Counter, err)
-	}
-	origSale, err := sale.Decode(rec.Sale, sale.Options{DefaultCurrency: a.cfg.Regime.Currency})
-	if err != nil {
-		return nil, nil, fmt.Errorf("stored sale of document %d: %w", rec.Counter, err)
-	}
-	taken, err := decodeCredited(refs.Credited)
-	if err != nil {
-		return nil, nil, fmt.Errorf("document %d: %w", rec.Counter, err)
-	}
-	number := cmpOr(rec.Number, strconv.FormatUint(rec.Counter, 10))
-	conflict := func(format string, args ...any) *Problem {
-		return &Problem{Type: problemConflict, Title: "No corrective credit note", Status: http.StatusConflict, Detail: fmt.Sprintf(format, args...)}
-	}
-	var lines []map[string]json.RawMessage
-	partial := false
-	for i, l := range origSale.Lines {
-		k := i + 1
-		line := maps.Clone(rawLines[i])
-		line["original_line"] = json.RawMessage(strconv.Itoa(k))
-		t, ok := taken.Lines[k]
-		if !ok || t.Quantity.IsZero() && t.Amount.IsZero() {
-			lines = append(lines, line)
-			continue
-		}
-		partial = true
-		amount, err := money.Mul(l.Quantity, l.UnitPrice)
-		if err != nil {
-			return nil, nil, fmt.Errorf("document %d line %d: %w", rec.Counter, k, err)
-		}
-		q, qerr := money.Sub(l.Quantity, t.Quantity)
-		left, aerr := money.Sub(amount, t.Amount)
-		if qerr != nil || aerr != nil {
-			return nil, nil, fmt.Errorf("document %d line %d: %w", rec.Counter, k, errors.Join(qerr, aerr))
-		}
-		if q.Sign() <= 0 && left.Sign() <= 0 {
-			continue // credited in full already
-		}
-		if want, err := money.Mul(q, l.UnitPrice); err != nil || q.Sign() <= 0 || money.Cmp(want, left) != 0 {
-			return nil, conflict("line %d of document %d (%s) was partly credited at another unit price (notes %s): credit what is left of it with a credit note naming original %q and original_line %d (POST /v1/sales), then ask again",
-				k, rec.Counter, l.Name, joinCounters(refs.Notes), number, k), nil
-		}
-		if line["quantity"], err = json.Marshal(q.String()); err != nil {
-			return nil, nil, err
-		}
-		lines = append(lines, line)
-	}
-	if len(lines) == 0 {
-		return nil, conflict("document %d was credited in full by notes %s: nothing is left to correct", rec.Counter, joinCounters(refs.Notes)), nil
-	}
-	reason := fmt.Sprintf("Correction of document %s, rejected by the tax authority", number)
-	if len(rec.Messages) > 0 {
-		reason += ": " + rec.Messages[0]
-	}
-	// The authority's message may hold what a reason may not (a line
-	// break, a control character): the reason is made one printable line.
-	reason = textpolicy.Printable(reason)
-	if r := []rune(reason); len(r) > sale.MaxTextLength {
-		reason = string(r[:sale.MaxTextLength])
-	}
-	for key, v := range map[string]any{"kind": sale.CreditNote, "original": number, "reason": reason, "lines": lines} {
-		if s[key], err = json.Marshal(v); err != nil {
-			return nil, nil, err
-		}
-	}
-	delete(s, "note")
-	if partial {
-		// The amounts paid were for the whole sale.
-		var payments []map[string]json.RawMessage
-		if err := json.Unmarshal(s["payments"], &payments); err == nil && payments != nil {
-			for _, pm := range payments {
-				delete(pm, "amount")
-			}
-			if s["payments"], err = json.Marshal(payments); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
-	body, err = json.Marshal(s)
-	return body, nil, err
 }
 
 func joinCounters(cs []uint64) string {

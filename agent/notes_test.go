@@ -156,23 +156,7 @@ func TestCreditNotesRacing(t *testing.T) {
 			h := newHarness(t, func(c *Config) { c.Store.GroupCommit = groupCommit })
 			cashier := h.user("ana", RoleCashier)
 			h.mustSale(cashier, "inv", invoice83)
-			var wg sync.WaitGroup
-			codes := make([]int, 24)
-			for i := range codes {
-				wg.Go(func() {
-					codes[i] = h.sale(cashier, fmt.Sprint("race", i), note("credit_note", "1", teaLine("1", "5.00"))).Code
-				})
-			}
-			wg.Wait()
-			issued, refused := 0, 0
-			for _, c := range codes {
-				switch c {
-				case http.StatusCreated:
-					issued++
-				case http.StatusBadRequest:
-					refused++
-				}
-			}
+			issued, refused, codes := h.raceSales(cashier, note("credit_note", "1", teaLine("1", "5.00")), 24)
 			if issued != 10 || refused != 14 {
 				t.Errorf("%d issued, %d refused (codes %v); want 10 and 14", issued, refused, codes)
 			}
@@ -186,6 +170,28 @@ func TestCreditNotesRacing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// raceSales sends n copies of body at once, each with its own key, and
+// counts the sales issued (201) and refused (400), with every answer's
+// status.
+func (h *harness) raceSales(cashier, body string, n int) (issued, refused int, codes []int) {
+	h.t.Helper()
+	var wg sync.WaitGroup
+	codes = make([]int, n)
+	for i := range codes {
+		wg.Go(func() { codes[i] = h.sale(cashier, fmt.Sprint("race", i), body).Code })
+	}
+	wg.Wait()
+	for _, c := range codes {
+		switch c {
+		case http.StatusCreated:
+			issued++
+		case http.StatusBadRequest:
+			refused++
+		}
+	}
+	return issued, refused, codes
 }
 
 // A note's line has its original line's VAT category, rate and reason.
@@ -438,12 +444,7 @@ func TestCorrectiveCreditNoteForWhatIsLeft(t *testing.T) {
 	h.mustSale(cashier, "k3", `{"kind":"invoice","lines":[`+teaLine("2", "5.00")+`]}`)
 	h.mustSale(cashier, "k4", note("credit_note", "3", teaLine("2", "5.00")))
 	h.step()
-	w := h.do(request{method: "POST", path: "/v1/documents/1/credit-note", token: boss})
-	if w.Code != http.StatusCreated {
-		t.Fatalf("corrective note: %d %s", w.Code, w.Body)
-	}
-	var n DocumentView
-	decodeBody(t, w, &n)
+	n := h.mustCorrect(boss, 1)
 	var doc struct {
 		Lines []struct{ Quantity string }
 	}
@@ -501,12 +502,7 @@ func TestNotesOfAnOlderStoreCount(t *testing.T) {
 
 	h2 := startHarness(t, h.cfg, h.ft)
 	manager := h2.user("boss", RoleManager)
-	var indexed map[string]string
-	for _, e := range h2.audit(manager) {
-		if e.Action == queue.AuditReindex {
-			indexed = e.Details
-		}
-	}
+	indexed := h2.lastAudit(manager, queue.AuditReindex).Details
 	if indexed["documents"] != "3" || indexed["notes"] != "2" || indexed["notes_unresolved"] != "0" {
 		t.Errorf("reindex audit details %v, want 3 documents and 2 notes", indexed)
 	}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -104,13 +105,19 @@ func (a *Agent) settleRejected() error {
 			if err != nil {
 				return err
 			}
+			limits, err := a.creditLimits(orig)
+			if err != nil {
+				continue // a sale this version cannot read is not judged
+			}
 			c, err := decodeCredited(refs.Credited)
+			if errors.Is(err, errCreditedForm) {
+				continue // not recomputed: not judged
+			}
 			if err != nil {
 				return fmt.Errorf("document %d: %w", e.Counter, err)
 			}
-			limits, err := a.creditLimits(orig)
-			if err != nil || !c.covers(limits) {
-				continue // a sale this version cannot read is not judged
+			if !c.covers(limits) {
+				continue
 			}
 			last, err := lastCredit(tx, refs.Notes)
 			if err != nil || last == 0 {

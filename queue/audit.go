@@ -31,8 +31,9 @@ const (
 	AuditReplay        = "replay"
 	AuditIncident      = "incident"
 	AuditPrint         = "print"
-	AuditIdentity      = "identity"          // the unit's identity bound, or a start refused for a changed one
-	AuditReindex       = "documents_indexed" // documents from before schema 2 indexed (numbers, note references)
+	AuditIdentity      = "identity"           // the unit's identity bound, or a start refused for a changed one
+	AuditReindex       = "documents_indexed"  // documents from before schema 2 indexed (numbers, note references)
+	AuditRecredit      = "credits_recomputed" // what credit notes took, kept as before schema 4, recomputed
 )
 
 // Kinds of actor an audit entry records. Stored values: never rename one.

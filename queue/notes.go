@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -28,6 +29,11 @@ var (
 // note reference still have to be indexed: documents issued before the
 // store kept these indexes (schema 1). See Tx.ReindexFrom.
 var keyReindexFrom = []byte("reindex_from")
+
+// keyRecreditFrom, while present, is the next document whose references
+// hold credited totals in the form the caller wrote before schema 4: see
+// Tx.RecreditFrom.
+var keyRecreditFrom = []byte("recredit_from")
 
 // References is what the unit has issued against one of its documents.
 type References struct {
@@ -411,6 +417,59 @@ func migrateNotes(tx *bolt.Tx) error {
 		return err
 	}
 	return tx.Bucket(bucketMeta).Put(keyReindexFrom, u64(1))
+}
+
+// migrateCredited (schema 3 → 4) marks the references already written
+// for the caller to recompute their Credited, whose form the caller
+// changed (agent: per line the net amount, per VAT group the taxable
+// amount; Tx.RecreditFrom and Tx.Recredit at start).
+func migrateCredited(tx *bolt.Tx) error {
+	k, _ := tx.Bucket(bucketNotes).Cursor().First()
+	if k == nil {
+		return nil
+	}
+	return tx.Bucket(bucketMeta).Put(keyRecreditFrom, bytes.Clone(k))
+}
+
+// RecreditFrom returns the next document whose references still hold
+// Credited as written before schema 4, or 0 when none does.
+func (t *Tx) RecreditFrom() uint64 {
+	if v := t.tx.Bucket(bucketMeta).Get(keyRecreditFrom); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+// Recredit records credited, which the caller recomputed from the notes,
+// as the Credited of original's references (nil leaves them as they
+// were), and moves RecreditFrom to the next document with references;
+// past the last one, the recomputation is done. original must be
+// RecreditFrom. CreditedInFull is left alone: a note recorded as having
+// credited the document in full stays so.
+func (t *Tx) Recredit(original uint64, credited []byte) error {
+	if from := t.RecreditFrom(); from == 0 || original != from {
+		return fmt.Errorf("queue: recredit of document %d out of order (next is %d)", original, from)
+	}
+	if credited != nil {
+		refs, err := getReferences(t.tx, original)
+		if err != nil {
+			return err
+		}
+		refs.Credited = credited
+		if err := putReferences(t.tx, original, refs); err != nil {
+			return err
+		}
+	}
+	meta := t.tx.Bucket(bucketMeta)
+	c := t.tx.Bucket(bucketNotes).Cursor()
+	k, _ := c.Seek(u64(original))
+	if k != nil && binary.BigEndian.Uint64(k) == original {
+		k, _ = c.Next()
+	}
+	if k == nil {
+		return meta.Delete(keyRecreditFrom)
+	}
+	return meta.Put(keyRecreditFrom, bytes.Clone(k))
 }
 
 // checkNumber verifies, during Check's walk of the journal, that r's

@@ -345,3 +345,67 @@ func TestNotesPerDocumentBounded(t *testing.T) {
 		t.Errorf("head %d, want %d", h.Counter, queue.MaxNotes+1)
 	}
 }
+
+// A store from schema 3 opens as schema 4 with the documents that have
+// references marked for the caller to recompute their Credited; Recredit
+// takes them in order (nil leaves Credited as it was), refuses any other
+// order, and the mark is gone after the last.
+func TestMigrationMarksCreditedForRecompute(t *testing.T) {
+	dir := t.TempDir()
+	s := openChecked(t, dir, nil)
+	for _, key := range []string{"1", "2", "3"} {
+		issueSubmitted(t, s, key)
+	}
+	issueNote(t, s, "n4", 3, 5, false)
+	issueNote(t, s, "n5", 1, 5, false)
+	issueNote(t, s, "n6", 1, 5, false)
+	s.Close()
+	editFile(t, dir, func(tx *bolt.Tx) { mustBucket(t, tx, bucketMeta).Put(keySchema, u64(3)) })
+	s = openChecked(t, dir, nil)
+	next := func() (from uint64) {
+		s.View(func(tx *queue.Tx) error { from = tx.RecreditFrom(); return nil })
+		return from
+	}
+	if from := next(); from != 1 {
+		t.Fatalf("RecreditFrom = %d after the migration, want 1", from)
+	}
+	if err := s.Update(func(tx *queue.Tx) error { return tx.Recredit(3, []byte(`"3"`)) }); err == nil {
+		t.Error("Recredit of document 3 before document 1 was accepted")
+	}
+	for _, step := range []struct {
+		original, next uint64
+		credited       []byte
+	}{{1, 3, []byte(`"one"`)}, {3, 0, nil}} {
+		if err := s.Update(func(tx *queue.Tx) error { return tx.Recredit(step.original, step.credited) }); err != nil {
+			t.Fatal(err)
+		}
+		if from := next(); from != step.next {
+			t.Errorf("RecreditFrom = %d after document %d, want %d", from, step.original, step.next)
+		}
+	}
+	if refs, err := s.References(1); err != nil || string(refs.Credited) != `"one"` || !slices.Equal(refs.Notes, []uint64{5, 6}) || refs.CreditedInFull != 0 {
+		t.Errorf("references of 1: %+v, %v; want Credited recomputed, its notes kept", refs, err)
+	}
+	if refs, err := s.References(3); err != nil || string(refs.Credited) != "1" {
+		t.Errorf("references of 3: %+v, %v; want Credited as it was", refs, err)
+	}
+	if err := s.Update(func(tx *queue.Tx) error { return tx.Recredit(3, nil) }); err == nil {
+		t.Error("Recredit after the last document was accepted")
+	}
+}
+
+// A store with no references needs no recomputation.
+func TestMigrationWithoutNotesMarksNothing(t *testing.T) {
+	dir := t.TempDir()
+	s := openChecked(t, dir, nil)
+	issueSubmitted(t, s, "1")
+	s.Close()
+	editFile(t, dir, func(tx *bolt.Tx) { mustBucket(t, tx, bucketMeta).Put(keySchema, u64(3)) })
+	s = openChecked(t, dir, nil)
+	s.View(func(tx *queue.Tx) error {
+		if from := tx.RecreditFrom(); from != 0 {
+			t.Errorf("RecreditFrom = %d, want 0", from)
+		}
+		return nil
+	})
+}

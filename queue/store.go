@@ -20,7 +20,7 @@ import (
 )
 
 // SchemaVersion is the layout version this package writes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // FileName is the store's file inside the data directory.
 const FileName = "egsd.db"
@@ -56,6 +56,7 @@ var (
 var migrations = map[int]func(tx *bolt.Tx) error{
 	1: migrateNotes,         // the number index and note references (notes.go)
 	2: migrateRejectedIndex, // the index of rejected documents (rejected.go)
+	3: migrateCredited,      // the caller's credited totals, to recompute (notes.go)
 }
 
 // Options configure a Store. A nil *Options means the defaults.
