@@ -347,8 +347,17 @@ func applyDocumentAdjustments(errs *Errors, t *Totals, s *Sale, groups groupInde
 			path := fmt.Sprintf("%s[%d]", field, i)
 			var targets []int
 			if d.Category == "" {
+				// Every group with an amount to take a percentage of: a
+				// group whose lines come to zero (free or fully
+				// discounted items) has nothing to discount.
 				for k := range lineGroups {
-					targets = append(targets, k)
+					if !t.Categories[k].LinesNet.IsZero() {
+						targets = append(targets, k)
+					}
+				}
+				if len(targets) == 0 {
+					errs.Add(path+".percent", "the basket's lines come to zero: there is nothing to take a percentage of")
+					continue
 				}
 			} else {
 				reason, ok := groupReason(t, d, lineGroups)
