@@ -43,7 +43,8 @@ type Invoice struct {
 	// at least one.
 	PaymentMeans []string
 	// InstructionNote is the reason for a credit or debit note (KSA-10),
-	// written in the first cac:PaymentMeans; empty for invoices.
+	// written in every cac:PaymentMeans (BR-KSA-17 wants it in each);
+	// empty for invoices.
 	InstructionNote string
 
 	// TaxAmount is the document's VAT total in the document currency

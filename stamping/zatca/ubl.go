@@ -178,10 +178,10 @@ func Render(inv *Invoice) (*Rendered, error) {
 		w.text(2, "cbc:ActualDeliveryDate", "supply date", inv.SupplyDate)
 		w.close(1, "cac:Delivery")
 	}
-	for i, code := range inv.PaymentMeans {
+	for _, code := range inv.PaymentMeans {
 		w.open(1, "cac:PaymentMeans")
 		w.text(2, "cbc:PaymentMeansCode", "payment means", code)
-		if i == 0 && inv.InstructionNote != "" {
+		if inv.InstructionNote != "" { // in each: BR-KSA-17 reads every cac:PaymentMeans
 			w.text(2, "cbc:InstructionNote", "reason", inv.InstructionNote)
 		}
 		w.close(1, "cac:PaymentMeans")

@@ -215,6 +215,11 @@ func ublShapes() []ublShape {
 		{name: "escaping", sale: escSale, seller: &escSeller},
 		{name: "education", sale: edu},
 		{name: "buyer_crn_codes", sale: func() *sale.Sale { codes.Buyer = crnBuyer; return codes }()},
+		{name: "credit_note_card_and_cash", sale: func() *sale.Sale {
+			s := fxNote(fxSale(), sale.CreditNote)
+			s.Payments = []sale.Payment{{Means: sale.Card}, {Means: sale.Cash}}
+			return s
+		}()},
 		{name: "named_consumer", sale: func() *sale.Sale {
 			s := fxSale()
 			s.Buyer = &sale.Buyer{Name: "Ali | علي", Address: &sale.Address{City: "Jeddah", Country: "SA"}}
