@@ -97,6 +97,9 @@ func validateLineAdjustments(errs *sale.Errors, path string, l *sale.Line) {
 	case d.Scale > sale.MaxPriceScale:
 		errs.Add(path+".price_discount", "%s has %d decimals; at most %d are allowed", d, d.Scale, sale.MaxPriceScale)
 	}
+	if len(l.Discounts)+len(l.Charges) > sale.MaxLineAdjustments {
+		errs.Add(path+".discounts", "and charges must be at most %d together on one line", sale.MaxLineAdjustments)
+	}
 	for j := range l.Discounts {
 		validateAdjustment(errs, fmt.Sprintf("%s.discounts[%d]", path, j), &l.Discounts[j], &lineDiscountRules, false)
 	}

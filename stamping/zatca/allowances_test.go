@@ -396,6 +396,7 @@ func TestValidateDiscountRules(t *testing.T) {
 		{"line charge of 100.5 %", lines(withCharges(coffee, percentOff("100.5", "Packing", "PC"))), []string{"lines[0].charges[0].percent"}, "BR-KSA-DEC-01"},
 		{"line discount of 0.001", lines(withDiscounts(coffee, amountOff("0.001", "Promo", ""))), []string{"lines[0].discounts[0].amount"}, "BR-DEC-24"},
 		{"negative document charge", charge(inGroup(amountOff("-5.00", "Delivery", "FC"), sale.Standard, "15")), []string{"charges[0].amount"}, "BR-DEC-05"},
+		{"eleven adjustments on a line", lines(withDiscounts(coffee, slices.Repeat([]sale.Adjustment{percentOff("1", "Promo", "")}, 11)...)), []string{"lines[0].discounts"}, "at most 10"},
 		{"line discounts above the line", lines(withDiscounts(coffee, percentOff("60", "A", ""), percentOff("50", "B", ""))), []string{"lines[0].discounts"}, "exceed"},
 		{"document discount above its group", discount(inGroup(amountOff("300.00", "Promo", ""), sale.Standard, "15")), []string{"discounts"}, "exceed"},
 	}
