@@ -233,7 +233,7 @@ const basket = `{"kind":"invoice","lines":[` +
 	`{"name":"Tea","quantity":"2","unit_price":"10.00","vat_category":"S","vat_rate":"15"},` +
 	`{"name":"Bread","quantity":"2","unit_price":"2.50","vat_category":"Z","exemption_reason":"VATEX-SA-32"}],` +
 	`"discounts":[{"percent":"10","reason":"Staff discount"}],` +
-	`"charges":[{"amount":"10.00","reason":"Delivery","vat_category":"S","vat_rate":"15"}]}`
+	`"charges":[{"amount":"10.00","reason":"Delivery","reason_code":"DL","vat_category":"S","vat_rate":"15"}]}`
 
 // basketNote is a credit note for document 1 with the given lines and
 // document entries (each a JSON member, or empty).
@@ -249,7 +249,7 @@ func basketNote(lines, discounts, charges string) string {
 
 const (
 	staffDiscount = `"discounts":[{"percent":"10","reason":"Staff discount"}]`
-	delivery      = `"charges":[{"amount":"10.00","reason":"Delivery","vat_category":"S","vat_rate":"15"}]`
+	delivery      = `"charges":[{"amount":"10.00","reason":"Delivery","reason_code":"DL","vat_category":"S","vat_rate":"15"}]`
 	teaReturned   = `{"name":"Tea","quantity":"%s","unit_price":"10.00","vat_category":"S","vat_rate":"15"}`
 	breadReturned = `{"name":"Bread","quantity":"%s","unit_price":"2.50","vat_category":"Z","exemption_reason":"VATEX-SA-32"}`
 )
@@ -358,10 +358,10 @@ func TestCreditNotesRacingOnADiscountedOriginal(t *testing.T) {
 const discountedSale = `{"kind":"invoice","lines":[` +
 	`{"name":"Tea","quantity":"2","unit_price":"10.00","vat_category":"S","vat_rate":"15","discounts":[{"amount":"2.00","reason":"Bundle"}]},` +
 	`{"name":"Coffee","quantity":"3","unit_price":"3.33","vat_category":"S","vat_rate":"15","discounts":[{"percent":"10","reason":"Promotion","reason_code":"95"}]},` +
-	`{"name":"Cake","quantity":"1","unit_price":"8.00","price_discount":"0.50","vat_category":"S","vat_rate":"15","charges":[{"percent":"5","reason":"Gift box"}]},` +
+	`{"name":"Cake","quantity":"1","unit_price":"8.00","price_discount":"0.50","vat_category":"S","vat_rate":"15","charges":[{"percent":"5","reason":"Gift box","reason_code":"PC"}]},` +
 	`{"name":"Bread","quantity":"1","unit_price":"5.00","vat_category":"Z","exemption_reason":"VATEX-SA-32"}],` +
 	`"discounts":[{"percent":"10","reason":"Staff discount"}],` +
-	`"charges":[{"amount":"10.00","reason":"Delivery","vat_category":"S","vat_rate":"15"}],` +
+	`"charges":[{"amount":"10.00","reason":"Delivery","reason_code":"DL","vat_category":"S","vat_rate":"15"}],` +
 	`"payments":[{"means":"cash","tendered":"100.00"}]}`
 
 // zatcaRules checks a note's sale against ZATCA's rules for what the

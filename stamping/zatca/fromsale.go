@@ -228,6 +228,10 @@ func FromSale(s *sale.Sale, slot stamping.Slot, seller stamping.Seller, opts Opt
 	}
 
 	inv.Lines = make([]Line, len(s.Lines))
+	var acs []AllowanceCharge // every line's allowances and charges, allocated once
+	if n := adjustmentCount(s.Lines); n > 0 {
+		acs = make([]AllowanceCharge, 0, n)
+	}
 	for i := range s.Lines {
 		l, lt := &s.Lines[i], &t.Lines[i]
 		cat, err := taxCategory(l.Category, l.Rate, l.ExemptionReason, opts)
@@ -235,18 +239,22 @@ func FromSale(s *sale.Sale, slot stamping.Slot, seller stamping.Seller, opts Opt
 			bad("lines[%d]: %v", i, err)
 		}
 		inv.Lines[i] = Line{
-			ID:             strconv.Itoa(i + 1),
-			Name:           l.Name,
-			Quantity:       l.Quantity,
-			UnitCode:       UnitCode,
-			NetAmount:      lt.Net,
-			TaxAmount:      lt.VAT,
-			RoundingAmount: lt.Gross,
-			Price:          l.UnitPrice,
-			Category:       cat,
-			BuyerItemID:    l.BuyerCode,
-			SellerItemID:   l.SellerCode,
-			StandardItemID: l.StandardCode,
+			ID:               strconv.Itoa(i + 1),
+			Name:             l.Name,
+			Quantity:         l.Quantity,
+			UnitCode:         UnitCode,
+			NetAmount:        lt.Net,
+			TaxAmount:        lt.VAT,
+			RoundingAmount:   lt.Gross,
+			Price:            lt.NetPrice,
+			AllowanceCharges: lineAllowanceCharges(&acs, l, lt),
+			Category:         cat,
+			BuyerItemID:      l.BuyerCode,
+			SellerItemID:     l.SellerCode,
+			StandardItemID:   l.StandardCode,
+		}
+		if !l.PriceDiscount.IsZero() {
+			inv.Lines[i].PriceDiscount, inv.Lines[i].GrossPrice = l.PriceDiscount, l.UnitPrice
 		}
 	}
 	inv.Subtotals = make([]TaxSubtotal, len(t.Categories))
@@ -257,6 +265,21 @@ func FromSale(s *sale.Sale, slot stamping.Slot, seller stamping.Seller, opts Opt
 		}
 		inv.Subtotals[i] = TaxSubtotal{TaxableAmount: c.Taxable, TaxAmount: c.VAT, Category: cat}
 	}
+	if len(t.Adjustments) > 0 {
+		inv.AllowanceCharges = make([]DocumentAllowanceCharge, len(t.Adjustments))
+	}
+	for i := range t.Adjustments {
+		a := &t.Adjustments[i]
+		cat, err := taxCategory(a.Category, a.Rate, a.ExemptionReason, opts)
+		if err != nil {
+			bad("document %s: %v", map[bool]string{false: "discount", true: "charge"}[a.Charge], err)
+		}
+		ac := AllowanceCharge{Charge: a.Charge, ReasonCode: a.ReasonCode, Reason: a.Reason, Percent: a.Percent, Amount: a.Amount}
+		if a.Percent != nil {
+			ac.BaseAmount = a.Base
+		}
+		inv.AllowanceCharges[i] = DocumentAllowanceCharge{AllowanceCharge: ac, Category: cat}
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("zatca: cannot build the document: %w", errors.Join(errs...))
 	}
@@ -264,14 +287,50 @@ func FromSale(s *sale.Sale, slot stamping.Slot, seller stamping.Seller, opts Opt
 	inv.TaxAmount = t.VAT
 	inv.TaxAmountSAR = t.VAT
 	inv.Totals = MonetaryTotal{
-		LineExtensionAmount:  t.Net,
-		TaxExclusiveAmount:   t.Net,
-		TaxInclusiveAmount:   t.Gross,
-		AllowanceTotalAmount: zero,
-		PrepaidAmount:        zero,
-		PayableAmount:        t.Gross,
+		LineExtensionAmount:   t.Net,
+		TaxExclusiveAmount:    t.Taxable,
+		TaxInclusiveAmount:    t.Gross,
+		AllowanceTotalAmount:  t.Discounts,
+		ChargeTotalAmount:     t.Charges,
+		PrepaidAmount:         zero,
+		PayableRoundingAmount: t.Rounding,
+		PayableAmount:         t.Payable,
 	}
 	return inv, nil
+}
+
+// lineAllowanceCharges appends a line's discounts, then its charges, to
+// acs, with the amounts sale.ComputeTotals gave them (a percentage names
+// the line's base amount, quantity × net unit price rounded, it was taken
+// of), and returns them.
+func lineAllowanceCharges(acs *[]AllowanceCharge, l *sale.Line, lt *sale.LineTotal) []AllowanceCharge {
+	if len(l.Discounts)+len(l.Charges) == 0 {
+		return nil
+	}
+	start := len(*acs)
+	for charge, list := range [2][]sale.Adjustment{l.Discounts, l.Charges} {
+		amounts := lt.Discounts
+		if charge == 1 {
+			amounts = lt.Charges
+		}
+		for j := range list {
+			a := &list[j]
+			ac := AllowanceCharge{Charge: charge == 1, ReasonCode: a.ReasonCode, Reason: a.Reason, Percent: a.Percent, Amount: amounts[j]}
+			if a.Percent != nil {
+				ac.BaseAmount = lt.Base
+			}
+			*acs = append(*acs, ac)
+		}
+	}
+	return (*acs)[start:len(*acs):len(*acs)]
+}
+
+func adjustmentCount(lines []sale.Line) int {
+	n := 0
+	for i := range lines {
+		n += len(lines[i].Discounts) + len(lines[i].Charges)
+	}
+	return n
 }
 
 // taxCategory resolves a line's or breakdown's VAT category.

@@ -8,8 +8,9 @@ import (
 
 // Invoice is a fully resolved ZATCA document: every code, text and amount
 // is final, so that Render only lays it out. Build one with FromSale. All
-// amounts are exact decimals; the totals must add up exactly (BR-CO-10,
-// BR-CO-14, BR-CO-15, BR-KSA-51), which Render checks.
+// amounts are exact decimals; the totals must add up exactly (BR-CO-10 to
+// BR-CO-16, BR-S-08 and its Z, E and O kin, BR-KSA-51), which Render
+// checks.
 type Invoice struct {
 	TypeCode TypeCode // 388, 381 or 383 (KSA: InvoiceTypeCode, BT-3)
 	TypeName string   // KSA-2 "NNPNESB": TypeNameStandard or TypeNameSimplified
@@ -43,8 +44,14 @@ type Invoice struct {
 	// at least one.
 	PaymentMeans []string
 	// InstructionNote is the reason for a credit or debit note (KSA-10),
-	// written in the first cac:PaymentMeans; empty for invoices.
+	// written in every cac:PaymentMeans (BR-KSA-17 wants it in each);
+	// empty for invoices.
 	InstructionNote string
+
+	// AllowanceCharges are the document-level allowances and charges
+	// (BG-20, BG-21), each in one VAT breakdown: an allowance lowers its
+	// category's taxable amount, a charge raises it.
+	AllowanceCharges []DocumentAllowanceCharge
 
 	// TaxAmount is the document's VAT total in the document currency
 	// (BT-110), equal to the sum of Subtotals' TaxAmount (BR-CO-14).
@@ -133,11 +140,47 @@ type TaxSubtotal struct {
 // MonetaryTotal is cac:LegalMonetaryTotal (BG-22).
 type MonetaryTotal struct {
 	LineExtensionAmount  money.Decimal // BT-106, Σ line net amounts
-	TaxExclusiveAmount   money.Decimal // BT-109
+	TaxExclusiveAmount   money.Decimal // BT-109 = BT-106 − BT-107 + BT-108
 	TaxInclusiveAmount   money.Decimal // BT-112 = BT-109 + BT-110
-	AllowanceTotalAmount money.Decimal // BT-107, 0.00: egsd issues no document-level allowances
-	PrepaidAmount        money.Decimal // BT-113, 0.00: egsd issues no prepayment documents
-	PayableAmount        money.Decimal // BT-115, QR tag 4
+	AllowanceTotalAmount money.Decimal // BT-107, Σ document-level allowances; always written
+	// ChargeTotalAmount is BT-108, Σ document-level charges; written when
+	// the document has one (BR-CO-12 takes its absence as none).
+	ChargeTotalAmount money.Decimal
+	// PrepaidAmount is BT-113, always 0.00: egsd issues no prepayment
+	// documents, and a prepaid amount needs prepayment lines (BR-KSA-73).
+	PrepaidAmount money.Decimal
+	// PayableRoundingAmount is BT-114, what cash rounding added to the
+	// total (negative when it rounded down); written when not zero.
+	PayableRoundingAmount money.Decimal
+	// PayableAmount is BT-115 = BT-112 − BT-113 + BT-114, QR tag 4.
+	PayableAmount money.Decimal
+}
+
+// AllowanceCharge is a cac:AllowanceCharge of a line (BG-27, BG-28) or, in
+// a DocumentAllowanceCharge, of the document (BG-20, BG-21).
+type AllowanceCharge struct {
+	Charge bool // cbc:ChargeIndicator: true for a charge, false for an allowance
+	// ReasonCode is cbc:AllowanceChargeReasonCode, UNTDID 5189 for an
+	// allowance (optional) and 7161 for a charge (BR-KSA-19, BR-KSA-20);
+	// Reason is cbc:AllowanceChargeReason, the text.
+	ReasonCode string
+	Reason     string
+	// Percent (cbc:MultiplierFactorNumeric) and BaseAmount are set for a
+	// percentage, Percent nil for an amount: Amount is then BaseAmount ×
+	// Percent / 100 rounded half-up to two decimals (BR-KSA-EN16931-03).
+	Percent    *money.Decimal
+	BaseAmount money.Decimal
+	Amount     money.Decimal
+}
+
+// DocumentAllowanceCharge is a document-level allowance or charge and the
+// VAT breakdown it belongs to. Its cac:TaxCategory carries the category and
+// rate only (BT-95/96, BT-102/103): the exemption reason is the
+// breakdown's, and Category.ExemptionReasonCode names it only so that the
+// entry is matched with its breakdown.
+type DocumentAllowanceCharge struct {
+	AllowanceCharge
+	Category TaxCategory
 }
 
 // Line is one cac:InvoiceLine (BG-25).
@@ -146,7 +189,9 @@ type Line struct {
 	Name     string        // BT-153
 	Quantity money.Decimal // BT-129
 	UnitCode string        // BT-130, UN/ECE Rec 20 ("PCE")
-	// NetAmount is quantity × price rounded half-up to two decimals (BT-131).
+	// NetAmount is the line net amount (BT-131): quantity × Price rounded
+	// half-up to two decimals, less the line's allowances, plus its
+	// charges.
 	NetAmount money.Decimal
 	// TaxAmount is the line VAT (KSA-11), for display: the document VAT is
 	// rounded per category, not summed from lines.
@@ -154,7 +199,16 @@ type Line struct {
 	// RoundingAmount is NetAmount + TaxAmount (KSA-12, BR-KSA-51).
 	RoundingAmount money.Decimal
 	Price          money.Decimal // BT-146, net unit price
-	Category       TaxCategory   // the item's VAT category (BG-30)
+	// PriceDiscount (BT-147) off GrossPrice (BT-148) is the price
+	// allowance, cac:Price/cac:AllowanceCharge, written when PriceDiscount
+	// is not zero: Price = GrossPrice − PriceDiscount exactly
+	// (BR-KSA-EN16931-07). Prices carry up to four decimals.
+	PriceDiscount money.Decimal
+	GrossPrice    money.Decimal
+	// AllowanceCharges are the line's allowances and charges (BG-27,
+	// BG-28), a percentage of quantity × Price rounded.
+	AllowanceCharges []AllowanceCharge
+	Category         TaxCategory // the item's VAT category (BG-30)
 
 	// Optional item identifiers.
 	BuyerItemID    string // BT-156

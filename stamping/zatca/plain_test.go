@@ -105,19 +105,32 @@ func TestVerifyReadsStampedDocumentsPlainly(t *testing.T) {
 // what encoding/xml's matching of fields depends on are read plainly with
 // the same outcome, or left to encoding/xml.
 func TestPlainReadingMatchesXML(t *testing.T) {
-	doc := plainSamples(t)[0]
-	plain := 0
-	variants := plainVariants(doc)
-	for _, m := range variants {
-		if checkPlain(t, m.what, m.doc) {
-			plain++
+	for _, doc := range plainVariantBases(t) {
+		plain := 0
+		variants := plainVariants(doc)
+		for _, m := range variants {
+			if checkPlain(t, m.what, m.doc) {
+				plain++
+			}
+		}
+		// Many variants are read plainly; otherwise this test would prove
+		// little about the plain reading.
+		if plain < len(variants)/2 {
+			t.Errorf("only %d of %d variants were read plainly", plain, len(variants))
 		}
 	}
-	// Many variants are read plainly; otherwise this test would prove
-	// little about the plain reading.
-	if plain < len(variants)/2 {
-		t.Errorf("only %d of %d variants were read plainly", plain, len(variants))
+}
+
+// plainVariantBases are the signed documents the variants edit: a plain
+// invoice, and one with allowances and charges at every level, a price
+// allowance and a rounding amount.
+func plainVariantBases(t testing.TB) [][]byte {
+	samples := plainSamples(t)
+	i := slices.IndexFunc(ublShapes(), func(sh ublShape) bool { return sh.name == "discounts_everything" })
+	if i < 0 {
+		t.Fatal("no discounts_everything shape")
 	}
+	return [][]byte{samples[0], samples[i]}
 }
 
 type plainVariant struct {
@@ -163,6 +176,11 @@ func plainVariants(doc []byte) []plainVariant {
 	replace("a tax subtotal in the totals", "<cac:TaxTotal>", "<cac:TaxTotal><cac:TaxSubtotal/>", 1)
 	replace("currency attribute in another space", `<cbc:TaxAmount currencyID="`, `<cbc:TaxAmount xmlns:c="urn:c" c:currencyID="USD" currencyID="`, 1)
 	replace("payable nested deeper", "<cbc:PayableAmount", "<x><cbc:PayableAmount>1</cbc:PayableAmount></x><cbc:PayableAmount", 1)
+	replace("a payable amount in an allowance", "<cbc:ChargeIndicator>", "<cbc:PayableAmount>9.99</cbc:PayableAmount><cbc:ChargeIndicator>", 1)
+	replace("a tax total in an allowance", "<cbc:ChargeIndicator>", `<cac:TaxTotal><cbc:TaxAmount currencyID="SAR">1.00</cbc:TaxAmount></cac:TaxTotal><cbc:ChargeIndicator>`, 1)
+	replace("a legal monetary total in a price", "<cac:Price>", "<cac:Price><cac:LegalMonetaryTotal><cbc:PayableAmount>1</cbc:PayableAmount></cac:LegalMonetaryTotal>", 1)
+	replace("allowances before the payment means", "<cac:PaymentMeans>", "<cac:AllowanceCharge><cbc:ChargeIndicator>true</cbc:ChargeIndicator></cac:AllowanceCharge><cac:PaymentMeans>", 1)
+	replace("a rounding amount after the payable", "</cbc:PayableAmount>", `</cbc:PayableAmount><cbc:PayableRoundingAmount currencyID="SAR">-0.01</cbc:PayableRoundingAmount><cbc:PayableAmount currencyID="SAR">5.00</cbc:PayableAmount>`, 1)
 	edit("cbc bound to another prefix", "<cbc:UUID>", `<b:UUID xmlns:b="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">`, "</cbc:UUID>", "</b:UUID>")
 	edit("UUID in no namespace", "<cbc:UUID>", `<UUID xmlns="">`, "</cbc:UUID>", "</UUID>")
 	edit("UUID in the default namespace", "<cbc:UUID>", `<UUID xmlns="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">`, "</cbc:UUID>", "</UUID>")
@@ -213,7 +231,7 @@ func plainVariants(doc []byte) []plainVariant {
 // dropped or inserted at a time, and compares the plain reading with
 // encoding/xml's on each.
 func TestPlainReadingMatchesXMLUnderMutation(t *testing.T) {
-	doc := plainSamples(t)[0]
+	bases := plainVariantBases(t)
 	rng := rand.New(rand.NewPCG(23, 2026))
 	n := 3000
 	if testing.Short() {
@@ -221,8 +239,8 @@ func TestPlainReadingMatchesXMLUnderMutation(t *testing.T) {
 	}
 	const markup = "<>/&;:\"'= x]!?-"
 	plain := 0
-	for range n {
-		d := bytes.Clone(doc)
+	for i := range n {
+		d := bytes.Clone(bases[i%len(bases)])
 		for range 1 + rng.IntN(3) {
 			j := rng.IntN(len(d))
 			switch rng.IntN(3) {
@@ -244,10 +262,11 @@ func TestPlainReadingMatchesXMLUnderMutation(t *testing.T) {
 }
 
 func FuzzPlainReadingMatchesXML(f *testing.F) {
-	doc := plainSamples(f)[0]
-	f.Add(doc)
-	for _, v := range plainVariants(doc) {
-		f.Add(v.doc)
+	for _, doc := range plainVariantBases(f) {
+		f.Add(doc)
+		for _, v := range plainVariants(doc) {
+			f.Add(v.doc)
+		}
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		checkPlain(t, "fuzzed", doc)

@@ -12,6 +12,7 @@ import (
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/cert"
 	"github.com/egsd/egsd/stamping/keystore"
+	"github.com/egsd/egsd/stamping/sale"
 )
 
 // sdkRegime is a Phase 2 regime that signs with the ZATCA SDK's test key
@@ -235,12 +236,20 @@ func TestPhase2NeedsCertificate(t *testing.T) {
 
 // BenchmarkStamp is the whole per-document cost inside the issue
 // transaction: build, canonical hash (no re-parse), ECDSA signature, XAdES
-// block, QR and assembly, for 3, 10 and 100 lines.
+// block, QR and assembly, for 3, 10 and 100 lines, and for 10 lines each
+// with a discount and the document with a discount and a charge.
 func BenchmarkStamp(b *testing.B) {
 	r := sdkRegime(b)
+	sales := map[string]*sale.Sale{}
+	var names []string
 	for _, n := range []int{3, 10, 100} {
-		s := benchSale(n)
-		b.Run(fmt.Sprintf("lines=%d", n), func(b *testing.B) {
+		name := fmt.Sprintf("lines=%d", n)
+		sales[name], names = benchSale(n), append(names, name)
+	}
+	sales["lines=10-discounted"], names = benchDiscountedSale(10), append(names, "lines=10-discounted")
+	for _, name := range names {
+		s := sales[name]
+		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			var size int
 			for b.Loop() {

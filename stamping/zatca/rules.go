@@ -67,25 +67,44 @@ func Validate(s *sale.Sale, seller stamping.Seller, opts Options) error {
 		errs.Add("lines", "must have at least one line")
 	}
 	firstReason := map[sale.VATCategory]int{} // category → first line with it
-	needsCitizen := -1                        // first line with VATEX-SA-EDU or -HEA
 	for i := range s.Lines {
 		validateLine(&errs, s, i, opts, firstReason)
-		if r := s.Lines[i].ExemptionReason; needsCitizen < 0 && (r == "VATEX-SA-EDU" || r == "VATEX-SA-HEA") {
-			needsCitizen = i
+		validateLineAdjustments(&errs, fmt.Sprintf("lines[%d]", i), &s.Lines[i])
+	}
+	reasons := make(map[sale.VATCategory]reasonSource, len(firstReason))
+	for c, i := range firstReason {
+		reasons[c] = reasonSource{reason: s.Lines[i].ExemptionReason, field: fmt.Sprintf("lines[%d]", i), line: true}
+	}
+	if len(s.Discounts)+len(s.Charges) > sale.MaxDocumentAdjustments {
+		errs.Add("discounts", "and charges must be at most %d together", sale.MaxDocumentAdjustments)
+	}
+	validateDocumentAdjustments(&errs, s, opts, reasons)
+
+	// Education and healthcare to citizens: the first line, or document
+	// discount or charge, with VATEX-SA-EDU or -HEA.
+	citizen, reason := "", ""
+	for i := range s.Lines {
+		if r := s.Lines[i].ExemptionReason; r == "VATEX-SA-EDU" || r == "VATEX-SA-HEA" {
+			citizen, reason = fmt.Sprintf("lines[%d]", i), r
+			break
 		}
 	}
-	if needsCitizen >= 0 {
-		reason := s.Lines[needsCitizen].ExemptionReason
+	for _, src := range reasons {
+		if citizen == "" && (src.reason == "VATEX-SA-EDU" || src.reason == "VATEX-SA-HEA") {
+			citizen, reason = src.field, src.reason
+		}
+	}
+	if citizen != "" {
 		b := s.Buyer
 		switch {
 		case b == nil:
-			errs.Add("buyer", "is required for lines[%d]'s %s: the citizen's name and national ID (scheme NAT) (BR-KSA-25, BR-KSA-49)", needsCitizen, reason)
+			errs.Add("buyer", "is required for %s's %s: the citizen's name and national ID (scheme NAT) (BR-KSA-25, BR-KSA-49)", citizen, reason)
 		default:
 			if b.Name == "" {
-				errs.Add("buyer.name", "is required for lines[%d]'s %s (BR-KSA-25)", needsCitizen, reason)
+				errs.Add("buyer.name", "is required for %s's %s (BR-KSA-25)", citizen, reason)
 			}
 			if b.IDScheme != "NAT" || b.ID == "" {
-				errs.Add("buyer.id_scheme", "must be NAT with the citizen's national ID in buyer.id for lines[%d]'s %s (BR-KSA-49)", needsCitizen, reason)
+				errs.Add("buyer.id_scheme", "must be NAT with the citizen's national ID in buyer.id for %s's %s (BR-KSA-49)", citizen, reason)
 			}
 		}
 	}
@@ -264,18 +283,11 @@ func validateLine(errs *sale.Errors, s *sale.Sale, i int, opts Options, firstRea
 	if c := l.StandardCode; c != "" && !isGTIN(c) {
 		errs.Add(path+".standard_code", "must be a GTIN of 8, 12, 13 or 14 digits: ZATCA documents carry it as scheme 0160 (BR-64)")
 	}
+	if !validateRate(errs, path, l.Category, l.Rate, l.ExemptionReason, "BR-Z-05, BR-E-05, BR-KSA-11") {
+		return
+	}
 	switch l.Category {
-	case sale.Standard:
-		if money.Cmp(l.Rate, rate5) != 0 && money.Cmp(l.Rate, rate15) != 0 {
-			errs.Add(path+".vat_rate", "must be 15 or 5 for category S (R3.4 rule on standard-rated VAT)")
-		}
-		if l.ExemptionReason != "" {
-			errs.Add(path+".exemption_reason", "is only allowed on Z, E and O lines")
-		}
 	case sale.ZeroRated, sale.Exempt, sale.OutOfScope:
-		if !l.Rate.IsZero() {
-			errs.Add(path+".vat_rate", "must be 0 for category %s (BR-Z-05, BR-E-05, BR-KSA-11)", l.Category)
-		}
 		if _, ok := ExemptionReasonText(l.Category, l.ExemptionReason, opts); !ok {
 			if l.ExemptionReason == "" {
 				errs.Add(path+".exemption_reason", "is required for category %s: one of %s (%s)", l.Category, allowedReasons(l.Category), reasonRule(l.Category))
@@ -291,9 +303,31 @@ func validateLine(errs *sale.Errors, s *sale.Sale, i int, opts Options, firstRea
 		} else if r := s.Lines[j].ExemptionReason; r != l.ExemptionReason {
 			errs.Add(path+".exemption_reason", "must be lines[%d]'s %s: a document carries one exemption reason per VAT category (BR-Z-08, BR-E-08, BR-O-08); issue separate documents", j, r)
 		}
+	}
+}
+
+// validateRate checks the rate of category c at path (a line's, or a
+// document discount's or charge's): 5 or 15 for S (BR-KSA-84), with no
+// exemption reason; 0 for Z, E and O (zeroRules). It reports false for a
+// category that is none of these.
+func validateRate(errs *sale.Errors, path string, c sale.VATCategory, rate money.Decimal, reason, zeroRules string) bool {
+	switch c {
+	case sale.Standard:
+		if money.Cmp(rate, rate5) != 0 && money.Cmp(rate, rate15) != 0 {
+			errs.Add(path+".vat_rate", "must be 15 or 5 for category S (BR-KSA-84)")
+		}
+		if reason != "" {
+			errs.Add(path+".exemption_reason", "is only allowed in categories Z, E and O")
+		}
+	case sale.ZeroRated, sale.Exempt, sale.OutOfScope:
+		if !rate.IsZero() {
+			errs.Add(path+".vat_rate", "must be 0 for category %s (%s)", c, zeroRules)
+		}
 	default:
 		errs.Add(path+".vat_category", `must be one of "S" (standard), "Z" (zero rated), "E" (exempt), "O" (out of scope)`)
+		return false
 	}
+	return true
 }
 
 // allowedReasons lists the reason codes of category c.

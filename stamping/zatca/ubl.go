@@ -126,7 +126,7 @@ func Render(inv *Invoice) (*Rendered, error) {
 	w.raw(rootStart)
 	extAt := len(w.b)
 
-	w.text(1, "cbc:ProfileID", "", "reporting:1.0")
+	w.constText(1, "cbc:ProfileID", "reporting:1.0")
 	w.text(1, "cbc:ID", "ID", inv.ID)
 	w.text(1, "cbc:UUID", "UUID", inv.UUID)
 	w.text(1, "cbc:IssueDate", "issue date", inv.IssueDate)
@@ -148,14 +148,14 @@ func Render(inv *Invoice) (*Rendered, error) {
 		w.close(1, "cac:BillingReference")
 	}
 	w.open(1, "cac:AdditionalDocumentReference")
-	w.text(2, "cbc:ID", "", "ICV")
+	w.constText(2, "cbc:ID", "ICV")
 	w.indent(2)
 	w.raw("<cbc:UUID>")
 	w.b = strconv.AppendUint(w.b, inv.ICV, 10)
 	w.raw("</cbc:UUID>")
 	w.close(1, "cac:AdditionalDocumentReference")
 	w.open(1, "cac:AdditionalDocumentReference")
-	w.text(2, "cbc:ID", "", "PIH")
+	w.constText(2, "cbc:ID", "PIH")
 	w.open(2, "cac:Attachment")
 	w.textAttr(3, "cbc:EmbeddedDocumentBinaryObject", "mimeCode", "text/plain", "PIH", inv.PIH)
 	w.close(2, "cac:Attachment")
@@ -178,13 +178,19 @@ func Render(inv *Invoice) (*Rendered, error) {
 		w.text(2, "cbc:ActualDeliveryDate", "supply date", inv.SupplyDate)
 		w.close(1, "cac:Delivery")
 	}
-	for i, code := range inv.PaymentMeans {
+	for _, code := range inv.PaymentMeans {
 		w.open(1, "cac:PaymentMeans")
 		w.text(2, "cbc:PaymentMeansCode", "payment means", code)
-		if i == 0 && inv.InstructionNote != "" {
+		if inv.InstructionNote != "" { // in each: BR-KSA-17 reads every cac:PaymentMeans
 			w.text(2, "cbc:InstructionNote", "reason", inv.InstructionNote)
 		}
 		w.close(1, "cac:PaymentMeans")
+	}
+	charges := false
+	for i := range inv.AllowanceCharges {
+		ac := &inv.AllowanceCharges[i]
+		w.allowanceCharge(1, inv.DocumentCurrency, &ac.AllowanceCharge, &ac.Category)
+		charges = charges || ac.Charge
 	}
 
 	// The SDK's order: the VAT total in the tax currency without subtotals
@@ -219,7 +225,13 @@ func Render(inv *Invoice) (*Rendered, error) {
 	w.amount(2, "cbc:TaxExclusiveAmount", inv.DocumentCurrency, t.TaxExclusiveAmount)
 	w.amount(2, "cbc:TaxInclusiveAmount", inv.DocumentCurrency, t.TaxInclusiveAmount)
 	w.amount(2, "cbc:AllowanceTotalAmount", inv.DocumentCurrency, t.AllowanceTotalAmount)
+	if charges {
+		w.amount(2, "cbc:ChargeTotalAmount", inv.DocumentCurrency, t.ChargeTotalAmount)
+	}
 	w.amount(2, "cbc:PrepaidAmount", inv.DocumentCurrency, t.PrepaidAmount)
+	if !t.PayableRoundingAmount.IsZero() {
+		w.amount(2, "cbc:PayableRoundingAmount", inv.DocumentCurrency, t.PayableRoundingAmount)
+	}
 	payableAt := w.amount(2, "cbc:PayableAmount", inv.DocumentCurrency, t.PayableAmount)
 	payable := string(w.b[payableAt : len(w.b)-len("</cbc:PayableAmount>")])
 	w.close(1, "cac:LegalMonetaryTotal")
@@ -302,6 +314,9 @@ func (w *ublWriter) line(currency string, l *Line) {
 	w.b = appendDecimal(w.b, l.Quantity)
 	w.raw("</cbc:InvoicedQuantity>")
 	w.amount(2, "cbc:LineExtensionAmount", currency, l.NetAmount)
+	for i := range l.AllowanceCharges {
+		w.allowanceCharge(2, currency, &l.AllowanceCharges[i], nil)
+	}
 	w.open(2, "cac:TaxTotal")
 	w.amount(3, "cbc:TaxAmount", currency, l.TaxAmount)
 	w.amount(3, "cbc:RoundingAmount", currency, l.RoundingAmount)
@@ -319,18 +334,63 @@ func (w *ublWriter) line(currency string, l *Line) {
 	w.close(3, "cac:ClassifiedTaxCategory")
 	w.close(2, "cac:Item")
 	w.open(2, "cac:Price")
-	price, err := l.Price.Rescale(max(l.Price.Scale, 2)) // at least two decimals
-	if err != nil {
-		w.failAmount("line "+l.ID+" price", err)
+	w.price(3, "cbc:PriceAmount", currency, l.Price)
+	if !l.PriceDiscount.IsZero() {
+		// The price allowance (BG-29): never a charge (BR-KSA-EN16931-06),
+		// without reason or percentage.
+		w.open(3, "cac:AllowanceCharge")
+		w.constText(4, "cbc:ChargeIndicator", "false")
+		w.price(4, "cbc:Amount", currency, l.PriceDiscount)
+		w.price(4, "cbc:BaseAmount", currency, l.GrossPrice)
+		w.close(3, "cac:AllowanceCharge")
 	}
-	w.indent(3)
-	w.raw(`<cbc:PriceAmount currencyID="`)
-	w.escAttr("currency", currency)
-	w.raw(`">`)
-	w.b = appendDecimal(w.b, price)
-	w.raw("</cbc:PriceAmount>")
 	w.close(2, "cac:Price")
 	w.close(1, "cac:InvoiceLine")
+}
+
+// allowanceCharge writes a cac:AllowanceCharge in UBL's element order; cat
+// is the document level's cac:TaxCategory, nil on a line.
+func (w *ublWriter) allowanceCharge(d int, currency string, ac *AllowanceCharge, cat *TaxCategory) {
+	w.open(d, "cac:AllowanceCharge")
+	indicator := "false"
+	if ac.Charge {
+		indicator = "true"
+	}
+	w.constText(d+1, "cbc:ChargeIndicator", indicator)
+	w.optText(d+1, "cbc:AllowanceChargeReasonCode", "allowance or charge reason code", ac.ReasonCode)
+	w.text(d+1, "cbc:AllowanceChargeReason", "allowance or charge reason", ac.Reason)
+	if ac.Percent != nil {
+		p, err := ac.Percent.Rescale(2)
+		if err != nil {
+			w.failAmount("allowance or charge percentage", err)
+		}
+		w.indent(d + 1)
+		w.raw("<cbc:MultiplierFactorNumeric>")
+		w.b = appendDecimal(w.b, p)
+		w.raw("</cbc:MultiplierFactorNumeric>")
+	}
+	w.amount(d+1, "cbc:Amount", currency, ac.Amount)
+	if ac.Percent != nil {
+		w.amount(d+1, "cbc:BaseAmount", currency, ac.BaseAmount)
+	}
+	if cat != nil {
+		w.open(d+1, "cac:TaxCategory")
+		w.text(d+2, "cbc:ID", "VAT category", cat.ID)
+		w.percent(d+2, cat.Percent)
+		w.vatScheme(d + 2)
+		w.close(d+1, "cac:TaxCategory")
+	}
+	w.close(d, "cac:AllowanceCharge")
+}
+
+// price writes <tag currencyID="…">v</tag> with v's own decimals, at least
+// two: unit prices carry up to four.
+func (w *ublWriter) price(d int, tag, currency string, v money.Decimal) {
+	v, err := v.Rescale(max(v.Scale, 2))
+	if err != nil {
+		w.failAmount(tag, err)
+	}
+	w.currencyValue(d, tag, currency, v)
 }
 
 func (w *ublWriter) itemID(d int, tag, scheme, field, id string) {
@@ -348,7 +408,7 @@ func (w *ublWriter) itemID(d int, tag, scheme, field, id string) {
 
 func (w *ublWriter) vatScheme(d int) {
 	w.open(d, "cac:TaxScheme")
-	w.text(d+1, "cbc:ID", "", "VAT")
+	w.constText(d+1, "cbc:ID", "VAT")
 	w.close(d, "cac:TaxScheme")
 }
 
@@ -368,6 +428,22 @@ func (w *ublWriter) percent(d int, p money.Decimal) {
 type ublWriter struct {
 	b   []byte
 	err error
+	// currency is the currency last written in a currencyID attribute, and
+	// b[currencyAt:currencyEnd] its escaped form: every amount repeats it.
+	currency                string
+	currencyAt, currencyEnd int
+}
+
+// currencyAttr appends the value of a currencyID attribute: the escaped
+// currency, copied from where it was last written when it is the same.
+func (w *ublWriter) currencyAttr(currency string) {
+	if currency == w.currency && w.currencyEnd > 0 {
+		w.b = append(w.b, w.b[w.currencyAt:w.currencyEnd]...)
+		return
+	}
+	at := len(w.b)
+	w.escAttr("currency", currency)
+	w.currency, w.currencyAt, w.currencyEnd = currency, at, len(w.b)
 }
 
 // indentation is long enough for the deepest element (depth 5).
@@ -396,6 +472,14 @@ func (w *ublWriter) endTag(tag string) {
 	w.b = append(w.b, "</"...)
 	w.b = append(w.b, tag...)
 	w.b = append(w.b, '>')
+}
+
+// constText writes <tag>s</tag> on a new line at depth d for a constant s
+// of the package's own, which needs no escaping or check.
+func (w *ublWriter) constText(d int, tag, s string) {
+	w.open(d, tag)
+	w.b = append(w.b, s...)
+	w.endTag(tag)
 }
 
 // text writes <tag>s</tag> on a new line at depth d; field names s in an
@@ -433,11 +517,17 @@ func (w *ublWriter) amount(d int, tag, currency string, v money.Decimal) int {
 	if err != nil {
 		w.failAmount(tag, err)
 	}
+	return w.currencyValue(d, tag, currency, v)
+}
+
+// currencyValue writes <tag currencyID="…">v</tag> with v's decimals and
+// returns the offset of the value's first byte.
+func (w *ublWriter) currencyValue(d int, tag, currency string, v money.Decimal) int {
 	w.indent(d)
 	w.b = append(w.b, '<')
 	w.b = append(w.b, tag...)
 	w.b = append(w.b, ` currencyID="`...)
-	w.escAttr("currency", currency)
+	w.currencyAttr(currency)
 	w.b = append(w.b, `">`...)
 	at := len(w.b)
 	w.b = appendDecimal(w.b, v)
@@ -601,9 +691,18 @@ func (inv *Invoice) sizeHint() int {
 	if inv.Buyer != nil {
 		n += inv.Buyer.textLen()
 	}
+	for i := range inv.AllowanceCharges {
+		n += 700 + len(inv.AllowanceCharges[i].Reason)
+	}
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
 		n += 900 + len(l.Name) + len(l.BuyerItemID) + len(l.SellerItemID) + len(l.StandardItemID)
+		if !l.PriceDiscount.IsZero() {
+			n += 300
+		}
+		for j := range l.AllowanceCharges {
+			n += 450 + len(l.AllowanceCharges[j].Reason)
+		}
 	}
 	return n + n/32 // room for escapes
 }
@@ -672,6 +771,14 @@ func (inv *Invoice) check() error {
 		c.failf("the document has no lines")
 	}
 
+	// Each VAT breakdown's taxable amount is rebuilt from what falls in it:
+	// its lines' net amounts, plus its charges, less its allowances.
+	var sumsArray [8]money.Decimal
+	sums := sumsArray[:0]
+	if len(inv.Subtotals) > len(sumsArray) {
+		sums = make([]money.Decimal, 0, len(inv.Subtotals))
+	}
+	sums = sums[:len(inv.Subtotals)]
 	var net money.Decimal
 	for i := range inv.Lines {
 		l, n := &inv.Lines[i], i+1
@@ -689,7 +796,29 @@ func (inv *Invoice) check() error {
 		if l.ID == "" || l.Name == "" || l.UnitCode == "" {
 			c.failf("line %d needs an ID, a name and a unit code", n)
 		}
+		c.lineAmounts(n, l)
+		if k := c.subtotalOf("line", n, inv.Subtotals, &l.Category); k >= 0 {
+			sums[k] = c.add("VAT breakdown taxable amount", k+1, sums[k], l.NetAmount)
+		}
 		net = c.add("line net amounts", 0, net, l.NetAmount)
+	}
+	var allowances, charges money.Decimal
+	for i := range inv.AllowanceCharges {
+		ac, n := &inv.AllowanceCharges[i], i+1
+		c.allowanceCharge(n, 0, &ac.AllowanceCharge)
+		c.category("document allowance or charge", n, &ac.Category)
+		k := c.subtotalOf("document allowance or charge", n, inv.Subtotals, &ac.Category)
+		if ac.Charge {
+			charges = c.add("document charges", 0, charges, ac.Amount)
+			if k >= 0 {
+				sums[k] = c.add("VAT breakdown taxable amount", k+1, sums[k], ac.Amount)
+			}
+		} else {
+			allowances = c.add("document allowances", 0, allowances, ac.Amount)
+			if k >= 0 {
+				sums[k] = c.sub("VAT breakdown taxable amount", sums[k], ac.Amount)
+			}
+		}
 	}
 	var vat money.Decimal
 	for i := range inv.Subtotals {
@@ -699,6 +828,12 @@ func (inv *Invoice) check() error {
 		c.category("VAT breakdown", n, &st.Category)
 		if (st.Category.ExemptionReasonCode == "") != (st.Category.ExemptionReason == "") {
 			c.failf("VAT breakdown %d needs both an exemption reason code and its text, or neither", n)
+		}
+		c.equal("VAT breakdown taxable amount (BR-S-08, BR-Z-08, BR-E-08, BR-O-08: lines + charges − allowances)", n, st.TaxableAmount, sums[i])
+		if want, err := percentOf(st.TaxableAmount, st.Category.Percent); err != nil {
+			c.failf("VAT breakdown %d: %v", n, err)
+		} else {
+			c.equal("VAT breakdown VAT (BR-CO-17, rounded once)", n, st.TaxAmount, want)
 		}
 		vat = c.add("VAT breakdown", 0, vat, st.TaxAmount)
 	}
@@ -712,16 +847,22 @@ func (inv *Invoice) check() error {
 	c.amount("tax exclusive amount", 0, t.TaxExclusiveAmount)
 	c.amount("tax inclusive amount", 0, t.TaxInclusiveAmount)
 	c.amount("allowance total", 0, t.AllowanceTotalAmount)
+	c.amount("charge total", 0, t.ChargeTotalAmount)
 	c.amount("prepaid amount", 0, t.PrepaidAmount)
+	c.signedAmount("payable rounding amount", t.PayableRoundingAmount)
 	c.amount("payable amount", 0, t.PayableAmount)
 	c.equal("VAT total (BR-CO-14)", 0, inv.TaxAmount, vat)
 	if inv.DocumentCurrency == inv.TaxCurrency {
 		c.equal("VAT total in SAR", 0, inv.TaxAmountSAR, inv.TaxAmount)
 	}
 	c.equal("line extension amount (BR-CO-10)", 0, t.LineExtensionAmount, net)
-	c.equal("tax exclusive amount (BR-CO-13)", 0, t.TaxExclusiveAmount, c.sub("tax exclusive amount", t.LineExtensionAmount, t.AllowanceTotalAmount))
+	c.equal("allowance total (BR-CO-11)", 0, t.AllowanceTotalAmount, allowances)
+	c.equal("charge total (BR-CO-12)", 0, t.ChargeTotalAmount, charges)
+	c.equal("tax exclusive amount (BR-CO-13)", 0, t.TaxExclusiveAmount,
+		c.add("tax exclusive amount", 0, c.sub("tax exclusive amount", t.LineExtensionAmount, t.AllowanceTotalAmount), t.ChargeTotalAmount))
 	c.equal("tax inclusive amount (BR-CO-15)", 0, t.TaxInclusiveAmount, c.add("tax inclusive amount", 0, t.TaxExclusiveAmount, inv.TaxAmount))
-	c.equal("payable amount (BR-CO-16)", 0, t.PayableAmount, c.sub("payable amount", t.TaxInclusiveAmount, t.PrepaidAmount))
+	c.equal("payable amount (BR-CO-16)", 0, t.PayableAmount,
+		c.add("payable amount", 0, c.sub("payable amount", t.TaxInclusiveAmount, t.PrepaidAmount), t.PayableRoundingAmount))
 
 	if len(c.errs) > 0 {
 		return fmt.Errorf("zatca: cannot render document %s: %w", inv.ID, errors.Join(c.errs...))
@@ -782,9 +923,130 @@ func (c *modelCheck) category(what string, n int, tc *TaxCategory) {
 	if tc.Percent.Scale > 2 || tc.Percent.Sign() < 0 || money.Cmp(tc.Percent, hundredPercent) > 0 {
 		c.failf("%s rate %s must be 0.00 to 100.00 with at most two decimals (BR-KSA-DEC-02)", label(what, n), tc.Percent)
 	}
-	if tc.ID == "" {
+	switch tc.ID {
+	case "S":
+		if tc.Percent.Sign() <= 0 {
+			c.failf("%s: category S needs a rate above zero (BR-S-05, BR-S-06, BR-S-07)", label(what, n))
+		}
+	case "Z", "E", "O":
+		if !tc.Percent.IsZero() {
+			c.failf("%s: category %s must have rate 0 (BR-Z-05, BR-E-05, BR-KSA-11 and their allowance and charge rules)", label(what, n), tc.ID)
+		}
+	case "":
 		c.failf("%s has no VAT category", label(what, n))
+	default:
+		c.failf("%s: VAT category %q is not S, Z, E or O", label(what, n), tc.ID)
 	}
+}
+
+// signedAmount checks an amount that may be negative: at most two decimals.
+func (c *modelCheck) signedAmount(what string, v money.Decimal) {
+	if _, err := v.Rescale(2); err != nil || v.Scale > 2 {
+		c.failf("%s %s must have at most two decimals", what, v)
+	}
+}
+
+// subtotalOf is the index of the VAT breakdown of category tc, or -1,
+// reported, when there is none (BR-S-01, BR-Z-01, BR-E-01, BR-O-01).
+func (c *modelCheck) subtotalOf(what string, n int, subtotals []TaxSubtotal, tc *TaxCategory) int {
+	for k := range subtotals {
+		sc := &subtotals[k].Category
+		if sc.ID == tc.ID && money.Cmp(sc.Percent, tc.Percent) == 0 && sc.ExemptionReasonCode == tc.ExemptionReasonCode {
+			return k
+		}
+	}
+	c.failf("%s: VAT category %s %s%% %s has no VAT breakdown (BR-S-01, BR-Z-01, BR-E-01, BR-O-01)", label(what, n), tc.ID, tc.Percent, tc.ExemptionReasonCode)
+	return -1
+}
+
+// lineAmounts checks a line's price allowance (BR-KSA-EN16931-07), its
+// allowances and charges, and its net amount: quantity × net price rounded
+// half-up to two decimals, less allowances, plus charges
+// (BR-KSA-EN16931-11, which ZATCA checks to the cent).
+func (c *modelCheck) lineAmounts(n int, l *Line) {
+	if !l.PriceDiscount.IsZero() {
+		if l.PriceDiscount.Sign() < 0 || l.GrossPrice.Sign() < 0 {
+			c.failf("line %d: the price allowance %s and gross price %s must not be negative (BR-KSA-F-04)", n, l.PriceDiscount, l.GrossPrice)
+		}
+		for _, p := range [2]money.Decimal{l.PriceDiscount, l.GrossPrice} {
+			if _, err := p.Rescale(max(p.Scale, 2)); err != nil {
+				c.failf("line %d: price %s: %v", n, p, err)
+			}
+		}
+		if gross, err := money.Sub(l.GrossPrice, l.PriceDiscount); err != nil || money.Cmp(gross, l.Price) != 0 {
+			c.failf("line %d: net price %s is not the gross price %s less the price allowance %s (BR-KSA-EN16931-07)", n, l.Price, l.GrossPrice, l.PriceDiscount)
+		}
+	}
+	base, err := money.MulRound(l.Quantity, l.Price, 2)
+	if err != nil {
+		c.failf("line %d: quantity × price: %v", n, err)
+		return
+	}
+	lineNet := base
+	for j := range l.AllowanceCharges {
+		ac := &l.AllowanceCharges[j]
+		c.allowanceCharge(n, j+1, ac)
+		if ac.Percent != nil && money.Cmp(ac.BaseAmount, base) != 0 {
+			c.failf("line %d: the base amount %s of allowance or charge %d is not the line's quantity × price, %s", n, ac.BaseAmount, j+1, base)
+		}
+		if ac.Charge {
+			lineNet = c.add("line net amount", n, lineNet, ac.Amount)
+		} else {
+			lineNet = c.sub("line net amount", lineNet, ac.Amount)
+		}
+	}
+	c.equal("line net amount (BR-KSA-EN16931-11: quantity × price − allowances + charges)", n, l.NetAmount, lineNet)
+}
+
+// allowanceCharge checks one allowance or charge, the j-th of line n (j >
+// 0) or the n-th of the document (j = 0): a reason (and, for a charge, a
+// reason code: BR-KSA-19, BR-KSA-20), an amount of two decimals, and for a
+// percentage the amount it gives (BR-KSA-EN16931-03).
+func (c *modelCheck) allowanceCharge(n, j int, ac *AllowanceCharge) {
+	where := func() string {
+		if j == 0 {
+			return fmt.Sprintf("document allowance or charge %d", n)
+		}
+		return fmt.Sprintf("line %d allowance or charge %d", n, j)
+	}
+	if ac.Reason == "" {
+		c.failf("%s needs a reason (BR-KSA-21, BR-KSA-22, BR-KSA-F-06-C33 to C36)", where())
+	}
+	if ac.Charge && ac.ReasonCode == "" {
+		c.failf("%s: a charge needs a reason code (BR-KSA-19, BR-KSA-20)", where())
+	}
+	if !isAmount(ac.Amount) {
+		c.failf("%s: amount %s must not be negative and have at most two decimals (BR-KSA-F-04, BR-DEC-01)", where(), ac.Amount)
+	}
+	if ac.Percent == nil {
+		return
+	}
+	p := *ac.Percent
+	if p.Scale > 2 || p.Sign() < 0 || money.Cmp(p, hundredPercent) > 0 {
+		c.failf("%s: percentage %s must be 0.00 to 100.00 with at most two decimals (BR-KSA-DEC-01)", where(), p)
+		return
+	}
+	if !isAmount(ac.BaseAmount) {
+		c.failf("%s: base amount %s must not be negative and have at most two decimals (BR-DEC-02)", where(), ac.BaseAmount)
+	}
+	if want, err := percentOf(ac.BaseAmount, p); err != nil || money.Cmp(ac.Amount, want) != 0 {
+		c.failf("%s: amount %s is not %s%% of %s rounded half-up (BR-KSA-EN16931-03)", where(), ac.Amount, p, ac.BaseAmount)
+	}
+}
+
+// isAmount reports whether v can be written as an amount: not negative,
+// two decimals.
+func isAmount(v money.Decimal) bool {
+	if v.Scale > 2 || v.Sign() < 0 {
+		return false
+	}
+	_, err := v.Rescale(2)
+	return err == nil
+}
+
+// percentOf is amount × percent / 100 rounded half-up to two decimals.
+func percentOf(amount, percent money.Decimal) (money.Decimal, error) {
+	return money.MulRound(amount, money.Decimal{Coef: percent.Coef, Scale: percent.Scale + 2}, 2)
 }
 
 var hundredPercent = money.Decimal{Coef: 100}
