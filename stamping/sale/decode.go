@@ -296,20 +296,8 @@ func (w *wireLine) validate(errs *Errors, path string) Line {
 		l.UnitPrice = p
 	}
 	switch l.Category {
-	case Standard:
-		if r, ok := parseAmount(errs, path+".vat_rate", w.VATRate, MaxRateScale); ok {
-			if r.Sign() <= 0 || money.Cmp(r, hundred) >= 0 {
-				errs.Add(path+".vat_rate", "must be above 0 and below 100 for category S")
-			}
-			l.Rate = r
-		}
-	case ZeroRated, Exempt, OutOfScope:
-		if w.VATRate != nil {
-			r, ok := parseAmount(errs, path+".vat_rate", w.VATRate, MaxRateScale)
-			if ok && !r.IsZero() {
-				errs.Add(path+".vat_rate", "must be 0 or omitted for category %s", l.Category)
-			}
-		}
+	case Standard, ZeroRated, Exempt, OutOfScope:
+		l.Rate = parseVATRate(errs, path, l.Category, w.VATRate)
 	case "":
 		errs.Add(path+".vat_category", `is required: one of "S" (standard), "Z" (zero rated), "E" (exempt), "O" (out of scope)`)
 	default:
@@ -388,22 +376,10 @@ func (w *wireDocumentAdjustment) validate(errs *Errors, path string, charge bool
 	}
 	checkCode(errs, path+".exemption_reason", d.ExemptionReason)
 	switch d.Category {
-	case Standard:
-		if r, ok := parseAmount(errs, path+".vat_rate", w.VATRate, MaxRateScale); ok {
-			if r.Sign() <= 0 || money.Cmp(r, hundred) >= 0 {
-				errs.Add(path+".vat_rate", "must be above 0 and below 100 for category S")
-			}
-			d.Rate = r
-		}
-		if d.ExemptionReason != "" {
+	case Standard, ZeroRated, Exempt, OutOfScope:
+		d.Rate = parseVATRate(errs, path, d.Category, w.VATRate)
+		if d.Category == Standard && d.ExemptionReason != "" {
 			errs.Add(path+".exemption_reason", "is only allowed in categories Z, E and O")
-		}
-	case ZeroRated, Exempt, OutOfScope:
-		if w.VATRate != nil {
-			r, ok := parseAmount(errs, path+".vat_rate", w.VATRate, MaxRateScale)
-			if ok && !r.IsZero() {
-				errs.Add(path+".vat_rate", "must be 0 or omitted for category %s", d.Category)
-			}
 		}
 	case "":
 		switch {
@@ -418,6 +394,24 @@ func (w *wireDocumentAdjustment) validate(errs *Errors, path string, charge bool
 		errs.Add(path+".vat_category", `must be one of "S" (standard), "Z" (zero rated), "E" (exempt), "O" (out of scope)`)
 	}
 	return d
+}
+
+// parseVATRate parses the vat_rate of an entry in category c: required and
+// in (0, 100) for S, 0 or omitted for Z, E and O.
+func parseVATRate(errs *Errors, path string, c VATCategory, raw *string) money.Decimal {
+	if c != Standard {
+		if raw != nil {
+			if r, ok := parseAmount(errs, path+".vat_rate", raw, MaxRateScale); ok && !r.IsZero() {
+				errs.Add(path+".vat_rate", "must be 0 or omitted for category %s", c)
+			}
+		}
+		return money.Decimal{}
+	}
+	r, ok := parseAmount(errs, path+".vat_rate", raw, MaxRateScale)
+	if ok && (r.Sign() <= 0 || money.Cmp(r, hundred) >= 0) {
+		errs.Add(path+".vat_rate", "must be above 0 and below 100 for category S")
+	}
+	return r
 }
 
 // parseCashRounding parses a cash rounding increment: "none" or one of
