@@ -359,7 +359,7 @@ func Marshal(v any) ([]byte, error) {
 // default price, the origin and type read from the item code. The line
 // must have passed [Validate].
 func ItemFromLine(l *sale.Line, rates Rates, id Identity) (*ItemRequest, error) {
-	if !isItemCode(l.ItemCode) {
+	if !IsItemCode(l.ItemCode) {
 		return nil, fmt.Errorf("etims: item code %q is not KRA's form", l.ItemCode)
 	}
 	b, err := rates.BandOf(l.Category, l.Rate)

@@ -190,7 +190,7 @@ func validateLine(errs *sale.Errors, i int, l *sale.Line, rates Rates) {
 		"KRA's packaging unit code (pkgUnitCd, code list), such as NT or CTN")
 	requireCode(errs, path+".quantity_unit", l.QuantityUnit, maxUnitCode, isUpperAlnum,
 		"KRA's quantity unit code (qtyUnitCd, code list), such as U or KG")
-	requireCode(errs, path+".item_code", l.ItemCode, maxItemCode, isItemCode,
+	requireCode(errs, path+".item_code", l.ItemCode, maxItemCode, IsItemCode,
 		"the item's code registered with KRA (itemCd): origin country, item type 1 raw material, 2 finished product or 3 service, units and a sequence, such as KE1NTXU0000001")
 }
 
@@ -225,10 +225,12 @@ func IsPIN(s string) bool {
 // the head office.
 func IsBranchID(s string) bool { return len(s) == 2 && isDigits(s) }
 
-// isItemCode: two upper-case letters (origin country), the item type 1–3,
-// then upper-case letters and digits.
-func isItemCode(s string) bool {
-	return len(s) >= 4 && isUpper(s[0]) && isUpper(s[1]) && s[2] >= '1' && s[2] <= '3' && isUpperAlnum(s[3:])
+// IsItemCode reports whether s has the form of a KRA item code: two
+// upper-case letters (the origin country), the item type (1 raw material,
+// 2 finished product, 3 service), then upper-case letters and digits (the
+// units and a sequence), at most 20 characters in all.
+func IsItemCode(s string) bool {
+	return len(s) >= 4 && len(s) <= maxItemCode && isUpper(s[0]) && isUpper(s[1]) && s[2] >= '1' && s[2] <= '3' && isUpperAlnum(s[3:])
 }
 
 func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }

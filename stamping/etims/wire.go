@@ -1,10 +1,10 @@
 package etims
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
+
+	"github.com/egsd/egsd/stamping/strictjson"
 )
 
 // The wire types of the requests and answers egsd uses, with KRA's field
@@ -139,25 +139,14 @@ func (r *SaleRequest) BandTotals(order []Band) []BandTotals {
 }
 
 // ParseSaleRequest reads a sale request (a stored template or a numbered
-// request) strictly: unknown fields are an error, since egsd wrote it.
+// request) strictly (package strictjson): every field KRA's name exactly,
+// once, of its JSON kind, and nothing unknown, since egsd wrote it.
 func ParseSaleRequest(data []byte) (*SaleRequest, error) {
 	var r SaleRequest
-	if err := decodeStrict(data, &r); err != nil {
+	if err := strictjson.Decode(data, &r, "a sale request"); err != nil {
 		return nil, fmt.Errorf("etims: not a sale request: %w", err)
 	}
 	return &r, nil
-}
-
-func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("data after the object")
-	}
-	return nil
 }
 
 // InitRequest is DeviceVerificationReq, the body of selectInitOsdcInfo.
