@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egsd/egsd/sim/simnet"
 	"github.com/egsd/egsd/stamping/etims"
 )
 
 func TestFaultsJSONRoundTrip(t *testing.T) {
-	f := Faults{Operations: []etims.Operation{etims.OpSaveSale}, Latency: 250 * time.Millisecond, Status: 503, StatusCount: 2,
-		TimeoutCount: 1, ResetPercent: 5, Down: true, Results: map[int64]string{7: "910"}}
+	f := Faults{Operations: []etims.Operation{etims.OpSaveSale}, Results: map[int64]string{7: "910"},
+		Knobs: simnet.Knobs{Latency: 250 * time.Millisecond, Status: 503, StatusCount: 2, TimeoutCount: 1, ResetPercent: 5, Down: true}}
 	b, err := json.Marshal(f)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egsd/egsd/sim/simnet"
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/etims"
 )
@@ -15,7 +16,7 @@ import (
 // bound is 50 documents a second. It reports documents/s and the heap in
 // use while draining. Run with -benchtime=2000x for the full backlog.
 func BenchmarkDrain(b *testing.B) {
-	h := newHarness(b, Config{Faults: Faults{Latency: 20 * time.Millisecond, Operations: []etims.Operation{etims.OpSaveSale}}})
+	h := newHarness(b, Config{Faults: Faults{Knobs: simnet.Knobs{Latency: 20 * time.Millisecond}, Operations: []etims.Operation{etims.OpSaveSale}}})
 	c := h.unit(etims.OSCU)
 	h.register(c)
 	templates := make([][]byte, b.N)

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,35 +23,16 @@ import (
 // with Server.SetFaults or with POST /admin/faults. The zero value
 // injects nothing.
 //
-// A "Count" fault fires for the next Count matching requests, counting
-// down; a "Percent" fault fires at random for that share of matching
-// requests (0–100). Count takes precedence while it lasts.
+// The knobs (simnet.Knobs) are latency, an HTTP status, timeouts, resets
+// and down. Timeout faults process the request, so that a sale is
+// recorded and signed, then withhold the answer until the client gives
+// up: the client does not know, and must look the number up (§A7).
 type Faults struct {
-	// Operations limits Latency, Status, Timeout and Reset faults to these
-	// operations (etims.Operation names: init, code_list, item_classes,
-	// save_item, save_sale, lookup); empty means every one.
+	simnet.Knobs
+	// Operations limits the latency, status, timeout and reset faults to
+	// these operations (etims.Operation names: init, code_list,
+	// item_classes, save_item, save_sale, lookup); empty means every one.
 	Operations []etims.Operation
-	// Latency delays every matching request before it is processed.
-	Latency time.Duration
-	// Status, when not zero, is the HTTP status answered instead of
-	// processing (500, 502, 503, …): to the next StatusCount requests
-	// (after which Status returns to zero), to StatusPercent of them, or,
-	// with both zero, to every matching request.
-	Status        int
-	StatusCount   int
-	StatusPercent int
-	// Timeout faults process the request, so that a sale is recorded and
-	// signed, then withhold the answer until the client gives up, and
-	// reset the connection: the client does not know, and must look the
-	// number up (§A7).
-	TimeoutCount   int
-	TimeoutPercent int
-	// Reset faults reset the connection before the request is processed.
-	ResetCount   int
-	ResetPercent int
-	// Down resets the connection of every API request, whatever
-	// Operations says: the service is unreachable.
-	Down bool
 	// Results answer a chosen result code (such as "910", "921", "999") to
 	// the next sale with a chosen invcNo, once, instead of processing it.
 	Results map[int64]string
@@ -64,33 +44,10 @@ func (f Faults) clone() Faults {
 	return f
 }
 
-// Validate checks the ranges: counts not negative, percentages 0–100, a
-// status from 300 to 599, durations not negative, known operations,
-// result codes of three digits for invcNo from 1.
+// Validate checks the knobs' ranges, the operations' names, and result
+// codes of three digits for invcNo from 1.
 func (f Faults) Validate() error {
-	var errs []error
-	for _, p := range []struct {
-		name string
-		v    int
-	}{{"status_percent", f.StatusPercent}, {"timeout_percent", f.TimeoutPercent}, {"reset_percent", f.ResetPercent}} {
-		if p.v < 0 || p.v > 100 {
-			errs = append(errs, fmt.Errorf("%s is %d; it must be 0 to 100", p.name, p.v))
-		}
-	}
-	for _, c := range []struct {
-		name string
-		v    int
-	}{{"status_count", f.StatusCount}, {"timeout_count", f.TimeoutCount}, {"reset_count", f.ResetCount}} {
-		if c.v < 0 {
-			errs = append(errs, fmt.Errorf("%s is %d; it must not be negative", c.name, c.v))
-		}
-	}
-	if f.Status != 0 && (f.Status < 300 || f.Status > 599) {
-		errs = append(errs, fmt.Errorf("status is %d; it must be 0 (none) or 300 to 599", f.Status))
-	}
-	if f.Latency < 0 {
-		errs = append(errs, errors.New("latency must not be negative"))
-	}
+	errs := []error{f.Knobs.Validate()}
 	for _, op := range f.Operations {
 		if !slices.Contains(etims.Operations, op) {
 			errs = append(errs, fmt.Errorf("operation %q is not one of %s", op, operationNames()))
@@ -151,8 +108,8 @@ func (f *Faults) UnmarshalJSON(data []byte) error {
 	if err := dec.Decode(&j); err != nil {
 		return err
 	}
-	out := Faults{Status: j.Status, StatusCount: j.StatusCount, StatusPercent: j.StatusPercent, TimeoutCount: j.TimeoutCount,
-		TimeoutPercent: j.TimeoutPercent, ResetCount: j.ResetCount, ResetPercent: j.ResetPercent, Down: j.Down}
+	out := Faults{Knobs: simnet.Knobs{Status: j.Status, StatusCount: j.StatusCount, StatusPercent: j.StatusPercent, TimeoutCount: j.TimeoutCount,
+		TimeoutPercent: j.TimeoutPercent, ResetCount: j.ResetCount, ResetPercent: j.ResetPercent, Down: j.Down}}
 	if len(j.Operations) > 0 {
 		out.Operations = j.Operations
 	}
@@ -207,44 +164,13 @@ func (s *Server) SetDown(down bool) {
 	s.mu.Unlock()
 }
 
-// faultDecision is what the faults decided for one request.
-type faultDecision struct {
-	down, reset, timeout bool
-	latency              time.Duration
-	status               int
-}
-
 // takeFaults decides the faults of one request to op and counts them
-// down. A request fires at most one of reset, status and timeout.
-func (s *Server) takeFaults(op etims.Operation) faultDecision {
+// down.
+func (s *Server) takeFaults(op etims.Operation) simnet.Decision {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := &s.faults
-	d := faultDecision{down: f.Down}
-	if d.down || len(f.Operations) > 0 && !slices.Contains(f.Operations, op) {
-		return d
-	}
-	d.latency = f.Latency
-	if simnet.Fire(&f.ResetCount, f.ResetPercent) {
-		d.reset = true
-		return d
-	}
-	switch {
-	case f.Status == 0:
-	case f.StatusCount > 0:
-		d.status = f.Status
-		// The last of the count switches the status fault off, so that
-		// "the next N requests" does not turn into "every request".
-		if f.StatusCount--; f.StatusCount == 0 {
-			f.Status = 0
-		}
-		return d
-	case f.StatusPercent == 0 || rand.IntN(100) < f.StatusPercent:
-		d.status = f.Status
-		return d
-	}
-	d.timeout = simnet.Fire(&f.TimeoutCount, f.TimeoutPercent)
-	return d
+	return f.Decide(len(f.Operations) == 0 || slices.Contains(f.Operations, op))
 }
 
 // forcedResultLocked takes the chosen result code for invcNo, once.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egsd/egsd/sim/simnet"
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/etims"
 )
@@ -37,7 +38,7 @@ func TestRegimeAgainstSimulator(t *testing.T) {
 	c.CmcKey = etims.CmcKey(key)
 	h.register(c)
 
-	h.sim.SetFaults(Faults{TimeoutCount: 1, Operations: []etims.Operation{etims.OpSaveSale}})
+	h.sim.SetFaults(Faults{Knobs: simnet.Knobs{TimeoutCount: 1}, Operations: []etims.Operation{etims.OpSaveSale}})
 	s := invoice(catalogue[0], catalogue[1])
 	if err := r.Validate(s); err != nil {
 		t.Fatal(err)

@@ -63,11 +63,11 @@ type Server struct {
 	done      chan struct{} // closed by Close: ends every held or hanging request
 	closeOnce sync.Once
 
+	hold simnet.Hold // HoldRequests
+
 	mu sync.Mutex // guards the fields below
 	// faults are the faults in force; counts are decremented as they fire.
-	faults Faults
-	// hold, when not nil, makes API requests wait until it is closed.
-	hold    chan struct{}
+	faults  Faults
 	units   map[unitKey]*unit
 	byKey   map[string]*unit // OSCU units by cmcKey
 	order   []*unit
@@ -116,24 +116,7 @@ func (s *Server) Close() {
 // HoldRequests makes API requests that arrive from now on wait, before
 // latency, status, reset and timeout faults and processing (Down still
 // resets them), until release is called, the client gives up, or Close.
-func (s *Server) HoldRequests() (release func()) {
-	s.init()
-	ch := make(chan struct{})
-	s.mu.Lock()
-	s.hold = ch
-	s.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.mu.Lock()
-			if s.hold == ch {
-				s.hold = nil
-			}
-			s.mu.Unlock()
-			close(ch)
-		})
-	}
-}
+func (s *Server) HoldRequests() (release func()) { return s.hold.Start() }
 
 // route is what a path serves.
 type route struct {
@@ -224,33 +207,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := s.takeFaults(rt.op)
 	s.mu.Lock()
 	s.stats.Requests++
-	hold := s.hold
-	if d.down || d.reset || d.status != 0 {
+	if d.Down || d.Reset || d.Status != 0 {
 		s.stats.Faults++
 	}
 	s.mu.Unlock()
 	ctx := r.Context()
+	hold := s.hold.Current()
 	switch {
-	case d.down:
+	case d.Down:
 		s.logf("%s %s: down: connection reset", r.Method, r.URL.Path)
 		simnet.ResetConn(w)
 		return
 	case hold != nil && !simnet.Wait(ctx, s.done, hold, 0):
 		simnet.ResetConn(w)
 		return
-	case d.latency > 0 && !simnet.Wait(ctx, s.done, nil, d.latency):
+	case d.Latency > 0 && !simnet.Wait(ctx, s.done, nil, d.Latency):
 		simnet.ResetConn(w)
 		return
-	case d.reset:
+	case d.Reset:
 		s.logf("%s %s: fault: connection reset", r.Method, r.URL.Path)
 		simnet.ResetConn(w)
 		return
-	case d.status != 0:
-		s.write(w, r, answer{status: d.status, code: etims.ResultUnknown, msg: "simulated fault: " + http.StatusText(d.status)})
+	case d.Status != 0:
+		s.write(w, r, answer{status: d.Status, code: etims.ResultUnknown, msg: "simulated fault: " + http.StatusText(d.Status)})
 		return
 	}
 	a := s.serve(rt, r)
-	if d.timeout {
+	if d.Timeout {
 		s.mu.Lock()
 		s.stats.Faults++
 		s.mu.Unlock()

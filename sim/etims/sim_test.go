@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egsd/egsd/sim/simnet"
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/etims"
 )
@@ -183,7 +184,7 @@ func TestDuplicateResolvedByLookup(t *testing.T) {
 // A timeout after KRA recorded the sale: the next attempt looks the
 // number up, finds it, and sends nothing (spec/etims.md §A7).
 func TestTimeoutAfterAcceptLookupFindsIt(t *testing.T) {
-	h := newHarness(t, Config{Faults: Faults{TimeoutCount: 1, Operations: []etims.Operation{etims.OpSaveSale}}})
+	h := newHarness(t, Config{Faults: Faults{Knobs: simnet.Knobs{TimeoutCount: 1}, Operations: []etims.Operation{etims.OpSaveSale}}})
 	fast := h.unit(etims.OSCU)
 	h.register(fast)
 	fast.HTTP.Timeout = 300 * time.Millisecond
@@ -208,7 +209,7 @@ func TestTimeoutAfterAcceptLookupFindsIt(t *testing.T) {
 	}
 	// A timeout before KRA recorded it: the lookup finds nothing, and the
 	// sale is sent.
-	h.sim.SetFaults(Faults{ResetCount: 1, Operations: []etims.Operation{etims.OpSaveSale}})
+	h.sim.SetFaults(Faults{Knobs: simnet.Knobs{ResetCount: 1}, Operations: []etims.Operation{etims.OpSaveSale}})
 	req2 := number(t, template(t, fast, invoice(catalogue[4]), "KE-2", issued), 2, 0)
 	if res := fast.Deliver(ctx, req2, false); res.Outcome != stamping.Retryable {
 		t.Fatalf("a reset attempt: %+v", res)
@@ -226,7 +227,7 @@ func TestFailedLookupSendsNothing(t *testing.T) {
 	h := newHarness(t, Config{})
 	c := h.unit(etims.OSCU)
 	h.register(c)
-	h.sim.SetFaults(Faults{Status: 503, StatusCount: 1, Operations: []etims.Operation{etims.OpLookup}})
+	h.sim.SetFaults(Faults{Knobs: simnet.Knobs{Status: 503, StatusCount: 1}, Operations: []etims.Operation{etims.OpLookup}})
 	res := c.Deliver(ctx, number(t, template(t, c, invoice(catalogue[0]), "KE-1", issued), 1, 0), true)
 	if res.Outcome != stamping.Retryable || !strings.Contains(strings.Join(res.Messages, " "), "looked up") {
 		t.Errorf("%+v", res)
@@ -357,7 +358,7 @@ func TestFaultsDownAndStatus(t *testing.T) {
 		t.Errorf("down: %+v", res)
 	}
 	h.sim.SetDown(false)
-	if err := h.sim.SetFaults(Faults{Status: 502, StatusCount: 1}); err != nil {
+	if err := h.sim.SetFaults(Faults{Knobs: simnet.Knobs{Status: 502, StatusCount: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	if res := c.Deliver(ctx, req, true); res.Outcome != stamping.Retryable || !strings.Contains(strings.Join(res.Messages, " "), "HTTP 502") {
@@ -366,7 +367,7 @@ func TestFaultsDownAndStatus(t *testing.T) {
 	if res := c.Deliver(ctx, req, true); res.Outcome != stamping.Accepted {
 		t.Errorf("after the fault: %+v", res)
 	}
-	if err := h.sim.SetFaults(Faults{StatusPercent: 101}); err == nil {
+	if err := h.sim.SetFaults(Faults{Knobs: simnet.Knobs{StatusPercent: 101}}); err == nil {
 		t.Error("a percentage of 101 was taken")
 	}
 }
@@ -374,7 +375,7 @@ func TestFaultsDownAndStatus(t *testing.T) {
 func TestFaultLatency(t *testing.T) {
 	h := newHarness(t, Config{})
 	c := h.unit(etims.OSCU)
-	h.sim.SetFaults(Faults{Latency: time.Minute, Operations: []etims.Operation{etims.OpCodeList}})
+	h.sim.SetFaults(Faults{Knobs: simnet.Knobs{Latency: time.Minute}, Operations: []etims.Operation{etims.OpCodeList}})
 	c.HTTP.Timeout = 200 * time.Millisecond
 	if _, _, err := c.CodeList(ctx, time.Time{}); err == nil {
 		t.Error("a request delayed by a minute answered within 200 ms")
