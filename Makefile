@@ -55,6 +55,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCanonicalize -fuzztime $(FUZZTIME) ./stamping/zatca/
 	$(GO) test -run '^$$' -fuzz FuzzInvoiceHashInput -fuzztime $(FUZZTIME) ./stamping/zatca/
 	$(GO) test -run '^$$' -fuzz FuzzParseInvoiceAnswer -fuzztime $(FUZZTIME) ./stamping/zatca/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeSignature -fuzztime $(FUZZTIME) ./stamping/etims/
 	$(GO) test -run '^$$' -fuzz FuzzPlainReadingMatchesXML -fuzztime $(FUZZTIME) $(FUZZDOC) ./stamping/zatca/
 	$(GO) test -run '^$$' -fuzz FuzzReadInvoiceBody -fuzztime $(FUZZTIME) $(FUZZDOC) ./sim/zatca/
 	$(GO) test -run '^$$' -fuzz FuzzVerifyMatchesReference -fuzztime $(FUZZTIME) $(FUZZDOC) ./sim/zatca/

@@ -25,6 +25,7 @@ type wireSale struct {
 	CashRounding *string                  `json:"cash_rounding"`
 	Original     string                   `json:"original"`
 	Reason       string                   `json:"reason"`
+	ReasonCode   string                   `json:"reason_code"`
 	Note         string                   `json:"note"`
 
 	// OriginalExternal marks a note for a document issued elsewhere.
@@ -63,6 +64,11 @@ type wireLine struct {
 	PriceDiscount *string          `json:"price_discount"`
 	Discounts     []wireAdjustment `json:"discounts"`
 	Charges       []wireAdjustment `json:"charges"`
+
+	ItemClass     string `json:"item_class"`
+	PackagingUnit string `json:"packaging_unit"`
+	QuantityUnit  string `json:"quantity_unit"`
+	ItemCode      string `json:"item_code"`
 }
 
 type wireAdjustment struct {
@@ -147,6 +153,8 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 		Reason:   strings.TrimSpace(w.Reason),
 		Note:     w.Note,
 
+		ReasonCode: strings.TrimSpace(w.ReasonCode),
+
 		OriginalExternal: w.OriginalExternal,
 	}
 	switch s.Kind {
@@ -176,9 +184,13 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 		if s.OriginalExternal {
 			errs.Add("original_external", "is only allowed on credit and debit notes")
 		}
+		if s.ReasonCode != "" {
+			errs.Add("reason_code", "is only allowed on credit and debit notes")
+		}
 	}
 	checkText(&errs, "original", s.Original, MaxCodeLength*4, textpolicy.SingleLine)
 	checkText(&errs, "reason", s.Reason, MaxTextLength, textpolicy.SingleLine)
+	checkCode(&errs, "reason_code", s.ReasonCode)
 	checkText(&errs, "note", s.Note, MaxTextLength, textpolicy.MultiLine)
 
 	if w.Buyer != nil {
@@ -277,6 +289,10 @@ func (w *wireLine) validate(errs *Errors, path string) Line {
 		SellerCode:      strings.TrimSpace(w.SellerCode),
 		BuyerCode:       strings.TrimSpace(w.BuyerCode),
 		StandardCode:    strings.TrimSpace(w.StandardCode),
+		ItemClass:       strings.TrimSpace(w.ItemClass),
+		PackagingUnit:   strings.TrimSpace(w.PackagingUnit),
+		QuantityUnit:    strings.TrimSpace(w.QuantityUnit),
+		ItemCode:        strings.TrimSpace(w.ItemCode),
 	}
 	if l.Name == "" {
 		errs.Add(path+".name", "is required")
@@ -286,6 +302,10 @@ func (w *wireLine) validate(errs *Errors, path string) Line {
 	checkCode(errs, path+".buyer_code", l.BuyerCode)
 	checkCode(errs, path+".standard_code", l.StandardCode)
 	checkCode(errs, path+".exemption_reason", l.ExemptionReason)
+	checkCode(errs, path+".item_class", l.ItemClass)
+	checkCode(errs, path+".packaging_unit", l.PackagingUnit)
+	checkCode(errs, path+".quantity_unit", l.QuantityUnit)
+	checkCode(errs, path+".item_code", l.ItemCode)
 
 	if q, ok := parseAmount(errs, path+".quantity", w.Quantity, MaxQuantityScale); ok {
 		checkQuantity(errs, path+".quantity", q)

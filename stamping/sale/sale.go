@@ -72,6 +72,11 @@ type Sale struct {
 	OriginalExternal bool
 	// Reason is why a note was issued; empty for invoices.
 	Reason string
+	// ReasonCode is the authority's code for the reason, on notes only,
+	// where a regime has a code list for it (Kenya: KRA's credit note
+	// reason, code class 32, such as "06" Refund). Optional in the model;
+	// a regime that needs it requires it.
+	ReasonCode string
 	// Note is free text printed on the receipt, the one text that may
 	// hold lines (ended by U+000A). Every text follows the character
 	// policy of package textpolicy.
@@ -128,6 +133,15 @@ type Line struct {
 	// OriginalLine is, on a note's line, the 1-based number of the line of
 	// the original document it corrects; 0 when not given.
 	OriginalLine int
+	// ItemClass, PackagingUnit, QuantityUnit and ItemCode describe the
+	// item for a regime that keeps a register of items (Kenya: KRA's item
+	// classification code, its packaging and quantity unit codes, and the
+	// item code registered with KRA). They are optional in the model; a
+	// regime that needs them requires them and checks their format.
+	ItemClass     string
+	PackagingUnit string
+	QuantityUnit  string
+	ItemCode      string
 }
 
 // Adjustment is a discount or a charge: a percentage of a base amount or an
