@@ -116,10 +116,12 @@ type document struct {
 	Buyer    string    `json:"buyer,omitempty"`
 	Original string    `json:"original,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
-	Lines    []line    `json:"lines"`
-	Net      string    `json:"net"`
-	VATTotal string    `json:"vat"`
-	Gross    string    `json:"gross"`
+	// ReasonCode is a note's reason code, as given.
+	ReasonCode string `json:"reason_code,omitempty"`
+	Lines      []line `json:"lines"`
+	Net        string `json:"net"`
+	VATTotal   string `json:"vat"`
+	Gross      string `json:"gross"`
 	// Set only when the sale has document discounts, charges or cash
 	// rounding.
 	Discounts string `json:"discounts,omitempty"`
@@ -136,6 +138,11 @@ type line struct {
 	Category string `json:"vat_category"`
 	Rate     string `json:"vat_rate"`
 	Net      string `json:"net"`
+	// Other regimes' item fields, carried as given.
+	ItemClass     string `json:"item_class,omitempty"`
+	PackagingUnit string `json:"packaging_unit,omitempty"`
+	QuantityUnit  string `json:"quantity_unit,omitempty"`
+	ItemCode      string `json:"item_code,omitempty"`
 }
 
 func (r *regime) Stamp(slot stamping.Slot, s *sale.Sale) (stamping.Document, error) {
@@ -146,7 +153,7 @@ func (r *regime) Stamp(slot stamping.Slot, s *sale.Sale) (stamping.Document, err
 	d := document{
 		Regime: r.name, Counter: slot.Counter, UUID: slot.UUID, IssuedAt: slot.IssuedAt.UTC(),
 		PrevHash: slot.PrevHash, Seller: r.seller.Name, VAT: r.seller.VATNumber, Device: r.device.Serial,
-		Kind: s.Kind, Currency: s.Currency, Original: s.Original, Reason: s.Reason,
+		Kind: s.Kind, Currency: s.Currency, Original: s.Original, Reason: s.Reason, ReasonCode: s.ReasonCode,
 		Net: t.Net.String(), VATTotal: t.VAT.String(), Gross: t.Gross.String(),
 	}
 	if len(t.Adjustments) > 0 || !t.Rounding.IsZero() {
@@ -157,7 +164,9 @@ func (r *regime) Stamp(slot stamping.Slot, s *sale.Sale) (stamping.Document, err
 		d.Buyer = s.Buyer.Name
 	}
 	for i, l := range s.Lines {
-		d.Lines = append(d.Lines, line{l.Name, l.Quantity.String(), l.UnitPrice.String(), string(l.Category), l.Rate.String(), t.Lines[i].Net.String()})
+		d.Lines = append(d.Lines, line{Name: l.Name, Quantity: l.Quantity.String(), Price: l.UnitPrice.String(), Category: string(l.Category),
+			Rate: l.Rate.String(), Net: t.Lines[i].Net.String(),
+			ItemClass: l.ItemClass, PackagingUnit: l.PackagingUnit, QuantityUnit: l.QuantityUnit, ItemCode: l.ItemCode})
 	}
 	b, err := json.Marshal(d)
 	if err != nil {

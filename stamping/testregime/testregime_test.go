@@ -273,3 +273,27 @@ func TestRegisterPanics(t *testing.T) {
 	})
 	mustPanic(t, "misnamed regime", "misnamed", func() { stamping.New("testregime-misnamed", cfg) })
 }
+
+// TestStampCarriesItemFields: the fields the sale model takes for other
+// regimes' item registers, and a note's reason code, are in the document.
+func TestStampCarriesItemFields(t *testing.T) {
+	r := newRegime(t, testregime.Local, cfg)
+	s := mustDecode(t, `{"kind":"credit_note","currency":"SAR","original":"T-000001","original_external":true,"reason":"Damaged","reason_code":"03",
+		"lines":[{"name":"Tea","quantity":"1","unit_price":"2.00","vat_category":"S","vat_rate":"15",
+		"item_class":"5059690800","packaging_unit":"NT","quantity_unit":"U","item_code":"KE1NTXU0000001"}]}`)
+	doc, err := r.Stamp(slot(3), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		ReasonCode string `json:"reason_code"`
+		Lines      []map[string]string
+	}
+	if err := json.Unmarshal(doc.Bytes, &got); err != nil {
+		t.Fatal(err)
+	}
+	l := got.Lines[0]
+	if got.ReasonCode != "03" || l["item_class"] != "5059690800" || l["packaging_unit"] != "NT" || l["quantity_unit"] != "U" || l["item_code"] != "KE1NTXU0000001" {
+		t.Errorf("document = %s, want the reason code and the four item fields", doc.Bytes)
+	}
+}

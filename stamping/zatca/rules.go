@@ -47,6 +47,9 @@ func Validate(s *sale.Sale, seller stamping.Seller, opts Options) error {
 		} else if n := utf8.RuneCountInString(s.Original); n > 5000 {
 			errs.Add("original", "is %d characters long; ZATCA accepts at most 5000 (BR-KSA-F-06-C22)", n)
 		}
+		if s.ReasonCode != "" {
+			errs.Add("reason_code", "is not part of a ZATCA note, which carries its reason as text only (KSA-10); leave it out")
+		}
 		if s.Reason == "" {
 			errs.Add("reason", "is required for a %s: why it was issued (BR-KSA-17)", s.Kind)
 		} else if n := utf8.RuneCountInString(s.Reason); n > 1000 {
@@ -279,6 +282,15 @@ func validateLine(errs *sale.Errors, s *sale.Sale, i int, opts Options, firstRea
 	}
 	if l.UnitPrice.Sign() < 0 {
 		errs.Add(path+".unit_price", "must not be negative (BR-KSA-F-04; a refund is a credit note with positive prices)")
+	}
+	// Fields of other regimes' item registers: a ZATCA document has no
+	// place for them, and what a unit accepts it must carry.
+	for _, f := range []struct{ name, v string }{
+		{"item_class", l.ItemClass}, {"packaging_unit", l.PackagingUnit}, {"quantity_unit", l.QuantityUnit}, {"item_code", l.ItemCode},
+	} {
+		if f.v != "" {
+			errs.Add(path+"."+f.name, "is a Kenyan (eTIMS) item field that a ZATCA document cannot carry; leave it out (the seller's own code goes in seller_code)")
+		}
 	}
 	if c := l.StandardCode; c != "" && !isGTIN(c) {
 		errs.Add(path+".standard_code", "must be a GTIN of 8, 12, 13 or 14 digits: ZATCA documents carry it as scheme 0160 (BR-64)")

@@ -83,6 +83,11 @@ func TestValidateRules(t *testing.T) {
 		{name: "credit note without original", sale: func(s *sale.Sale) { fxNote(s, sale.CreditNote).Original = "" }, want: []string{"original"}},
 		{name: "debit note without reason", sale: func(s *sale.Sale) { fxNote(s, sale.DebitNote).Reason = "" }, want: []string{"reason"}},
 		{name: "reason of 1001 characters", sale: func(s *sale.Sale) { fxNote(s, sale.CreditNote).Reason = longText(1001) }, want: []string{"reason"}},
+		{name: "note with a Kenyan reason code", sale: func(s *sale.Sale) { fxNote(s, sale.CreditNote).ReasonCode = "06" }, want: []string{"reason_code"}},
+		{name: "line with a Kenyan item class", sale: func(s *sale.Sale) { s.Lines[0].ItemClass = "5059690800" }, want: []string{"lines[0].item_class"}},
+		{name: "line with a Kenyan packaging unit", sale: func(s *sale.Sale) { s.Lines[0].PackagingUnit = "NT" }, want: []string{"lines[0].packaging_unit"}},
+		{name: "line with a Kenyan quantity unit", sale: func(s *sale.Sale) { s.Lines[1].QuantityUnit = "U" }, want: []string{"lines[1].quantity_unit"}},
+		{name: "line with a KRA item code", sale: func(s *sale.Sale) { s.Lines[0].ItemCode = "KE1NTXU0000001" }, want: []string{"lines[0].item_code"}},
 		{name: "original of 5001 characters", sale: func(s *sale.Sale) { fxNote(s, sale.CreditNote).Original = longText(5001) }, want: []string{"original"}},
 
 		// The buyer of a tax invoice (BR-KSA-42, -10, -63, -67).
