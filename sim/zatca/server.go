@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+	"github.com/egsd/egsd/sim/simnet"
 	"github.com/egsd/egsd/stamping/cert"
 	"github.com/egsd/egsd/stamping/csr"
 	"github.com/egsd/egsd/stamping/keystore"
@@ -303,20 +303,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if d.down {
 		s.logf("%s %s: down: connection reset", r.Method, r.URL.Path)
-		resetConn(w)
+		simnet.ResetConn(w)
 		return
 	}
 	if hold != nil && !s.wait(ctx, hold, 0) {
-		resetConn(w)
+		simnet.ResetConn(w)
 		return
 	}
 	if d.latency > 0 && !s.wait(ctx, nil, d.latency) {
-		resetConn(w)
+		simnet.ResetConn(w)
 		return
 	}
 	if d.reset {
 		s.logf("%s %s: fault: connection reset", r.Method, r.URL.Path)
-		resetConn(w)
+		simnet.ResetConn(w)
 		return
 	}
 	if d.status != 0 {
@@ -334,7 +334,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		s.logf("%s %s: fault: timeout after processing (answer %d withheld)", r.Method, r.URL.Path, resp.status)
 		s.wait(ctx, nil, -1)
-		resetConn(w)
+		simnet.ResetConn(w)
 		return
 	}
 	s.write(w, r, resp)
@@ -431,39 +431,7 @@ func (s *Server) logf(format string, args ...any) {
 	}
 }
 
-// wait waits for ch to close (ch not nil), for d to pass (d > 0), or
-// forever (d < 0), unless the request's context ends or the Server is
-// closed first. It reports whether the wait ran its course.
+// wait is simnet.Wait, cut short by the Server's closing too.
 func (s *Server) wait(ctx context.Context, ch <-chan struct{}, d time.Duration) bool {
-	var timer <-chan time.Time
-	if d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timer = t.C
-	}
-	select {
-	case <-ch:
-		return true
-	case <-timer:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-s.done:
-		return false
-	}
-}
-
-// resetConn drops the client's connection without an answer: the
-// connection is hijacked and closed with SO_LINGER 0, so the client sees a
-// TCP reset. Where the connection cannot be hijacked (HTTP/2), the
-// handler is aborted instead.
-func resetConn(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		tc.SetLinger(0)
-	}
-	conn.Close()
+	return simnet.Wait(ctx, s.done, ch, d)
 }
