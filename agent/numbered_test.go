@@ -122,6 +122,11 @@ func TestNumberedSubmission(t *testing.T) {
 	if r := h.record(3); !slices.Equal(r.Messages, []string{"buyer PIN unknown"}) {
 		t.Errorf("rejected document's messages %q", r.Messages)
 	}
+	var view DocumentView
+	decodeBody(t, h.get(cashier, "/v1/documents/4"), &view)
+	if view.AuthorityNumber != 3 {
+		t.Errorf("GET /v1/documents/4 authority_number = %d, want 3", view.AuthorityNumber)
+	}
 	if st := h.status(cashier); st.AuthorityNumbers == nil || st.AuthorityNumbers.Next != 6 || st.AuthorityNumbers.InFlight != nil {
 		t.Errorf("status after the drain: %+v", st.AuthorityNumbers)
 	}

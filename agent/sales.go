@@ -301,6 +301,9 @@ type DocumentView struct {
 	// OriginalCounter is, for a note, the counter of the document of this
 	// unit it references.
 	OriginalCounter uint64 `json:"original_counter,omitempty"`
+	// AuthorityNumber is the number the authority accepted the document
+	// under, for a regime whose authority numbers documents itself.
+	AuthorityNumber uint64 `json:"authority_number,omitempty"`
 }
 
 func (a *Agent) viewDocument(r *queue.Record, withBytes bool) DocumentView {
@@ -309,7 +312,7 @@ func (a *Agent) viewDocument(r *queue.Record, withBytes bool) DocumentView {
 		User: r.User, PrevHash: r.PrevHash, Hash: r.Hash, Status: r.Status, ContentType: r.ContentType,
 		Receipt: rawJSON(r.Receipt), Answer: rawJSON(r.Answer), Messages: r.Messages, AnsweredAt: r.AnsweredAt,
 		PrintedAt: r.PrintedAt, Copies: r.Copies, Handover: "ready",
-		Number: r.Number, OriginalCounter: r.Original,
+		Number: r.Number, OriginalCounter: r.Original, AuthorityNumber: r.AuthorityNumber,
 	}
 	if c, ok := a.regime.(stamping.Clearance); ok && a.cfg.Submit.StandardHandover == "cleared" && c.NeedsClearance(r.Document) {
 		switch r.Status {

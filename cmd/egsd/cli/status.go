@@ -74,7 +74,7 @@ func runStatus(ctx context.Context, io IO, args []string) error {
 		}
 		fmt.Fprintf(io.Stdout, "; %s queued", plural(p.Queue.Queued, "receipt", "receipts"))
 		if p.Queue.AwaitingAnswer > 0 {
-			fmt.Fprintf(io.Stdout, ", %d awaiting clearance", p.Queue.AwaitingAnswer)
+			fmt.Fprintf(io.Stdout, ", %d awaiting the authority's answer", p.Queue.AwaitingAnswer)
 		}
 		if p.Queue.Failed > 0 {
 			fmt.Fprintf(io.Stdout, ", %d FAILED (egsd printer status)", p.Queue.Failed)
