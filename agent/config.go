@@ -82,6 +82,10 @@ type PrinterConfig struct {
 	// RetryEvery is how often a waiting job is retried and the printer's
 	// state refreshed.
 	RetryEvery Duration `toml:"retry_every"`
+	// ProvisionalSlip prints, for a regime whose fiscal receipt carries the
+	// authority's signature (eTIMS), a slip marked NOT A TAX INVOICE at
+	// once, while the receipt waits for the signature. Off by default.
+	ProvisionalSlip bool `toml:"provisional_slip"`
 
 	// Overrides of the profile; unset keys keep the profile's value.
 	WidthDots      *int    `toml:"width_dots"`

@@ -280,8 +280,39 @@ func (ps *printService) render(job queue.PrintJob) (*receipt.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.Copy = job.Copy
+	if job.Copy == queue.ProvisionalSlip {
+		provisional(r)
+	} else {
+		r.Copy = job.Copy
+	}
 	return ps.layout.Render(r)
+}
+
+// notATaxInvoice marks a provisional slip at its top and bottom.
+const notATaxInvoice = "NOT A TAX INVOICE"
+
+// provisional turns r into a provisional slip: marked NOT A TAX INVOICE,
+// without the document's number as the authority knows it and without a
+// QR code, which only the signed receipt carries.
+func provisional(r *receipt.Receipt) {
+	r.Title, r.TitleLocal, r.QR = "PROVISIONAL SLIP - "+notATaxInvoice, "", ""
+	fields := r.Fields[:0]
+	for _, f := range r.Fields {
+		if f.Label != "No" {
+			fields = append(fields, f)
+		}
+	}
+	r.Fields = fields
+	r.Footer = append(r.Footer, notATaxInvoice, "The tax invoice prints once the tax authority has signed this sale.")
+}
+
+// holdsReceipts reports whether receipts may wait for the authority's
+// answer: documents it must clear, or, for a regime whose receipt carries
+// its signature, every document.
+func (a *Agent) holdsReceipts() bool {
+	_, clears := a.regime.(stamping.Clearance)
+	_, signs := a.regime.(stamping.AuthoritySigned)
+	return clears || signs
 }
 
 // PrinterState is the printer as GET /v1/status and GET /v1/printer report it.
@@ -325,6 +356,14 @@ func (a *Agent) handlePrintDocument(w http.ResponseWriter, r *http.Request, p *P
 	if a.awaitingClearance(rec) {
 		writeProblem(w, Problem{Type: problemConflict, Title: "Not cleared yet", Status: http.StatusConflict,
 			Detail: fmt.Sprintf("document %d must be cleared by the authority before it is handed over; it prints once cleared", rec.Counter)})
+		return
+	}
+	if _, signs := a.regime.(stamping.AuthoritySigned); signs && rec.Status != queue.StatusAccepted && rec.Status != queue.StatusAcceptedWithWarnings {
+		detail := fmt.Sprintf("document %d is not signed by the authority yet; its receipt prints once it is", rec.Counter)
+		if rec.Status == queue.StatusRejected {
+			detail = fmt.Sprintf("document %d was rejected by the authority and has no fiscal receipt; its messages say why (GET /v1/documents/%d)", rec.Counter, rec.Counter)
+		}
+		writeProblem(w, Problem{Type: problemConflict, Title: "No signed receipt", Status: http.StatusConflict, Detail: detail})
 		return
 	}
 	job, err := a.store.QueueCopy(rec.Counter, p.User, a.time.Wall())

@@ -35,6 +35,14 @@ func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
 			info = cleared
 		}
 	}
+	if sg, ok := a.regime.(stamping.AuthoritySigned); ok && len(rec.Answer) > 0 &&
+		(rec.Status == queue.StatusAccepted || rec.Status == queue.StatusAcceptedWithWarnings) {
+		signed, err := sg.Signed(rec.Answer)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", rec.Counter, err)
+		}
+		info = withSigned(info, signed)
+	}
 	s, err := sale.Decode(rec.Sale, sale.Options{DefaultCurrency: a.cfg.Regime.Currency})
 	if err != nil {
 		return nil, fmt.Errorf("document %d: stored sale: %w", rec.Counter, err)
@@ -95,6 +103,19 @@ func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
 		r.Footer = append(r.Footer, textpolicy.PrintableLines(s.Note)...)
 	}
 	return r, nil
+}
+
+// withSigned is info with the facts the authority's signed answer gives
+// in place of the issued document's.
+func withSigned(info, signed stamping.ReceiptInfo) stamping.ReceiptInfo {
+	for _, f := range []struct{ dst, src *string }{{&info.Number, &signed.Number}, {&info.Title, &signed.Title},
+		{&info.TitleLocal, &signed.TitleLocal}, {&info.Timestamp, &signed.Timestamp}, {&info.Total, &signed.Total},
+		{&info.VAT, &signed.VAT}, {&info.QR, &signed.QR}} {
+		if *f.src != "" {
+			*f.dst = *f.src
+		}
+	}
+	return info
 }
 
 // lineDetails are the rows printed under a line: its price discount per

@@ -126,6 +126,12 @@ func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte
 		if c, ok := a.regime.(stamping.Clearance); ok && a.cfg.Submit.StandardHandover == "cleared" {
 			req.HoldPrint = c.NeedsClearance
 		}
+		// A receipt that carries the authority's signature waits for it;
+		// a provisional slip, if configured, is handed over meanwhile.
+		if _, ok := a.regime.(stamping.AuthoritySigned); ok {
+			req.HoldPrint = func([]byte) bool { return true }
+			req.ProvisionalSlip = a.cfg.Printer.ProvisionalSlip
+		}
 	}
 	res, err := a.store.Issue(ctx, req)
 	var clockErr *queue.ClockError
@@ -295,6 +301,9 @@ type DocumentView struct {
 	// OriginalCounter is, for a note, the counter of the document of this
 	// unit it references.
 	OriginalCounter uint64 `json:"original_counter,omitempty"`
+	// AuthorityNumber is the number the authority accepted the document
+	// under, for a regime whose authority numbers documents itself.
+	AuthorityNumber uint64 `json:"authority_number,omitempty"`
 }
 
 func (a *Agent) viewDocument(r *queue.Record, withBytes bool) DocumentView {
@@ -303,7 +312,7 @@ func (a *Agent) viewDocument(r *queue.Record, withBytes bool) DocumentView {
 		User: r.User, PrevHash: r.PrevHash, Hash: r.Hash, Status: r.Status, ContentType: r.ContentType,
 		Receipt: rawJSON(r.Receipt), Answer: rawJSON(r.Answer), Messages: r.Messages, AnsweredAt: r.AnsweredAt,
 		PrintedAt: r.PrintedAt, Copies: r.Copies, Handover: "ready",
-		Number: r.Number, OriginalCounter: r.Original,
+		Number: r.Number, OriginalCounter: r.Original, AuthorityNumber: r.AuthorityNumber,
 	}
 	if c, ok := a.regime.(stamping.Clearance); ok && a.cfg.Submit.StandardHandover == "cleared" && c.NeedsClearance(r.Document) {
 		switch r.Status {
@@ -479,6 +488,10 @@ type Status struct {
 	// Rejected counts the documents the authority rejected and those still
 	// without the credit note that corrects them, and lists the newest.
 	Rejected RejectedSummary `json:"rejected"`
+	// AuthorityNumbers is where the authority's own numbering of the
+	// unit's documents stands (KRA's invcNo), for a regime whose authority
+	// numbers them; nil otherwise.
+	AuthorityNumbers *AuthorityNumbers `json:"authority_numbers,omitempty"`
 	// Printer is the receipt printer's state and queue; nil without one.
 	Printer *PrinterState `json:"printer,omitempty"`
 	// Onboarding is where the unit stands with the authority's
@@ -490,6 +503,22 @@ type Status struct {
 	// pages are page cache the agent releases every 250 ms.
 	RSSBytes     uint64 `json:"rss_bytes,omitempty"`
 	RSSAnonBytes uint64 `json:"rss_anon_bytes,omitempty"`
+}
+
+// AuthorityNumbers is the status of the authority's numbering: the number
+// the authority expects next, and the document that holds it while its
+// answer is outstanding.
+type AuthorityNumbers struct {
+	Next     uint64          `json:"next"`
+	InFlight *NumberInFlight `json:"in_flight,omitempty"`
+}
+
+// NumberInFlight is a document holding the authority's next number: sent,
+// or about to be, without a final answer yet.
+type NumberInFlight struct {
+	Counter uint64    `json:"counter"`
+	Number  uint64    `json:"number"`
+	Since   time.Time `json:"since"`
 }
 
 // Status returns the unit's state.
@@ -529,6 +558,16 @@ func (a *Agent) Status() (Status, error) {
 	}
 	if st.Rejected, err = a.rejectedSummary(); err != nil {
 		return Status{}, err
+	}
+	if _, ok := a.regime.(stamping.Numbered); ok {
+		seq, err := a.store.AuthoritySequence()
+		if err != nil {
+			return Status{}, err
+		}
+		st.AuthorityNumbers = &AuthorityNumbers{Next: seq.Next}
+		if seq.Holder != 0 {
+			st.AuthorityNumbers.InFlight = &NumberInFlight{Counter: seq.Holder, Number: seq.Next, Since: seq.AssignedAt}
+		}
 	}
 	facts := unitFacts{clockError: a.clockIncident.Load() != 0, paused: st.Submission.Paused,
 		failingSince: st.Submission.FailingSince, lastDelivery: st.Submission.LastError}

@@ -44,6 +44,10 @@ type submitter struct {
 	// listed, if set, is called after each listing of the outbox (tests
 	// use it to let a submission settle at that moment).
 	listed func()
+	// numberedHook, if set, is called at each point of a numbered
+	// submission; an error stops the submitter there, as a crash would
+	// (tests).
+	numberedHook func(point string, counter uint64) error
 
 	mu sync.Mutex // guards the fields below
 	// inFlight holds the documents dispatched whose outcome is not
@@ -172,6 +176,9 @@ func (s *submitter) step(ctx context.Context) (wait time.Duration, err error) {
 func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 	if s.isPaused() {
 		return time.Minute, nil
+	}
+	if nr, ok := s.a.regime.(stamping.Numbered); ok {
+		return s.roundNumbered(ctx, nr)
 	}
 	// What settles from now on may be stale in the listing: skip it in this
 	// round, the next one sees it as it is.
@@ -304,6 +311,12 @@ func (s *submitter) submitOne(ctx context.Context, e queue.OutboxEntry, sub stam
 	if answered != nil {
 		answered()
 	}
+	return s.settle(e, res)
+}
+
+// settle records what came of a submission of e's document; it reports
+// whether the document is finished with (accepted, duplicate or rejected).
+func (s *submitter) settle(e queue.OutboxEntry, res stamping.Result) bool {
 	now := s.a.time.Wall()
 	msg := strings.Join(res.Messages, "; ")
 	var status queue.Status
@@ -337,11 +350,90 @@ func (s *submitter) submitOne(ctx context.Context, e queue.OutboxEntry, sub stam
 		s.a.log.Warn().Uint64("counter", e.Counter).Strs("messages", res.Messages).Msg(rejectionNextStep(entry))
 	}
 	s.succeed(now, e.Counter, status, res.Messages)
-	if _, held := s.a.regime.(stamping.Clearance); held && s.a.print != nil {
-		// The answer may have released a receipt held for clearance.
+	if s.a.print != nil && s.a.holdsReceipts() {
+		// The answer may have released a receipt held for the authority.
 		s.a.print.Wake()
 	}
 	return true
+}
+
+// The points of a numbered submission at which a test may stop the
+// submitter as a crash would (numberedHook).
+const (
+	pointBeforeNumber = "before_number" // nothing done yet
+	pointNumbered     = "numbered"      // the number is on disk, the request not sent
+	pointAnswered     = "answered"      // the authority answered, the answer not recorded
+)
+
+// roundNumbered is round for a regime whose authority numbers the
+// documents itself (stamping.Numbered): strictly in issue order, one
+// request in flight whatever Concurrency says, the oldest pending document
+// first and no other until it is answered. A document the authority
+// refuses is recorded as rejected and releases its number; the next one
+// goes on with it.
+func (s *submitter) roundNumbered(ctx context.Context, nr stamping.Numbered) (time.Duration, error) {
+	for ctx.Err() == nil && !s.isPaused() {
+		entries, err := s.a.store.Outbox(1)
+		if err != nil {
+			return 0, err
+		}
+		if s.listed != nil {
+			s.listed()
+		}
+		now := s.a.time.Wall()
+		if len(entries) == 0 {
+			s.drained(now)
+			return time.Minute, nil
+		}
+		e := entries[0]
+		if e.NextAttempt.After(now) {
+			return e.NextAttempt.Sub(now), nil
+		}
+		rec, err := s.a.store.Document(e.Counter)
+		if err != nil {
+			return 0, fmt.Errorf("outbox entry %d: %w", e.Counter, err)
+		}
+		sub := stamping.Submission{Slot: stamping.Slot{Counter: rec.Counter, PrevHash: rec.PrevHash, UUID: rec.UUID, IssuedAt: rec.IssuedAt},
+			Document: rec.Document, Hash: rec.Hash, Attempt: e.Attempts + 1}
+		if err := s.submitNumbered(ctx, nr, e, sub); err != nil {
+			return 0, err
+		}
+	}
+	return time.Minute, nil
+}
+
+// submitNumbered gives e's document its number, on disk, before the
+// request goes out, and records the answer. A document that held its
+// number already (an earlier attempt timed out, or the unit stopped after
+// the number was stored) is sent with resend set, so that the regime looks
+// the number up before it sends anything.
+func (s *submitter) submitNumbered(ctx context.Context, nr stamping.Numbered, e queue.OutboxEntry, sub stamping.Submission) error {
+	if err := s.numberedPoint(pointBeforeNumber, e.Counter); err != nil {
+		return err
+	}
+	n, fresh, err := s.a.store.AssignNumber(e.Counter, s.a.time.Wall())
+	if err != nil {
+		return fmt.Errorf("authority number for document %d: %w", e.Counter, err)
+	}
+	if err := s.numberedPoint(pointNumbered, e.Counter); err != nil {
+		return err
+	}
+	res := nr.SubmitNumbered(ctx, sub, n, !fresh)
+	if err := s.numberedPoint(pointAnswered, e.Counter); err != nil {
+		return err
+	}
+	if !s.settle(e, res) && res.Outcome != stamping.Retryable && res.Outcome != stamping.CredentialError {
+		return fmt.Errorf("document %d: the answer could not be recorded", e.Counter)
+	}
+	return nil
+}
+
+// numberedPoint calls the test hook at point, if one is set.
+func (s *submitter) numberedPoint(point string, counter uint64) error {
+	if s.numberedHook == nil {
+		return nil
+	}
+	return s.numberedHook(point, counter)
 }
 
 func (s *submitter) deferEntry(e queue.OutboxEntry, next time.Time, msg string) {

@@ -30,7 +30,9 @@ type CheckReport struct {
 // index and idempotency keys pointing at real documents, every pending
 // document in the outbox and every outbox entry pending, and the audit
 // chain intact; the number index, the notes' references and the index of
-// rejected documents agree with the journal.
+// rejected documents agree with the journal; the authority's numbers of the
+// accepted documents run 1..n with no gap or duplicate, and at most one
+// pending document holds the next one.
 func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 	var rep CheckReport
 	var problems []error
@@ -49,6 +51,11 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 			return err
 		}
 		outbox := tx.Bucket(bucketOutbox)
+		seq, err := getSequence(tx)
+		if err != nil {
+			return fmt.Errorf("authority numbers: %w", err)
+		}
+		var numbers numberCheck
 		originals := map[uint64]uint64{} // note → original, for checkNotes
 		var want uint64 = 1
 		prevHash := ident.Genesis
@@ -68,6 +75,7 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 				bad("journal[%d]: record says counter %d", counter, r.Counter)
 			}
 			checkNumber(tx, r, bad)
+			numbers.visit(r, seq, bad)
 			if r.Original != 0 {
 				originals[counter] = r.Original
 			}
@@ -99,6 +107,7 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 			}
 		}
 		rep.Documents = want - 1
+		numbers.finish(seq, bad)
 		if head.Counter != rep.Documents || head.Hash != prevHash {
 			bad("chain head is %d/%q but the journal ends at %d/%q", head.Counter, head.Hash, rep.Documents, prevHash)
 		}

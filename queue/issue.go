@@ -64,6 +64,11 @@ type IssueRequest struct {
 	// its receipt until the authority has accepted it (a submitted
 	// document only).
 	HoldPrint func(doc []byte) bool
+	// ProvisionalSlip queues, with a held receipt, a provisional slip
+	// that prints at once (PrintJob.Copy ProvisionalSlip): the buyer gets
+	// a paper that is not the fiscal receipt while the authority has not
+	// signed the document yet.
+	ProvisionalSlip bool
 }
 
 // IssueResult is the outcome of Issue.
@@ -259,6 +264,11 @@ func (s *Store) issueOne(tx *bolt.Tx, b *batchState, req *IssueRequest) (res Iss
 		}
 		if err := queueOriginal(tx, rec, how); err != nil {
 			return IssueResult{}, nil, err
+		}
+		if how == PrintAfterAnswer && req.ProvisionalSlip {
+			if err := queueProvisional(tx, rec); err != nil {
+				return IssueResult{}, nil, err
+			}
 		}
 	}
 	if req.IdempotencyKey != "" {

@@ -73,6 +73,10 @@ type Record struct {
 	// Original is, for a note, the counter of the document of this unit
 	// it references (IssueRequest.Note); 0 otherwise.
 	Original uint64 `json:"original_counter,omitempty"`
+	// AuthorityNumber is the number the authority accepted the document
+	// under, for a regime whose authority numbers documents itself
+	// (AssignNumber); 0 otherwise and until it is accepted.
+	AuthorityNumber uint64 `json:"authority_number,omitempty"`
 	// Answer is the authority's full answer (for remote-stamping regimes,
 	// it carries the fiscal signature); Messages its errors or warnings.
 	Answer     []byte    `json:"answer,omitempty"`

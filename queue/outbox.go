@@ -59,7 +59,9 @@ type Answer struct {
 }
 
 // RecordAnswer stores the authority's final answer in the journal and takes
-// the document out of the outbox, with its audit entry, all or nothing. It
+// the document out of the outbox, with its audit entry, all or nothing; an
+// authority number the document holds (AssignNumber) is committed to it
+// when it is accepted and released when it is rejected. It
 // returns once that is on disk: the writer commits it together with the
 // documents being issued and the other answers waiting (group commit). The
 // stored document bytes are never touched. A second answer for the same
@@ -85,6 +87,10 @@ func (s *Store) RecordAnswer(counter uint64, a Answer) error {
 func (s *Store) recordAnswer(tx *bolt.Tx, rec *Record, a Answer) error {
 	key := u64(rec.Counter)
 	rec.Status, rec.Answer, rec.Messages, rec.AnsweredAt = a.Status, a.Body, a.Messages, a.At.UTC()
+	details := map[string]string{"status": a.Status.String()}
+	if err := settleNumber(tx, rec, a.Status, details); err != nil {
+		return err
+	}
 	if err := putRecord(tx, rec, false); err != nil {
 		return err
 	}
@@ -102,7 +108,6 @@ func (s *Store) recordAnswer(tx *bolt.Tx, rec *Record, a Answer) error {
 	if err := s.releasePrint(tx, rec.Counter, a.Status, a.At); err != nil {
 		return err
 	}
-	details := map[string]string{"status": a.Status.String()}
 	if a.Status == StatusRejected && rec.Original != 0 {
 		// A rejected note takes nothing from its original any more.
 		details["released_from"] = fmt.Sprint(rec.Original)

@@ -51,8 +51,22 @@ const (
 	PrintAfterAnswer                     // print once the authority has accepted the document
 )
 
+// ProvisionalSlip is the Copy of a provisional slip: a paper handed over at
+// once for a document whose fiscal receipt waits for the authority's
+// signature. It is not a copy and not the original; printing it changes
+// neither Copies nor PrintedAt.
+const ProvisionalSlip = -1
+
+// queueProvisional queues rec's provisional slip, in the issue transaction.
+func queueProvisional(tx *bolt.Tx, rec *Record) error {
+	return putJSON(tx.Bucket(bucketPrintJobs), printKey(rec.Counter, ProvisionalSlip),
+		PrintJob{Counter: rec.Counter, Copy: ProvisionalSlip, State: PrintQueued, RequestedBy: rec.User, CreatedAt: rec.IssuedAt})
+}
+
 // printKey orders jobs by document, then copy: an original never prints after
-// a copy of the same document.
+// a copy of the same document. A provisional slip (copy -1, 0xFFFFFFFF in
+// the key) comes after them; it is the only job of its document that may
+// print before the answer.
 func printKey(counter uint64, copyNo int) []byte {
 	k := make([]byte, 12)
 	binary.BigEndian.PutUint64(k, counter)
@@ -210,9 +224,13 @@ func (s *Store) PrintDone(counter uint64, copyNo int, at time.Time) error {
 		if err != nil {
 			return err
 		}
-		if copyNo == 0 {
+		switch copyNo {
+		case ProvisionalSlip:
+			// Not the fiscal receipt: the record does not change.
+			return b.Delete(key)
+		case 0:
 			rec.PrintedAt = at.UTC()
-		} else {
+		default:
 			rec.Copies = max(rec.Copies, copyNo)
 		}
 		if err := putRecord(tx, rec, false); err != nil {

@@ -40,7 +40,7 @@ var (
 
 	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketDocuments, bucketUUID, bucketOutbox, bucketIdempotency,
 		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState, bucketPrintJobs,
-		bucketNumbers, bucketNotes, bucketCheckpoints, bucketRejected}
+		bucketNumbers, bucketNotes, bucketCheckpoints, bucketRejected, bucketAuthority}
 
 	keySchema    = []byte("schema_version")
 	keyIdentity  = []byte("identity")

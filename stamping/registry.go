@@ -215,6 +215,45 @@ type Ordered interface {
 	InOrder(doc Submission) bool
 }
 
+// AuthoritySigned is implemented by StampRemote regimes whose fiscal receipt
+// carries the authority's signature (KRA's rcptSign and intrlData): the
+// agent holds a document's receipt until the authority has accepted it and
+// prints it from the stored answer, never from the issued document alone.
+type AuthoritySigned interface {
+	// Signed reads the receipt facts (the authority's signature, its
+	// receipt numbers, the QR) out of a stored accepted answer. The
+	// fields it leaves empty are taken from the issued document's
+	// ReceiptInfo.
+	Signed(answer []byte) (ReceiptInfo, error)
+}
+
+// Numbered is implemented by StampRemote regimes whose authority numbers the
+// documents it accepts in a gap-free sequence of its own (KRA's invcNo),
+// given to a document only when it is submitted. The agent then submits
+// strictly in issue order with one request in flight, and keeps the
+// sequence in its store: a document's number is assigned and on disk before
+// the request goes out, committed with an accepted (or duplicate) answer,
+// released by a rejection so that the next document takes it, and kept
+// across a retryable failure or a crash. Submit is not called for such a
+// regime; SubmitNumbered is.
+type Numbered interface {
+	AuthoritySigned
+	// SubmitNumbered delivers sub as the authority's number n. resend is
+	// true when n was given to this document before, in an attempt whose
+	// outcome is unknown (a timeout, a lost connection, a crash before or
+	// after the request went out): the regime must first look n up at the
+	// authority and take the answer it finds, and never blindly send n
+	// twice.
+	//
+	// The outcome decides the number's fate: Accepted, AcceptedWithWarnings
+	// and Duplicate commit it (Duplicate only when the authority holds n
+	// for this very document; Answer must then carry its signature);
+	// Rejected releases it, so the regime must answer Rejected only when it
+	// knows the authority did not take n (a refusal it received, not a
+	// timeout); Retryable and CredentialError keep it for the next attempt.
+	SubmitNumbered(ctx context.Context, sub Submission, n uint64, resend bool) Result
+}
+
 // Onboarder is implemented by regimes whose units must be registered with
 // the authority before they can issue or submit documents (ZATCA: CSR,
 // compliance CSID, compliance checks, production CSID). Onboarding is a

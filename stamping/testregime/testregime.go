@@ -39,7 +39,18 @@ var authorityKey = []byte("egsd test authority")
 func init() {
 	stamping.Register(Local, func(cfg stamping.Config) (stamping.Regime, error) { return newRegime(Local, stamping.StampLocal, cfg) })
 	stamping.Register(Remote, func(cfg stamping.Config) (stamping.Regime, error) {
-		return newRegime(Remote, stamping.StampRemote, cfg)
+		r, err := newRegime(Remote, stamping.StampRemote, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if !r.opts.Numbered {
+			return r, nil
+		}
+		auth, err := authorityNamed(r.opts.Authority)
+		if err != nil {
+			return nil, err
+		}
+		return &numbered{regime: r, auth: auth}, nil
 	})
 }
 
@@ -48,6 +59,13 @@ type Options struct {
 	// MaxLineAmount, if set, rejects lines whose net amount exceeds it; it
 	// lets tests exercise a regime rule.
 	MaxLineAmount string `toml:"max_line_amount"`
+	// Numbered (test-remote only) plays an authority that numbers the
+	// documents it accepts in a gap-free sequence of its own and signs
+	// them (like KRA eTIMS): the regime implements stamping.Numbered.
+	Numbered bool `toml:"numbered"`
+	// Authority names the in-process Authority a numbered regime submits
+	// to (see UseAuthority); empty gives it one of its own.
+	Authority string `toml:"authority"`
 }
 
 type regime struct {
@@ -56,6 +74,7 @@ type regime struct {
 	seller  stamping.Seller
 	device  stamping.Device
 	maxLine *money.Decimal // MaxLineAmount parsed; nil for no limit
+	opts    Options
 }
 
 func newRegime(name string, mode stamping.Mode, cfg stamping.Config) (*regime, error) {
@@ -63,6 +82,10 @@ func newRegime(name string, mode stamping.Mode, cfg stamping.Config) (*regime, e
 	var opts Options
 	if err := cfg.Decode(&opts); err != nil {
 		return nil, err
+	}
+	r.opts = opts
+	if mode != stamping.StampRemote && (opts.Numbered || opts.Authority != "") {
+		return nil, &stamping.OptionError{Option: "numbered", Rule: "only " + Remote + " has an authority that numbers documents"}
 	}
 	if opts.MaxLineAmount != "" {
 		max, err := money.Parse(opts.MaxLineAmount)

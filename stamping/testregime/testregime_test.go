@@ -297,3 +297,31 @@ func TestStampCarriesItemFields(t *testing.T) {
 		t.Errorf("document = %s, want the reason code and the four item fields", doc.Bytes)
 	}
 }
+
+// The numbered option: only the remote variant has it, it names a known
+// authority, and with it the regime is a stamping.Numbered.
+func TestNumberedOption(t *testing.T) {
+	withOpts := func(opts map[string]any) stamping.Config {
+		c := cfg
+		c.Decode = func(v any) error {
+			o := v.(*testregime.Options)
+			o.Numbered, _ = opts["numbered"].(bool)
+			o.Authority, _ = opts["authority"].(string)
+			return nil
+		}
+		return c
+	}
+	if _, err := stamping.New(testregime.Local, withOpts(map[string]any{"numbered": true})); err == nil || !strings.Contains(err.Error(), "regime.options.numbered") {
+		t.Errorf("numbered local regime: %v", err)
+	}
+	if _, err := stamping.New(testregime.Remote, withOpts(map[string]any{"numbered": true, "authority": "nobody"})); err == nil || !strings.Contains(err.Error(), "regime.options.authority") {
+		t.Errorf("unknown authority: %v", err)
+	}
+	if _, ok := newRegime(t, testregime.Remote, cfg).(stamping.Numbered); ok {
+		t.Error("test-remote without the option is numbered")
+	}
+	r := newRegime(t, testregime.Remote, withOpts(map[string]any{"numbered": true}))
+	if _, ok := r.(stamping.Numbered); !ok {
+		t.Fatal("test-remote with numbered = true is not a stamping.Numbered")
+	}
+}

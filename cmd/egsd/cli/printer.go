@@ -82,7 +82,7 @@ func runPrinter(ctx context.Context, io IO, args []string) error {
 	if p.Paper != "" {
 		fmt.Fprintf(io.Stdout, "paper     %s\n", p.Paper)
 	}
-	fmt.Fprintf(io.Stdout, "queue     %d queued, %d awaiting clearance, %d failed; %d printed since start\n",
+	fmt.Fprintf(io.Stdout, "queue     %d queued, %d awaiting the authority's answer, %d failed; %d printed since start\n",
 		p.Queue.Queued, p.Queue.AwaitingAnswer, p.Queue.Failed, p.Printed)
 	if len(st.Jobs) > 0 {
 		tw := tabwriter.NewWriter(io.Stdout, 0, 4, 2, ' ', 0)

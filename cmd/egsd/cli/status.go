@@ -42,6 +42,12 @@ func runStatus(ctx context.Context, io IO, args []string) error {
 	if !st.Outbox.Oldest.IsZero() {
 		fmt.Fprintf(io.Stdout, " (oldest issued %s)", st.Outbox.Oldest.Local().Format("2006-01-02 15:04:05"))
 	}
+	if n := st.AuthorityNumbers; n != nil {
+		fmt.Fprintf(io.Stdout, "\nauthority    next number %d", n.Next)
+		if f := n.InFlight; f != nil {
+			fmt.Fprintf(io.Stdout, "; number %d held by document %d since %s, awaiting the answer", f.Number, f.Counter, f.Since.Local().Format("2006-01-02 15:04:05"))
+		}
+	}
 	fmt.Fprintf(io.Stdout, "\nversion      %s\n", st.Version)
 	if o := st.Onboarding; o != nil {
 		fmt.Fprintf(io.Stdout, "onboarding   %s", o.State)
@@ -68,7 +74,7 @@ func runStatus(ctx context.Context, io IO, args []string) error {
 		}
 		fmt.Fprintf(io.Stdout, "; %s queued", plural(p.Queue.Queued, "receipt", "receipts"))
 		if p.Queue.AwaitingAnswer > 0 {
-			fmt.Fprintf(io.Stdout, ", %d awaiting clearance", p.Queue.AwaitingAnswer)
+			fmt.Fprintf(io.Stdout, ", %d awaiting the authority's answer", p.Queue.AwaitingAnswer)
 		}
 		if p.Queue.Failed > 0 {
 			fmt.Fprintf(io.Stdout, ", %d FAILED (egsd printer status)", p.Queue.Failed)
