@@ -48,6 +48,9 @@ type submitter struct {
 	// submission; an error stops the submitter there, as a crash would
 	// (tests).
 	numberedHook func(point string, counter uint64) error
+	// answerRecorded, if set, is called after an answer is in the store and
+	// before it is counted (tests use it to run a concurrent round there).
+	answerRecorded func()
 
 	mu sync.Mutex // guards the fields below
 	// inFlight holds the documents dispatched whose outcome is not
@@ -57,6 +60,10 @@ type submitter struct {
 	settled      map[uint64]bool
 	failingSince time.Time // first retryable failure of the current run of failures
 	failHead     uint64    // the counter at failingSince
+	// recording counts answers being written to the store: the outbox
+	// may be empty before the last of them is counted as delivered, and
+	// an outage must not end (drained) in between.
+	recording int
 	lastError    string
 	lastContact  time.Time // last answer from the authority
 	outage       uint64    // open outage incident, or 0
@@ -337,9 +344,18 @@ func (s *submitter) settle(e queue.OutboxEntry, res stamping.Result) bool {
 		s.deferEntry(e, now.Add(s.backoff(e.Attempts+1, res.RetryAfter)), msg)
 		return false
 	}
+	s.mu.Lock()
+	s.recording++
+	s.mu.Unlock()
 	if err := s.a.store.RecordAnswer(e.Counter, queue.Answer{Status: status, Body: res.Answer, Messages: res.Messages, At: now}); err != nil {
+		s.mu.Lock()
+		s.recording--
+		s.mu.Unlock()
 		s.a.log.Error().Err(err).Uint64("counter", e.Counter).Msg("record answer")
 		return false
+	}
+	if s.answerRecorded != nil {
+		s.answerRecorded()
 	}
 	if status == queue.StatusRejected {
 		entry, err := s.a.store.RejectedDocument(e.Counter)
@@ -350,6 +366,9 @@ func (s *submitter) settle(e queue.OutboxEntry, res stamping.Result) bool {
 		s.a.log.Warn().Uint64("counter", e.Counter).Strs("messages", res.Messages).Msg(rejectionNextStep(entry))
 	}
 	s.succeed(now, e.Counter, status, res.Messages)
+	s.mu.Lock()
+	s.recording--
+	s.mu.Unlock()
 	if s.a.print != nil && s.a.holdsReceipts() {
 		// The answer may have released a receipt held for the authority.
 		s.a.print.Wake()
@@ -539,10 +558,14 @@ func (s *submitter) countInReplay(a replayAnswer, now time.Time) {
 func (s *submitter) drained(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.outage == 0 || !s.failingSince.IsZero() {
+	if s.outage == 0 || !s.failingSince.IsZero() || s.recording > 0 {
 		return
 	}
-	head, _ := s.a.store.Head()
+	head, err := s.a.store.Head()
+	if err != nil {
+		s.a.log.Error().Err(err).Msg("close outage incident: read the head of the chain")
+		return
+	}
 	delivered := "1 document"
 	if s.delivered != 1 {
 		delivered = fmt.Sprintf("%d documents", s.delivered)

@@ -458,3 +458,34 @@ func TestSubmitterSubmitsEachDocumentOnce(t *testing.T) {
 		}
 	}
 }
+
+// An outage ends only once every answer is counted: a round that finds the
+// outbox empty while the last answer is in the store but not yet counted
+// (a concurrent dispatch) must not close the incident without it.
+func TestOutageEndsAfterTheLastAnswerIsCounted(t *testing.T) {
+	h, sc, cashier := submitHarnessWith(t, func(c *SubmitConfig) { c.Concurrency = 1 })
+	manager := h.user("boss", RoleManager)
+	sc.script(func(uint64) stamping.Result { return retryable("connection refused") })
+	h.mustSale(cashier, "a", goodSale)
+	h.mustSale(cashier, "b", goodSale)
+	h.step()
+	h.ft.Advance(h.cfg.Submit.OutageAfter.Duration + time.Minute)
+	h.step()
+	if incs := h.incidents(manager); len(incs) != 1 || !incs[0].Open() {
+		t.Fatalf("incidents during the outage = %+v", incs)
+	}
+	sc.script(nil) // the authority is back
+	h.ft.Advance(h.cfg.Submit.MaxBackoff.Duration + time.Second)
+	h.a.submit.answerRecorded = func() {
+		if st, err := h.a.Store().OutboxStats(); err == nil && st.Pending == 0 {
+			h.a.submit.drained(h.ft.Wall()) // a concurrent round sees the empty outbox now
+		}
+	}
+	h.step()
+	h.a.submit.answerRecorded = nil
+	h.step()
+	incs := h.incidents(manager)
+	if len(incs) != 1 || incs[0].Open() || !strings.Contains(incs[0].Summary, "2 documents delivered after the outage") {
+		t.Fatalf("incident after recovery = %+v, want it closed with both documents delivered", incs)
+	}
+}

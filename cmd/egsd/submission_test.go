@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -87,8 +88,15 @@ func TestZATCASubmissionAgainstSimulator(t *testing.T) {
 		return len(incs) == 1 && !incs[0].Open()
 	})
 	incs, _ := u.a.Store().Incidents(false, 10)
-	if !strings.Contains(incs[0].Summary, fmt.Sprintf("%d documents delivered after the outage", outage)) {
-		t.Errorf("outage summary: %q", incs[0].Summary)
+	// The outage starts when the unit first fails to deliver: the few
+	// documents issued between the simulator going down and that moment
+	// count as issued before it, but all 500 are delivered after it.
+	atStart, err := strconv.Atoi(incs[0].Data["counter_at_start"])
+	if err != nil || atStart < first || atStart > first+outage {
+		t.Fatalf("outage incident counter_at_start = %q, want %d to %d", incs[0].Data["counter_at_start"], first, first+outage)
+	}
+	if want := fmt.Sprintf("%d documents delivered after the outage, %d of them issued during it", outage, first+outage-atStart); !strings.Contains(incs[0].Summary, want) {
+		t.Errorf("outage summary: %q, want %q", incs[0].Summary, want)
 	}
 	if got := len(u.sim.Accepted(u.token)); got != first+outage {
 		t.Errorf("simulator accepted %d documents, want %d (none twice)", got, first+outage)
