@@ -63,15 +63,15 @@ type submitter struct {
 	// recording counts answers being written to the store: the outbox
 	// may be empty before the last of them is counted as delivered, and
 	// an outage must not end (drained) in between.
-	recording int
-	lastError    string
-	lastContact  time.Time // last answer from the authority
-	outage       uint64    // open outage incident, or 0
-	outageHead   uint64    // the counter when the outage began
-	delivered    int       // documents delivered while the outage incident is open
-	paused       string    // why submission is paused ("" when not)
-	nextRound    time.Time // when step looks at the outbox next, unless woken earlier
-	replay       *ReplayProgress
+	recording   int
+	lastError   string
+	lastContact time.Time // last answer from the authority
+	outage      uint64    // open outage incident, or 0
+	outageHead  uint64    // the counter when the outage began
+	delivered   int       // documents delivered while the outage incident is open
+	paused      string    // why submission is paused ("" when not)
+	nextRound   time.Time // when step looks at the outbox next, unless woken earlier
+	replay      *ReplayProgress
 	// replayOf holds the documents the replay counts, those pending when it
 	// started, until each is answered; nil until the store has said which
 	// they are. Answers that arrive meanwhile wait in replayEarly.
