@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -330,4 +331,33 @@ func TestNumberedOutageAndReplay(t *testing.T) {
 		t.Errorf("incident after the replay = %+v", incs)
 	}
 	checkNumbering(t, h.a.Store(), auth)
+}
+
+// A credit note goes to the authority with the number its original was
+// accepted under (KRA's orgInvcNo), which only the answer to the original
+// gave the unit.
+func TestNumberedNoteNamesItsOriginalsNumber(t *testing.T) {
+	auth := testregime.NewAuthority()
+	h := startHarness(t, numberedConfig(t, auth), device.NewFakeTime(t0))
+	cashier := h.user("ana", RoleCashier)
+	h.mustSale(cashier, "a", goodSale)
+	h.mustSale(cashier, "b", goodSale) // rejected: the note's original is the third
+	h.mustSale(cashier, "c", goodSale)
+	auth.Reject(2, "buyer PIN unknown")
+	h.drain()
+	h.mustSale(cashier, "n", note("credit_note", "3", teaLine("1", "5.00")))
+	h.drain()
+	var ans struct {
+		Number         uint64 `json:"number"`
+		OriginalNumber uint64 `json:"original_number"`
+	}
+	r := h.record(4)
+	if err := json.Unmarshal(r.Answer, &ans); err != nil {
+		t.Fatalf("note's answer %s: %v", r.Answer, err)
+	}
+	// Document 3 was accepted as number 2 (document 2 was refused and
+	// released its number); the note is number 3.
+	if ans.Number != 3 || ans.OriginalNumber != 2 {
+		t.Errorf("note accepted as %d naming original number %d, want 3 naming 2", ans.Number, ans.OriginalNumber)
+	}
 }

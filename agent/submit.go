@@ -414,6 +414,14 @@ func (s *submitter) roundNumbered(ctx context.Context, nr stamping.Numbered) (ti
 		}
 		sub := stamping.Submission{Slot: stamping.Slot{Counter: rec.Counter, PrevHash: rec.PrevHash, UUID: rec.UUID, IssuedAt: rec.IssuedAt},
 			Document: rec.Document, Hash: rec.Hash, Attempt: e.Attempts + 1}
+		if rec.Original != 0 {
+			// Submission is in issue order: the original was answered before.
+			orig, err := s.a.store.Document(rec.Original)
+			if err != nil {
+				return 0, fmt.Errorf("document %d: its original %d: %w", rec.Counter, rec.Original, err)
+			}
+			sub.OriginalNumber = orig.AuthorityNumber
+		}
 		if err := s.submitNumbered(ctx, nr, e, sub); err != nil {
 			return 0, err
 		}

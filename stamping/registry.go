@@ -139,6 +139,11 @@ type Submission struct {
 	Document []byte
 	Hash     string // the document's chain hash (ZATCA: the invoice hash)
 	Attempt  int    // 1 for the first attempt
+	// OriginalNumber is, for a note that corrects a document of this unit,
+	// the number the authority accepted that document under (Numbered
+	// regimes: KRA's invcNo, a credit note's orgInvcNo); 0 otherwise, and
+	// 0 when the authority never accepted the original.
+	OriginalNumber uint64
 }
 
 // Result is a regime's classified answer to a submission.

@@ -152,6 +152,9 @@ type answer struct {
 	SignedAt  string `json:"signed_at,omitempty"`
 	Signature string `json:"signature,omitempty"`
 	Message   string `json:"message,omitempty"`
+	// OriginalNumber is, for a note, the number its original was
+	// accepted under, as the unit sent it.
+	OriginalNumber uint64 `json:"original_number,omitempty"`
 }
 
 var errUnreachable = stamping.Result{Outcome: stamping.Retryable, Messages: []string{"test authority unreachable"}}
@@ -194,7 +197,10 @@ func (a *Authority) submit(sub stamping.Submission, n uint64) stamping.Result {
 		return stamping.Result{Outcome: stamping.Rejected, Messages: []string{fmt.Sprintf("number %d is out of sequence; %d is expected", n, a.next)}}
 	}
 	if msg, ok := a.reject[sub.Slot.Counter]; ok {
-		body, _ := json.Marshal(answer{Status: "rejected", UUID: uuid, Message: msg})
+		body, err := json.Marshal(answer{Status: "rejected", UUID: uuid, Message: msg})
+		if err != nil {
+			return stamping.Result{Outcome: stamping.Retryable, Messages: []string{err.Error()}}
+		}
 		return stamping.Result{Outcome: stamping.Rejected, Answer: body, Messages: []string{msg}}
 	}
 	if m, ok := a.byUUID[uuid]; ok {
@@ -204,7 +210,8 @@ func (a *Authority) submit(sub stamping.Submission, n uint64) stamping.Result {
 	fmt.Fprintf(mac, "%d\n", n)
 	mac.Write(sub.Document)
 	body, err := json.Marshal(answer{Status: "accepted", Number: n, UUID: uuid, ReceiptNo: n,
-		SignedAt: sub.Slot.IssuedAt.UTC().Add(time.Second).Format(time.RFC3339), Signature: base64.StdEncoding.EncodeToString(mac.Sum(nil))})
+		SignedAt: sub.Slot.IssuedAt.UTC().Add(time.Second).Format(time.RFC3339), Signature: base64.StdEncoding.EncodeToString(mac.Sum(nil)),
+		OriginalNumber: sub.OriginalNumber})
 	if err != nil {
 		return stamping.Result{Outcome: stamping.Retryable, Messages: []string{err.Error()}}
 	}
