@@ -98,6 +98,17 @@ func (s *Server) rates() etims.Rates {
 	return s.Rates
 }
 
+// ChangeRates makes KRA change the rates of bands B and E in code class
+// 04 at at: a unit that asks for the code lists changed since a time
+// before at gets the new rates, and sales are checked with them from now
+// on (spec/etims.md §A4.3: the rates are read from the code list).
+func (s *Server) ChangeRates(r etims.Rates, at time.Time) {
+	s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Rates, s.CodesChangedAt = r, at
+}
+
 func (s *Server) codesChangedAt() time.Time {
 	if s.CodesChangedAt.IsZero() {
 		return time.Date(2024, 1, 1, 0, 0, 0, 0, etims.Nairobi)
