@@ -113,6 +113,12 @@ func TestCodeListPaymentTypesAndBands(t *testing.T) {
 	if !slices.Equal(rules.PaymentTypes, []string{"01", "07"}) || slices.Contains(rules.Bands, etims.BandE) || len(rules.Bands) != 4 {
 		t.Fatalf("rules %+v", rules)
 	}
+	mpesa := sampleSale()
+	mpesa.Payments = []sale.Payment{{Means: sale.MobileMoney}}
+	assertFields(t, etims.Validate(mpesa, rules), []string{"payments[0].means"})
+	if req, err := etims.BuildSale(mpesa, etims.SaleInput{Identity: oscu, TraderInvoiceNo: "KE-1", IssuedAt: nairobi("2026-01-15 10:30:00")}); err != nil || req.PmtTyCd != "06" {
+		t.Errorf("mobile money with KRA's default list: %v", err)
+	}
 	card := sampleSale()
 	card.Payments = []sale.Payment{{Means: sale.Card}}
 	assertFields(t, etims.Validate(card, rules), []string{"payments[0].means"})
