@@ -42,6 +42,7 @@ var genesisHash = func() string {
 // made from ([Regime.Receipt]).
 type Regime struct {
 	settings   Settings
+	sellerName string
 	deviceFile string
 	event      func(action string, details map[string]string)
 	now        func() time.Time
@@ -100,7 +101,7 @@ func New(cfg stamping.Config) (*Regime, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("data_dir is required: the unit keeps its KRA device record there")
 	}
-	r := &Regime{settings: s, deviceFile: DeviceFile(cfg.DataDir), codesFile: CodeCacheFile(cfg.DataDir),
+	r := &Regime{settings: s, sellerName: cfg.Seller.Name, deviceFile: DeviceFile(cfg.DataDir), codesFile: CodeCacheFile(cfg.DataDir),
 		itemsFile: ItemsFile(cfg.DataDir), event: cfg.Event, now: time.Now}
 	if r.event == nil {
 		r.event = func(string, map[string]string) {}
