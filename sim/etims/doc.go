@@ -42,7 +42,8 @@
 //     initialised through the VSCU routes.
 //   - Code lists (§A4.3): class 04 with the band rates ([Config.Rates]),
 //     07 payment types, 32 credit note reasons; 001 when nothing changed
-//     since lastReqDt. Item classes likewise.
+//     since lastReqDt. Item classes likewise. [Server.ChangeRates] is KRA
+//     changing a band's rate.
 //   - Items (§A8): saveItem checks the item's form and registers it; a
 //     sale's items must be registered, with the same class and band.
 //   - Sales and credit notes (§A4): the request read strictly; rcptTyCd S

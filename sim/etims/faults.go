@@ -183,13 +183,21 @@ func (s *Server) forcedResultLocked(invcNo int64) (etims.Text, bool) {
 }
 
 // AddFlags registers the flags that set c for `egsd sim etims`:
-// --reinitialise, --rate-b, --rate-e, and the faults: --latency,
+// --profile, --reinitialise, --rate-b, --rate-e, and the faults: --latency,
 // --fail-status, --fail-count, --fail-percent, --timeout-count,
 // --timeout-percent, --reset-count, --reset-percent, --down,
 // --result (invcNo=code, may repeat), --fault-operation (may repeat).
 // Call c.Faults.Validate after parsing.
 func (c *Config) AddFlags(fs *flag.FlagSet) {
 	f := &c.Faults
+	fs.Func("profile", "serve only this `profile`'s routes: oscu or vscu (default both)", func(v string) error {
+		switch p := etims.Profile(v); p {
+		case etims.OSCU, etims.VSCU:
+			c.Profile = p
+			return nil
+		}
+		return errors.New(`give "oscu" or "vscu"`)
+	})
 	fs.BoolVar(&c.Reinitialise, "reinitialise", c.Reinitialise, "let an initialised device initialise again (instead of KRA's 902)")
 	rate := func(name string, dst *etims.Rates, band etims.Band) {
 		fs.Func(name, "the rate of band "+band.String()+" in code class 04 (default "+etims.DefaultRates.Of(band).String()+")", func(v string) error {

@@ -139,6 +139,7 @@ func (s *Server) itemClassesLocked(body []byte) answer {
 		{"5010150100", "Cereal flours", 4, "B", "Y"}, {"5013170100", "Milk", 4, "C", "Y"},
 		{"1510150500", "Diesel fuel", 4, "E", "Y"}, {"1010150100", "Seeds", 4, "A", "Y"},
 		{"81121500", "Economic analysis", 3, "B", "Y"}, {"85234110", "Software licences", 4, "B", "Y"},
+		{"85234190", "Software support", 4, "B", "Y"},
 	}})
 }
 

@@ -25,6 +25,9 @@ type Device struct {
 
 // Config configures a Server. Every field's zero value is usable.
 type Config struct {
+	// Profile, when set, serves only that profile's routes (the other's
+	// answer HTTP 404), as a real OSCU or VSCU would; empty serves both.
+	Profile etims.Profile
 	// Devices are the devices registered with KRA. Empty means any
 	// well-formed PIN, branch and serial may initialise, on either
 	// profile.
@@ -96,6 +99,26 @@ func (s *Server) rates() etims.Rates {
 		return etims.DefaultRates
 	}
 	return s.Rates
+}
+
+// BaseURL is the base URL a unit of profile p configures
+// (regime.options.base_url) for a simulator served at root.
+func BaseURL(root string, p etims.Profile) string {
+	if p == etims.VSCU {
+		return root
+	}
+	return root + "/etims-api"
+}
+
+// ChangeRates makes KRA change the rates of bands B and E in code class
+// 04 at at: a unit that asks for the code lists changed since a time
+// before at gets the new rates, and sales are checked with them from now
+// on (spec/etims.md §A4.3: the rates are read from the code list).
+func (s *Server) ChangeRates(r etims.Rates, at time.Time) {
+	s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Rates, s.CodesChangedAt = r, at
 }
 
 func (s *Server) codesChangedAt() time.Time {
@@ -200,7 +223,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt, found := routes[r.URL.Path]
-	if !found {
+	if !found || (s.Profile != "" && rt.profile != s.Profile) {
 		s.write(w, r, answer{status: http.StatusNotFound, code: etims.ResultMethodError, msg: "no such call: " + r.URL.Path})
 		return
 	}

@@ -51,6 +51,20 @@ func newRecorder(t *testing.T, answers map[string]string) (*recorder, *httptest.
 	return rc, srv
 }
 
+// paths are the paths requested, in order.
+func (rc *recorder) paths() []string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var out []string
+	for _, r := range rc.requests {
+		out = append(out, r.path)
+	}
+	return out
+}
+
+// noChange is KRA's answer to a search with nothing new since lastReqDt.
+const noChange = `{"resultCd":"001","resultMsg":"There is no search result","resultDt":"20260115090000","data":null}`
+
 const initAnswer = `{"resultCd":"000","resultMsg":"It is succeeded","resultDt":"20260115090000","data":{"info":{"tin":"P000000001A","taxprNm":"Duka Ltd","bhfId":"00","dvcId":"9999911300000001","sdcId":"KRACU0100000001","mrcNo":"WIS01000150","cmcKey":"f0b9831bd2334874b7ec815e40347bc4"}}}`
 
 // Init posts DeviceVerificationReq (the golden) without the OSCU headers,

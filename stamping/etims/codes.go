@@ -16,15 +16,26 @@ const (
 )
 
 // RulesFromCodeLists updates rules from a selectCodeList answer: the B
-// and E rates from class 04 (userDfnCd1) and the credit note reasons in
-// use from class 32. A class the answer does not list (an incremental
-// answer with no change to it) leaves the rules as they were. A rate that
-// is not a percentage between 0 and 100 is an error and changes nothing.
+// and E rates from class 04 (userDfnCd1) and the bands it has in use, the
+// payment types in use from class 07 and the credit note reasons in use
+// from class 32. A class the answer lists is taken as complete; a class
+// it does not list (an incremental answer with no change to it) leaves the
+// rules as they were, so pass the whole cached list ([CodeCache]) after an
+// incremental answer. A rate that is not a percentage between 0 and 100 is
+// an error and changes nothing.
 func RulesFromCodeLists(classes []CodeClass, rules Rules) (Rules, error) {
-	out := Rules{Rates: rules.rates(), RefundReasons: slices.Clone(rules.refundReasons())}
+	out := Rules{Rates: rules.rates(), RefundReasons: slices.Clone(rules.refundReasons()),
+		PaymentTypes: slices.Clone(rules.PaymentTypes), Bands: slices.Clone(rules.Bands), ItemClasses: rules.ItemClasses}
 	for _, c := range classes {
 		switch c.Class {
 		case ClassTaxType:
+			bands := []Band{}
+			for _, d := range c.Details {
+				if b := Band(firstByte(string(d.Code))); len(d.Code) == 1 && b.index() >= 0 && d.UseYn != "N" {
+					bands = append(bands, b)
+				}
+			}
+			out.Bands = bands
 			for _, d := range c.Details {
 				var rate *money.Decimal
 				switch Band(firstByte(string(d.Code))) {
@@ -45,18 +56,25 @@ func RulesFromCodeLists(classes []CodeClass, rules Rules) (Rules, error) {
 				*rate = v
 			}
 		case ClassRefundReasons:
-			reasons := []string{}
-			sorted := slices.Clone(c.Details)
-			slices.SortStableFunc(sorted, func(a, b Code) int { return cmp.Compare(a.Order, b.Order) })
-			for _, d := range sorted {
-				if d.UseYn != "N" && isToken(string(d.Code), 5) {
-					reasons = append(reasons, string(d.Code))
-				}
-			}
-			out.RefundReasons = reasons
+			out.RefundReasons = codesInUse(c)
+		case ClassPaymentType:
+			out.PaymentTypes = codesInUse(c)
 		}
 	}
 	return out, nil
+}
+
+// codesInUse are a class's codes not marked out of use, in KRA's order.
+func codesInUse(c CodeClass) []string {
+	codes := []string{}
+	sorted := slices.Clone(c.Details)
+	slices.SortStableFunc(sorted, func(a, b Code) int { return cmp.Compare(a.Order, b.Order) })
+	for _, d := range sorted {
+		if d.UseYn != "N" && isToken(string(d.Code), 5) {
+			codes = append(codes, string(d.Code))
+		}
+	}
+	return codes
 }
 
 func firstByte(s string) byte {

@@ -306,7 +306,8 @@ func groupOf(t *sale.Totals, c sale.VATCategory, rate money.Decimal, reason stri
 
 // paymentType maps the sale's payments to KRA's payment type, code class
 // 07 (spec/etims.md §A4.3): one means gives its code (cash 01, credit
-// 02, card 05, bank transfer and other 07: KRA's 04 is a cheque); cash
+// 02, card 05, mobile money 06, bank transfer and other 07: KRA's 04 is
+// a cheque); cash
 // with credit is 03 CASH/CREDIT; any other mix is 07 OTHER. No payments:
 // none sent.
 func paymentType(ps []sale.Payment) string {
@@ -330,6 +331,8 @@ func paymentType(ps []sale.Payment) string {
 			return "02"
 		case sale.Card:
 			return "05"
+		case sale.MobileMoney:
+			return "06"
 		}
 	}
 	return "07"

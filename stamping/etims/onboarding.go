@@ -117,7 +117,15 @@ func (r *Regime) Onboard(ctx context.Context, req stamping.OnboardRequest, state
 	if err := r.install(*st.Received); err != nil {
 		return fail(stepInstall, err, nil)
 	}
-	return persist(onboardingState{Done: true})
+	if err := persist(onboardingState{Done: true}); err != nil {
+		return err
+	}
+	// The unit's first code lists: a failure leaves the defaults in force
+	// and the first submission fetches them.
+	if err := r.RefreshCodes(ctx); err != nil {
+		r.event("etims_codes_refresh_failed", map[string]string{"error": err.Error()})
+	}
+	return nil
 }
 
 // install writes the device record (0600, atomically) and puts it in use.

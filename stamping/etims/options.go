@@ -111,6 +111,9 @@ type Options struct {
 	// unreachable, a Go duration; default "24h" (spec/etims.md §A7).
 	// Only for profile vscu: an OSCU unit cannot sign offline at all.
 	OfflineLimit string `toml:"offline_limit"`
+	// CodeRefresh is how often the code lists and item classes are
+	// fetched again (incrementally), a Go duration; default "24h".
+	CodeRefresh string `toml:"code_refresh"`
 	// Timeout bounds one call, a Go duration; default "120s" (KRA's
 	// congestion: spec/etims.md §A7).
 	Timeout string `toml:"timeout"`
@@ -143,6 +146,7 @@ func (p PathOptions) byOperation() map[Operation]*string {
 const (
 	DefaultOfflineLimit  = 24 * time.Hour
 	DefaultTimeout       = 120 * time.Second
+	DefaultCodeRefresh   = 24 * time.Hour
 	DefaultInvoicePrefix = "KE-"
 	DefaultRegistrant    = "egsd"
 )
@@ -157,6 +161,8 @@ type Settings struct {
 	BearerToken  string
 	OfflineLimit time.Duration // zero for OSCU
 	Timeout      time.Duration
+	// CodeRefresh is the period of the code list refresh.
+	CodeRefresh time.Duration
 	// InvoicePrefix precedes the counter in trdInvcNo.
 	InvoicePrefix string
 }
@@ -275,6 +281,14 @@ func (o Options) Resolve(seller stamping.Seller, dev stamping.Device) (Settings,
 			return bad("timeout", "%q must be a duration from 1s to 10m, such as \"120s\"", o.Timeout)
 		}
 		s.Timeout = d
+	}
+	s.CodeRefresh = DefaultCodeRefresh
+	if o.CodeRefresh != "" {
+		d, err := time.ParseDuration(o.CodeRefresh)
+		if err != nil || d < time.Minute || d > 30*24*time.Hour {
+			return bad("code_refresh", "%q must be a duration from 1m to 720h, such as \"24h\"", o.CodeRefresh)
+		}
+		s.CodeRefresh = d
 	}
 	if s.InvoicePrefix == "" {
 		s.InvoicePrefix = DefaultInvoicePrefix

@@ -42,9 +42,22 @@ var genesisHash = func() string {
 // made from ([Regime.Receipt]).
 type Regime struct {
 	settings   Settings
+	sellerName string
 	deviceFile string
 	event      func(action string, details map[string]string)
 	now        func() time.Time
+
+	// codesMu serialises code list refreshes and guards codes and
+	// codesTried.
+	codesMu    sync.Mutex
+	codesFile  string
+	codes      CodeCache
+	codesTried time.Time // the last refresh started, successful or not
+
+	// itemsMu serialises item registrations and guards items.
+	itemsMu   sync.Mutex
+	itemsFile string
+	items     map[string]string // item code → its registration's key facts
 
 	mu     sync.RWMutex
 	rules  Rules
@@ -88,10 +101,12 @@ func New(cfg stamping.Config) (*Regime, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("data_dir is required: the unit keeps its KRA device record there")
 	}
-	r := &Regime{settings: s, deviceFile: DeviceFile(cfg.DataDir), event: cfg.Event, now: time.Now}
+	r := &Regime{settings: s, sellerName: cfg.Seller.Name, deviceFile: DeviceFile(cfg.DataDir), codesFile: CodeCacheFile(cfg.DataDir),
+		itemsFile: ItemsFile(cfg.DataDir), event: cfg.Event, now: time.Now}
 	if r.event == nil {
 		r.event = func(string, map[string]string) {}
 	}
+	r.loadCaches()
 	data, err := os.ReadFile(r.deviceFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -116,6 +131,27 @@ func (r *Regime) Mode() stamping.Mode              { return stamping.StampRemote
 func (r *Regime) GenesisHash() string              { return genesisHash }
 func (r *Regime) Settings() Settings               { return r.settings }
 func (r *Regime) InOrder(stamping.Submission) bool { return true }
+
+// loadCaches reads the code list cache and the registered items. Either
+// file unreadable costs a download or a repeated saveItem, never the
+// unit's start: it is reported as an event and the file is rebuilt.
+func (r *Regime) loadCaches() {
+	codes, err := loadCodeCache(r.codesFile, r.settings.Identity)
+	if err != nil {
+		r.event("etims_cache_unreadable", map[string]string{"file": r.codesFile, "error": err.Error()})
+	}
+	rules, err := codes.Rules()
+	if err != nil {
+		r.event("etims_cache_unreadable", map[string]string{"file": r.codesFile, "error": err.Error()})
+		codes, rules = CodeCache{Tin: r.settings.Tin, BhfID: r.settings.BhfID}, Rules{}
+	}
+	r.codes, r.rules = codes, rules
+	items, err := loadItems(r.itemsFile, r.settings.Identity)
+	if err != nil {
+		r.event("etims_cache_unreadable", map[string]string{"file": r.itemsFile, "error": err.Error()})
+	}
+	r.items = items
+}
 
 // Rules returns the rules in force.
 func (r *Regime) Rules() Rules {
@@ -198,9 +234,24 @@ func hashOf(b []byte) string {
 // stored template) and classifies the answer ([Client.Deliver]): a retry
 // (Attempt above 1) looks the invcNo up before it sends anything. A
 // template, not yet numbered, is never sent.
+//
+// Before the sale, the code lists are refreshed when their period has
+// passed (a failure leaves the cached rules in force), and every item of
+// the sale that the unit has not registered with KRA is registered
+// (saveItem); an item KRA does not register decides the sale's outcome
+// and the sale is not sent.
 func (r *Regime) Submit(ctx context.Context, sub stamping.Submission) stamping.Result {
 	if err := r.Ready(); err != nil {
 		return stamping.Result{Outcome: stamping.CredentialError, Messages: []string{err.Error()}}
+	}
+	invcNo, _, err := Numbers(sub.Document)
+	if err != nil || invcNo < 1 {
+		return stamping.Result{Outcome: stamping.Retryable, Messages: []string{
+			fmt.Sprintf("the document cannot be sent: %v", errors.Join(err, ErrNotNumbered))}}
+	}
+	r.refreshIfDue(ctx)
+	if res := r.registerItems(ctx, sub.Document); res != nil {
+		return *res
 	}
 	return r.client().Deliver(ctx, sub.Document, sub.Attempt > 1)
 }

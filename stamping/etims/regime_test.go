@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +72,7 @@ func TestRegimeBeforeInit(t *testing.T) {
 // Onboarding calls KRA once, writes the device record 0600, records an
 // event without the key, and leaves no key in the state it saves last.
 func TestRegimeOnboard(t *testing.T) {
-	rc, srv := newRecorder(t, map[string]string{"/selectInitOsdcInfo": initAnswer})
+	rc, srv := newRecorder(t, map[string]string{"/selectInitOsdcInfo": initAnswer, "/selectCodeList": noChange, "/selectItemClsList": noChange})
 	dir := t.TempDir()
 	var events []string
 	r := newRegime(t, dir, etims.Options{BaseURL: srv.URL}, &events)
@@ -80,8 +81,8 @@ func TestRegimeOnboard(t *testing.T) {
 	if err := r.Onboard(context.Background(), stamping.OnboardRequest{}, nil, save); err != nil {
 		t.Fatal(err)
 	}
-	if len(rc.requests) != 1 {
-		t.Errorf("%d calls to KRA", len(rc.requests))
+	if paths := rc.paths(); !slices.Equal(paths, []string{"/selectInitOsdcInfo", "/selectCodeList", "/selectItemClsList"}) {
+		t.Errorf("calls to KRA %q: one init, then the code lists", paths)
 	}
 	fi, err := os.Stat(etims.DeviceFile(dir))
 	if err != nil || fi.Mode().Perm() != 0o600 {
@@ -93,7 +94,8 @@ func TestRegimeOnboard(t *testing.T) {
 	if st := r.OnboardingStatus(states[1], time.Now()); st.State != stamping.OnboardingDone || strings.Contains(st.Summary, "f0b9") {
 		t.Errorf("status %+v", st)
 	}
-	if len(events) != 1 || !strings.Contains(events[0], "KRACU0100000001") || strings.Contains(events[0], "f0b9") {
+	if len(events) != 2 || !strings.Contains(events[0], "KRACU0100000001") || strings.Contains(strings.Join(events, " "), "f0b9") ||
+		!strings.HasPrefix(events[1], "etims_codes_refreshed") {
 		t.Errorf("events %q", events)
 	}
 	if err := r.Ready(); err != nil || r.Device().SdcID != "KRACU0100000001" {
@@ -120,7 +122,7 @@ func TestRegimeOnboard(t *testing.T) {
 // A crash after KRA answered resumes from the saved state: the record is
 // written without calling KRA again.
 func TestRegimeOnboardResumes(t *testing.T) {
-	rc, srv := newRecorder(t, map[string]string{"/selectInitOsdcInfo": initAnswer})
+	rc, srv := newRecorder(t, map[string]string{"/selectInitOsdcInfo": initAnswer, "/selectCodeList": noChange, "/selectItemClsList": noChange})
 	var states [][]byte
 	first := newRegime(t, t.TempDir(), etims.Options{BaseURL: srv.URL}, nil)
 	crash := errors.New("power lost")
@@ -139,8 +141,8 @@ func TestRegimeOnboardResumes(t *testing.T) {
 	if err := r.Onboard(context.Background(), stamping.OnboardRequest{}, states[0], func([]byte) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if len(rc.requests) != 1 {
-		t.Errorf("KRA was called %d times; the resumed run must not call it", len(rc.requests))
+	if n := strings.Count(strings.Join(rc.paths(), " "), "/selectInitOsdcInfo"); n != 1 {
+		t.Errorf("KRA's init was called %d times; the resumed run must not call it", n)
 	}
 	if r.Ready() != nil {
 		t.Error("not ready after the resumed run")

@@ -12,13 +12,38 @@ import (
 
 // Rules are what Validate checks a sale against that the unit learns
 // from KRA: the band rates (code class 04) and the credit note reasons
-// (code class 32). The zero value uses the defaults.
+// (code class 32), the payment types (code class 07), the bands in use
+// (class 04) and the item classes (selectItemClsList). The zero value
+// uses the defaults.
 type Rules struct {
 	Rates Rates // zero: DefaultRates
 	// RefundReasons are the codes a credit note's reason_code may take;
 	// nil means DefaultRefundReasons.
 	RefundReasons []string
+	// PaymentTypes are the payment type codes KRA has in use; nil means
+	// DefaultPaymentTypes.
+	PaymentTypes []string
+	// Bands are the bands KRA has in use; nil means all five.
+	Bands []Band
+	// ItemClasses are the item classification codes KRA lists as in use;
+	// nil means that none have been fetched, and item_class is checked
+	// for its form only.
+	ItemClasses map[string]bool
 }
+
+// DefaultPaymentTypes are KRA's payment types, code class 07
+// (spec/etims.md §A4.3): 01 cash, 02 credit, 03 cash/credit, 04 bank
+// cheque, 05 debit and credit card, 06 mobile money, 07 other.
+var DefaultPaymentTypes = []string{"01", "02", "03", "04", "05", "06", "07"}
+
+func (r Rules) paymentTypes() []string {
+	if r.PaymentTypes == nil {
+		return DefaultPaymentTypes
+	}
+	return r.PaymentTypes
+}
+
+func (r Rules) bandInUse(b Band) bool { return r.Bands == nil || slices.Contains(r.Bands, b) }
 
 // DefaultRefundReasons are KRA's credit note reasons, code class 32
 // (spec/etims.md §A4.3): 01 Missing Quantity, 02 Missing data, 03
@@ -112,9 +137,12 @@ func Validate(s *sale.Sale, rules Rules) error {
 			errs.Add("reason_code", "%q is not one of KRA's credit note reasons: %s (%s)", s.ReasonCode, strings.Join(reasons, ", "), reasonNames)
 		}
 	}
-	rates := rules.rates()
+	if code := paymentType(s.Payments); code != "" && !slices.Contains(rules.paymentTypes(), code) {
+		errs.Add(paymentField(s.Payments), "pays by KRA's payment type %s (%s), which KRA's code class 07 no longer lists (in use: %s); pay by another means",
+			code, PaymentTypeName(code), strings.Join(rules.paymentTypes(), ", "))
+	}
 	for i := range s.Lines {
-		validateLine(&errs, i, &s.Lines[i], rates)
+		validateLine(&errs, i, &s.Lines[i], rules)
 	}
 	for i := range s.Charges {
 		errs.Add(fmt.Sprintf("charges[%d]", i), "KRA's sale has no document charge: add %q as a line of its own (an item registered with KRA, such as a service)", s.Charges[i].Reason)
@@ -123,7 +151,7 @@ func Validate(s *sale.Sale, rules Rules) error {
 		if d.Category == "" {
 			continue
 		}
-		if _, err := rates.BandOf(d.Category, d.Rate); err != nil {
+		if _, err := rules.bandOf(d.Category, d.Rate); err != nil {
 			errs.Add(fmt.Sprintf("discounts[%d].vat_rate", i), "%v", err)
 		}
 		if d.ExemptionReason != "" {
@@ -159,7 +187,28 @@ func validateBuyer(errs *sale.Errors, b *sale.Buyer) {
 	}
 }
 
-func validateLine(errs *sale.Errors, i int, l *sale.Line, rates Rates) {
+// bandOf is Rates.BandOf that also refuses a band KRA's code class 04
+// has out of use.
+func (r Rules) bandOf(c sale.VATCategory, rate money.Decimal) (Band, error) {
+	b, err := r.rates().BandOf(c, rate)
+	if err == nil && !r.bandInUse(b) {
+		return 0, fmt.Errorf("KRA's code class 04 has band %s (%s) out of use: this line cannot be sold under it", b, b.Label())
+	}
+	return b, err
+}
+
+// paymentField names the payment a payment type comes from: the one
+// payment, or all of them for a mix.
+func paymentField(ps []sale.Payment) string {
+	for i := range ps {
+		if ps[i].Means != ps[0].Means {
+			return "payments"
+		}
+	}
+	return "payments[0].means"
+}
+
+func validateLine(errs *sale.Errors, i int, l *sale.Line, rules Rules) {
 	path := fmt.Sprintf("lines[%d]", i)
 	for _, f := range []struct {
 		name string
@@ -169,7 +218,7 @@ func validateLine(errs *sale.Errors, i int, l *sale.Line, rates Rates) {
 			errs.Add(path+"."+f.name, "%s has more than %d decimals; KRA takes quantities and prices with %d", f.v, kraScale, kraScale)
 		}
 	}
-	if _, err := rates.BandOf(l.Category, l.Rate); err != nil {
+	if _, err := rules.bandOf(l.Category, l.Rate); err != nil {
 		errs.Add(path+".vat_rate", "%v", err)
 	}
 	if l.ExemptionReason != "" {
@@ -186,6 +235,9 @@ func validateLine(errs *sale.Errors, i int, l *sale.Line, rates Rates) {
 	}
 	requireCode(errs, path+".item_class", l.ItemClass, maxItemClass, isDigits,
 		"KRA's item classification code (itemClsCd, from selectItemClsList), up to 10 digits such as 5059690800")
+	if rules.ItemClasses != nil && isDigits(l.ItemClass) && !rules.ItemClasses[l.ItemClass] {
+		errs.Add(path+".item_class", "%q is not an item class KRA lists as in use (selectItemClsList); choose the item's class from KRA's list", l.ItemClass)
+	}
 	requireCode(errs, path+".packaging_unit", l.PackagingUnit, maxUnitCode, isUpperAlnum,
 		"KRA's packaging unit code (pkgUnitCd, code list), such as NT or CTN")
 	requireCode(errs, path+".quantity_unit", l.QuantityUnit, maxUnitCode, isUpperAlnum,

@@ -466,9 +466,9 @@ func ParseCashRounding(v string) (money.Decimal, error) {
 func (w *wirePayment) validate(errs *Errors, path string) Payment {
 	p := Payment{Means: PaymentMeans(w.Means)}
 	switch p.Means {
-	case Cash, Card, BankTransfer, Credit, Other:
+	case Cash, Card, BankTransfer, Credit, MobileMoney, Other:
 	default:
-		errs.Add(path+".means", `must be one of "cash", "card", "bank_transfer", "credit", "other"`)
+		errs.Add(path+".means", `must be one of "cash", "card", "bank_transfer", "credit", "mobile_money", "other"`)
 	}
 	if w.Amount != nil {
 		if a, ok := parseAmount(errs, path+".amount", w.Amount, AmountScale); ok {

@@ -232,7 +232,7 @@ var goodSales = []struct {
 				{"name": "Rent", "quantity": "1", "unit_price": "1000", "vat_category": "E", "vat_rate": "0"},
 				{"name": "Fine", "quantity": "1", "unit_price": "1", "vat_category": "O", "vat_rate": null}
 			],
-			"payments": [{"means": "cash", "amount": "10.00"}, {"means": "card"}, {"means": "bank_transfer", "amount": "0"}, {"means": "credit"}, {"means": "other"}]
+			"payments": [{"means": "cash", "amount": "10.00"}, {"means": "card"}, {"means": "bank_transfer", "amount": "0"}, {"means": "credit"}, {"means": "mobile_money"}, {"means": "other"}]
 		}`,
 		want: &sale.Sale{
 			Kind: sale.CreditNote, Currency: "SAR", Original: "INV-17", Reason: "returned", Note: "thank you\ncome again",
@@ -246,7 +246,7 @@ var goodSales = []struct {
 			},
 			Payments: []sale.Payment{
 				{Means: sale.Cash, Amount: ptr(d("10.00"))}, {Means: sale.Card}, {Means: sale.BankTransfer, Amount: ptr(d("0"))},
-				{Means: sale.Credit}, {Means: sale.Other},
+				{Means: sale.Credit}, {Means: sale.MobileMoney}, {Means: sale.Other},
 			},
 		},
 	},
@@ -390,7 +390,7 @@ func checkInvariants(t *testing.T, s *sale.Sale) {
 	}
 	for i, p := range s.Payments {
 		switch p.Means {
-		case sale.Cash, sale.Card, sale.BankTransfer, sale.Credit, sale.Other:
+		case sale.Cash, sale.Card, sale.BankTransfer, sale.Credit, sale.MobileMoney, sale.Other:
 		default:
 			t.Errorf("payments[%d]: means %q accepted", i, p.Means)
 		}

@@ -39,13 +39,17 @@ const (
 type PaymentMeans string
 
 // The payment means. Regimes map these to their code lists (ZATCA UNCL4461:
-// cash 10, card 48, bank transfer 42, credit 30, other 1).
+// cash 10, card 48, bank transfer 42, credit 30, mobile money and other 1;
+// KRA class 07: cash 01, credit 02, card 05, mobile money 06, other 07).
 const (
 	Cash         PaymentMeans = "cash"
 	Card         PaymentMeans = "card"
 	BankTransfer PaymentMeans = "bank_transfer"
 	Credit       PaymentMeans = "credit"
-	Other        PaymentMeans = "other"
+	// MobileMoney is a payment from a mobile wallet (M-Pesa, Airtel
+	// Money, STC Pay).
+	MobileMoney PaymentMeans = "mobile_money"
+	Other       PaymentMeans = "other"
 )
 
 // Sale is a validated sale. Build one with Decode.

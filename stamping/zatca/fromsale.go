@@ -117,7 +117,12 @@ var paymentMeansCodes = map[sale.PaymentMeans]string{
 	sale.Card:         "48", // bank card
 	sale.BankTransfer: "42", // payment to bank account
 	sale.Credit:       "30", // credit transfer
-	sale.Other:        "1",  // instrument not defined
+	// UNCL4461 has no code for a mobile wallet, and none of its codes
+	// (card, credit transfer, online payment service) says what the till
+	// took; "instrument not defined" is true and keeps a sale paid by
+	// wallet issuable.
+	sale.MobileMoney: "1",
+	sale.Other:       "1", // instrument not defined
 }
 
 // noPaymentMeans is written when the sale names no payment means:

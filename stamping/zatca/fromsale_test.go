@@ -265,6 +265,7 @@ func TestFromSalePaymentMeans(t *testing.T) {
 		{[]sale.PaymentMeans{sale.BankTransfer}, "42"},
 		{[]sale.PaymentMeans{sale.Credit}, "30"},
 		{[]sale.PaymentMeans{sale.Other}, "1"},
+		{[]sale.PaymentMeans{sale.MobileMoney}, "1"},
 		{[]sale.PaymentMeans{sale.Card, sale.Cash, sale.Card}, "48,10"},
 	} {
 		s := fxSale()

@@ -62,7 +62,7 @@ func Validate(s *sale.Sale, seller stamping.Seller, opts Options) error {
 
 	for i, p := range s.Payments {
 		if _, ok := paymentMeansCodes[p.Means]; !ok {
-			errs.Add(fmt.Sprintf("payments[%d].means", i), `must be one of "cash", "card", "bank_transfer", "credit", "other"`)
+			errs.Add(fmt.Sprintf("payments[%d].means", i), `must be one of "cash", "card", "bank_transfer", "credit", "mobile_money", "other"`)
 		}
 	}
 

@@ -11,32 +11,78 @@ import (
 	"syscall"
 	"time"
 
+	etimssim "github.com/egsd/egsd/sim/etims"
 	zatcasim "github.com/egsd/egsd/sim/zatca"
+	"github.com/egsd/egsd/stamping/etims"
 )
 
+// simulator is what `egsd sim` serves: the handler, Close to release the
+// requests a fault holds, and the banner that says where to point a unit.
+type simulator struct {
+	handler http.Handler
+	close   func()
+	banner  func(root string)
+}
+
 func runSim(ctx context.Context, io IO, args []string) error {
-	fs := newFlags(io, "sim", "sim zatca [--listen HOST:PORT] [fault flags]")
-	listen := fs.String("listen", "127.0.0.1:8443", "address to serve the simulator on (keep it on loopback)")
-	var cfg zatcasim.Config
-	cfg.AddFlags(fs)
-	regime, err := parseAction(fs, args, "sim needs a regime: zatca")
+	regime := ""
+	if len(args) > 0 {
+		regime = args[0]
+	}
+	var newSim func() simulator
+	var validate func() error
+	var listen *string
+	fs := newFlags(io, "sim", "sim zatca|etims [--listen HOST:PORT] [--profile oscu|vscu] [fault flags]")
+	switch regime {
+	case "etims":
+		listen = fs.String("listen", "127.0.0.1:8088", "address to serve the simulator on (keep it on loopback)")
+		var cfg etimssim.Config
+		cfg.AddFlags(fs)
+		validate = func() error { return cfg.Faults.Validate() }
+		newSim = func() simulator {
+			s := etimssim.New(cfg)
+			return simulator{handler: s, close: s.Close, banner: func(root string) {
+				fmt.Fprintf(io.Stdout, "KRA eTIMS simulator; fault admin at %s/admin/faults\n", root)
+				for _, p := range []etims.Profile{etims.OSCU, etims.VSCU} {
+					if cfg.Profile == "" || cfg.Profile == p {
+						fmt.Fprintf(io.Stdout, "%-5s base_url %s\n", p, etimssim.BaseURL(root, p))
+					}
+				}
+				if cfg.Profile != etims.OSCU {
+					fmt.Fprintf(io.Stdout, "vscu  paths.lookup %s\n", etimssim.VSCULookupPath)
+				}
+			}}
+		}
+	default:
+		listen = fs.String("listen", "127.0.0.1:8443", "address to serve the simulator on (keep it on loopback)")
+		var cfg zatcasim.Config
+		cfg.AddFlags(fs)
+		validate = func() error { return cfg.Faults.Validate() }
+		newSim = func() simulator {
+			s := zatcasim.New(cfg)
+			return simulator{handler: s, close: s.Close, banner: func(root string) {
+				fmt.Fprintf(io.Stdout, "ZATCA simulator (developer-portal OTP %s); fault admin at %s/admin/faults\n", zatcasim.DeveloperPortalOTP, root)
+				s.WriteURLs(io.Stdout, root)
+			}}
+		}
+	}
+	regime, err := parseAction(fs, args, "sim needs a regime: zatca or etims")
 	if err != nil {
 		return err
 	}
-	if regime != "zatca" {
-		return usagef("unknown simulator %q: this build has zatca", regime)
+	if regime != "zatca" && regime != "etims" {
+		return usagef("unknown simulator %q: this build has zatca and etims", regime)
 	}
-	if err := cfg.Faults.Validate(); err != nil {
+	if err := validate(); err != nil {
 		return usagef("%v", err)
 	}
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
-	s := zatcasim.New(cfg)
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(io.Stdout, "ZATCA simulator (developer-portal OTP %s); fault admin at http://%s/admin/faults\n", zatcasim.DeveloperPortalOTP, l.Addr())
-	s.WriteURLs(io.Stdout, "http://"+l.Addr().String())
+	sim := newSim()
+	sim.banner("http://" + l.Addr().String())
+	srv := &http.Server{Handler: sim.handler, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
@@ -47,7 +93,7 @@ func runSim(ctx context.Context, io IO, args []string) error {
 	case <-ctx.Done():
 	}
 	// Release requests a timeout fault is holding, or Shutdown would wait for them.
-	s.Close()
+	sim.close()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
