@@ -257,6 +257,8 @@ func meansLabel(m sale.PaymentMeans) string {
 		return "Bank transfer"
 	case sale.Credit:
 		return "Credit"
+	case sale.MobileMoney:
+		return "Mobile money"
 	case sale.Other:
 		return "Other"
 	}
@@ -280,6 +282,7 @@ var localLabels = map[string]map[string]string{
 		"Card":            "بطاقة",
 		"Bank transfer":   "تحويل بنكي",
 		"Credit":          "آجل",
+		"Mobile money":    "محفظة إلكترونية",
 		"Other":           "أخرى",
 		"Tendered":        "المبلغ المستلم",
 		"Change":          "الباقي",

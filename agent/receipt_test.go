@@ -405,8 +405,8 @@ func TestPaymentRows(t *testing.T) {
 	cases := []struct{ name, payments, want string }{
 		{"exact cash", `[{"means":"cash","tendered":"11.50"}]`, "Cash=11.50;Tendered=11.50;"},
 		{"cash with change", `[{"means":"cash","amount":"11.50","tendered":"20.00"}]`, "Cash=11.50;Tendered=20.00;Change=8.50;"},
-		{"every means", `[{"means":"card","amount":"1.00"},{"means":"bank_transfer","amount":"2.00"},{"means":"credit","amount":"3.00"},{"means":"other","amount":"4.00"},{"means":"cash","tendered":"5.00"}]`,
-			"Card=1.00;Bank transfer=2.00;Credit=3.00;Other=4.00;Cash=1.50;Tendered=5.00;Change=3.50;"},
+		{"every means", `[{"means":"card","amount":"1.00"},{"means":"bank_transfer","amount":"2.00"},{"means":"credit","amount":"3.00"},{"means":"other","amount":"4.00"},{"means":"mobile_money","amount":"0.50"},{"means":"cash","tendered":"5.00"}]`,
+			"Card=1.00;Bank transfer=2.00;Credit=3.00;Other=4.00;Mobile money=0.50;Cash=1.00;Tendered=5.00;Change=4.00;"},
 		{"split unknown", `[{"means":"card"},{"means":"cash"}]`, "Card=;Cash=;"},
 	}
 	for _, c := range cases {
