@@ -43,7 +43,7 @@ func TestETIMSBadInput(t *testing.T) {
 		return `{"kind":"credit_note","original":"` + orig + `","reason":"Goods returned","reason_code":"01",` + extra +
 			`"lines":[` + lines + `],"payments":[{"means":"cash"}]}`
 	}
-	for i, tc := range ([]struct{ name, field, body string }{
+	for i, tc := range []struct{ name, field, body string }{
 		{"PIN too short", "buyer.vat_number", keInvoice(`"buyer":{"name":"X Ltd","vat_number":"P05123456A"},`, keLine(0, "1"))},
 		{"PIN in lower case", "buyer.vat_number", keInvoice(`"buyer":{"name":"X Ltd","vat_number":"p051234567a"},`, keLine(0, "1"))},
 		{"PIN starting with a digit", "buyer.vat_number", keInvoice(`"buyer":{"name":"X Ltd","vat_number":"1051234567A"},`, keLine(0, "1"))},
@@ -76,7 +76,7 @@ func TestETIMSBadInput(t *testing.T) {
 		{"credit note without its original's PIN", "buyer.vat_number", note(withBuyer, "", keLine(0, "1"))},
 		{"credit note for an item its original lacks", "lines[0]", note(withBuyer, buyer, keLine(3, "1"))},
 		{"credit note for a document issued elsewhere", "original_external", strings.Replace(note("ELSEWHERE-1", buyer, keLine(0, "1")), `"kind"`, `"original_external":true,"kind"`, 1)},
-	}) {
+	} {
 		key := fmt.Sprint("bad-", i)
 		t.Run(tc.name, func(t *testing.T) {
 			head, err := u.a.Store().Head()
