@@ -52,7 +52,13 @@ type notePlan struct {
 // 400 naming the field otherwise. What depends on the notes already issued
 // is checked by plan.ref.Check, in the issue transaction.
 func (a *Agent) planNote(s *sale.Sale, role Role, corrective uint64) (*notePlan, error) {
+	_, numbered := a.regime.(stamping.Numbered)
 	if s.OriginalExternal {
+		if numbered {
+			// The authority needs the number it accepted the original under.
+			return nil, invalidSale(sale.Errors{{Field: "original_external", Rule: fmt.Sprintf(
+				"a note must name a document of this unit: the %s regime sends each note with the number the authority accepted its original under, which egsd knows only for its own documents", a.regime.Name())}})
+		}
 		return a.planExternalNote(s, role)
 	}
 	var orig *queue.Record
@@ -113,7 +119,7 @@ func (a *Agent) planNote(s *sale.Sale, role Role, corrective uint64) (*notePlan,
 	number := cmpOr(orig.Number, strconv.FormatUint(orig.Counter, 10))
 	plan := &notePlan{number: number, lines: lines,
 		audit: map[string]string{"original": number, "original_counter": strconv.FormatUint(orig.Counter, 10)}}
-	chk := &creditCheck{kind: s.Kind, name: name, noteLines: s.Lines, lines: lines, share: share, limits: limits,
+	chk := &creditCheck{kind: s.Kind, name: name, numbered: numbered, noteLines: s.Lines, lines: lines, share: share, limits: limits,
 		hints: groupHints(&noteTotals, origTotals)}
 	plan.ref = &queue.NoteRef{Original: orig.Counter, Corrective: corrective != 0,
 		Check: func(o *queue.Record, refs queue.References) (queue.Credit, error) {
@@ -147,7 +153,10 @@ func (a *Agent) planExternalNote(s *sale.Sale, role Role) (*notePlan, error) {
 // creditCheck is what a note's check in the issue transaction needs: the
 // note's share of its original and the original's limits.
 type creditCheck struct {
-	kind      sale.Kind
+	kind sale.Kind
+	// numbered: the authority numbers what it accepts (stamping.Numbered),
+	// and a note is sent with its original's number.
+	numbered  bool
 	name      string      // the original, as messages name it
 	noteLines []sale.Line // the note's lines, for their names
 	lines     []int       // per note line, the original line it corrects
@@ -217,6 +226,10 @@ func (chk *creditCheck) check(o *queue.Record, refs queue.References) (queue.Cre
 				"%s was rejected by the authority: it cannot be debited; a manager issues its corrective credit note (POST /v1/documents/%d/credit-note)", name, o.Counter)}}
 		}
 		return unchangedCredit(refs), nil
+	}
+	if chk.numbered && o.Status == queue.StatusRejected {
+		return queue.Credit{}, sale.Errors{{Field: "original", Rule: fmt.Sprintf(
+			"%s was rejected by the authority, which therefore never numbered it: a credit note is sent with its original's number, so none can be issued for it; issue the sale again correctly instead", name)}}
 	}
 	before, err := decodeCredited(refs.Credited)
 	if errors.Is(err, errCreditedForm) {

@@ -61,8 +61,9 @@ func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
 	r := &receipt.Receipt{
 		Title: printable(info.Title), TitleLocal: printable(info.TitleLocal),
 		SellerName: printable(seller.Name), SellerNameLocal: printable(seller.NameLocal), SellerVAT: printable(seller.VATNumber),
-		Address: printable(joinNonEmpty(", ", strings.TrimSpace(seller.BuildingNumber+" "+seller.Street), seller.District, strings.TrimSpace(seller.PostalCode+" "+seller.City))),
-		QR:      info.QR,
+		Address:        printable(joinNonEmpty(", ", strings.TrimSpace(seller.BuildingNumber+" "+seller.Street), seller.District, strings.TrimSpace(seller.PostalCode+" "+seller.City))),
+		QR:             info.QR,
+		SellerVATLabel: printable(info.TaxNumberLabel),
 	}
 	number := printable(info.Number)
 	if number == "" {
@@ -72,11 +73,14 @@ func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
 		receipt.Field{Label: "Date", Value: printable(strings.Replace(orDefault(info.Timestamp, rec.IssuedAt.Format(time.DateTime)), "T", " ", 1))})
 	if s.Buyer != nil {
 		r.Fields = appendField(r.Fields, "Buyer", printable(s.Buyer.Name))
-		r.Fields = appendField(r.Fields, "Buyer VAT No", printable(s.Buyer.VATNumber))
+		r.Fields = appendField(r.Fields, "Buyer "+orDefault(printable(info.TaxNumberLabel), "VAT No"), printable(s.Buyer.VATNumber))
 	}
 	if s.Kind.IsNote() {
 		r.Fields = appendField(r.Fields, "Original", printable(s.Original))
 		r.Fields = appendField(r.Fields, "Reason", printable(s.Reason))
+	}
+	for _, f := range info.Fields {
+		r.Fields = appendField(r.Fields, printable(f.Label), printable(f.Value))
 	}
 	for i := range s.Lines {
 		l := &s.Lines[i]
@@ -110,10 +114,14 @@ func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
 func withSigned(info, signed stamping.ReceiptInfo) stamping.ReceiptInfo {
 	for _, f := range []struct{ dst, src *string }{{&info.Number, &signed.Number}, {&info.Title, &signed.Title},
 		{&info.TitleLocal, &signed.TitleLocal}, {&info.Timestamp, &signed.Timestamp}, {&info.Total, &signed.Total},
-		{&info.VAT, &signed.VAT}, {&info.QR, &signed.QR}} {
+		{&info.VAT, &signed.VAT}, {&info.QR, &signed.QR}, {&info.TaxNumberLabel, &signed.TaxNumberLabel}} {
 		if *f.src != "" {
 			*f.dst = *f.src
 		}
+	}
+	info.Fields = append(info.Fields, signed.Fields...)
+	if len(signed.TaxTable) > 0 {
+		info.TaxTable = signed.TaxTable
 	}
 	return info
 }
@@ -197,8 +205,15 @@ func totalRows(s *sale.Sale, t *sale.Totals, info *stamping.ReceiptInfo, labels 
 		}
 	}
 	rows = append(rows, row("Total excl. VAT", "", t.Taxable.String()))
-	for _, c := range t.Categories {
-		rows = append(rows, receipt.Field{Label: vatGroupName(c.Category, c.Rate) + " on " + c.Taxable.String(), Value: c.VAT.String()})
+	if len(info.TaxTable) > 0 {
+		// The regime's own table (eTIMS: the bands) replaces the breakdown.
+		for _, f := range info.TaxTable {
+			rows = append(rows, receipt.Field{Label: textpolicy.Printable(f.Label), Value: textpolicy.Printable(f.Value)})
+		}
+	} else {
+		for _, c := range t.Categories {
+			rows = append(rows, receipt.Field{Label: vatGroupName(c.Category, c.Rate) + " on " + c.Taxable.String(), Value: c.VAT.String()})
+		}
 	}
 	rows = append(rows, row("VAT", "", orDefault(textpolicy.Printable(info.VAT), t.VAT.String())))
 	due := orDefault(textpolicy.Printable(info.Total), t.Payable.String())

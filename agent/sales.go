@@ -81,6 +81,12 @@ func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte
 	if err != nil {
 		return nil, false, err
 	}
+	if refusal, err := a.offlineRefusal(); err != nil || refusal != nil {
+		if err != nil {
+			return nil, false, err
+		}
+		return nil, false, refusal
+	}
 	stored := body
 	var note *notePlan
 	if s.Kind.IsNote() {

@@ -87,6 +87,23 @@ type ReceiptInfo struct {
 	Total      string `json:"total"`     // payable, tax inclusive
 	VAT        string `json:"vat"`
 	QR         string `json:"qr"`
+	// TaxNumberLabel names the seller's and the buyer's tax numbers on the
+	// receipt ("KRA PIN"); empty means "VAT No".
+	TaxNumberLabel string `json:"tax_number_label,omitempty"`
+	// Fields are facts of the regime printed, labelled, under the
+	// document's number and date (eTIMS: the SCU ID, the CU invoice
+	// number, the control unit's signature).
+	Fields []ReceiptField `json:"fields,omitempty"`
+	// TaxTable, when set, is printed in place of the VAT breakdown by
+	// category: the regime's own table (eTIMS: bands B, E, C, D, A and a
+	// total).
+	TaxTable []ReceiptField `json:"tax_table,omitempty"`
+}
+
+// ReceiptField is one labelled row a regime adds to a receipt.
+type ReceiptField struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
 }
 
 // Clearance is implemented by regimes some of whose documents the authority
@@ -230,6 +247,16 @@ type AuthoritySigned interface {
 	// fields it leaves empty are taken from the issued document's
 	// ReceiptInfo.
 	Signed(answer []byte) (ReceiptInfo, error)
+}
+
+// OfflineLimited is implemented by regimes whose units may issue for a
+// limited time only while the authority signs nothing (KRA's VSCU):
+// CheckOffline returns why issuing must stop, or nil. waitingSince is
+// when the unit last heard from the authority, or, if later, when the
+// oldest document still waiting for it was issued; the agent does not
+// call it while nothing waits.
+type OfflineLimited interface {
+	CheckOffline(waitingSince, now time.Time) error
 }
 
 // Numbered is implemented by StampRemote regimes whose authority numbers the

@@ -29,6 +29,9 @@ type Receipt struct {
 	SellerName, SellerNameLocal string
 	Address                     string
 	SellerVAT                   string
+	// SellerVATLabel names SellerVAT in the header; empty means "VAT No"
+	// (Kenya: "KRA PIN").
+	SellerVATLabel string
 	// Fields are label/value rows under the header: number, date, buyer,
 	// the original document of a note.
 	Fields []Field
@@ -129,7 +132,11 @@ func (l *Layout) Render(r *Receipt) (*Job, error) {
 	w.heading(r.SellerNameLocal, r.SellerName)
 	w.wrapped(r.Address, escpos.AlignCenter)
 	if r.SellerVAT != "" {
-		w.text("VAT No " + r.SellerVAT)
+		label := r.SellerVATLabel
+		if label == "" {
+			label = "VAT No"
+		}
+		w.text(label + " " + r.SellerVAT)
 	}
 	w.rule()
 	for _, f := range r.Fields {

@@ -15,22 +15,25 @@ import (
 
 	"github.com/egsd/egsd/agent"
 	"github.com/egsd/egsd/device/fakeprinter"
+	etimssim "github.com/egsd/egsd/sim/etims"
 	zatcasim "github.com/egsd/egsd/sim/zatca"
 )
 
-// demoUnit is what `egsd run --demo` wires around the agent: the ZATCA
-// simulator as the authority and a virtual printer, both in this process.
+// demoUnit is what `egsd run --demo` wires around the agent: the ZATCA or
+// KRA simulator as the authority and a virtual printer, all in this
+// process.
 type demoUnit struct {
 	simURL   string
 	sim      *zatcasim.Server
+	kra      *etimssim.Server
 	simSrv   *http.Server
 	printer  *fakeprinter.Printer
 	receipts string
 }
 
 // startDemoUnit starts the demo's authority and printer and points cfg at
-// them. regime is "zatca" (the simulator, onboarded once the agent runs) or
-// "test" (no authority).
+// them. regime is "zatca" or "etims" (the simulator, onboarded once the
+// agent runs) or "test" (no authority).
 func startDemoUnit(cfg *agent.Config, regime string, withPrinter bool, log zerolog.Logger) (*demoUnit, error) {
 	d := &demoUnit{}
 	switch regime {
@@ -47,8 +50,25 @@ func startDemoUnit(cfg *agent.Config, regime string, withPrinter bool, log zerol
 		cfg.Regime.Name = "zatca"
 		cfg.Regime.Options = map[string]any{"base_url": d.simURL + "/e-invoicing/developer-portal", "invoice_prefix": "DEMO-"}
 		cfg.Submit.Enabled = true
+	case "etims":
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("demo simulator: %w", err)
+		}
+		// A demo directory kept from an earlier run was initialised with
+		// another simulator: let it initialise again.
+		d.kra = etimssim.New(etimssim.Config{Reinitialise: true})
+		d.simSrv = &http.Server{Handler: d.kra, ReadHeaderTimeout: 10 * time.Second}
+		go d.simSrv.Serve(l)
+		d.simURL = "http://" + l.Addr().String()
+		cfg.Regime.Name = "etims"
+		cfg.Regime.Currency = "KES"
+		cfg.Regime.Options = map[string]any{"base_url": d.simURL + "/etims-api", "invoice_prefix": "DEMO-"}
+		cfg.Seller = agent.SellerConfig{Name: "Duka Demo Ltd", VATNumber: DemoKRAPIN, Street: "Moi Avenue", BuildingNumber: "12",
+			City: "Nairobi", Country: "KE"}
+		cfg.Submit.Enabled = true
 	default:
-		return nil, usagef("--demo-regime must be zatca or test, not %q", regime)
+		return nil, usagef("--demo-regime must be zatca, etims or test, not %q", regime)
 	}
 	if withPrinter {
 		// The printer starts before the store: create the data directory
@@ -77,7 +97,7 @@ func startDemoUnit(cfg *agent.Config, regime string, withPrinter bool, log zerol
 // onboard registers the demo unit with the simulator as the demo
 // technician would, through the agent's API.
 func (d *demoUnit) onboard(ctx context.Context, url string) error {
-	if d.sim == nil {
+	if d.sim == nil && d.kra == nil {
 		return nil
 	}
 	c := newClient(url, "")
@@ -86,7 +106,11 @@ func (d *demoUnit) onboard(ctx context.Context, url string) error {
 		return err
 	}
 	c.token = sess.Token
-	body, _ := json.Marshal(map[string]string{"otp": zatcasim.DeveloperPortalOTP})
+	otp := zatcasim.DeveloperPortalOTP
+	if d.kra != nil {
+		otp = "" // KRA's initialisation takes none
+	}
+	body, _ := json.Marshal(map[string]string{"otp": otp})
 	_, problem, err := postOnboarding(ctx, c, body)
 	if err != nil {
 		return err
@@ -102,7 +126,15 @@ func (d *demoUnit) Close() {
 		d.printer.Close()
 	}
 	if d.simSrv != nil {
-		d.sim.Close()
+		if d.sim != nil {
+			d.sim.Close()
+		}
+		if d.kra != nil {
+			d.kra.Close()
+		}
 		d.simSrv.Close()
 	}
 }
+
+// DemoKRAPIN is the demo seller's KRA PIN: a letter, nine digits, a letter.
+const DemoKRAPIN = "P051234567D"

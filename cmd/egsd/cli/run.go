@@ -25,11 +25,11 @@ var demoUsers = []struct{ name, role, password string }{
 }
 
 func runRun(ctx context.Context, io IO, args []string) error {
-	fs := newFlags(io, "run", "run [--config FILE] | run --demo [--data DIR] [--demo-regime zatca|test] [--demo-printer=false]")
+	fs := newFlags(io, "run", "run [--config FILE] | run --demo [--data DIR] [--demo-regime zatca|etims|test] [--demo-printer=false]")
 	cfgFlag := fs.String("config", "", "configuration file (default $EGSD_CONFIG or "+defaultConfigPath+")")
 	demo := fs.Bool("demo", false, "run on built-in demo settings: the ZATCA simulator, a virtual printer, a demo seller and demo users (never on a real till)")
 	data := fs.String("data", "demo-data", "data directory in demo mode")
-	demoRegime := fs.String("demo-regime", "zatca", "demo mode: zatca (an in-process ZATCA simulator, onboarded at start) or test (the test regime, no authority)")
+	demoRegime := fs.String("demo-regime", "zatca", "demo mode: zatca (an in-process ZATCA simulator, onboarded at start), etims (an in-process KRA eTIMS simulator, the unit initialised at start) or test (the test regime, no authority)")
 	demoPrinter := fs.Bool("demo-printer", true, "demo mode: print to a virtual printer that writes each receipt as PNG and text into DIR/receipts")
 	listen := fs.String("listen", "", "override api.listen (host:port)")
 	if err := parse(fs, args); err != nil {
@@ -77,12 +77,16 @@ func runRun(ctx context.Context, io IO, args []string) error {
 		}
 		ready = func(url string) {
 			printDemoBanner(io, cfg.DataDir, url, unit)
-			if unit.sim != nil {
+			if unit.sim != nil || unit.kra != nil {
 				go func() {
 					octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 					defer cancel()
 					if err := unit.onboard(octx, url); err != nil {
 						log.Error().Err(err).Msg("demo: onboarding with the simulator failed (a demo directory from an earlier run was onboarded with another simulator: remove it)")
+						return
+					}
+					if unit.kra != nil {
+						log.Info().Msg("demo: the unit is initialised with the KRA simulator; sales are signed by its control unit")
 						return
 					}
 					log.Info().Msg("demo: the unit is onboarded with the ZATCA simulator; sales are stamped and reported")
@@ -111,6 +115,11 @@ func printDemoBanner(io IO, dataDir, url string, unit *demoUnit) {
 	if unit.sim != nil {
 		authority = "ZATCA simulator at " + unit.simURL + " (onboarding now, OTP " + zatcasim.DeveloperPortalOTP + ")"
 	}
+	example := "examples/sale.json"
+	if unit.kra != nil {
+		authority = "KRA eTIMS simulator (OSCU) at " + unit.simURL + " (the unit is initialised now; seller KRA PIN " + DemoKRAPIN + ")"
+		example = "examples/sale-etims.json"
+	}
 	printer := "none"
 	if unit.printer != nil {
 		printer = "virtual, receipts as PNG and text in " + unit.receipts
@@ -128,9 +137,9 @@ egsd is running in DEMO mode: documents have no legal value
 Issue a sale from another terminal (later commands find the agent through
 the session that login saves):
   ./bin/egsd login --api %s --user cashier --password cashier-demo
-  ./bin/egsd sale examples/sale.json
+  ./bin/egsd sale %s
   ./bin/egsd status
 
 Stop with Ctrl-C.
-`, dataDir, url, authority, printer, url)
+`, dataDir, url, authority, printer, url, example)
 }

@@ -1,0 +1,145 @@
+package etims_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/egsd/egsd/stamping"
+	"github.com/egsd/egsd/stamping/etims"
+	"github.com/egsd/egsd/stamping/sale"
+)
+
+var _ stamping.Numbered = (*etims.Regime)(nil)
+
+// onboarded is an initialised regime against a recorder answering the
+// OSCU paths given (the base URL has no /etims-api prefix).
+func onboarded(t *testing.T, answers map[string]string) (*etims.Regime, *recorder) {
+	t.Helper()
+	answers["/selectInitOsdcInfo"] = initAnswer
+	rc, srv := newRecorder(t, answers)
+	r := newRegime(t, t.TempDir(), etims.Options{BaseURL: srv.URL}, nil)
+	if err := r.Onboard(context.Background(), stamping.OnboardRequest{}, nil, func([]byte) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	rc.mu.Lock()
+	rc.requests = nil
+	rc.mu.Unlock()
+	return r, rc
+}
+
+func stamped(t *testing.T, r *etims.Regime, counter uint64, s *sale.Sale) stamping.Submission {
+	t.Helper()
+	doc, err := r.Stamp(stamping.Slot{Counter: counter, IssuedAt: nairobi("2026-01-15 10:30:00")}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stamping.Submission{Slot: stamping.Slot{Counter: counter}, Document: doc.Bytes, Hash: doc.Hash, Attempt: 1}
+}
+
+// SubmitNumbered sends the template numbered n, and the journal's answer
+// holds the exact request sent and KRA's answer; Signed reads the
+// receipt's facts out of it: the CU invoice number, the hyphenated
+// signature, the band table, and the QR built from KRA's rcptSign.
+func TestSubmitNumberedKeepsRequestAndAnswer(t *testing.T) {
+	r, rc := onboarded(t, map[string]string{"/saveTrnsSalesOsdc": oscuSave})
+	res := r.SubmitNumbered(context.Background(), stamped(t, r, 12, sampleSale()), 7, false)
+	if res.Outcome != stamping.Accepted {
+		t.Fatalf("outcome %v %v", res.Outcome, res.Messages)
+	}
+	if len(rc.requests) != 1 || rc.requests[0].path != "/saveTrnsSalesOsdc" {
+		t.Fatalf("requests %+v", rc.requests)
+	}
+	sent := rc.requests[0].body
+	if n, org, err := etims.Numbers(sent); n != 7 || org != 0 || err != nil {
+		t.Errorf("sent invcNo %d orgInvcNo %d %v", n, org, err)
+	}
+	sa, err := etims.DecodeStoredAnswer(res.Answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sa.Request, sent) || string(sa.Answer) != oscuSave {
+		t.Errorf("stored request equal to the sent one: %v; stored answer %s", bytes.Equal(sa.Request, sent), sa.Answer)
+	}
+	info, err := r.Signed(res.Answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]string{}
+	for _, f := range info.Fields {
+		fields[f.Label] = f.Value
+	}
+	want := map[string]string{"SCU ID": "KRACU0100000001", "CU Invoice No": "KRACU0100000001/7", "Receipt No": "1/1",
+		"Internal Data": "EAHS-AV6E-CUUX-SY6P-CCJY-AUP6-MI", "Receipt Signature": "QUII-27MA-TATS-HFRB"}
+	for k, v := range want {
+		if fields[k] != v {
+			t.Errorf("field %s = %q, want %q", k, fields[k], v)
+		}
+	}
+	if _, ok := fields["Original CU Invoice No"]; ok {
+		t.Error("a sale prints an original CU invoice number")
+	}
+	if info.QR != etims.QRURL(etims.Sandbox, seller.VATNumber, "00", "QUII27MATATSHFRB") || info.Number != "KE-12" || info.TaxNumberLabel != "KRA PIN" {
+		t.Errorf("info %+v", info)
+	}
+	var bands []string
+	for _, row := range info.TaxTable[1:] {
+		bands = append(bands, row.Label[:1])
+	}
+	if strings.Join(bands, "") != "BECDAT" || !strings.HasPrefix(info.TaxTable[1].Value, "500000.00  80000.00  580000.00") {
+		t.Errorf("tax table %+v", info.TaxTable)
+	}
+}
+
+// A credit note goes with its original's number; without one it is
+// rejected without calling KRA, so that its number is released.
+func TestSubmitNumberedCreditNote(t *testing.T) {
+	r, rc := onboarded(t, map[string]string{"/saveTrnsSalesOsdc": oscuSave})
+	note := stamped(t, r, 13, creditNote())
+	if res := r.SubmitNumbered(context.Background(), note, 8, false); res.Outcome != stamping.Rejected ||
+		!strings.Contains(strings.Join(res.Messages, " "), "no KRA invoice number") || len(rc.requests) != 0 {
+		t.Fatalf("note without its original's number: %+v, %d requests", res, len(rc.requests))
+	}
+	note.OriginalNumber = 7
+	res := r.SubmitNumbered(context.Background(), note, 8, false)
+	if res.Outcome != stamping.Accepted || len(rc.requests) != 1 {
+		t.Fatalf("note: %+v", res)
+	}
+	if n, org, _ := etims.Numbers(rc.requests[0].body); n != 8 || org != 7 {
+		t.Errorf("sent invcNo %d orgInvcNo %d", n, org)
+	}
+	info, err := r.Signed(res.Answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range info.Fields {
+		found = found || f.Label == "Original CU Invoice No" && f.Value == "KRACU0100000001/7"
+	}
+	if !found || info.Title != "CREDIT NOTE" {
+		t.Errorf("credit note receipt %+v", info)
+	}
+}
+
+// A resend looks the number up first and sends nothing when KRA has it;
+// the lookup's answer is what the journal keeps beside the request.
+func TestSubmitNumberedResendLooksUp(t *testing.T) {
+	lookup7 := strings.Replace(lookup, `"invcNo":2`, `"invcNo":7`, 1)
+	r, rc := onboarded(t, map[string]string{"/saveTrnsSalesOsdc": oscuSave, "/selectInvoiceDetails": lookup7})
+	res := r.SubmitNumbered(context.Background(), stamped(t, r, 12, sampleSale()), 7, true)
+	if res.Outcome != stamping.Duplicate || len(rc.requests) != 1 || rc.requests[0].path != "/selectInvoiceDetails" {
+		t.Fatalf("resend: %+v, requests %+v", res, rc.requests)
+	}
+	var lk struct {
+		InvcNo int64 `json:"invcNo"`
+	}
+	if err := json.Unmarshal(rc.requests[0].body, &lk); err != nil || lk.InvcNo != 7 {
+		t.Errorf("lookup of %d, %v", lk.InvcNo, err)
+	}
+	info, err := r.Signed(res.Answer)
+	if err != nil || !strings.HasSuffix(info.QR, "123456789ODOOGR3") {
+		t.Errorf("signed from the lookup: %+v %v", info, err)
+	}
+}
