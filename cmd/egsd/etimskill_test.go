@@ -85,7 +85,6 @@ format = "json"
 	if fi, err := os.Stat(etims.DeviceFile(data)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("device record %v %v, want mode 0600", fi, err)
 	}
-	registerItems(t, etims.OSCU, srv.URL+"/etims-api", data)
 
 	cashier, manager := newAPIClient(d.url), newAPIClient(d.url)
 	cashier.login(t, "ana", "ana-password-1")

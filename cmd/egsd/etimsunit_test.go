@@ -20,7 +20,6 @@ import (
 	"github.com/egsd/egsd/queue"
 	etimssim "github.com/egsd/egsd/sim/etims"
 	"github.com/egsd/egsd/stamping/etims"
-	"github.com/egsd/egsd/stamping/sale"
 )
 
 // The Kenyan unit of the tests: its seller's KRA PIN, a buyer's, and the
@@ -166,11 +165,6 @@ func newETIMSUnitWith(t testing.TB, mod func(*agent.Config), opts agent.Options)
 	if ans, err := tech.do(context.Background(), http.MethodPost, "/v1/onboarding", nil, []byte(`{}`)); err != nil || ans.Status != http.StatusOK {
 		t.Fatalf("POST /v1/onboarding = %d %s, %v", ans.Status, ans.Body, err)
 	}
-	profile := etims.OSCU
-	if o, _ := cfg.Regime.Options["profile"].(string); o == "vscu" {
-		profile = etims.VSCU
-	}
-	registerItems(t, profile, cfg.Regime.Options["base_url"].(string), u.data)
 	u.cashier, u.manager = newAPIClient(u.url), newAPIClient(u.url)
 	u.cashier.login(t, "ana", "ana-password-1")
 	u.manager.login(t, "boss", "boss-password-1")
@@ -191,30 +185,6 @@ func cmcKey(t testing.TB, data string) string {
 		t.Fatalf("device record: %v", err)
 	}
 	return rec.CmcKey
-}
-
-// registerItems registers the test's items with KRA (saveItem), as a
-// unit must before their first sale.
-func registerItems(t testing.TB, profile etims.Profile, base, data string) {
-	t.Helper()
-	id := etims.Identity{Profile: profile, Tin: kePIN, BhfID: "00", RegistrantID: "egsd", RegistrantName: "egsd"}
-	c := &etims.Client{BaseURL: base, Identity: id}
-	if profile == etims.OSCU {
-		c.CmcKey = etims.CmcKey(cmcKey(t, data))
-	}
-	for _, item := range keItems {
-		s, err := sale.Decode([]byte(`{"kind":"invoice","currency":"KES","lines":[`+fmt.Sprintf(item, "1")+`]}`), sale.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, err := etims.ItemFromLine(&s.Lines[0], etims.DefaultRates, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.SaveItem(context.Background(), req); err != nil {
-			t.Fatalf("saveItem %s: %v", req.ItemCd, err)
-		}
-	}
 }
 
 // issue issues body through the API and returns the document's counter

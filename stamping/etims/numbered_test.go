@@ -19,6 +19,7 @@ var _ stamping.Numbered = (*etims.Regime)(nil)
 func onboarded(t *testing.T, answers map[string]string) (*etims.Regime, *recorder) {
 	t.Helper()
 	answers["/selectInitOsdcInfo"] = initAnswer
+	answers["/saveItem"] = `{"resultCd":"000","resultMsg":"It is succeeded","resultDt":"20260115103000","data":null}`
 	rc, srv := newRecorder(t, answers)
 	r := newRegime(t, t.TempDir(), etims.Options{BaseURL: srv.URL}, nil)
 	if err := r.Onboard(context.Background(), stamping.OnboardRequest{}, nil, func([]byte) error { return nil }); err != nil {
@@ -28,6 +29,20 @@ func onboarded(t *testing.T, answers map[string]string) (*etims.Regime, *recorde
 	rc.requests = nil
 	rc.mu.Unlock()
 	return r, rc
+}
+
+// saleRequests are the requests rc received other than item registrations,
+// which the regime makes before an item's first sale.
+func saleRequests(rc *recorder) []recorded {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var out []recorded
+	for _, r := range rc.requests {
+		if r.path != "/saveItem" {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func stamped(t *testing.T, r *etims.Regime, counter uint64, s *sale.Sale) stamping.Submission {
@@ -49,10 +64,11 @@ func TestSubmitNumberedKeepsRequestAndAnswer(t *testing.T) {
 	if res.Outcome != stamping.Accepted {
 		t.Fatalf("outcome %v %v", res.Outcome, res.Messages)
 	}
-	if len(rc.requests) != 1 || rc.requests[0].path != "/saveTrnsSalesOsdc" {
-		t.Fatalf("requests %+v", rc.requests)
+	reqs := saleRequests(rc)
+	if len(reqs) != 1 || reqs[0].path != "/saveTrnsSalesOsdc" {
+		t.Fatalf("requests %+v", reqs)
 	}
-	sent := rc.requests[0].body
+	sent := reqs[0].body
 	if n, org, err := etims.Numbers(sent); n != 7 || org != 0 || err != nil {
 		t.Errorf("sent invcNo %d orgInvcNo %d %v", n, org, err)
 	}
@@ -104,10 +120,11 @@ func TestSubmitNumberedCreditNote(t *testing.T) {
 	}
 	note.OriginalNumber = 7
 	res := r.SubmitNumbered(context.Background(), note, 8, false)
-	if res.Outcome != stamping.Accepted || len(rc.requests) != 1 {
+	reqs := saleRequests(rc)
+	if res.Outcome != stamping.Accepted || len(reqs) != 1 {
 		t.Fatalf("note: %+v", res)
 	}
-	if n, org, _ := etims.Numbers(rc.requests[0].body); n != 8 || org != 7 {
+	if n, org, _ := etims.Numbers(reqs[0].body); n != 8 || org != 7 {
 		t.Errorf("sent invcNo %d orgInvcNo %d", n, org)
 	}
 	info, err := r.Signed(res.Answer)
@@ -129,13 +146,14 @@ func TestSubmitNumberedResendLooksUp(t *testing.T) {
 	lookup7 := strings.Replace(lookup, `"invcNo":2`, `"invcNo":7`, 1)
 	r, rc := onboarded(t, map[string]string{"/saveTrnsSalesOsdc": oscuSave, "/selectInvoiceDetails": lookup7})
 	res := r.SubmitNumbered(context.Background(), stamped(t, r, 12, sampleSale()), 7, true)
-	if res.Outcome != stamping.Duplicate || len(rc.requests) != 1 || rc.requests[0].path != "/selectInvoiceDetails" {
-		t.Fatalf("resend: %+v, requests %+v", res, rc.requests)
+	reqs := saleRequests(rc)
+	if res.Outcome != stamping.Duplicate || len(reqs) != 1 || reqs[0].path != "/selectInvoiceDetails" {
+		t.Fatalf("resend: %+v, requests %+v", res, reqs)
 	}
 	var lk struct {
 		InvcNo int64 `json:"invcNo"`
 	}
-	if err := json.Unmarshal(rc.requests[0].body, &lk); err != nil || lk.InvcNo != 7 {
+	if err := json.Unmarshal(reqs[0].body, &lk); err != nil || lk.InvcNo != 7 {
 		t.Errorf("lookup of %d, %v", lk.InvcNo, err)
 	}
 	info, err := r.Signed(res.Answer)
