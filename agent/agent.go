@@ -25,7 +25,6 @@ import (
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/keystore"
 	"github.com/egsd/egsd/stamping/money"
-	"github.com/egsd/egsd/stamping/sale"
 )
 
 // OwnerTokenFile is the file in the data directory that holds the owner
@@ -115,27 +114,16 @@ func New(cfg Config, opts Options) (*Agent, error) {
 		a.store.Close()
 		return nil, err
 	}
-	regime, err := stamping.New(cfg.Regime.Name, stamping.Config{
-		Seller: stamping.Seller{
-			Name: cfg.Seller.Name, NameLocal: cfg.Seller.NameLocal, VATNumber: cfg.Seller.VATNumber,
-			IDScheme: cfg.Seller.IDScheme, ID: cfg.Seller.ID,
-			Address: sale.Address{Street: cfg.Seller.Street, BuildingNumber: cfg.Seller.BuildingNumber,
-				District: cfg.Seller.District, City: cfg.Seller.City, PostalCode: cfg.Seller.PostalCode, Country: cfg.Seller.Country},
-		},
-		Device:  stamping.Device{Serial: cfg.Device.Serial, Model: cfg.Device.Model},
-		DataDir: cfg.DataDir,
-		Decode:  cfg.regimeDecoder(),
-		Event: func(action string, details map[string]string) {
-			kind := queue.AuditOnboarding
-			if strings.Contains(action, "key") {
-				kind = queue.AuditKey
-			}
-			if err := a.store.Audit(queue.AuditEntry{Actor: queue.ActorSystem, ActorKind: queue.ActorSystem, Action: kind, Subject: action, Details: details}); err != nil {
-				a.log.Error().Err(err).Str("event", action).Msg("audit regime event")
-			}
-			a.log.Info().Str("event", action).Msg("regime event")
-		},
-	})
+	regime, err := stamping.New(cfg.Regime.Name, cfg.StampingConfig(func(action string, details map[string]string) {
+		kind := queue.AuditOnboarding
+		if strings.Contains(action, "key") {
+			kind = queue.AuditKey
+		}
+		if err := a.store.Audit(queue.AuditEntry{Actor: queue.ActorSystem, ActorKind: queue.ActorSystem, Action: kind, Subject: action, Details: details}); err != nil {
+			a.log.Error().Err(err).Str("event", action).Msg("audit regime event")
+		}
+		a.log.Info().Str("event", action).Msg("regime event")
+	}))
 	if errors.Is(err, stamping.ErrIdentityChanged) {
 		// A unit onboarded before its identity was recorded: its
 		// credentials carry it.

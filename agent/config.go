@@ -504,3 +504,22 @@ func regimeOptionLines(data []byte) map[string]int {
 	}
 	return lines
 }
+
+// StampingConfig is what the regime the configuration names is made from:
+// the seller, the device, the data directory and the regime's options.
+// event, if not nil, receives the regime's events (onboarding steps, keys)
+// for the audit log.
+func (c *Config) StampingConfig(event func(action string, details map[string]string)) stamping.Config {
+	return stamping.Config{
+		Seller: stamping.Seller{
+			Name: c.Seller.Name, NameLocal: c.Seller.NameLocal, VATNumber: c.Seller.VATNumber,
+			IDScheme: c.Seller.IDScheme, ID: c.Seller.ID,
+			Address: sale.Address{Street: c.Seller.Street, BuildingNumber: c.Seller.BuildingNumber,
+				District: c.Seller.District, City: c.Seller.City, PostalCode: c.Seller.PostalCode, Country: c.Seller.Country},
+		},
+		Device:  stamping.Device{Serial: c.Device.Serial, Model: c.Device.Model},
+		DataDir: c.DataDir,
+		Decode:  c.regimeDecoder(),
+		Event:   event,
+	}
+}

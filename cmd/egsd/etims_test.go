@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/pelletier/go-toml/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -228,5 +231,88 @@ func TestETIMSVSCUOfflineLimit(t *testing.T) {
 	waitFor(t, "the last sale to be signed", 30*time.Second, func() bool { return u.pending() == 0 })
 	if n := len(u.sim.Sales(etims.VSCU, kePIN, "00")); n != 4 {
 		t.Errorf("the VSCU has %d sales, want 4", n)
+	}
+}
+
+// TestETIMSJournalExport: `egsd journal export` writes a Kenyan document as
+// KRA knows it — the exact request sent, numbered, with KRA's answer
+// beside it — and `--format etims-summary` the sample's readable layout;
+// the sample's sale gives 500,000 / 80,000 / 580,000 in both.
+func TestETIMSJournalExport(t *testing.T) {
+	u := newETIMSUnit(t, nil)
+	sale, err := os.ReadFile("../../examples/sale-etims.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter, number := u.issue("sample", string(sale))
+	note, err := os.ReadFile("../../examples/credit-note-etims.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noteCounter, _ := u.issue("note", strings.Replace(string(note), `"original": "KE-1"`, `"original": "`+number+`"`, 1))
+	waitFor(t, "both documents to be signed", time.Minute, func() bool { return u.pending() == 0 })
+	rec, err := u.a.Store().Document(counter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.stop()
+
+	conf, err := toml.Marshal(etimsConfig(u.data, u.base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	confFile := filepath.Join(t.TempDir(), "egsd.toml")
+	if err := os.WriteFile(confFile, conf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if res := runEgsd(t, nil, "journal", "export", "--config", confFile, "--out", out); res.Code != 0 || !strings.Contains(res.Stdout, "exported 2 documents") {
+		t.Fatalf("journal export: %s", res)
+	}
+	reqName, ansName := etims.WireNames(counter, rec.UUID)
+	sent, err := os.ReadFile(filepath.Join(out, reqName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kra, ok := u.sim.Sale(etims.OSCU, kePIN, "00", 1)
+	if !ok {
+		t.Fatal("KRA has no invcNo 1")
+	}
+	var wire struct {
+		InvcNo      int64   `json:"invcNo"`
+		TotTaxblAmt float64 `json:"totTaxblAmt"`
+		TotTaxAmt   float64 `json:"totTaxAmt"`
+		TotAmt      float64 `json:"totAmt"`
+	}
+	if err := json.Unmarshal(sent, &wire); err != nil {
+		t.Fatal(err)
+	}
+	// Exact in binary floating point: whole shillings far below 2^53.
+	if wire.InvcNo != 1 || wire.TotTaxblAmt != 500000 || wire.TotTaxAmt != 80000 || wire.TotAmt != 580000 {
+		t.Errorf("exported request %s, want invcNo 1 and 500000 / 80000 / 580000", sent)
+	}
+	if ans, err := os.ReadFile(filepath.Join(out, ansName)); err != nil || !strings.Contains(string(ans), kra.RcptSign) {
+		t.Errorf("KRA's answer beside the request: %s %v, want rcptSign %s", ans, err, kra.RcptSign)
+	}
+	noteReq, _ := etims.WireNames(noteCounter, "")
+	if matches, _ := filepath.Glob(filepath.Join(out, strings.TrimSuffix(noteReq, ".json")+"*.json")); len(matches) != 2 {
+		t.Errorf("credit note files %v, want its request and KRA's answer", matches)
+	}
+
+	sumDir := t.TempDir()
+	if res := runEgsd(t, nil, "journal", "export", "--config", confFile, "--out", sumDir, "--format", "etims-summary"); res.Code != 0 || !strings.Contains(res.Stdout, "exported 2 documents") {
+		t.Fatalf("journal export --format etims-summary: %s", res)
+	}
+	summary, err := os.ReadFile(filepath.Join(sumDir, etims.SummaryName(counter, rec.UUID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"500000", "80000", "580000", kra.RcptSign[:4], "indexEtimsReceiptData?Data=" + kePIN + "00" + kra.RcptSign} {
+		if !strings.Contains(string(summary), want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+	if res := runEgsd(t, nil, "journal", "export", "--data", u.data, "--out", t.TempDir(), "--format", "etims-summary"); res.Code == 0 || !strings.Contains(res.Stderr, "--config") {
+		t.Errorf("summary without the unit's configuration: %s", res)
 	}
 }
