@@ -48,6 +48,10 @@ type submitter struct {
 	// submission; an error stops the submitter there, as a crash would
 	// (tests).
 	numberedHook func(point string, counter uint64) error
+	// preassigned is the document that took the authority's next number
+	// with the previous answer (queue.Answer.AssignNext) and has not been
+	// sent since; only the numbered round uses it.
+	preassigned uint64
 	// answerRecorded, if set, is called after an answer is in the store and
 	// before it is counted (tests use it to run a concurrent round there).
 	answerRecorded func()
@@ -324,6 +328,12 @@ func (s *submitter) submitOne(ctx context.Context, e queue.OutboxEntry, sub stam
 // settle records what came of a submission of e's document; it reports
 // whether the document is finished with (accepted, duplicate or rejected).
 func (s *submitter) settle(e queue.OutboxEntry, res stamping.Result) bool {
+	return s.settleAssigning(e, res, 0)
+}
+
+// settleAssigning is settle; a final answer also gives document next (not
+// 0) the authority's next number, in the same commit.
+func (s *submitter) settleAssigning(e queue.OutboxEntry, res stamping.Result, next uint64) bool {
 	now := s.a.time.Wall()
 	msg := strings.Join(res.Messages, "; ")
 	var status queue.Status
@@ -347,13 +357,14 @@ func (s *submitter) settle(e queue.OutboxEntry, res stamping.Result) bool {
 	s.mu.Lock()
 	s.recording++
 	s.mu.Unlock()
-	if err := s.a.store.RecordAnswer(e.Counter, queue.Answer{Status: status, Body: res.Answer, Messages: res.Messages, At: now}); err != nil {
+	if err := s.a.store.RecordAnswer(e.Counter, queue.Answer{Status: status, Body: res.Answer, Messages: res.Messages, At: now, AssignNext: next}); err != nil {
 		s.mu.Lock()
 		s.recording--
 		s.mu.Unlock()
 		s.a.log.Error().Err(err).Uint64("counter", e.Counter).Msg("record answer")
 		return false
 	}
+	s.preassigned = next
 	if s.answerRecorded != nil {
 		s.answerRecorded()
 	}
@@ -392,7 +403,7 @@ const (
 // goes on with it.
 func (s *submitter) roundNumbered(ctx context.Context, nr stamping.Numbered) (time.Duration, error) {
 	for ctx.Err() == nil && !s.isPaused() {
-		entries, err := s.a.store.Outbox(1)
+		entries, err := s.a.store.Outbox(2)
 		if err != nil {
 			return 0, err
 		}
@@ -408,6 +419,12 @@ func (s *submitter) roundNumbered(ctx context.Context, nr stamping.Numbered) (ti
 		if e.NextAttempt.After(now) {
 			return e.NextAttempt.Sub(now), nil
 		}
+		// The next document takes its number with this one's answer, in one
+		// commit, when it is due.
+		var next uint64
+		if len(entries) > 1 && !entries[1].NextAttempt.After(now) {
+			next = entries[1].Counter
+		}
 		rec, err := s.a.store.Document(e.Counter)
 		if err != nil {
 			return 0, fmt.Errorf("outbox entry %d: %w", e.Counter, err)
@@ -422,7 +439,7 @@ func (s *submitter) roundNumbered(ctx context.Context, nr stamping.Numbered) (ti
 			}
 			sub.OriginalNumber = orig.AuthorityNumber
 		}
-		if err := s.submitNumbered(ctx, nr, e, sub); err != nil {
+		if err := s.submitNumbered(ctx, nr, e, sub, next); err != nil {
 			return 0, err
 		}
 	}
@@ -433,8 +450,10 @@ func (s *submitter) roundNumbered(ctx context.Context, nr stamping.Numbered) (ti
 // request goes out, and records the answer. A document that held its
 // number already (an earlier attempt timed out, or the unit stopped after
 // the number was stored) is sent with resend set, so that the regime looks
-// the number up before it sends anything.
-func (s *submitter) submitNumbered(ctx context.Context, nr stamping.Numbered, e queue.OutboxEntry, sub stamping.Submission) error {
+// the number up before it sends anything — unless this process gave it the
+// number with the previous answer (next) and has not sent it since. next,
+// when not 0, takes the number after this one's answer, in its commit.
+func (s *submitter) submitNumbered(ctx context.Context, nr stamping.Numbered, e queue.OutboxEntry, sub stamping.Submission, next uint64) error {
 	if err := s.numberedPoint(pointBeforeNumber, e.Counter); err != nil {
 		return err
 	}
@@ -445,11 +464,15 @@ func (s *submitter) submitNumbered(ctx context.Context, nr stamping.Numbered, e 
 	if err := s.numberedPoint(pointNumbered, e.Counter); err != nil {
 		return err
 	}
+	if s.preassigned == e.Counter {
+		fresh = true // assigned with the previous answer, never sent
+	}
+	s.preassigned = 0
 	res := nr.SubmitNumbered(ctx, sub, n, !fresh)
 	if err := s.numberedPoint(pointAnswered, e.Counter); err != nil {
 		return err
 	}
-	if !s.settle(e, res) && res.Outcome != stamping.Retryable && res.Outcome != stamping.CredentialError {
+	if !s.settleAssigning(e, res, next) && res.Outcome != stamping.Retryable && res.Outcome != stamping.CredentialError {
 		return fmt.Errorf("document %d: the answer could not be recorded", e.Counter)
 	}
 	return nil

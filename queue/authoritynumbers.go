@@ -92,6 +92,17 @@ func (s *Store) AssignNumber(counter uint64, at time.Time) (n uint64, fresh bool
 	return n, fresh, nil
 }
 
+// assignNext gives pending document counter the authority's next number
+// if no document holds it (Answer.AssignNext).
+func assignNext(tx *bolt.Tx, counter uint64, at time.Time) error {
+	seq, err := getSequence(tx)
+	if err != nil || seq.Holder != 0 || tx.Bucket(bucketOutbox).Get(u64(counter)) == nil {
+		return err
+	}
+	seq.Holder, seq.AssignedAt = counter, at.UTC()
+	return putJSON(tx.Bucket(bucketAuthority), keySequence, seq)
+}
+
 // settleNumber decides the fate of the number rec holds, if any, as its
 // answer is recorded (inside RecordAnswer's transaction): an accepted
 // document keeps it for good, a rejected one gives it back. It notes what it

@@ -153,3 +153,32 @@ func TestCheckFindsNumberCorruption(t *testing.T) {
 		})
 	}
 }
+
+// An answer may give the next document the number in its own commit
+// (Answer.AssignNext): after an acceptance the next number, after a
+// rejection the released one; the next document then finds it held.
+func TestAnswerAssignsTheNextNumber(t *testing.T) {
+	s := queuetest.Open(t, nil)
+	for _, k := range []string{"a", "b", "c"} {
+		issueSubmitted(t, s, k)
+	}
+	assign(t, s, 1)
+	if err := s.RecordAnswer(1, queue.Answer{Status: queue.StatusAccepted, At: t0, AssignNext: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if seq, err := s.AuthoritySequence(); err != nil || seq.Next != 2 || seq.Holder != 2 {
+		t.Fatalf("after document 1's answer: %+v %v, want 2 held by document 2", seq, err)
+	}
+	if n, fresh := assign(t, s, 2); n != 2 || fresh {
+		t.Fatalf("document 2 got %d fresh=%v, want the 2 it holds", n, fresh)
+	}
+	if err := s.RecordAnswer(2, queue.Answer{Status: queue.StatusRejected, At: t0, AssignNext: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if seq, err := s.AuthoritySequence(); err != nil || seq.Next != 2 || seq.Holder != 3 {
+		t.Fatalf("after document 2's rejection: %+v %v, want the released 2 held by document 3", seq, err)
+	}
+	if _, err := s.Check(queue.CheckOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -56,6 +56,12 @@ type Answer struct {
 	Body     []byte // the authority's full answer
 	Messages []string
 	At       time.Time
+	// AssignNext, when not 0, is a pending document that takes the
+	// authority's next number in the same transaction, once this answer
+	// has settled the number the answered document held (numbered
+	// regimes: the next document to send). It saves the next document a
+	// commit of its own; it is skipped when the next number is still held.
+	AssignNext uint64
 }
 
 // RecordAnswer stores the authority's final answer in the journal and takes
@@ -90,6 +96,11 @@ func (s *Store) recordAnswer(tx *bolt.Tx, rec *Record, a Answer) error {
 	details := map[string]string{"status": a.Status.String()}
 	if err := settleNumber(tx, rec, a.Status, details); err != nil {
 		return err
+	}
+	if a.AssignNext != 0 && a.AssignNext != rec.Counter {
+		if err := assignNext(tx, a.AssignNext, a.At); err != nil {
+			return err
+		}
 	}
 	if err := putRecord(tx, rec, false); err != nil {
 		return err

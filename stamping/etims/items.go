@@ -129,7 +129,7 @@ func (r *Regime) RegisteredItems() []string {
 // KRA's 994 (overlapped data) to saveItem means that it has the item: it
 // counts as registered.
 func (r *Regime) registerItems(ctx context.Context, request []byte) *stamping.Result {
-	req, err := ParseSaleRequest(request)
+	req, err := readOwnRequest(request)
 	if err != nil {
 		return &stamping.Result{Outcome: stamping.Retryable, Messages: []string{err.Error()}}
 	}

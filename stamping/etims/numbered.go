@@ -65,7 +65,7 @@ func DecodeStoredAnswer(b []byte) (StoredAnswer, error) {
 // before anything is sent ([Client.Deliver]). A final answer is kept as
 // [StoredAnswer]: the request sent and KRA's answer.
 func (r *Regime) SubmitNumbered(ctx context.Context, sub stamping.Submission, n uint64, resend bool) stamping.Result {
-	req, err := ParseSaleRequest(sub.Document)
+	req, err := readOwnRequest(sub.Document)
 	if err != nil {
 		return stamping.Result{Outcome: stamping.Rejected, Messages: []string{"the stored document is not a KRA sale request: " + err.Error()}}
 	}

@@ -2,6 +2,7 @@ package etims
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -47,9 +48,11 @@ func Number(template []byte, invcNo, orgInvcNo int64) ([]byte, error) {
 	if invcNo < 1 {
 		return nil, fmt.Errorf("etims: invcNo %d: KRA's sequence starts at 1", invcNo)
 	}
-	r, err := ParseSaleRequest(template)
-	if err != nil {
-		return nil, err
+	var r struct {
+		RcptTyCd string `json:"rcptTyCd"`
+	}
+	if err := json.Unmarshal(template, &r); err != nil {
+		return nil, fmt.Errorf("etims: not a sale request: %w", err)
 	}
 	switch r.RcptTyCd {
 	case "R":
@@ -70,9 +73,15 @@ func Number(template []byte, invcNo, orgInvcNo int64) ([]byte, error) {
 // Numbers reads invcNo and orgInvcNo of a sale request (numbered or a
 // template), without the rest.
 func Numbers(req []byte) (invcNo, orgInvcNo int64, err error) {
-	r, err := ParseSaleRequest(req)
-	if err != nil {
-		return 0, 0, err
+	var r struct {
+		InvcNo    *int64 `json:"invcNo"`
+		OrgInvcNo *int64 `json:"orgInvcNo"`
 	}
-	return r.InvcNo, r.OrgInvcNo, nil
+	if err := json.Unmarshal(req, &r); err != nil {
+		return 0, 0, fmt.Errorf("etims: not a sale request: %w", err)
+	}
+	if r.InvcNo == nil || r.OrgInvcNo == nil {
+		return 0, 0, errors.New("etims: not a sale request: it has no invcNo or orgInvcNo")
+	}
+	return *r.InvcNo, *r.OrgInvcNo, nil
 }

@@ -149,6 +149,19 @@ func ParseSaleRequest(data []byte) (*SaleRequest, error) {
 	return &r, nil
 }
 
+// readOwnRequest reads a sale request this unit built — a stored template,
+// or the request numbered from it — on the submission path. The stored
+// bytes are the hashed ones the store checks, so the strict reading of
+// ParseSaleRequest, which cost most of a submission's CPU, is kept for what
+// reads the journal from outside (export, receipts).
+func readOwnRequest(data []byte) (*SaleRequest, error) {
+	var r SaleRequest
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("etims: not a sale request: %w", err)
+	}
+	return &r, nil
+}
+
 // InitRequest is DeviceVerificationReq, the body of selectInitOsdcInfo.
 type InitRequest struct {
 	Tin      string `json:"tin"`
