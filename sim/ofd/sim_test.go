@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/egsd/egsd/stamping/kz"
+	"github.com/egsd/egsd/stamping/kz/kzspec"
 	"github.com/egsd/egsd/stamping/money"
 	"github.com/egsd/egsd/stamping/sale"
 )
@@ -26,6 +28,7 @@ type unit struct {
 	sess   *kz.Session
 	stored []byte // the session as persisted
 	shift  *kz.ShiftTotals
+	sent   [][]byte // every frame sent, checked by protoc at the end
 }
 
 func start(t *testing.T, srv *Server) *unit {
@@ -35,7 +38,31 @@ func start(t *testing.T, srv *Server) *unit {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return &unit{t: t, client: &kz.Client{Addr: addr, ReadTimeout: 5 * time.Second}, sess: &kz.Session{ID: kkmID, Token: 1000}}
+	u := &unit{t: t, client: &kz.Client{Addr: addr, ReadTimeout: 5 * time.Second}, sess: &kz.Session{ID: kkmID, Token: 1000}}
+	t.Cleanup(u.checkSent)
+	return u
+}
+
+// send sends a frame, keeping it for the protoc check.
+func (u *unit) send(p *kz.Pending) (*kz.Reply, error) {
+	u.sent = append(u.sent, p.Frame)
+	return u.client.Send(context.Background(), p)
+}
+
+// checkSent runs every frame the client sent through protoc --decode_raw
+// and the spec's field tables (kzspec).
+func (u *unit) checkSent() {
+	if u.t.Failed() || len(u.sent) == 0 {
+		return
+	}
+	protoc, err := exec.LookPath("protoc")
+	if err != nil {
+		u.t.Log("protoc is not installed (apt-get install protobuf-compiler): the frames sent are not cross-checked here; CI installs it")
+		return
+	}
+	for _, f := range u.sent {
+		kzspec.CheckFrame(u.t, protoc, f, "Request")
+	}
 }
 
 func (u *unit) persist() {
@@ -48,7 +75,7 @@ func (u *unit) persist() {
 
 func service() *kz.ServiceRequest {
 	now := kz.DateTimeOf(time.Now().In(utc5))
-	return &kz.ServiceRequest{OfflinePeriod: &kz.OfflinePeriod{Begin: now, End: now}, Kkm: &kz.KkmRegInfo{FnsKkmID: "620300000011"}, Org: &kz.OrgRegInfo{INN: "940140000385"}}
+	return &kz.ServiceRequest{OfflinePeriod: &kz.OfflinePeriod{Begin: now, End: now}, Kkm: &kz.KkmRegInfo{PointOfPaymentNumber: "1", TerminalNumber: "1", FnsKkmID: "620300000011", SerialNumber: "EGSD-0001", KkmID: "203539"}, Org: &kz.OrgRegInfo{INN: "940140000385"}}
 }
 
 // do sends req as the agent would: persist after Begin, send, resend the
@@ -61,7 +88,7 @@ func (u *unit) do(req *kz.Request) (*kz.Reply, kz.Outcome) {
 	}
 	u.persist()
 	for range 5 {
-		reply, err := u.client.Send(context.Background(), p)
+		reply, err := u.send(p)
 		if errors.Is(err, kz.ErrTransport) {
 			continue
 		}
@@ -235,7 +262,7 @@ func TestRetryAfterLostAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.persist()
-	if _, err := u.client.Send(context.Background(), p); !errors.Is(err, kz.ErrTransport) {
+	if _, err := u.send(p); !errors.Is(err, kz.ErrTransport) {
 		t.Fatalf("the dropped answer: %v", err)
 	}
 	// Killed here: the session on disk still has the pending frame.
@@ -243,7 +270,7 @@ func TestRetryAfterLostAnswer(t *testing.T) {
 	if err != nil || restored.Pending == nil {
 		t.Fatalf("restored %+v, %v", restored, err)
 	}
-	reply, err := u.client.Send(context.Background(), restored.Pending)
+	reply, err := u.send(restored.Pending)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +309,7 @@ func TestResults8And9(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := u.client.Send(context.Background(), &kz.Pending{Command: req.Command, ReqNum: last, Token: token, Frame: frame})
+		r, err := u.send(&kz.Pending{Command: req.Command, ReqNum: last, Token: token, Frame: frame})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -314,14 +341,14 @@ func TestFaults(t *testing.T) {
 	u := start(t, srv)
 
 	p, _ := u.sess.Begin(ticketReq(t, now, 0))
-	reply, err := u.client.Send(context.Background(), p)
+	reply, err := u.send(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o := u.sess.Complete(reply); o != kz.Retry || u.sess.Pending == nil {
 		t.Fatalf("254: %v", o)
 	}
-	reply, err = u.client.Send(context.Background(), u.sess.Pending)
+	reply, err = u.send(u.sess.Pending)
 	if err != nil || u.sess.Complete(reply) != kz.Accepted {
 		t.Fatalf("the resend: %v %+v", err, reply)
 	}
@@ -331,18 +358,18 @@ func TestFaults(t *testing.T) {
 
 	srv.SetDown(true)
 	p, _ = u.sess.Begin(ticketReq(t, now, 0))
-	if _, err := u.client.Send(context.Background(), p); !errors.Is(err, kz.ErrTransport) {
+	if _, err := u.send(p); !errors.Is(err, kz.ErrTransport) {
 		t.Errorf("down: %v", err)
 	}
 	srv.SetDown(false)
-	if reply, err = u.client.Send(context.Background(), p); err != nil || u.sess.Complete(reply) != kz.Accepted {
+	if reply, err = u.send(p); err != nil || u.sess.Complete(reply) != kz.Accepted {
 		t.Fatalf("up again: %v", err)
 	}
 
 	// A ticket with a token the OFD did not issue.
 	bad := &kz.Session{ID: kkmID, Token: 1, ReqNum: 500}
 	p, _ = bad.Begin(ticketReq(t, now, 0))
-	if reply, err = u.client.Send(context.Background(), p); err != nil || reply.Response.Result.Code != kz.ResultInvalidToken || bad.Complete(reply) != kz.Stopped {
+	if reply, err = u.send(p); err != nil || reply.Response.Result.Code != kz.ResultInvalidToken || bad.Complete(reply) != kz.Stopped {
 		t.Errorf("a bad token: %v %+v", err, reply)
 	}
 
@@ -359,8 +386,9 @@ func TestFaults(t *testing.T) {
 	if _, o := u.do(ticketReq(t, now, 0)); o != kz.CloseShift {
 		t.Errorf("a ticket 25 h into the shift: %v", o)
 	}
-	z := &kz.ZXReport{DateTime: kz.DateTimeOf(now), ShiftNumber: 1}
-	if reply, o := u.do(&kz.Request{Command: kz.CommandCloseShift, Service: service(), CloseShift: &kz.CloseShiftRequest{CloseTime: kz.DateTimeOf(now), ZReport: z}}); o != kz.Refused {
+	z := &kz.ZXReport{DateTime: kz.DateTimeOf(now), ShiftNumber: 1, OpenShiftTime: kz.DateTimeOf(now.Add(-25 * time.Hour)), CloseShiftTime: kz.DateTimeOf(now)}
+	if reply, o := u.do(&kz.Request{Command: kz.CommandCloseShift, Service: service(),
+		CloseShift: &kz.CloseShiftRequest{CloseTime: kz.DateTimeOf(now), ZReport: z, Operator: &kz.Operator{Code: 1}}}); o != kz.Refused {
 		t.Errorf("an empty Z report of a shift with tickets: %v %s", o, reply.Response.Result.Text)
 	}
 }

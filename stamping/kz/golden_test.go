@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/egsd/egsd/stamping/kz/kzspec"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden frames under testdata/")
@@ -49,7 +51,7 @@ func TestGoldenFrames(t *testing.T) {
 		if protoc == "" {
 			t.Skip("protoc is not installed (apt-get install protobuf-compiler): the frame is not cross-checked by protoc here; CI installs it")
 		}
-		checkFrameWithProtoc(t, protoc, stored, msg)
+		kzspec.CheckFrame(t, protoc, stored, msg)
 	}
 	reqs := goldenRequests()
 	for _, name := range slices.Sorted(maps.Keys(reqs)) {
