@@ -172,6 +172,12 @@ func (s *Server) ticket(d *device, req *kz.Request) *kz.Response {
 	if err != nil {
 		return refuse(kz.ResultIncorrectRequestData, "%v", err)
 	}
+	// Sum the ticket into a scratch copy first: a ticket that cannot be
+	// summed changes nothing.
+	scratch := totals{vat: map[uint32]int64{}}
+	if err := scratch.add(t, sum); err != nil {
+		return refuse(kz.ResultIncorrectRequestData, "%v", err)
+	}
 	if !d.shiftOpen {
 		d.shiftOpen, d.openedAt, d.shift = true, t.DateTime, totals{vat: map[uint32]int64{}}
 		d.shiftNumber++
@@ -179,7 +185,9 @@ func (s *Server) ticket(d *device, req *kz.Request) *kz.Response {
 			d.shiftNumber = t.ShiftNumber
 		}
 	}
-	d.shift.add(t, sum)
+	if err := d.shift.add(t, sum); err != nil {
+		return refuse(kz.ResultUnknownError, "%v", err)
+	}
 	if t.OfflineTicketNumber != 0 {
 		d.lastOffline = t.OfflineTicketNumber
 	}
@@ -264,7 +272,7 @@ func checkTicket(t *kz.TicketRequest) (int64, error) {
 // cashSign: sales and purchase returns bring cash in.
 var cashSign = [4]int64{-1, 1, 1, -1}
 
-func (t *totals) add(tk *kz.TicketRequest, total int64) {
+func (t *totals) add(tk *kz.TicketRequest, total int64) error {
 	op := tk.Operation
 	t.tickets++
 	t.byOp[op].Count++
@@ -287,18 +295,22 @@ func (t *totals) add(tk *kz.TicketRequest, total int64) {
 		}
 		for _, tx := range taxes {
 			v, err := tx.Sum.Cents()
-			if err == nil {
-				t.vat[tx.Percent] += sign * mod * v
+			if err != nil {
+				return fmt.Errorf("tax sum: %w", err)
 			}
+			t.vat[tx.Percent] += sign * mod * v
 		}
 	}
 	for _, p := range tk.Payments {
 		if p.Type == kz.PaymentCash {
-			if c, err := p.Sum.Cents(); err == nil {
-				t.cashIn += cashSign[op] * c
+			c, err := p.Sum.Cents()
+			if err != nil {
+				return fmt.Errorf("payment sum: %w", err)
 			}
+			t.cashIn += cashSign[op] * c
 		}
 	}
+	return nil
 }
 
 // closeShift checks the Z report against the OFD's own totals and closes
