@@ -56,6 +56,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzInvoiceHashInput -fuzztime $(FUZZTIME) ./stamping/zatca/
 	$(GO) test -run '^$$' -fuzz FuzzParseInvoiceAnswer -fuzztime $(FUZZTIME) ./stamping/zatca/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeSignature -fuzztime $(FUZZTIME) ./stamping/etims/
+	$(GO) test -run '^$$' -fuzz FuzzReadFrame -fuzztime $(FUZZTIME) ./stamping/kz/
+	$(GO) test -run '^$$' -fuzz FuzzUnmarshalRequest -fuzztime $(FUZZTIME) ./stamping/kz/
+	$(GO) test -run '^$$' -fuzz FuzzUnmarshalResponse -fuzztime $(FUZZTIME) ./stamping/kz/
 	$(GO) test -run '^$$' -fuzz FuzzPlainReadingMatchesXML -fuzztime $(FUZZTIME) $(FUZZDOC) ./stamping/zatca/
 	$(GO) test -run '^$$' -fuzz FuzzReadInvoiceBody -fuzztime $(FUZZTIME) $(FUZZDOC) ./sim/zatca/
 	$(GO) test -run '^$$' -fuzz FuzzVerifyMatchesReference -fuzztime $(FUZZTIME) $(FUZZDOC) ./sim/zatca/
