@@ -364,7 +364,6 @@ func (s *submitter) settleAssigning(e queue.OutboxEntry, res stamping.Result, ne
 		s.a.log.Error().Err(err).Uint64("counter", e.Counter).Msg("record answer")
 		return false
 	}
-	s.preassigned = next
 	if s.answerRecorded != nil {
 		s.answerRecorded()
 	}
@@ -472,8 +471,12 @@ func (s *submitter) submitNumbered(ctx context.Context, nr stamping.Numbered, e 
 	if err := s.numberedPoint(pointAnswered, e.Counter); err != nil {
 		return err
 	}
-	if !s.settleAssigning(e, res, next) && res.Outcome != stamping.Retryable && res.Outcome != stamping.CredentialError {
+	finished := s.settleAssigning(e, res, next)
+	if !finished && res.Outcome != stamping.Retryable && res.Outcome != stamping.CredentialError {
 		return fmt.Errorf("document %d: the answer could not be recorded", e.Counter)
+	}
+	if finished {
+		s.preassigned = next
 	}
 	return nil
 }
