@@ -196,16 +196,11 @@ func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 	s.mu.Lock()
 	clear(s.settled)
 	s.mu.Unlock()
-	entries, err := s.a.store.Outbox(1000)
+	entries, now, err := s.listOutbox(1000)
 	if err != nil {
 		return 0, err
 	}
-	if s.listed != nil {
-		s.listed()
-	}
-	now := s.a.time.Wall()
 	if len(entries) == 0 {
-		s.drained(now)
 		return time.Minute, nil
 	}
 	ordered, _ := s.a.regime.(stamping.Ordered)
@@ -264,6 +259,23 @@ func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 		return 0, nil
 	}
 	return wait, nil
+}
+
+// listOutbox lists the first n pending documents for a round, at now; an
+// empty outbox ends an open outage (drained).
+func (s *submitter) listOutbox(n int) ([]queue.OutboxEntry, time.Time, error) {
+	entries, err := s.a.store.Outbox(n)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if s.listed != nil {
+		s.listed()
+	}
+	now := s.a.time.Wall()
+	if len(entries) == 0 {
+		s.drained(now)
+	}
+	return entries, now, nil
 }
 
 // busy reports whether a document of the current listing is to be left
@@ -402,16 +414,11 @@ const (
 // goes on with it.
 func (s *submitter) roundNumbered(ctx context.Context, nr stamping.Numbered) (time.Duration, error) {
 	for ctx.Err() == nil && !s.isPaused() {
-		entries, err := s.a.store.Outbox(2)
+		entries, now, err := s.listOutbox(2)
 		if err != nil {
 			return 0, err
 		}
-		if s.listed != nil {
-			s.listed()
-		}
-		now := s.a.time.Wall()
 		if len(entries) == 0 {
-			s.drained(now)
 			return time.Minute, nil
 		}
 		e := entries[0]
