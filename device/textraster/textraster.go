@@ -231,6 +231,12 @@ func NeedsRaster(s string) bool {
 	return false
 }
 
+// RightToLeft reports whether s is a right-to-left paragraph: its first
+// strong character is Arabic or another right-to-left letter.
+func RightToLeft(s string) bool {
+	return paragraphOf([]rune(s))%2 == 1
+}
+
 var errNothingToDraw = errors.New("textraster: text: nothing to draw (empty or only spaces)")
 
 func checkMaxWidth(maxWidth int) error {
