@@ -17,6 +17,17 @@ const (
 	ArabicCodePage = "codepage"
 )
 
+// How Cyrillic lines are printed (Profile.Cyrillic).
+const (
+	// CyrillicRaster: the host draws the line and prints it as an image,
+	// which every printer can; the default.
+	CyrillicRaster = "raster"
+	// CyrillicCodePage: a line whose characters are all in CyrillicEncoding
+	// goes as text after ESC t CyrillicCodePage; any other line (Kazakh
+	// letters, ₸, which neither CP866 nor CP1251 holds) as an image.
+	CyrillicCodePage = "codepage"
+)
+
 // Profile is what egsd must know about one printer model. The numbering of
 // code pages, the QR support and the cutter differ between models, so none
 // of them is assumed.
@@ -30,14 +41,18 @@ type Profile struct {
 	Arabic         string       // ArabicRaster or ArabicCodePage
 	ArabicEncoding TextEncoding // code page for Arabic text in ArabicCodePage mode
 	ArabicCodePage byte         // ESC t value selecting ArabicEncoding on this model
-	QRNative       bool         // the printer draws QR codes itself (GS ( k)
-	QRMaxBytes     int          // largest payload GS ( k accepts; 0 means QRMaxData
-	QRModule       int          // preferred dots per module; smaller ones are tried after
-	RasterBandRows int          // rows per GS v 0 command
-	RasterScale2x  bool         // let the printer scale rasters up: QR codes sent at half size (GS v 0 m=3), text lines at half width (m=1)
-	Cut            CutMode
-	CutFeed        int // motion units fed past the cutting position (0: cut in place)
-	Baud           int
+	// Cyrillic is CyrillicRaster ("" means raster) or CyrillicCodePage.
+	Cyrillic         string
+	CyrillicEncoding TextEncoding // code page for Russian text in CyrillicCodePage mode
+	CyrillicCodePage byte         // ESC t value selecting CyrillicEncoding on this model
+	QRNative         bool         // the printer draws QR codes itself (GS ( k)
+	QRMaxBytes       int          // largest payload GS ( k accepts; 0 means QRMaxData
+	QRModule         int          // preferred dots per module; smaller ones are tried after
+	RasterBandRows   int          // rows per GS v 0 command
+	RasterScale2x    bool         // let the printer scale rasters up: QR codes sent at half size (GS v 0 m=3), text lines at half width (m=1)
+	Cut              CutMode
+	CutFeed          int // motion units fed past the cutting position (0: cut in place)
+	Baud             int
 }
 
 // Built-in profiles. "spec §n" below is a section of spec/escpos.md, where
@@ -57,7 +72,8 @@ var builtinProfiles = []Profile{
 		TextCodePage: 0,
 		// ZJ-5870 lists no Arabic page, POS-5890 numbers them differently
 		// from Epson (spec §1.5): raster until a test print proves better.
-		Arabic: ArabicRaster,
+		Arabic:   ArabicRaster,
+		Cyrillic: CyrillicRaster, // no built-in model's Cyrillic ESC t number is verified (spec §1.5 lists none)
 		// Some cheap firmware refuses more than about 255 bytes (spec §1.2,
 		// EscPosEncoder#6, #41; bluetooth_print#95): conservative.
 		QRNative:       true,
@@ -82,6 +98,7 @@ var builtinProfiles = []Profile{
 		TextEncoding:   EncodingCP437,
 		TextCodePage:   0,
 		Arabic:         ArabicRaster,
+		Cyrillic:       CyrillicRaster,
 		QRNative:       true,
 		QRMaxBytes:     QRMaxData, // GS ( k fn 180 limit (spec §1.2); ESC-POS-.NET#71: 2k chars print on capable printers
 		QRModule:       4,
@@ -102,6 +119,7 @@ var builtinProfiles = []Profile{
 		// The printer has CP1256 but does not shape or reorder Arabic
 		// (spec §1.5: EscPosEncoder#4, #26), so Arabic is rasterised.
 		Arabic:         ArabicRaster,
+		Cyrillic:       CyrillicRaster,
 		ArabicEncoding: EncodingCP1256,
 		ArabicCodePage: 50,
 		QRNative:       true,
@@ -125,6 +143,7 @@ var builtinProfiles = []Profile{
 		TextEncoding:   EncodingCP437,
 		TextCodePage:   0,
 		Arabic:         ArabicRaster, // as TM-T20: CP1256 exists, shaping does not
+		Cyrillic:       CyrillicRaster,
 		ArabicEncoding: EncodingCP1256,
 		ArabicCodePage: 50, // escpos-printer-db TM-T88V.yml (spec §1.5)
 		QRNative:       true,
@@ -146,6 +165,7 @@ var builtinProfiles = []Profile{
 		TextEncoding:   EncodingCP437,
 		TextCodePage:   0,
 		Arabic:         ArabicRaster,
+		Cyrillic:       CyrillicRaster,
 		QRNative:       false,
 		QRMaxBytes:     0,
 		QRModule:       4,
@@ -215,6 +235,18 @@ func (p Profile) Validate() error {
 		}
 	default:
 		return fail("arabic", "%q: must be %q or %q", p.Arabic, ArabicRaster, ArabicCodePage)
+	}
+	switch p.Cyrillic {
+	case "", CyrillicRaster:
+		if p.CyrillicEncoding != "" && !p.CyrillicEncoding.cyrillic() {
+			return fail("cyrillic_encoding", "%q: must be empty, %q or %q", p.CyrillicEncoding, EncodingCP866, EncodingCP1251)
+		}
+	case CyrillicCodePage:
+		if !p.CyrillicEncoding.cyrillic() {
+			return fail("cyrillic_encoding", "%q: must be a Cyrillic code page (%s or %s) when cyrillic is %q", p.CyrillicEncoding, EncodingCP866, EncodingCP1251, CyrillicCodePage)
+		}
+	default:
+		return fail("cyrillic", "%q: must be %q or %q", p.Cyrillic, CyrillicRaster, CyrillicCodePage)
 	}
 	if p.QRMaxBytes < 0 || p.QRMaxBytes > QRMaxData {
 		return fail("qr_max_bytes", "%d: must be between 0 (no limit below %d) and %d", p.QRMaxBytes, QRMaxData, QRMaxData)

@@ -97,6 +97,13 @@ func TestProfileValidateErrors(t *testing.T) {
 			p.Arabic = escpos.ArabicCodePage
 			p.ArabicEncoding = escpos.EncodingCP437
 		}, `arabic_encoding: "cp437"`},
+		{"cyrillic mode", func(p *escpos.Profile) { p.Cyrillic = "text" }, `cyrillic: "text"`},
+		{"cyrillic encoding not Cyrillic", func(p *escpos.Profile) { p.CyrillicEncoding = escpos.EncodingCP1256 }, `cyrillic_encoding: "cp1256"`},
+		{"cyrillic codepage mode needs a Cyrillic page", func(p *escpos.Profile) {
+			p.Cyrillic = escpos.CyrillicCodePage
+			p.CyrillicEncoding = escpos.EncodingCP437
+		}, `cyrillic_encoding: "cp437": must be a Cyrillic code page (cp866 or cp1251)`},
+		{"cyrillic codepage mode without an encoding", func(p *escpos.Profile) { p.Cyrillic = escpos.CyrillicCodePage }, `cyrillic_encoding: ""`},
 		{"qr max bytes negative", func(p *escpos.Profile) { p.QRMaxBytes = -1 }, "qr_max_bytes: -1"},
 		{"qr max bytes over 7089", func(p *escpos.Profile) { p.QRMaxBytes = 7090 }, "qr_max_bytes: 7090"},
 		{"qr module 1", func(p *escpos.Profile) { p.QRModule = 1 }, "qr_module: 1: must be between 2 and 16"},
@@ -120,6 +127,23 @@ func TestProfileValidateErrors(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A printer with a Russian code page is a valid configuration, in either
+// table; every built-in profile prints Cyrillic as raster.
+func TestProfileCyrillicCodePage(t *testing.T) {
+	for _, p := range escpos.Profiles() {
+		if p.Cyrillic != escpos.CyrillicRaster {
+			t.Errorf("%s: cyrillic = %q, want %q by default", p.Name, p.Cyrillic, escpos.CyrillicRaster)
+		}
+	}
+	for _, enc := range []escpos.TextEncoding{escpos.EncodingCP866, escpos.EncodingCP1251} {
+		p, _ := escpos.LookupProfile("epson-tm-t20")
+		p.Cyrillic, p.CyrillicEncoding, p.CyrillicCodePage = escpos.CyrillicCodePage, enc, 17
+		if err := p.Validate(); err != nil {
+			t.Errorf("%s: %v", enc, err)
+		}
 	}
 }
 

@@ -20,19 +20,29 @@ const (
 	// EncodingCP1256 is Windows-1256: ASCII plus Arabic letters in logical
 	// (unshaped) form, for printers that shape Arabic themselves.
 	EncodingCP1256 TextEncoding = "cp1256"
+	// EncodingCP866 is the DOS Cyrillic table (Epson "PC866"): ASCII plus
+	// the Russian alphabet. It has none of the Kazakh letters nor ₸.
+	EncodingCP866 TextEncoding = "cp866"
+	// EncodingCP1251 is Windows-1251 (Epson "WPC1251"): ASCII plus the
+	// Russian alphabet. It has none of the Kazakh letters nor ₸.
+	EncodingCP1251 TextEncoding = "cp1251"
 )
 
 var charmaps = map[TextEncoding]*charmap.Charmap{
 	EncodingCP437:  charmap.CodePage437,
 	EncodingCP1256: charmap.Windows1256,
+	EncodingCP866:  charmap.CodePage866,
+	EncodingCP1251: charmap.Windows1251,
 }
 
-// TextEncodings lists the supported encodings, sorted.
+// TextEncodings lists the supported encodings: Latin, Arabic, Cyrillic.
 func TextEncodings() []TextEncoding {
-	return []TextEncoding{EncodingCP437, EncodingCP1256}
+	return []TextEncoding{EncodingCP437, EncodingCP1256, EncodingCP866, EncodingCP1251}
 }
 
 func (t TextEncoding) valid() bool { return charmaps[t] != nil }
+
+func (t TextEncoding) cyrillic() bool { return t == EncodingCP866 || t == EncodingCP1251 }
 
 // UnencodableError reports a character that the code page cannot hold; the
 // caller may print that line as an image instead.

@@ -10,7 +10,8 @@
 // Receipt.Text has one line per printed line or object, each ending in "\n":
 //
 //   - a text line, decoded with the ESC t code page (CP437 for 0,
-//     Windows-1256 for 50 and 92, \xNN escapes otherwise), prefixed by
+//     Windows-1256 for 50 and 92, CP866 for 17, Windows-1251 for 46,
+//     \xNN escapes otherwise), prefixed by
 //     "[center] " or "[right] " when so aligned; "{bold}", "{2x2}",
 //     "{fontB underline 1x2}", "{normal}" mark where the print mode changes
 //     (a line starts in the normal mode). LF on an empty buffer is an empty

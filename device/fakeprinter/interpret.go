@@ -646,6 +646,7 @@ func (in *interpreter) printChar(c byte) {
 
 // decode shows a text byte as the code page selected by ESC t maps it:
 // CP437 for page 0, Windows-1256 for 50 (Epson) and 92 (POS-5890),
+// CP866 for 17 and Windows-1251 for 46 (Epson's PC866 and WPC1251),
 // hex escapes for the rest of an unknown page.
 func (in *interpreter) decode(c byte) string {
 	switch {
@@ -655,6 +656,10 @@ func (in *interpreter) decode(c byte) string {
 		return string(charmap.CodePage437.DecodeByte(c))
 	case in.codePage == 50 || in.codePage == 92:
 		return string(charmap.Windows1256.DecodeByte(c))
+	case in.codePage == 17:
+		return string(charmap.CodePage866.DecodeByte(c))
+	case in.codePage == 46:
+		return string(charmap.Windows1251.DecodeByte(c))
 	}
 	return fmt.Sprintf(`\x%02X`, c)
 }

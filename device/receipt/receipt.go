@@ -295,16 +295,11 @@ func (w *writer) localIndented(s string, align escpos.Alignment, bold bool, inde
 		return
 	}
 	p := w.l.profile
-	if p.Arabic == escpos.ArabicCodePage {
-		if b, err := escpos.EncodeText(s, p.ArabicEncoding); err == nil {
-			w.align(align)
-			w.e.CodePage(p.ArabicCodePage)
-			for _, line := range wrapText(string(b), p.Columns) {
-				w.e.Line([]byte(line))
-			}
-			w.e.CodePage(p.TextCodePage)
-			return
-		}
+	if p.Arabic == escpos.ArabicCodePage && w.codePageText(s, align, p.ArabicEncoding, p.ArabicCodePage) {
+		return
+	}
+	if p.Cyrillic == escpos.CyrillicCodePage && w.codePageText(s, align, p.CyrillicEncoding, p.CyrillicCodePage) {
+		return
 	}
 	r := w.l.text
 	if bold {
@@ -331,7 +326,8 @@ func (w *writer) localIndented(s string, align escpos.Alignment, bold bool, inde
 		w.err = err
 		return
 	}
-	if align == escpos.AlignLeft {
+	rightToLeft := textraster.RightToLeft(s)
+	if align == escpos.AlignLeft && rightToLeft {
 		// Text in a right-to-left script starts at the right margin.
 		align = escpos.AlignRight
 	}
@@ -350,6 +346,13 @@ func (w *writer) localIndented(s string, align escpos.Alignment, bold bool, inde
 			// more evenly than single-dot lines.
 			line, opt.DoubleWidth = halfWidth(line), true
 		}
+		if align == escpos.AlignLeft && indentDots > 0 {
+			margin := indentDots
+			if opt.DoubleWidth {
+				margin /= 2
+			}
+			line = padLeft(line, margin)
+		}
 		if align == escpos.AlignRight {
 			margin, paper := indentDots, p.WidthDots
 			if opt.DoubleWidth {
@@ -360,6 +363,38 @@ func (w *writer) localIndented(s string, align escpos.Alignment, bold bool, inde
 		w.align(align)
 		w.e.Raster(line, opt)
 	}
+}
+
+// codePageText prints s through the printer's code page enc, selected by
+// ESC t page, and reports false, printing nothing, when enc cannot hold
+// every character of s.
+func (w *writer) codePageText(s string, align escpos.Alignment, enc escpos.TextEncoding, page byte) bool {
+	b, err := escpos.EncodeText(s, enc)
+	if err != nil {
+		return false
+	}
+	p := w.l.profile
+	w.align(align)
+	w.e.CodePage(page)
+	for _, line := range wrapText(string(b), p.Columns) {
+		w.e.Line([]byte(line))
+	}
+	w.e.CodePage(p.TextCodePage)
+	return true
+}
+
+// padLeft widens img with margin white columns at the left.
+func padLeft(img *image.Gray, margin int) *image.Gray {
+	b := img.Bounds()
+	out := image.NewGray(image.Rect(0, 0, margin+b.Dx(), b.Dy()))
+	for i := range out.Pix {
+		out.Pix[i] = 0xFF
+	}
+	for y := range b.Dy() {
+		at := out.PixOffset(margin, y)
+		copy(out.Pix[at:at+b.Dx()], img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):])
+	}
+	return out
 }
 
 // halfWidth merges each pair of columns into one that is dark where either
@@ -433,7 +468,12 @@ func (w *writer) field(f Field, bold bool) {
 		return
 	}
 	if f.LabelLocal != "" {
-		w.local(f.LabelLocal, escpos.AlignRight, false)
+		// At the reading start of its script: right for Arabic.
+		at := escpos.AlignLeft
+		if textraster.RightToLeft(f.LabelLocal) {
+			at = escpos.AlignRight
+		}
+		w.local(f.LabelLocal, at, false)
 	}
 	if bold {
 		w.e.Bold(true)
@@ -442,8 +482,10 @@ func (w *writer) field(f Field, bold bool) {
 	cols := w.l.profile.Columns
 	label, value := []rune(f.Label), []rune(f.Value)
 	if textraster.NeedsRaster(f.Value) {
+		// The label on its own lines, the value under it at the right,
+		// where amounts stand ("1 150,00 ₸").
 		w.wrapped(f.Label, escpos.AlignLeft)
-		w.wrapped(f.Value, escpos.AlignLeft)
+		w.local(f.Value, escpos.AlignRight, bold)
 		return
 	}
 	if textraster.NeedsRaster(f.Label) || len(label)+1+len(value) > cols {

@@ -524,3 +524,126 @@ func BenchmarkReceiptWire(b *testing.B) {
 		})
 	}
 }
+
+// kazakhReceipt is a Kazakh receipt with headings in Kazakh and Russian, a
+// Kazakh item, a Russian detail and a total in tenge.
+func kazakhReceipt() *receipt.Receipt {
+	return &receipt.Receipt{
+		Title: "Fiscal receipt", TitleLocal: "ФИСКАЛДЫҚ ЧЕК / ФИСКАЛЬНЫЙ ЧЕК",
+		SellerName: "Ak Bidai LLP", SellerNameLocal: "ЖШС «Ақ Бидай»",
+		Address: "Абай даңғылы 10, Алматы", SellerVAT: "180140000021", SellerVATLabel: "БСН/BIN",
+		Fields: []receipt.Field{{Label: "Ауысым / Смена", Value: "12"}, {Label: "No", Value: "000045"}},
+		Lines: []receipt.Line{
+			{Name: "Қымыз 1 л (ҚҚС 16%)", Quantity: "2", UnitPrice: "1 250,00", Amount: "2 500,00",
+				Details: []string{"Скидка 10%: −250,00"}},
+			{Name: "Хлеб ржаной", Quantity: "1", UnitPrice: "320,00", Amount: "320,00"},
+		},
+		Totals: []receipt.Field{
+			{Label: "ҚҚС 16% / НДС 16%", Value: "310,34 ₸"},
+			{Label: "БАРЛЫҒЫ / ИТОГО", Value: "2 570,00 ₸"},
+		},
+		Payments: []receipt.Field{{Label: "Қолма-қол / Наличные", Value: "3 000,00 ₸"}, {Label: "Қайтарым / Сдача", Value: "430,00 ₸"}},
+		Footer:   []string{"ӘҒҚҢӨҰҮҺ әғқңөұүһ"},
+	}
+}
+
+var receiptPNG = flag.String("png", "", "write the Kazakh receipt as printed to this PNG file, for review")
+
+// TestKazakhRussianReceipt: Kazakh and Russian lines and a total in tenge
+// print on a raster-Cyrillic printer as images (no text line holds a
+// Cyrillic byte or a replacement), left-to-right lines at the left margin
+// and amounts at the right. The job is the golden file
+// testdata/kazakh_russian.escpos, reviewed as a PNG (-png).
+func TestKazakhRussianReceipt(t *testing.T) {
+	prof, _ := escpos.LookupProfile("generic-80mm")
+	layout, err := receipt.NewLayout(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := layout.Render(kazakhReceipt())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "kazakh_russian.escpos", job.Bytes)
+	printed := printOn(t, prof.WidthDots, job.Bytes)
+	if *receiptPNG != "" {
+		b, err := printed.PNG()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(*receiptPNG, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := strings.Split(printed.Text, "\n")
+	rasters := 0
+	for _, l := range lines {
+		if strings.HasPrefix(strings.TrimPrefix(strings.TrimPrefix(l, "[right] "), "[center] "), "[RASTER ") {
+			rasters++
+			continue
+		}
+		if strings.ContainsFunc(l, func(r rune) bool { return r >= 0x80 }) || strings.Contains(l, `\x`) {
+			t.Errorf("text line %q holds a byte outside ASCII: Cyrillic must go as an image here", l)
+		}
+	}
+	// Title, seller, address, 2 field labels, 2 item names, detail,
+	// 2 total labels and values, 2 payment labels and values, footer.
+	if rasters < 17 {
+		t.Errorf("%d raster lines, want at least 17:\n%s", rasters, printed.Text)
+	}
+	for _, want := range []string{"  2 x 1 250,00" + strings.Repeat(" ", 48-14-8) + "2 500,00"} {
+		if !strings.Contains(printed.Text, want) {
+			t.Errorf("the receipt lacks %q:\n%s", want, printed.Text)
+		}
+	}
+	// The item name is Cyrillic, left to right: it starts at the left margin.
+	for i, l := range lines {
+		if strings.HasPrefix(l, "  2 x 1 250,00") {
+			if prev := lines[i-1]; !strings.HasPrefix(prev, "[RASTER ") {
+				t.Errorf("the Kazakh item name before %q is %q, want a raster at the left margin", l, prev)
+			}
+		}
+	}
+}
+
+// TestCodePageCyrillic: on a printer with a Russian code page, Russian lines
+// go as text in that table, and lines the table cannot hold (Kazakh
+// letters, ₸) as images — in both tables.
+func TestCodePageCyrillic(t *testing.T) {
+	for _, tc := range []struct {
+		enc  escpos.TextEncoding
+		page byte
+	}{{escpos.EncodingCP866, 17}, {escpos.EncodingCP1251, 46}} {
+		t.Run(string(tc.enc), func(t *testing.T) {
+			prof, _ := escpos.LookupProfile("epson-tm-t20")
+			prof.Cyrillic, prof.CyrillicEncoding, prof.CyrillicCodePage = escpos.CyrillicCodePage, tc.enc, tc.page
+			layout, err := receipt.NewLayout(prof)
+			if err != nil {
+				t.Fatal(err)
+			}
+			job, err := layout.Render(kazakhReceipt())
+			if err != nil {
+				t.Fatal(err)
+			}
+			printed := printOn(t, prof.WidthDots, job.Bytes)
+			for _, want := range []string{"Хлеб ржаной", "Ауысым / Смена"} {
+				if !strings.Contains(printed.Text, want) {
+					t.Errorf("the receipt lacks %q in %s:\n%s", want, tc.enc, printed.Text)
+				}
+			}
+			// The detail's minus sign (U+2212) is in neither table.
+			for _, notText := range []string{"Қымыз", "₸", "БАРЛЫҒЫ", "Скидка"} {
+				if strings.Contains(printed.Text, notText) {
+					t.Errorf("%q printed as text, but %s cannot hold it:\n%s", notText, tc.enc, printed.Text)
+				}
+			}
+			if !strings.Contains(printed.Text, "[RASTER") {
+				t.Errorf("no line printed as an image:\n%s", printed.Text)
+			}
+			// Every Cyrillic line leaves the printer in the Latin table again.
+			if !bytes.Contains(job.Bytes, []byte{0x1B, 't', tc.page}) || !bytes.Contains(job.Bytes, []byte{0x1B, 't', prof.TextCodePage}) {
+				t.Errorf("the job does not switch to ESC t %d and back", tc.page)
+			}
+		})
+	}
+}

@@ -183,9 +183,10 @@ func nearestStrongScript(scripts []language.Script, a, b int) language.Script {
 }
 
 // chooseFaces picks the face of every rune: the one made for its script when
-// it has the glyph, else the other one. A mark stays with its base when that
-// face has it.
+// it has the glyph, else the first other one that has it. A mark stays with
+// its base when that face has it.
 func (w *worker) chooseFaces(text []rune) error {
+	latin := w.latinFace(text)
 	for i, r := range text {
 		if isIgnorable(r) {
 			// Invisible format characters (ZWJ, ZWNJ, LRM…) need no glyph
@@ -193,20 +194,23 @@ func (w *worker) chooseFaces(text []rune) error {
 			w.faceOf[i] = -1
 			continue
 		}
-		preferred, other := int8(faceLatin), int8(faceArabic)
+		preferred := latin
 		if w.scripts[i] == language.Arabic {
-			preferred, other = faceArabic, faceLatin
+			preferred = faceArabic
 		}
+		candidates := [numFaces + 1]int8{preferred, faceArabic, faceLatin, faceCyrillic}
 		if i > 0 && w.faceOf[i-1] >= 0 && unicode.In(r, unicode.Mn, unicode.Me, unicode.Mc) {
-			preferred, other = w.faceOf[i-1], preferred
+			candidates = [numFaces + 1]int8{w.faceOf[i-1], preferred, latin, faceArabic}
 		}
-		switch {
-		case w.hasGlyph(preferred, r):
-			w.faceOf[i] = preferred
-		case w.hasGlyph(other, r):
-			w.faceOf[i] = other
-		default:
-			return fmt.Errorf("textraster: text: %U %q at rune %d has no glyph in the embedded fonts (Noto Sans Arabic, Go)", r, r, i)
+		w.faceOf[i] = -1
+		for _, f := range candidates {
+			if w.hasGlyph(f, r) {
+				w.faceOf[i] = f
+				break
+			}
+		}
+		if w.faceOf[i] < 0 {
+			return fmt.Errorf("textraster: text: %U %q at rune %d has no glyph in the embedded fonts (Noto Sans Arabic, Go, Noto Sans)", r, r, i)
 		}
 	}
 	// Ignorables join the face of the rune before them (or after, at the start).
@@ -227,6 +231,23 @@ func (w *worker) chooseFaces(text []rune) error {
 		}
 	}
 	return nil
+}
+
+// latinFace is the face that draws the line's Latin letters, digits and
+// punctuation: Noto Sans when the line holds a character outside Arabic
+// that only Noto Sans has (Cyrillic, ₸, a combining mark), so that the
+// whole line is set in one typeface; else the Go font, as on Arabic and
+// Latin lines.
+func (w *worker) latinFace(text []rune) int8 {
+	for i, r := range text {
+		if r < 0x7F || isIgnorable(r) || w.scripts[i] == language.Arabic {
+			continue
+		}
+		if !w.hasGlyph(faceLatin, r) && w.hasGlyph(faceCyrillic, r) {
+			return faceCyrillic
+		}
+	}
+	return faceLatin
 }
 
 func (w *worker) hasGlyph(face int8, r rune) bool {

@@ -17,7 +17,7 @@ import (
 // Options configures a Renderer.
 type Options struct {
 	SizePx int  // em size in printer dots (default 24, the height of a Font A line at 203 dpi)
-	Bold   bool // use the bold faces (Noto Sans Arabic Bold, Go Bold)
+	Bold   bool // use the bold faces (Noto Sans Arabic Bold, Go Bold, Noto Sans Bold)
 }
 
 // Align places a wrapped line within maxWidth.
@@ -80,7 +80,8 @@ func New(opt Options) (*Renderer, error) {
 	r := &Renderer{
 		size: size,
 		// The line box is one em above the baseline and half an em below.
-		// It holds every Latin-1 letter (Go: 0.95 em up, 0.21 em down) and
+		// It holds every Latin-1 letter (Go: 0.95 em up, 0.21 em down),
+		// Cyrillic with its diacritics (Noto Sans: Ё, Й below 1 em) and
 		// Arabic letters with hamza, a single vowel mark or shadda (Noto
 		// Sans Arabic: up to 0.97 em up, 0.46 em down) without the fonts'
 		// own 2.1 em line height, which is sized for stacked Quranic marks
@@ -228,6 +229,12 @@ func NeedsRaster(s string) bool {
 		}
 	}
 	return false
+}
+
+// RightToLeft reports whether s is a right-to-left paragraph: its first
+// strong character is Arabic or another right-to-left letter.
+func RightToLeft(s string) bool {
+	return paragraphOf([]rune(s))%2 == 1
 }
 
 var errNothingToDraw = errors.New("textraster: text: nothing to draw (empty or only spaces)")

@@ -45,6 +45,8 @@ func TestGolden(t *testing.T) {
 		{"total_line", "الإجمالي: 1150.00 ر.س"},
 		{"latin_title", "Simplified Tax Invoice"},
 		{"latin_word_in_arabic", "شركة ABC للتجارة"},
+		{"kazakh_total", "Барлығы / Итого: 1 150,00 ₸"},
+		{"kazakh_letters", "ӘҒҚҢӨҰҮҺ әғқңөұүһ Ёё"},
 	}
 	r := newRenderer(t, Options{})
 	for _, tc := range tests {
@@ -397,7 +399,7 @@ func TestFallbackGlyphs(t *testing.T) {
 		{"flag is one cluster", "\U0001F1F8\U0001F1E6 SA", "\uFFFD SA"},
 		{"skin tone stays with its emoji", "ok \U0001F44D\U0001F3FD", "ok \uFFFD"},
 		{"emoji with a variation selector", "\u2615\uFE0F tea", "\uFFFD\uFE0F tea"},
-		{"a mark the fonts lack", "Cafe\u0301", "Cafe"},
+		{"a mark the fonts lack", "Cafe\u20D0", "Cafe"},
 		{"Hebrew", "\u05E7\u05E4\u05D4 1", "\uFFFD\uFFFD\uFFFD 1"},
 		{"Thai", "\u0E01\u0E32\u0E41\u0E1F", "\uFFFD\uFFFD\uFFFD\uFFFD"},
 		{"private use", "x\uE000y", "x\uFFFDy"},
@@ -420,6 +422,42 @@ func TestFallbackGlyphs(t *testing.T) {
 	// The replacement has ink: a line of glyphs the fonts lack is not blank.
 	if img := render(t, r, "\U0001F600"); img.Rect.Dx() == 0 {
 		t.Error("the replacement glyph has no ink")
+	}
+}
+
+// kazakhRussian is every letter Russian and Kazakh write with, and the
+// tenge sign.
+const kazakhRussian = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдеёжзийклмнопрстуфхцчшщъыьэюя" +
+	"ӘҒҚҢӨҰҮҺІәғқңөұүһі₸"
+
+// TestKazakhRussianGlyphs: every letter of Russian and Kazakh and the tenge
+// sign has a glyph of its own, in both weights — none falls back to the
+// replacement — and the letters of one line come from one typeface.
+func TestKazakhRussianGlyphs(t *testing.T) {
+	for _, bold := range []bool{false, true} {
+		r := newRenderer(t, Options{Bold: bold})
+		replacement := render(t, r, string(Replacement))
+		for _, c := range kazakhRussian {
+			if !r.canDraw(c) {
+				t.Errorf("bold=%v: %U %q has no glyph in the embedded fonts", bold, c, c)
+				continue
+			}
+			img := render(t, r, string(c))
+			if compareGray(img, replacement) == "" {
+				t.Errorf("bold=%v: %U %q prints as the replacement glyph", bold, c, c)
+			}
+		}
+		w := r.workers.Get().(*worker)
+		text := []rune("Итого: 1 150,00 ₸ (ҚҚС 16%)")
+		if err := w.layout(text, 0); err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range w.faceOf {
+			if text[i] != ' ' && f != faceCyrillic {
+				t.Errorf("bold=%v: %q in %q is drawn with face %d, not Noto Sans with the rest of the line", bold, text[i], string(text), f)
+			}
+		}
+		r.workers.Put(w)
 	}
 }
 
