@@ -92,12 +92,17 @@ type PrinterConfig struct {
 	Columns        *int    `toml:"columns"`
 	Arabic         *string `toml:"arabic"` // raster or codepage
 	ArabicCodePage *int    `toml:"arabic_code_page"`
-	QRNative       *bool   `toml:"qr_native"`
-	QRMaxBytes     *int    `toml:"qr_max_bytes"`
-	QRModule       *int    `toml:"qr_module"`
-	RasterBandRows *int    `toml:"raster_band_rows"`
-	RasterScale2x  *bool   `toml:"raster_scale2x"`
-	Cut            *string `toml:"cut"` // full, partial, none
+	// Cyrillic is raster or codepage; CyrillicEncoding (cp866, cp1251) and
+	// CyrillicCodePage (its ESC t number on the model) are for codepage.
+	Cyrillic         *string `toml:"cyrillic"`
+	CyrillicEncoding *string `toml:"cyrillic_encoding"`
+	CyrillicCodePage *int    `toml:"cyrillic_code_page"`
+	QRNative         *bool   `toml:"qr_native"`
+	QRMaxBytes       *int    `toml:"qr_max_bytes"`
+	QRModule         *int    `toml:"qr_module"`
+	RasterBandRows   *int    `toml:"raster_band_rows"`
+	RasterScale2x    *bool   `toml:"raster_scale2x"`
+	Cut              *string `toml:"cut"` // full, partial, none
 }
 
 // APIConfig is the local HTTP API.

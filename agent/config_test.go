@@ -150,7 +150,7 @@ func TestLoadConfig(t *testing.T) {
 
 // profileOverrides are the [printer] keys that override the profile: the
 // example shows them commented out, so that the profile decides.
-var profileOverrides = []string{"width_dots", "columns", "arabic", "arabic_code_page", "qr_native", "qr_max_bytes",
+var profileOverrides = []string{"width_dots", "columns", "arabic", "arabic_code_page", "cyrillic", "cyrillic_encoding", "cyrillic_code_page", "qr_native", "qr_max_bytes",
 	"qr_module", "raster_band_rows", "raster_scale2x", "cut"}
 
 // TestConfigExample: the shipped example decodes strictly, sets every key
@@ -371,5 +371,31 @@ func TestRegimeOptionErrorsNameTheLine(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCyrillicOverrides: the [printer] keys for Cyrillic reach the profile,
+// and a bad one is refused naming the key.
+func TestCyrillicOverrides(t *testing.T) {
+	data := []byte("[printer]\nprofile = \"generic-80mm\"\ncyrillic = \"codepage\"\ncyrillic_encoding = \"cp866\"\ncyrillic_code_page = 17\n")
+	c, err := ParseConfig("egsd.toml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Printer.profile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Cyrillic != escpos.CyrillicCodePage || p.CyrillicEncoding != escpos.EncodingCP866 || p.CyrillicCodePage != 17 {
+		t.Errorf("profile %q %q %d, want codepage cp866 17", p.Cyrillic, p.CyrillicEncoding, p.CyrillicCodePage)
+	}
+	for _, bad := range []string{"cyrillic = \"images\"\n", "cyrillic = \"codepage\"\ncyrillic_encoding = \"koi8\"\n", "cyrillic_code_page = 300\n"} {
+		c, err := ParseConfig("egsd.toml", []byte("[printer]\nprofile = \"generic-80mm\"\n"+bad))
+		if err == nil {
+			_, err = c.Printer.profile()
+		}
+		if err == nil || !strings.Contains(err.Error(), "cyrillic") {
+			t.Errorf("%q: %v, want an error naming the cyrillic key", bad, err)
+		}
 	}
 }

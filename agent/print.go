@@ -47,6 +47,18 @@ func (c *PrinterConfig) profile() (escpos.Profile, error) {
 		}
 		p.ArabicCodePage = byte(*c.ArabicCodePage)
 	}
+	if c.Cyrillic != nil {
+		p.Cyrillic = *c.Cyrillic
+	}
+	if c.CyrillicEncoding != nil {
+		p.CyrillicEncoding = escpos.TextEncoding(*c.CyrillicEncoding)
+	}
+	if c.CyrillicCodePage != nil {
+		if *c.CyrillicCodePage < 0 || *c.CyrillicCodePage > 255 {
+			return p, fmt.Errorf("printer.cyrillic_code_page: must be between 0 and 255")
+		}
+		p.CyrillicCodePage = byte(*c.CyrillicCodePage)
+	}
 	if c.QRNative != nil {
 		p.QRNative = *c.QRNative
 	}
