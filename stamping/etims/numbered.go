@@ -125,7 +125,7 @@ func (r *Regime) Signed(answer []byte) (stamping.ReceiptInfo, error) {
 func (f ReceiptFacts) ReceiptInfo() stamping.ReceiptInfo {
 	info := f.Info()
 	info.Number = f.TraderInvoiceNo
-	info.TaxNumberLabel = "KRA PIN"
+	info.TaxNumberLabel = taxNumberLabel
 	add := func(label, value string) {
 		if value != "" {
 			info.Fields = append(info.Fields, stamping.ReceiptField{Label: label, Value: value})

@@ -161,3 +161,20 @@ func TestSubmitNumberedResendLooksUp(t *testing.T) {
 		t.Errorf("signed from the lookup: %+v %v", info, err)
 	}
 }
+
+// Before KRA signs, the stored receipt facts say what a provisional slip
+// can: the trader's number, and that tax numbers are KRA PINs.
+func TestStampReceiptBeforeTheSignature(t *testing.T) {
+	r, _ := onboarded(t, map[string]string{})
+	doc, err := r.Stamp(stamping.Slot{Counter: 12, IssuedAt: nairobi("2026-01-15 10:30:00")}, sampleSale())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info stamping.ReceiptInfo
+	if err := json.Unmarshal(doc.Receipt, &info); err != nil {
+		t.Fatalf("receipt facts %s: %v", doc.Receipt, err)
+	}
+	if info.Number != doc.Number || info.TaxNumberLabel != "KRA PIN" || info.QR != "" {
+		t.Errorf("receipt facts before the signature %+v, want number %s, label KRA PIN and no QR", info, doc.Number)
+	}
+}

@@ -219,8 +219,18 @@ func (r *Regime) Stamp(slot stamping.Slot, s *sale.Sale) (stamping.Document, err
 	if err != nil {
 		return stamping.Document{}, err
 	}
-	return stamping.Document{Bytes: b, ContentType: "application/json", Hash: hashOf(b), Number: number}, nil
+	// What a receipt can say before KRA signs (a provisional slip): the
+	// trader's number, and that the seller's tax number is a KRA PIN.
+	receipt, err := json.Marshal(stamping.ReceiptInfo{Number: number, TaxNumberLabel: taxNumberLabel})
+	if err != nil {
+		return stamping.Document{}, err
+	}
+	return stamping.Document{Bytes: b, ContentType: "application/json", Hash: hashOf(b), Number: number, Receipt: receipt}, nil
 }
+
+// taxNumberLabel names the seller's and the buyer's tax numbers on Kenyan
+// receipts.
+const taxNumberLabel = "KRA PIN"
 
 // Rehash is SHA-256 of the stored bytes.
 func (r *Regime) Rehash(doc []byte) (string, error) { return hashOf(doc), nil }
