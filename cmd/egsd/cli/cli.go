@@ -50,7 +50,7 @@ func commands() []command {
 		{"verify", "verify signed documents (hash, signature, QR) and their chain", runVerify},
 		{"journal", "export the stored documents byte for byte", runJournal},
 		{"bench", "measure the running agent: sales/s and latency", runBench},
-		{"sim", "run an authority simulator for tests, demos and training (zatca, etims)", runSim},
+		{"sim", "run an authority simulator for tests, demos and training (zatca, etims, ofd)", runSim},
 		{"version", "print the version", runVersion},
 	}
 }
