@@ -144,6 +144,9 @@ func Validate(s *sale.Sale, rules Rules) error {
 	for i := range s.Lines {
 		validateLine(&errs, i, &s.Lines[i], rules)
 	}
+	if !s.CashRounding.IsZero() && cashOnly(s.Payments) {
+		errs.Add("cash_rounding", "KRA's sale has no rounding amount: its total is the sum of its lines, so a Kenyan unit does not round cash totals (send \"none\", and set sale.cash_rounding = \"none\")")
+	}
 	for i := range s.Charges {
 		errs.Add(fmt.Sprintf("charges[%d]", i), "KRA's sale has no document charge: add %q as a line of its own (an item registered with KRA, such as a service)", s.Charges[i].Reason)
 	}
@@ -338,4 +341,15 @@ func describeRemark(s *sale.Sale) string {
 		return "reason and note"
 	}
 	return "note"
+}
+
+// cashOnly reports whether every payment is cash (and there is one): the
+// sales the model rounds to the cash increment.
+func cashOnly(ps []sale.Payment) bool {
+	for _, p := range ps {
+		if p.Means != sale.Cash {
+			return false
+		}
+	}
+	return len(ps) > 0
 }

@@ -21,6 +21,10 @@ func TestValidateRefuses(t *testing.T) {
 	}{
 		{"debit note", func(s *sale.Sale) { s.Kind, s.Original, s.Reason = sale.DebitNote, "KE-1", "price" }, []string{"kind"}},
 		{"currency USD", func(s *sale.Sale) { s.Currency = "USD" }, []string{"currency"}},
+		{"cash rounding of a cash sale", func(s *sale.Sale) {
+			s.CashRounding = money.MustParse("1.00")
+			s.Payments = []sale.Payment{{Means: sale.Cash}}
+		}, []string{"cash_rounding"}},
 		{"PIN in lower case", func(s *sale.Sale) { s.Buyer.VATNumber = "a000000002b" }, []string{"buyer.vat_number"}},
 		{"PIN too short", func(s *sale.Sale) { s.Buyer.VATNumber = "A00000002B" }, []string{"buyer.vat_number"}},
 		{"PIN too long", func(s *sale.Sale) { s.Buyer.VATNumber = "A0000000002B" }, []string{"buyer.vat_number"}},
