@@ -7,7 +7,7 @@ DEMO_DATA ?= demo-data
 LISTEN    ?= 127.0.0.1:7070
 SHARED    ?= $(abspath ../shared)
 
-.PHONY: build run test test-race bench lint conformance fuzz crash package clean
+.PHONY: build run test test-race bench lint conformance fuzz crash package dist clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/egsd ./cmd/egsd
@@ -71,6 +71,20 @@ crash:
 
 package: build
 	GOARCH=$$($(GO) env GOARCH) EGSD_VERSION=$(VERSION) nfpm package -f packaging/nfpm.yaml -p deb -t dist/
+
+# Static, stripped binaries for the tills' platforms, named
+# egsd-VERSION-OS-ARCH[.exe], with SHA256SUMS over them: make dist DIST=DIR.
+DIST         ?= dist
+DIST_TARGETS := linux/amd64 linux/arm64 linux/arm windows/amd64
+dist:
+	mkdir -p $(DIST)
+	rm -f $(DIST)/egsd-*-linux-* $(DIST)/egsd-*-windows-*.exe $(DIST)/SHA256SUMS
+	set -e; for target in $(DIST_TARGETS); do \
+	  os=$${target%/*}; arch=$${target#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+	    -o $(DIST)/egsd-$(VERSION)-$$os-$$arch$$ext ./cmd/egsd; \
+	done
+	cd $(DIST) && sha256sum egsd-$(VERSION)-* > SHA256SUMS
 
 clean:
 	rm -rf bin dist $(DEMO_DATA)
