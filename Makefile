@@ -7,7 +7,7 @@ DEMO_DATA ?= demo-data
 LISTEN    ?= 127.0.0.1:7070
 SHARED    ?= $(abspath ../shared)
 
-.PHONY: build run test test-race bench lint conformance fuzz crash package dist clean
+.PHONY: build run test test-race bench lint conformance fuzz crash package nfpm dist clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/egsd ./cmd/egsd
@@ -69,8 +69,29 @@ KILLS ?= 500
 crash:
 	$(GO) test -count=1 -timeout 60m -run TestCrashRecovery -v ./cmd/egsd/ -crash.kills=$(KILLS)
 
-package: build
-	GOARCH=$$($(GO) env GOARCH) EGSD_VERSION=$(VERSION) nfpm package -f packaging/nfpm.yaml -p deb -t dist/
+# The .deb and .rpm for this machine's architecture, into PKGDIR: the
+# binary, the systemd unit, /etc/egsd/config.toml (kept on upgrade) and the
+# maintainer scripts. nfpm is installed into bin/tools on first use.
+PKGDIR       ?= dist
+NFPM_VERSION := v2.45.2
+NFPM         ?= $(abspath bin/tools)/nfpm-$(NFPM_VERSION)
+# Debian and rpm versions start with a digit and have no "-": v1.2.0-3-gabc
+# becomes 1.2.0+3+gabc, a bare commit abc1234 becomes 0+abc1234.
+PKG_VERSION  := $(shell echo '$(VERSION)' | sed -e 's/^v//' -e 's/-/+/g' -e '/^[0-9]/!s/^/0+/')
+package: build $(NFPM)
+	$(GO) run ./packaging/unitgen bin/egsd.service
+	mkdir -p $(PKGDIR)
+	set -e; for format in deb rpm; do \
+	  GOARCH=$$($(GO) env GOARCH) EGSD_VERSION=$(PKG_VERSION) $(NFPM) package -f packaging/nfpm.yaml -p $$format -t $(PKGDIR)/; \
+	done
+
+# The pinned nfpm (newer releases do not build here).
+nfpm: $(NFPM)
+$(abspath bin/tools)/nfpm-$(NFPM_VERSION):
+	rm -rf $(@D)/nfpm-install
+	GOBIN=$(@D)/nfpm-install $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+	mv $(@D)/nfpm-install/nfpm $@
+	rmdir $(@D)/nfpm-install
 
 # Static, stripped binaries for the tills' platforms, named
 # egsd-VERSION-OS-ARCH[.exe], with SHA256SUMS over them: make dist DIST=DIR.

@@ -1,7 +1,38 @@
 #!/bin/sh
-# Installs and starts the service on package install. The service runs as
-# the dedicated system user egsd, whose home is the data directory.
+# After install and upgrade: the system user egsd, its private data
+# directory, the configuration readable by that user only, and the service
+# enabled and (re)started. dpkg passes "configure [old-version]", rpm 1 on
+# install and 2 on upgrade. Paths are under $DPKG_ROOT when dpkg installs
+# into another root (dpkg --root); services are then left alone.
 set -e
-/usr/bin/egsd service install --config /etc/egsd/config.toml || true
-chgrp egsd /etc/egsd/config.toml 2>/dev/null || true
-/usr/bin/egsd service start || true
+user=egsd
+data="${DPKG_ROOT:-}/var/lib/egsd"
+config="${DPKG_ROOT:-}/etc/egsd/config.toml"
+
+if ! getent passwd "$user" >/dev/null; then
+	useradd --system --user-group --home-dir /var/lib/egsd --no-create-home \
+		--shell /usr/sbin/nologin --comment "egsd fiscal device agent" "$user"
+fi
+
+# The journal, the stamping key and the owner token: the service user only.
+mkdir -p "$data"
+chown "$user:$user" "$data"
+chmod 0700 "$data"
+
+# The configuration may hold credentials: root writes it, the service reads it.
+if [ -f "$config" ]; then
+	chgrp "$user" "$config"
+	chmod 0640 "$config"
+fi
+
+if [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
+	systemctl daemon-reload || true
+	systemctl enable egsd.service || true
+	case "$1" in
+	configure)
+		if [ -z "$2" ]; then systemctl start egsd.service || true; else systemctl try-restart egsd.service || true; fi ;;
+	1) systemctl start egsd.service || true ;;
+	2) systemctl try-restart egsd.service || true ;;
+	esac
+fi
+exit 0
