@@ -1,7 +1,9 @@
 #!/bin/sh
 # After install and upgrade: the system user egsd, its private data
 # directory, the configuration readable by that user only, and the service
-# enabled and (re)started. dpkg passes "configure [old-version]", rpm 1 on
+# enabled. A first install does not start it: the shipped configuration is
+# an example (the test regime, no legal value) that a technician edits
+# first. An upgrade restarts a running service. dpkg passes "configure [old-version]", rpm 1 on
 # install and 2 on upgrade. Paths are under $DPKG_ROOT when dpkg installs
 # into another root (dpkg --root); services are then left alone.
 set -e
@@ -28,11 +30,15 @@ fi
 if [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
 	systemctl daemon-reload || true
 	systemctl enable egsd.service || true
+	first=no
 	case "$1" in
-	configure)
-		if [ -z "$2" ]; then systemctl start egsd.service || true; else systemctl try-restart egsd.service || true; fi ;;
-	1) systemctl start egsd.service || true ;;
-	2) systemctl try-restart egsd.service || true ;;
+	configure) [ -z "${2:-}" ] && first=yes ;;
+	1) first=yes ;;
 	esac
+	if [ "$first" = yes ]; then
+		echo "egsd: edit /etc/egsd/config.toml (regime, seller, device, printer), then: systemctl start egsd" >&2
+	else
+		systemctl try-restart egsd.service || true
+	fi
 fi
 exit 0
