@@ -66,3 +66,13 @@ func PackagedUnit() (string, error) {
 		Arguments:   []string{"run", "--config", ConfigPath},
 	})
 }
+
+// WindowsRecovery are the kardianos/service options that make the Service
+// Control Manager restart egsd 2 seconds after it fails, as systemd's
+// Restart=on-failure and RestartSec=2 do, the failure count reset after a
+// minute without one.
+var WindowsRecovery = map[string]any{
+	"OnFailure":              "restart",
+	"OnFailureDelayDuration": "2s",
+	"OnFailureResetPeriod":   60,
+}

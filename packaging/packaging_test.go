@@ -1,8 +1,11 @@
 package packaging
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSystemdUnit renders the unit with kardianos/service's template
@@ -25,5 +28,27 @@ func TestSystemdUnit(t *testing.T) {
 		if !strings.Contains(unit, want) {
 			t.Errorf("unit lacks %q:\n%s", strings.TrimSpace(want), unit)
 		}
+	}
+}
+
+// TestWindowsRecoveryMatchesSystemd: Windows restarts egsd after the same
+// delay as the systemd unit's RestartSec, and only on failure.
+func TestWindowsRecoveryMatchesSystemd(t *testing.T) {
+	m := regexp.MustCompile(`(?m)^RestartSec=(\d+)$`).FindStringSubmatch(SystemdUnit)
+	if m == nil {
+		t.Fatal("the systemd unit has no RestartSec")
+	}
+	delay, err := time.ParseDuration(fmt.Sprint(WindowsRecovery["OnFailureDelayDuration"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := m[1] + "s"; delay.String() != want {
+		t.Errorf("Windows restarts after %s, systemd after %s", delay, want)
+	}
+	if WindowsRecovery["OnFailure"] != "restart" {
+		t.Errorf("Windows recovery action %v, want restart", WindowsRecovery["OnFailure"])
+	}
+	if n, ok := WindowsRecovery["OnFailureResetPeriod"].(int); !ok || n <= 0 {
+		t.Errorf("reset period %v, want a positive number of seconds", WindowsRecovery["OnFailureResetPeriod"])
 	}
 }

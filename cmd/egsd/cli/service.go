@@ -74,9 +74,14 @@ func serviceConfig(cfgPath string) *service.Config {
 		Arguments:   []string{"run", "--config", cfgPath},
 		Option:      service.KeyValue{},
 	}
-	if runtime.GOOS == "linux" {
+	switch runtime.GOOS {
+	case "linux":
 		c.UserName = packaging.ServiceUser
 		c.Option["SystemdScript"] = packaging.SystemdUnit
+	case "windows":
+		for k, v := range packaging.WindowsRecovery {
+			c.Option[k] = v
+		}
 	}
 	return c
 }
