@@ -180,9 +180,12 @@ func Summarise(request, answer []byte, in SummaryInput) (*Summary, error) {
 	if r.CustTin != "" || r.CustNm != "" || r.Receipt.Adrs != "" {
 		s.Buyer = &SummaryBuyer{KRAPIN: r.CustTin, Name: r.CustNm, Address: r.Receipt.Adrs}
 	}
-	for _, it := range r.ItemList {
+	for i, it := range r.ItemList {
 		b := Band(firstByte(it.TaxTyCd))
-		_, rate, _ := r.bandFields(b)
+		if len(it.TaxTyCd) != 1 || b.index() < 0 {
+			return nil, fmt.Errorf("etims: summary: itemList[%d].taxTyCd: %q is not a band A–E", i, it.TaxTyCd)
+		}
+		_, rate, _ := r.bandFields(b) // the band's rate; its taxable and tax amounts are the summary's below
 		s.Items = append(s.Items, SummaryItem{ItemSequence: it.ItemSeq, ItemCode: it.ItemCd, ItemDescription: it.ItemNm,
 			ItemClassCode: it.ItemClsCd, PackagingUnitCode: it.PkgUnitCd, QuantityUnitCode: it.QtyUnitCd, Quantity: it.Qty,
 			UnitPrice: it.Prc, SupplyAmount: it.SplyAmt, DiscountRate: it.DcRt, Discount: it.DcAmt, NetAmount: it.TaxblAmt,

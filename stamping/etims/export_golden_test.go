@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/egsd/egsd/stamping/etims"
@@ -152,4 +153,28 @@ func compareJSON(t *testing.T, got, want []byte) {
 		}
 	}
 	walk("", g, w)
+}
+
+// A stored request with an item in no band A–E (a damaged journal) gives
+// an error naming the field, never a panic.
+func TestSummaryOfAnUnknownBand(t *testing.T) {
+	r, err := etims.BuildSale(sampleSale(), etims.SaleInput{Identity: oscu, TraderInvoiceNo: "KE-12", IssuedAt: nairobi("2026-01-15 10:30:00")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := etims.Template(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := etims.WireRequest(tmpl, 12, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := bytes.Replace(req, []byte(`"taxTyCd":"B"`), []byte(`"taxTyCd":"X"`), 1)
+	if bytes.Equal(bad, req) {
+		t.Fatal("the request has no item in band B")
+	}
+	if _, err := etims.Summarise(bad, []byte(oscuSave), etims.SummaryInput{Seller: oscu, Device: etims.Device{SdcID: "KRACU0100000001"}}); err == nil || !strings.Contains(err.Error(), "taxTyCd") {
+		t.Errorf("summary of an item in band X: %v, want an error naming taxTyCd", err)
+	}
 }
