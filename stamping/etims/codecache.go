@@ -49,22 +49,9 @@ const maxCacheFile = 2*MaxAnswer + 1<<20
 // but a download).
 func loadCodeCache(path string, id Identity) (CodeCache, error) {
 	empty := CodeCache{Tin: id.Tin, BhfID: id.BhfID}
-	fi, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return empty, nil
-	case err != nil:
-		return empty, err
-	case fi.Size() > maxCacheFile:
-		return empty, fmt.Errorf("%s is %d bytes, more than a code list cache holds; it is fetched again", path, fi.Size())
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return empty, err
-	}
 	var c CodeCache
-	if err := json.Unmarshal(data, &c); err != nil {
-		return empty, fmt.Errorf("%s is not a code list cache (%v); it is fetched again", path, err)
+	if found, err := readUnitFile(path, maxCacheFile, "a code list cache", "it is fetched again", &c); !found {
+		return empty, err
 	}
 	if c.Tin != id.Tin || c.BhfID != id.BhfID {
 		return empty, fmt.Errorf("%s holds the code lists of KRA PIN %s branch %s, not this unit's; they are fetched again", path, c.Tin, c.BhfID)
@@ -238,4 +225,28 @@ func (r *Regime) CodeCache() CodeCache {
 	r.codesMu.Lock()
 	defer r.codesMu.Unlock()
 	return r.codes
+}
+
+// readUnitFile reads a JSON file the regime keeps beside the device record
+// into v. A missing file is (false, nil); one above limit bytes or not
+// JSON is (false, an error naming the file as not being what, and saying
+// what happens instead, again).
+func readUnitFile(path string, limit int64, what, again string, v any) (bool, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, err
+	case fi.Size() > limit:
+		return false, fmt.Errorf("%s is %d bytes, more than %s holds; %s", path, fi.Size(), what, again)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("%s is not %s (%v); %s", path, what, err, again)
+	}
+	return true, nil
 }

@@ -3,10 +3,7 @@ package etims
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -54,22 +51,9 @@ func registrationKey(it *ItemRequest) string {
 // a missing file, an error saying why.
 func loadItems(path string, id Identity) (map[string]string, error) {
 	empty := map[string]string{}
-	fi, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return empty, nil
-	case err != nil:
-		return empty, err
-	case fi.Size() > maxItemsFile:
-		return empty, fmt.Errorf("%s is %d bytes, more than a registry of items holds; the items are registered again", path, fi.Size())
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return empty, err
-	}
 	var rec itemsRecord
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return empty, fmt.Errorf("%s is not a registry of items (%v); the items are registered again", path, err)
+	if found, err := readUnitFile(path, maxItemsFile, "a registry of items", "the items are registered again", &rec); !found {
+		return empty, err
 	}
 	if rec.Tin != id.Tin || rec.BhfID != id.BhfID {
 		return empty, fmt.Errorf("%s holds the items of KRA PIN %s branch %s, not this unit's; they are registered again", path, rec.Tin, rec.BhfID)
