@@ -14,6 +14,9 @@ type CheckOptions struct {
 	// Rehash, if set, recomputes a document's hash from its stored bytes,
 	// proving that the stored bytes are the bytes that were chained.
 	Rehash func(regime string, doc []byte) (string, error)
+	// Archive, if set, verifies each archive record against its document
+	// (its signature, and that it records that document).
+	Archive func(rec ArchiveRecord, doc *Record) error
 }
 
 // CheckReport summarises a successful Check.
@@ -21,6 +24,7 @@ type CheckReport struct {
 	Documents uint64 // the last counter
 	Pending   int    // outbox entries
 	Audit     int    // audit entries
+	Archive   int    // archive records
 }
 
 // Check verifies the store's invariants and returns every violation found
@@ -32,7 +36,8 @@ type CheckReport struct {
 // chain intact; the number index, the notes' references and the index of
 // rejected documents agree with the journal; the authority's numbers of the
 // accepted documents run 1..n with no gap or duplicate, and at most one
-// pending document holds the next one.
+// pending document holds the next one; the archive's records are numbered
+// without gaps per document, well-formed and of existing documents.
 func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 	var rep CheckReport
 	var problems []error
@@ -146,6 +151,9 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 			return err
 		}
 		if err := checkRejectedIndex(tx, bad); err != nil {
+			return err
+		}
+		if rep.Archive, err = checkArchive(tx, opts, bad); err != nil {
 			return err
 		}
 		if n := tx.Bucket(bucketDocuments).Stats().KeyN; uint64(n) != rep.Documents {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"time"
@@ -29,6 +30,9 @@ type Stamped struct {
 	// Number is the document's number as printed; notes may name the
 	// document by it (ResolveDocument).
 	Number string
+	// Archive, when set, is the document's first archive record
+	// (archive.go), stored with it.
+	Archive []byte
 }
 
 // IssueRequest asks the store to issue one document.
@@ -230,6 +234,11 @@ func (s *Store) issueOne(tx *bolt.Tx, b *batchState, req *IssueRequest) (res Iss
 	if doc.Hash == "" || len(doc.Bytes) == 0 {
 		return IssueResult{}, fmt.Errorf("stamp returned an empty document or hash"), nil
 	}
+	if doc.Archive != nil {
+		if err := checkArchiveRecord(doc.Archive); err != nil {
+			return IssueResult{}, err, nil
+		}
+	}
 	rec := &Record{
 		Counter: slot.Counter, UUID: slot.UUID, Regime: req.Regime, Kind: req.Kind,
 		IssuedAt: now.UTC(), User: req.User, IdempotencyKey: req.IdempotencyKey,
@@ -278,6 +287,11 @@ func (s *Store) issueOne(tx *bolt.Tx, b *batchState, req *IssueRequest) (res Iss
 	}
 	if err := indexNumber(tx, rec.Number, rec.Counter); err != nil {
 		return IssueResult{}, nil, err
+	}
+	if doc.Archive != nil {
+		if err, abort := appendArchive(tx, rec.Counter, doc.Archive); err != nil || abort != nil {
+			return IssueResult{}, nil, errors.Join(err, abort) // after the document's writes: never a partial issue
+		}
 	}
 	if req.Note != nil {
 		if err := recordNote(tx, req.Note, refs, credit, rec); err != nil {

@@ -3,6 +3,7 @@ package queue
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -62,6 +63,9 @@ type Answer struct {
 	// regimes: the next document to send). It saves the next document a
 	// commit of its own; it is skipped when the next number is still held.
 	AssignNext uint64
+	// Archive, when set, is stored as the document's next archive record
+	// (archive.go), with the answer or not at all.
+	Archive []byte
 }
 
 // RecordAnswer stores the authority's final answer in the journal and takes
@@ -85,6 +89,11 @@ func (s *Store) RecordAnswer(counter uint64, a Answer) error {
 		if tx.Bucket(bucketOutbox).Get(key) == nil {
 			return fmt.Errorf("document %d is not in the outbox", counter), nil
 		}
+		if a.Archive != nil {
+			if err := checkArchiveRecord(a.Archive); err != nil {
+				return err, nil
+			}
+		}
 		return nil, s.recordAnswer(tx, rec, a)
 	})
 }
@@ -104,6 +113,11 @@ func (s *Store) recordAnswer(tx *bolt.Tx, rec *Record, a Answer) error {
 	}
 	if err := putRecord(tx, rec, false); err != nil {
 		return err
+	}
+	if a.Archive != nil {
+		if err, abort := appendArchive(tx, rec.Counter, a.Archive); err != nil || abort != nil {
+			return errors.Join(err, abort)
+		}
 	}
 	if rec.Status == StatusRejected {
 		if err := indexRejected(tx, rec); err != nil {

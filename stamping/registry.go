@@ -72,6 +72,9 @@ type Document struct {
 	// knows it (ZATCA: cbc:ID, "INV-42"); empty for a regime without one.
 	// Notes may name the document they correct by it.
 	Number string
+	// Archive is the document's first signed archive record, for a regime
+	// that keeps one (Kazakhstan); the store keeps it with the document.
+	Archive []byte
 }
 
 // ReceiptInfo is a regime's part of a printed receipt: the document's
