@@ -48,7 +48,7 @@ var goldenTickets = []string{"request_ticket_sell.frame", "request_ticket_sell_r
 // autonomous one offline.
 func facts(t testing.TB, name string) Facts {
 	tk := goldenTicket(t, name)
-	f := Facts{Unit: unit, Ticket: tk}
+	f := Facts{Unit: unit, Ticket: tk, Document: DocumentOf(42, "0f8fad5b-d9cb-469f-a165-70867728950e", []byte(name))}
 	if tk.OfflineTicketNumber == 0 {
 		f.FiscalSign = "4228143549"
 	}
@@ -314,6 +314,11 @@ func TestBuildRefuses(t *testing.T) {
 		"bad operation": {func(f *Facts) { f.Ticket.Operation = 9 }, "ticket.operation"},
 		"bad payment":   {func(f *Facts) { f.Ticket.Payments[0].Type = 2 }, "ticket.payments[0].type"},
 		"bad item":      {func(f *Facts) { f.Ticket.Items[0].Type = 0 }, "ticket.items[0]"},
+		"no counter":    {func(f *Facts) { f.Document.Counter = 0 }, "document.counter"},
+		"no uuid":       {func(f *Facts) { f.Document.UUID = "" }, "document.uuid"},
+		"bad digest":    {func(f *Facts) { f.Document.SHA256 = strings.ToUpper(f.Document.SHA256) }, "document.sha256"},
+		"short digest":  {func(f *Facts) { f.Document.SHA256 = "abc" }, "document.sha256"},
+		"uuid control":  {func(f *Facts) { f.Document.UUID = "a\x02" }, "document.uuid"},
 	}
 	for name, c := range cases {
 		f := facts(t, "request_ticket_sell.frame")

@@ -16,6 +16,8 @@ package archive
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -59,17 +61,39 @@ type Facts struct {
 	// Ticket.OfflineTicketNumber. A ticket issued autonomously and later
 	// accepted carries both.
 	FiscalSign string
+	// Document is the journal document the record belongs to; see
+	// DocumentOf. Seal requires it.
+	Document DocumentRef
+}
+
+// DocumentRef names a record's document in the unit's journal: its
+// counter, its UUID, and the SHA-256 of its stored bytes, so that a
+// record moved to another document, or a document changed after its
+// record was signed, is caught.
+type DocumentRef struct {
+	Counter uint64
+	UUID    string
+	SHA256  string // lower-case hex
+}
+
+// DocumentOf is the reference to document counter with id uuid and the
+// stored bytes doc.
+func DocumentOf(counter uint64, uuid string, doc []byte) DocumentRef {
+	sum := sha256.Sum256(doc)
+	return DocumentRef{Counter: counter, UUID: uuid, SHA256: hex.EncodeToString(sum[:])}
 }
 
 // Record is a record as read back: every value as the text it has in the
 // XML (amounts with two decimals, quantities and percents with three).
 type Record struct {
-	XMLName xml.Name  `xml:"urn:egsd:kz:archive:1 KKMRecord"`
-	Version string    `xml:"version,attr"`
-	Unit    UnitXML   `xml:"Unit"`
-	Shift   ShiftXML  `xml:"Shift"`
-	Sign    SignXML   `xml:"FiscalSign"`
-	Ticket  TicketXML `xml:"Ticket"`
+	XMLName xml.Name `xml:"urn:egsd:kz:archive:1 KKMRecord"`
+	Version string   `xml:"version,attr"`
+	Unit    UnitXML  `xml:"Unit"`
+	// Document is nil in a record built without a DocumentRef.
+	Document *DocumentXML `xml:"Document"`
+	Shift    ShiftXML     `xml:"Shift"`
+	Sign     SignXML      `xml:"FiscalSign"`
+	Ticket   TicketXML    `xml:"Ticket"`
 }
 
 type UnitXML struct {
@@ -77,6 +101,12 @@ type UnitXML struct {
 	OFDID string `xml:"ofdId,attr"`
 	RNM   string `xml:"rnm,attr"`
 	ZNM   string `xml:"znm,attr"`
+}
+
+type DocumentXML struct {
+	Counter string `xml:"counter,attr"`
+	SHA256  string `xml:"sha256,attr"`
+	UUID    string `xml:"uuid,attr"`
 }
 
 type ShiftXML struct {
@@ -205,6 +235,16 @@ func recordOf(f Facts) (*Record, error) {
 		Unit:    UnitXML{BIN: f.Unit.BIN, OFDID: u64(uint64(f.Unit.OFDID)), RNM: f.Unit.RNM, ZNM: f.Unit.ZNM},
 		Shift:   ShiftXML{Document: u64(uint64(t.ShiftDocumentNumber)), Number: u64(uint64(t.ShiftNumber))},
 		Sign:    SignXML{OFD: f.FiscalSign},
+	}
+	if d := f.Document; d != (DocumentRef{}) {
+		if d.Counter == 0 {
+			errs = append(errs, errors.New("archive: document.counter is required"))
+		}
+		need("document.uuid", d.UUID)
+		if len(d.SHA256) != 2*sha256.Size || strings.Trim(d.SHA256, "0123456789abcdef") != "" {
+			errs = append(errs, errors.New("archive: document.sha256 must be 64 lower-case hex digits"))
+		}
+		r.Document = &DocumentXML{Counter: u64(d.Counter), SHA256: d.SHA256, UUID: d.UUID}
 	}
 	if t.OfflineTicketNumber != 0 {
 		r.Sign.Autonomous = u64(uint64(t.OfflineTicketNumber))
@@ -358,6 +398,9 @@ func visit(r *Record, fn func(where, v string)) {
 	fn("unit.znm", r.Unit.ZNM)
 	fn("unit.bin", r.Unit.BIN)
 	fn("fiscal_sign", r.Sign.OFD)
+	if d := r.Document; d != nil {
+		fn("document.uuid", d.UUID)
+	}
 	t := &r.Ticket
 	fn("ticket.operator.name", t.Operator.Name)
 	for i, it := range t.Items {
@@ -442,6 +485,9 @@ func canonical(r *Record) []byte {
 	w.open("KKMRecord", "xmlns", Namespace, "version", r.Version)
 	w.nl()
 	w.empty("Unit", "bin", r.Unit.BIN, "ofdId", r.Unit.OFDID, "rnm", r.Unit.RNM, "znm", r.Unit.ZNM)
+	if d := r.Document; d != nil {
+		w.empty("Document", "counter", d.Counter, "sha256", d.SHA256, "uuid", d.UUID)
+	}
 	w.empty("Shift", "document", r.Shift.Document, "number", r.Shift.Number)
 	w.empty("FiscalSign", "autonomous", r.Sign.Autonomous, "ofd", r.Sign.OFD)
 	t := &r.Ticket
