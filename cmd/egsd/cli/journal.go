@@ -14,7 +14,8 @@ import (
 )
 
 func runJournal(_ context.Context, io IO, args []string) error {
-	fs := newFlags(io, "journal", "journal export --out DIR [--since N] [--format documents|etims-summary] [--config FILE | --data DIR]")
+	fs := newFlags(io, "journal", "journal export --out DIR [--since N] [--format documents|etims-summary] [--config FILE | --data DIR]\n"+
+		"  documents also writes a Kazakh unit's signed archive records into DIR/archive, with the public key that checks them")
 	out := fs.String("out", "", "directory to write the documents into (created if missing)")
 	format := fs.String("format", "documents", "documents: each document as stored (a Kenyan one as the exact request sent to KRA, with KRA's answer beside it); "+
 		"etims-summary: each signed Kenyan document in the readable layout of KRA's sample")
@@ -89,6 +90,18 @@ func runJournal(_ context.Context, io IO, args []string) error {
 		next = more
 	}
 	fmt.Fprintf(io.Stdout, "exported %s to %s\n", plural(n, "document", "documents"), *out)
+	if *format == "documents" {
+		records, keyProblem, err := exportArchive(*out, store, cfg.DataDir, *since)
+		if err != nil {
+			return err
+		}
+		if records > 0 {
+			fmt.Fprintf(io.Stdout, "exported %s to %s; check them with `egsd verify %s`\n", plural(records, "signed archive record", "signed archive records"), filepath.Join(*out, archiveDir), *out)
+		}
+		if keyProblem != nil {
+			fmt.Fprintf(io.Stdout, "the archive's public key is not in the export (%v): give the unit's key to `egsd verify --key`\n", keyProblem)
+		}
+	}
 	if skipped > 0 {
 		fmt.Fprintf(io.Stdout, "left out %s that KRA has not signed (no summary without the control unit's signature)\n", plural(skipped, "document", "documents"))
 	}

@@ -9,17 +9,28 @@ import (
 )
 
 func runVerify(_ context.Context, io IO, args []string) error {
-	fs := newFlags(io, "verify", "verify [--chain] FILE...")
+	fs := newFlags(io, "verify", "verify [--chain] FILE... | verify [--key PUBLIC_KEY] EXPORT_DIR\n"+
+		"  a FILE is a ZATCA invoice; an EXPORT_DIR is written by `egsd journal export`, whose signed archive records are checked")
 	chain := fs.Bool("chain", false, "also check that the files, in the order given, continue one ICV/PIH chain")
+	keyFile := fs.String("key", "", "the public key (PEM) the archive records of an EXPORT_DIR must verify with; default the one in the export")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("verify needs at least one file")
 	}
-	failed := 0
+	failed, checks := 0, 0
 	var verified []*zatca.Verified
 	for _, path := range fs.Args() {
+		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+			n, bad, err := verifyArchive(io, path, *keyFile)
+			if err != nil {
+				return err
+			}
+			checks, failed = checks+n, failed+bad
+			continue
+		}
+		checks++
 		doc, err := os.ReadFile(path)
 		if err == nil {
 			var v *zatca.Verified
@@ -41,7 +52,7 @@ func runVerify(_ context.Context, io IO, args []string) error {
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %s failed", failed, plural(len(fs.Args()), "check", "checks"))
+		return fmt.Errorf("%d of %s failed", failed, plural(checks, "check", "checks"))
 	}
 	return nil
 }
