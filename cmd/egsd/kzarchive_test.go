@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/egsd/egsd/stamping/kz/archive"
 	"github.com/egsd/egsd/stamping/money"
 	"github.com/egsd/egsd/stamping/sale"
+	bolt "go.etcd.io/bbolt"
 )
 
 var kzUnit = archive.Unit{RNM: "620300000011", ZNM: "EGSD-0001", OFDID: 203539, BIN: "940140000385"}
@@ -171,6 +173,37 @@ func TestKZArchiveExportVerify(t *testing.T) {
 	}
 
 	t.Logf("verify of the export:\n%s", res.Stdout)
+
+	// The stopped unit's store verifies as its export does, and a record
+	// changed in the store fails, named.
+	if res := runEgsd(t, env, "verify", "--data", u.data); res.Code != 0 || strings.Count(res.Stdout, "OK record ") != 4 || strings.Contains(res.Stdout, "FAIL") {
+		t.Fatalf("verify --data:\n%s", res)
+	}
+	db, err := bolt.Open(filepath.Join(u.data, queue.FileName), 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("archive"))
+		key := append(binary.BigEndian.AppendUint64(nil, 3), 0, 0, 0, 1)
+		v := bytes.Clone(b.Get(key))
+		if v == nil {
+			return fmt.Errorf("no archive record 3/1 in the store")
+		}
+		edited := bytes.Replace(v, []byte(`operation="`+retTicket.Operation.String()+`"`), []byte(`operation="`+kz.OperationSell.String()+`"`), 1)
+		if bytes.Equal(edited, v) {
+			return fmt.Errorf("record 3/1 has no operation %s", retTicket.Operation)
+		}
+		return b.Put(key, edited)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := runEgsd(t, env, "verify", "--data", u.data); res.Code == 0 || strings.Count(res.Stdout, "OK record ") != 3 ||
+		!strings.Contains(res.Stdout, "FAIL record 3/1 ") {
+		t.Fatalf("verify --data of a changed record:\n%s", res)
+	}
 	record := func(counter uint64, seq int) string {
 		return filepath.Join("archive", fmt.Sprintf("%010d-%d.xml", counter, seq))
 	}

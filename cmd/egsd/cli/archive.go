@@ -75,6 +75,71 @@ type exportedDocument struct {
 	dup        bool // more than one file has this counter
 }
 
+// recordCheck verifies archive records one after the other, in counter
+// and sequence order, printing a line for each.
+type recordCheck struct {
+	io              IO
+	pub             []byte
+	last            uint64
+	wantSeq         int
+	checked, failed int
+	recorded        map[uint64]bool
+}
+
+func newRecordCheck(io IO, pub []byte) *recordCheck {
+	return &recordCheck{io: io, pub: pub, wantSeq: 1, recorded: map[uint64]bool{}}
+}
+
+func (c *recordCheck) fail(name, format string, args ...any) {
+	c.checked++
+	c.failed++
+	fmt.Fprintf(c.io.Stdout, "FAIL %s %s\n", name, fmt.Sprintf(format, args...))
+}
+
+// check verifies record seq of document counter, named name: its
+// signature, that no record of the document before it is missing, and
+// that it belongs to the document document returns (its UUID and bytes).
+func (c *recordCheck) check(name string, counter uint64, seq int, data []byte, document func() (uuid string, doc []byte, err error)) {
+	c.recorded[counter] = true
+	if counter != c.last {
+		c.last, c.wantSeq = counter, 1
+	}
+	want := c.wantSeq
+	c.wantSeq = seq + 1
+	if seq != want {
+		c.fail(name, "follows record %d of document %d: record %d is missing", want-1, counter, want)
+		return
+	}
+	r, err := archive.Verify(data, c.pub)
+	if err != nil {
+		c.fail(name, "%v", err)
+		return
+	}
+	uuid, doc, err := document()
+	if err == nil {
+		err = r.Matches(counter, uuid, doc)
+	}
+	if err != nil {
+		c.fail(name, "%v", err)
+		return
+	}
+	c.checked++
+	fmt.Fprintf(c.io.Stdout, "OK %s document %d, shift %s document %s, total %s, %s\n", name, counter, r.Shift.Number, r.Shift.Document, r.Ticket.Amounts.Total, signs(r.Sign))
+}
+
+// readPublicKey reads the PEM public key records are checked with.
+func readPublicKey(path string) ([]byte, error) {
+	pemKey, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("the archive's public key: %w; give the unit's key with --key", err)
+	}
+	pub, err := archive.ParsePublicKeyPEM(pemKey)
+	if err != nil {
+		return nil, fmt.Errorf("the archive's public key %s: %w", path, err)
+	}
+	return pub, nil
+}
+
 // verifyArchive verifies every archive record of the export in dir: its
 // signature with the public key at keyPath (default: the one in the
 // export), that it belongs to the exported document its file name
@@ -93,22 +158,15 @@ func verifyArchive(io IO, dir, keyPath string) (checked, failed int, err error) 
 	if keyPath == "" {
 		keyPath = filepath.Join(adir, archive.PublicKeyFile)
 	}
-	pemKey, err := os.ReadFile(keyPath)
+	pub, err := readPublicKey(keyPath)
 	if err != nil {
-		return 0, 0, fmt.Errorf("the archive's public key: %w; give the unit's key with --key", err)
-	}
-	pub, err := archive.ParsePublicKeyPEM(pemKey)
-	if err != nil {
-		return 0, 0, fmt.Errorf("the archive's public key %s: %w", keyPath, err)
+		return 0, 0, err
 	}
 	docs, err := exportedDocuments(dir)
 	if err != nil {
 		return 0, 0, err
 	}
-	fail := func(path string, format string, args ...any) {
-		failed++
-		fmt.Fprintf(io.Stdout, "FAIL %s %s\n", path, fmt.Sprintf(format, args...))
-	}
+	c := newRecordCheck(io, pub)
 	type recordFile struct {
 		counter uint64
 		seq     int
@@ -122,15 +180,13 @@ func verifyArchive(io IO, dir, keyPath string) (checked, failed int, err error) 
 		}
 		m := archiveFilePattern.FindStringSubmatch(e.Name())
 		if m == nil || !e.Type().IsRegular() {
-			checked++
-			fail(path, "is not an archive record (<counter>-<n>.xml)")
+			c.fail(path, "is not an archive record (<counter>-<n>.xml)")
 			continue
 		}
 		counter, err1 := strconv.ParseUint(m[1], 10, 64)
 		seq, err2 := strconv.Atoi(m[2])
 		if err := errors.Join(err1, err2); err != nil {
-			checked++
-			fail(path, "%v", err)
+			c.fail(path, "%v", err)
 			continue
 		}
 		files = append(files, recordFile{counter, seq, path})
@@ -138,73 +194,107 @@ func verifyArchive(io IO, dir, keyPath string) (checked, failed int, err error) 
 	slices.SortFunc(files, func(a, b recordFile) int {
 		return cmp.Or(cmp.Compare(a.counter, b.counter), cmp.Compare(a.seq, b.seq))
 	})
-	var last uint64
-	wantSeq := 1
-	recorded := map[uint64]bool{}
 	for _, f := range files {
-		recorded[f.counter] = true
-		checked++
-		if f.counter != last {
-			last, wantSeq = f.counter, 1
-		}
-		if f.seq != wantSeq {
-			fail(f.path, "follows record %d of document %d: record %d is missing", wantSeq-1, f.counter, wantSeq)
-		}
-		wantSeq = f.seq + 1
 		data, err := os.ReadFile(f.path)
 		if err != nil {
-			fail(f.path, "%v", err)
+			c.fail(f.path, "%v", err)
 			continue
 		}
-		r, err := archive.Verify(data, pub)
-		if err != nil {
-			fail(f.path, "%v", err)
-			continue
-		}
-		d, ok := docs[f.counter]
-		switch {
-		case !ok:
-			fail(f.path, "document %d is not in the export", f.counter)
-			continue
-		case d.dup:
-			fail(f.path, "more than one file in the export is document %d", f.counter)
-			continue
-		}
-		doc, err := os.ReadFile(d.path)
-		if err != nil {
-			fail(f.path, "%v", err)
-			continue
-		}
-		if err := r.Matches(f.counter, d.uuid, doc); err != nil {
-			fail(f.path, "%v", err)
-			continue
-		}
-		fmt.Fprintf(io.Stdout, "OK %s document %d, shift %s document %s, total %s, %s\n", f.path, f.counter, r.Shift.Number, r.Shift.Document, r.Ticket.Amounts.Total, signs(r.Sign))
+		c.check(f.path, f.counter, f.seq, data, func() (string, []byte, error) {
+			d, ok := docs[f.counter]
+			switch {
+			case !ok:
+				return "", nil, fmt.Errorf("document %d is not in the export", f.counter)
+			case d.dup:
+				return "", nil, fmt.Errorf("more than one file in the export is document %d", f.counter)
+			}
+			doc, err := os.ReadFile(d.path)
+			return d.uuid, doc, err
+		})
 	}
-	if checked == 0 {
+	if c.checked == 0 {
 		return 0, 0, fmt.Errorf("%s holds no archive records", adir)
 	}
 	var without []uint64
-	for c := range docs {
-		if !recorded[c] {
-			without = append(without, c)
+	for counter := range docs {
+		if !c.recorded[counter] {
+			without = append(without, counter)
 		}
 	}
-	if len(without) > 0 {
-		slices.Sort(without)
-		names := make([]string, len(without))
-		for i, c := range without {
-			names[i] = strconv.FormatUint(c, 10)
-		}
-		which := "documents"
-		if len(names) == 1 {
-			which = "document"
-		}
-		fmt.Fprintf(io.Stdout, "NOTE no archive record for %s %s: a ticket gets its record when it is issued autonomously or accepted by the OFD\n",
-			which, strings.Join(names, ", "))
-	}
+	noteWithout(io, without)
 	fmt.Fprintf(io.Stdout, "checked with the public key %s (SHA-256 %s)\n", keyPath, archive.KeyName(pub))
-	return checked, failed, nil
+	return c.checked, c.failed, nil
+}
+
+// noteWithout says which documents have no record, which is no fault: a
+// ticket accepted online gets its record with the OFD's answer.
+func noteWithout(io IO, counters []uint64) {
+	if len(counters) == 0 {
+		return
+	}
+	slices.Sort(counters)
+	names := make([]string, len(counters))
+	for i, c := range counters {
+		names[i] = strconv.FormatUint(c, 10)
+	}
+	which := "documents"
+	if len(names) == 1 {
+		which = "document"
+	}
+	fmt.Fprintf(io.Stdout, "NOTE no archive record for %s %s: a ticket gets its record when it is issued autonomously or accepted by the OFD\n",
+		which, strings.Join(names, ", "))
+}
+
+// verifyStoredArchive verifies the archive records in a stopped unit's
+// store as verifyArchive does an export's, against the documents of its
+// journal, with the public key at keyPath (default: that of the unit's
+// archive key in dataDir).
+func verifyStoredArchive(io IO, dataDir, keyPath string) (checked, failed int, err error) {
+	var pub []byte
+	if keyPath != "" {
+		if pub, err = readPublicKey(keyPath); err != nil {
+			return 0, 0, err
+		}
+	} else {
+		key, err := keystore.Load(archive.KeyPath(dataDir))
+		if err != nil {
+			return 0, 0, fmt.Errorf("%w; give the unit's public key with --key", err)
+		}
+		keyPath, pub = archive.KeyPath(dataDir), key.PublicKeyDER()
+	}
+	store, err := queue.Open(dataDir, &queue.Options{MustExist: true})
+	if errors.Is(err, queue.ErrLocked) {
+		return 0, 0, fmt.Errorf("%w; stop the agent to verify its store, or verify an export (`egsd journal export`)", err)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	defer store.Close()
+	c := newRecordCheck(io, pub)
+	for since := uint64(0); ; {
+		recs, next, err := store.ArchiveRecords(since, 1000)
+		if err != nil {
+			return c.checked, c.failed, err
+		}
+		for _, r := range recs {
+			c.check(fmt.Sprintf("record %d/%d", r.Counter, r.Seq), r.Counter, r.Seq, r.XML, func() (string, []byte, error) {
+				d, err := store.Document(r.Counter)
+				if err != nil {
+					return "", nil, fmt.Errorf("document %d: %w", r.Counter, err)
+				}
+				return d.UUID, d.Document, nil
+			})
+		}
+		if next == 0 {
+			break
+		}
+		since = next
+	}
+	if c.checked == 0 {
+		return 0, 0, fmt.Errorf("the store in %s holds no archive records", dataDir)
+	}
+	fmt.Fprintf(io.Stdout, "checked with the public key of %s (SHA-256 %s)\n", keyPath, archive.KeyName(pub))
+	return c.checked, c.failed, nil
 }
 
 // exportedDocuments indexes the document files of an export by counter.

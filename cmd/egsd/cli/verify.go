@@ -9,11 +9,23 @@ import (
 )
 
 func runVerify(_ context.Context, io IO, args []string) error {
-	fs := newFlags(io, "verify", "verify [--chain] FILE... | verify [--key PUBLIC_KEY] EXPORT_DIR\n"+
-		"  a FILE is a ZATCA invoice; an EXPORT_DIR is written by `egsd journal export`, whose signed archive records are checked")
+	fs := newFlags(io, "verify", "verify [--chain] FILE... | verify [--key PUBLIC_KEY] EXPORT_DIR | verify --data DIR [--key PUBLIC_KEY]\n"+
+		"  a FILE is a ZATCA invoice; an EXPORT_DIR is written by `egsd journal export`, whose signed archive records are checked;\n"+
+		"  --data checks the signed archive records in a stopped unit's store")
 	chain := fs.Bool("chain", false, "also check that the files, in the order given, continue one ICV/PIH chain")
 	keyFile := fs.String("key", "", "the public key (PEM) the archive records of an EXPORT_DIR must verify with; default the one in the export")
+	dataDir := fs.String("data", "", "a stopped unit's data directory whose signed archive records to check")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dataDir != "" {
+		if fs.NArg() > 0 {
+			return usagef("verify --data takes no files")
+		}
+		checks, failed, err := verifyStoredArchive(io, *dataDir, *keyFile)
+		if err == nil && failed > 0 {
+			err = fmt.Errorf("%d of %s failed", failed, plural(checks, "check", "checks"))
+		}
 		return err
 	}
 	if fs.NArg() == 0 {
