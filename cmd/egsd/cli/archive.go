@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -129,7 +130,7 @@ func (c *recordCheck) check(name string, counter uint64, seq int, data []byte, d
 
 // readPublicKey reads the PEM public key records are checked with.
 func readPublicKey(path string) ([]byte, error) {
-	pemKey, err := os.ReadFile(path)
+	pemKey, err := readAtMost(path, 64<<10)
 	if err != nil {
 		return nil, fmt.Errorf("the archive's public key: %w; give the unit's key with --key", err)
 	}
@@ -195,7 +196,7 @@ func verifyArchive(io IO, dir, keyPath string) (checked, failed int, err error) 
 		return cmp.Or(cmp.Compare(a.counter, b.counter), cmp.Compare(a.seq, b.seq))
 	})
 	for _, f := range files {
-		data, err := os.ReadFile(f.path)
+		data, err := readAtMost(f.path, queue.MaxArchiveRecord)
 		if err != nil {
 			c.fail(f.path, "%v", err)
 			continue
@@ -208,8 +209,11 @@ func verifyArchive(io IO, dir, keyPath string) (checked, failed int, err error) 
 			case d.dup:
 				return "", nil, fmt.Errorf("more than one file in the export is document %d", f.counter)
 			}
-			doc, err := os.ReadFile(d.path)
-			return d.uuid, doc, err
+			doc, err := readAtMost(d.path, maxExportedDocument)
+			if err != nil {
+				return "", nil, fmt.Errorf("document %s: %w", d.path, err)
+			}
+			return d.uuid, doc, nil
 		})
 	}
 	if c.checked == 0 {
@@ -295,6 +299,28 @@ func verifyStoredArchive(io IO, dataDir, keyPath string) (checked, failed int, e
 	}
 	fmt.Fprintf(io.Stdout, "checked with the public key of %s (SHA-256 %s)\n", keyPath, archive.KeyName(pub))
 	return c.checked, c.failed, nil
+}
+
+// maxExportedDocument bounds what verify reads of an exported document: a
+// Kazakh ticket is at most a 1 MiB frame.
+const maxExportedDocument = 16 << 20
+
+// readAtMost reads the file at path, refusing one larger than limit, so
+// that a file planted in an export cannot make verify read without end.
+func readAtMost(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("the file is larger than the %d bytes it may have", limit)
+	}
+	return data, nil
 }
 
 // exportedDocuments indexes the document files of an export by counter.

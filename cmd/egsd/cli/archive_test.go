@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping/keystore"
 	"github.com/egsd/egsd/stamping/kz"
 	"github.com/egsd/egsd/stamping/kz/archive"
@@ -114,5 +115,29 @@ func TestVerifyArchiveRefuses(t *testing.T) {
 	out, _, err := run(t, nil, "", "verify", "--key", filepath.Join(dir, "moved.pem"), dir)
 	if err == nil || !strings.Contains(out, "FAIL "+stray+" is not an archive record") || !strings.Contains(err.Error(), "1 of 2 checks failed") {
 		t.Errorf("verify with a stray file: %v\n%s", err, out)
+	}
+}
+
+// A record or document file larger than it may be is refused without
+// reading it whole.
+func TestVerifyArchiveBoundsReads(t *testing.T) {
+	dir, path := writeExport(t)
+	big := func(p string, size int64) {
+		t.Helper()
+		if err := os.Truncate(p, size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big(path, queue.MaxArchiveRecord+1)
+	out, _, err := run(t, nil, "", "verify", dir)
+	if err == nil || !strings.Contains(out, "FAIL "+path+" the file is larger than the") {
+		t.Errorf("verify of an oversized record: %v\n%s", err, out)
+	}
+	dir, _ = writeExport(t)
+	docs, _ := filepath.Glob(filepath.Join(dir, "0000000005-*"))
+	big(docs[0], maxExportedDocument+1)
+	out, _, err = run(t, nil, "", "verify", dir)
+	if err == nil || !strings.Contains(out, "document "+docs[0]+": the file is larger than the") {
+		t.Errorf("verify of an oversized document: %v\n%s", err, out)
 	}
 }
