@@ -44,11 +44,17 @@ func Seal(f Facts, key *keystore.Key) ([]byte, error) {
 	if f.Document == (DocumentRef{}) {
 		return nil, errors.New("archive: document is required: a stored record names its document")
 	}
+	if key == nil {
+		return nil, errors.New("archive: seal: no key")
+	}
 	doc, err := Build(f)
 	if err != nil {
 		return nil, err
 	}
-	return Sign(doc, key)
+	// Build's output is in its form: reading it back, as Sign does for
+	// a record from elsewhere, would only double the work in the
+	// transaction that stores it.
+	return signChecked(doc, key)
 }
 
 // Matches reports whether the record belongs to the journal document

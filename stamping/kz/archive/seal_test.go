@@ -134,3 +134,27 @@ func TestPublicKeyPEM(t *testing.T) {
 		t.Errorf("openssl pkey -pubin: %v\n%s", err, out)
 	}
 }
+
+// BenchmarkSealVerify measures what a record costs the unit when it is
+// sealed (in the issue or answer transaction) and an auditor to check it.
+func BenchmarkSealVerify(b *testing.B) {
+	k := newKey(b, "unit.key")
+	f := facts(b, "request_ticket_sell.frame")
+	var sealed []byte
+	b.Run("seal", func(b *testing.B) {
+		for b.Loop() {
+			var err error
+			if sealed, err = Seal(f, k); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(sealed)), "bytes/record")
+	})
+	b.Run("verify", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Verify(sealed, k.PublicKeyDER()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
