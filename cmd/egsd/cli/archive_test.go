@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/queue/queuetest"
 	"github.com/egsd/egsd/stamping/keystore"
 	"github.com/egsd/egsd/stamping/kz"
 	"github.com/egsd/egsd/stamping/kz/archive"
@@ -139,5 +142,46 @@ func TestVerifyArchiveBoundsReads(t *testing.T) {
 	out, _, err = run(t, nil, "", "verify", dir)
 	if err == nil || !strings.Contains(out, "document "+docs[0]+": the file is larger than the") {
 		t.Errorf("verify of an oversized document: %v\n%s", err, out)
+	}
+}
+
+// journal export writes the records of the documents after --since, and
+// says so when the unit's archive key cannot be read: the records are
+// exported all the same, and verify then asks for the key.
+func TestExportArchiveSinceAndWithoutKey(t *testing.T) {
+	data := t.TempDir()
+	store, err := queue.Open(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		req := queuetest.Request("alice", fmt.Sprint(i), []byte(`{}`))
+		stamp := req.Stamp
+		req.Stamp = func(slot queue.Slot) (queue.Stamped, error) {
+			doc, err := stamp(slot)
+			doc.Archive = fmt.Appendf(nil, "<R n=\"%d\"/>", slot.Counter)
+			return doc, err
+		}
+		if _, err := store.Issue(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store.Close()
+	out := t.TempDir()
+	stdout, _, err := run(t, nil, "", "journal", "export", "--data", data, "--out", out, "--since", "1")
+	if err != nil || !strings.Contains(stdout, "exported 2 signed archive records") || !strings.Contains(stdout, "the archive's public key is not in the export") {
+		t.Fatalf("export: %v\n%s", err, stdout)
+	}
+	files, _ := filepath.Glob(filepath.Join(out, archiveDir, "*"))
+	for i, want := range []string{archiveFileName(2, 1), archiveFileName(3, 1)} {
+		if len(files) != 2 || filepath.Base(files[i]) != want {
+			t.Fatalf("exported %v, want records 2/1 and 3/1 only", files)
+		}
+		if got, err := os.ReadFile(files[i]); err != nil || string(got) != fmt.Sprintf("<R n=\"%d\"/>", i+2) {
+			t.Errorf("%s = %q, %v", files[i], got, err)
+		}
+	}
+	if _, _, err := run(t, nil, "", "verify", out); err == nil || !strings.Contains(err.Error(), "give the unit's key with --key") {
+		t.Errorf("verify of an export without its key: %v", err)
 	}
 }

@@ -52,6 +52,9 @@ func TestSealMatches(t *testing.T) {
 		}
 	}
 
+	if _, err := Seal(f, nil); err == nil || !strings.Contains(err.Error(), "no key") {
+		t.Errorf("Seal without a key: %v", err)
+	}
 	f.Document = DocumentRef{}
 	if _, err := Seal(f, k); err == nil || !strings.Contains(err.Error(), "document is required") {
 		t.Errorf("Seal without a document: %v", err)
