@@ -54,11 +54,17 @@ func exportArchive(dir string, store *queue.Store, dataDir string, since uint64)
 	if n == 0 {
 		return 0, nil, nil
 	}
+	pubFile := filepath.Join(out, archive.PublicKeyFile)
 	key, err := keystore.Load(archive.KeyPath(dataDir))
 	if err != nil {
+		// A key left by an earlier export into the same directory is not
+		// necessarily this unit's.
+		if rerr := os.Remove(pubFile); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return n, nil, rerr
+		}
 		return n, err, nil
 	}
-	return n, nil, os.WriteFile(filepath.Join(out, archive.PublicKeyFile), archive.PublicKeyPEM(key.PublicKeyDER()), 0o600)
+	return n, nil, os.WriteFile(pubFile, archive.PublicKeyPEM(key.PublicKeyDER()), 0o600)
 }
 
 func archiveFileName(counter uint64, seq int) string {
@@ -66,8 +72,8 @@ func archiveFileName(counter uint64, seq int) string {
 }
 
 var (
-	archiveFilePattern  = regexp.MustCompile(`^([0-9]{10})-([1-9][0-9]*)\.xml$`)
-	documentFilePattern = regexp.MustCompile(`^([0-9]{10})-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.[a-z]+$`)
+	archiveFilePattern  = regexp.MustCompile(`^([0-9]{10,20})-([1-9][0-9]{0,8})\.xml$`)
+	documentFilePattern = regexp.MustCompile(`^([0-9]{10,20})-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.[a-z]+$`)
 )
 
 // exportedDocument is a document file of an export.

@@ -168,6 +168,13 @@ func TestExportArchiveSinceAndWithoutKey(t *testing.T) {
 	}
 	store.Close()
 	out := t.TempDir()
+	stale := filepath.Join(out, archiveDir, archive.PublicKeyFile) // from an earlier export of another unit
+	if err := os.MkdirAll(filepath.Dir(stale), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale, []byte("stale"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	stdout, _, err := run(t, nil, "", "journal", "export", "--data", data, "--out", out, "--since", "1")
 	if err != nil || !strings.Contains(stdout, "exported 2 signed archive records") || !strings.Contains(stdout, "the archive's public key is not in the export") {
 		t.Fatalf("export: %v\n%s", err, stdout)
