@@ -240,7 +240,7 @@ function renderUnit(health, st) {
   state.dataset.state = st.state;
   setText("issuing", st.issuing ? "— sales are being issued" : "— sales cannot be issued now");
   setText("state-detail", st.state_detail || "Everything works: documents are issued and delivered.");
-  setText("health", health ? "running, version " + st.version : "not answering its health check");
+  setText("health", health ? "running" + (st.version ? ", version " + st.version : "") : "not answering its health check");
   setText("regime", st.regime + " (" + st.stamp_mode + " stamping)");
   setText("device", st.device_id);
   setText("counter", String(st.counter));
