@@ -164,6 +164,8 @@ async function logIn(ev) {
   } catch (e) {
     $("login-error").textContent = e.message;
     show($("login-error"), true);
+    $("login-password").value = "";
+    $("login-password").focus();
   }
 }
 
@@ -174,6 +176,7 @@ async function logOut() {
     // The session is forgotten here either way.
   }
   endSession("");
+  $("login-user").value = "";
 }
 
 // --- refresh --------------------------------------------------------------

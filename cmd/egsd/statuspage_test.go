@@ -148,14 +148,21 @@ func textHas(selector, part string) string {
 func TestStatusPage(t *testing.T) {
 	browser := chromium(t)
 	u := newZATCAUnit(t, nil)
-	if _, err := u.a.Auth().AddUser(queue.SystemActor, "boss", "manager", "boss-password-1"); err != nil {
-		t.Fatal(err)
+	for _, user := range []struct{ name, role string }{{"boss", "manager"}, {"cashier", "cashier"}} {
+		if _, err := u.a.Auth().AddUser(queue.SystemActor, user.name, user.role, user.name+"-password-1"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	page := openStatusPage(t, browser, u.url())
 
-	page.do("log in",
+	// A wrong password is refused with the API's reason, and cleared.
+	page.do("log in with a wrong password",
 		chromedp.WaitVisible(chromedp.CSS("#login-user")),
 		chromedp.SendKeys(chromedp.CSS("#login-user"), "boss"),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), "not-the-password"),
+		chromedp.Click(chromedp.CSS("#login-submit")))
+	page.await("the login refusal", textHas("#login-error", "Login failed: "))
+	page.do("log in",
 		chromedp.SendKeys(chromedp.CSS("#login-password"), "boss-password-1"),
 		chromedp.Click(chromedp.CSS("#login-submit")),
 		chromedp.WaitVisible(chromedp.CSS("#main")))
@@ -278,4 +285,22 @@ func TestStatusPage(t *testing.T) {
 		t.Errorf("the corrective note is a %s by %s, want a credit note by boss", note.Kind, note.User)
 	}
 	u.drained(pageDeadline)
+
+	// Logging out forgets the session; a cashier then sees what a cashier
+	// may: the unit and their own documents, no incidents, no replay.
+	page.do("log out", chromedp.Click(chromedp.CSS("#logout")))
+	page.await("the login form", `!document.querySelector("#login").hidden && sessionStorage.getItem("egsd.session") === null`)
+	page.do("log in as the cashier",
+		chromedp.SendKeys(chromedp.CSS("#login-user"), "cashier"),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), "cashier-password-1"),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#main")))
+	page.await("the cashier's view", `document.querySelector("#incidents").hidden && document.querySelector("#replay").hidden && `+
+		`document.querySelectorAll("#document-rows tr").length > 0`)
+	if got := page.text("#user"); got != "cashier (cashier)" {
+		t.Errorf("the page says the user is %q, want cashier (cashier)", got)
+	}
+	if rows := page.text("#document-rows"); strings.Contains(rows, "boss") {
+		t.Errorf("the cashier's recent documents include the manager's credit note: %s", rows)
+	}
 }
