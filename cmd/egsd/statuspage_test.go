@@ -130,6 +130,21 @@ func (p *statusPage) text(selector string) string {
 	return strings.TrimSpace(read(p, selector, chromedp.TextContent(chromedp.CSS(selector))))
 }
 
+// press clicks the element that selector finds, once it is visible, from
+// the page itself. A click at the element's coordinates could land on
+// something else when a refresh changes the layout between finding the
+// element and clicking.
+func press(selector string) chromedp.Action[chromedp.Void] {
+	click := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e || !e.checkVisibility()) return false; e.click(); return true; })()`, selector)
+	poll := chromedp.Poll[bool](click, chromedp.WithPollingInterval(50*time.Millisecond))
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := poll(ctx, t); err != nil {
+			return fmt.Errorf("click %s: %w", selector, err)
+		}
+		return nil
+	})
+}
+
 // textIs is a JavaScript expression: the element's text is want.
 func textIs(selector, want string) string {
 	return fmt.Sprintf(`(document.querySelector(%q)?.textContent ?? "").trim() === %q`, selector, want)
@@ -160,11 +175,11 @@ func TestStatusPage(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#login-user")),
 		chromedp.SendKeys(chromedp.CSS("#login-user"), "boss"),
 		chromedp.SendKeys(chromedp.CSS("#login-password"), "not-the-password"),
-		chromedp.Click(chromedp.CSS("#login-submit")))
+		press("#login-submit"))
 	page.await("the login refusal", textHas("#login-error", "Login failed: "))
 	page.do("log in",
 		chromedp.SendKeys(chromedp.CSS("#login-password"), "boss-password-1"),
-		chromedp.Click(chromedp.CSS("#login-submit")),
+		press("#login-submit"),
 		chromedp.WaitVisible(chromedp.CSS("#main")))
 	if got := page.text("#user"); got != "boss (manager)" {
 		t.Errorf("the page says the user is %q, want boss (manager)", got)
@@ -224,7 +239,7 @@ func TestStatusPage(t *testing.T) {
 	const reference = "ZATCA-NOTICE-2026-0042"
 	page.do("record the reference",
 		chromedp.SendKeys(chromedp.CSS(item+" .notice-ref"), reference),
-		chromedp.Click(chromedp.CSS(item+" .notice-submit")))
+		press(item+" .notice-submit"))
 	page.await("the recorded reference", textHas(item+" .notice-refs", reference))
 	incs, err := u.a.Store().Incidents(false, 10)
 	if err != nil {
@@ -242,7 +257,7 @@ func TestStatusPage(t *testing.T) {
 	}
 
 	// An action the API refuses shows the API's reason.
-	page.do("print a test page", chromedp.Click(chromedp.CSS("#printer-test")))
+	page.do("print a test page", press("#printer-test"))
 	page.await("the printer's problem", textHas("#message", "no receipt printer configured"))
 
 	// The authority is back. Every document issued during the outage was
@@ -255,7 +270,7 @@ func TestStatusPage(t *testing.T) {
 	if got := u.pending(); got != issued-1 {
 		t.Fatalf("%d documents pending before the replay, want %d", got, issued-1)
 	}
-	page.do("replay", chromedp.Click(chromedp.CSS("#replay-now")))
+	page.do("replay", press("#replay-now"))
 	page.await("the replay to finish", `document.querySelector("#replay-progress")?.dataset.finished === "true"`)
 	page.await("the outbox to drain", textIs("#outbox-pending", "0"))
 	page.await("the incident to close", fmt.Sprintf(`document.querySelector(%q)?.dataset.open === "false"`, item))
@@ -268,7 +283,7 @@ func TestStatusPage(t *testing.T) {
 	}
 
 	// The rejected document's corrective credit note, from its button.
-	page.do("issue the credit note", chromedp.Click(chromedp.CSS(`#rejected-rows tr[data-counter="1"] button.credit-note`)))
+	page.do("issue the credit note", press(`#rejected-rows tr[data-counter="1"] button.credit-note`))
 	page.await("the rejected document to show its credit note", textHas(`#rejected-rows tr[data-counter="1"]`, "corrected by credit note"))
 	st, err = u.a.Status()
 	if err != nil {
@@ -288,12 +303,12 @@ func TestStatusPage(t *testing.T) {
 
 	// Logging out forgets the session; a cashier then sees what a cashier
 	// may: the unit and their own documents, no incidents, no replay.
-	page.do("log out", chromedp.Click(chromedp.CSS("#logout")))
+	page.do("log out", press("#logout"))
 	page.await("the login form", `!document.querySelector("#login").hidden && sessionStorage.getItem("egsd.session") === null`)
 	page.do("log in as the cashier",
 		chromedp.SendKeys(chromedp.CSS("#login-user"), "cashier"),
 		chromedp.SendKeys(chromedp.CSS("#login-password"), "cashier-password-1"),
-		chromedp.Click(chromedp.CSS("#login-submit")),
+		press("#login-submit"),
 		chromedp.WaitVisible(chromedp.CSS("#main")))
 	page.await("the cashier's view", `document.querySelector("#incidents").hidden && document.querySelector("#replay").hidden && `+
 		`document.querySelectorAll("#document-rows tr").length > 0`)
