@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/egsd/egsd/agent"
 	"github.com/egsd/egsd/queue"
 	zatcasim "github.com/egsd/egsd/sim/zatca"
 )
@@ -318,4 +319,13 @@ func TestStatusPage(t *testing.T) {
 	if rows := page.text("#document-rows"); strings.Contains(rows, "boss") {
 		t.Errorf("the cashier's recent documents include the manager's credit note: %s", rows)
 	}
+
+	// A session that ends on the agent (here: the account is disabled)
+	// takes the page back to the login form, saying why.
+	disabled := true
+	if _, err := u.a.Auth().ChangeUser(queue.SystemActor, "cashier", agent.UserChange{Disabled: &disabled}); err != nil {
+		t.Fatal(err)
+	}
+	page.await("the login form after the session ended", `!document.querySelector("#login").hidden && `+
+		textHas("#login-error", "Your session has ended"))
 }
