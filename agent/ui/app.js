@@ -15,7 +15,7 @@ const $ = (id) => document.getElementById(id);
 let session = null; // {token, user, role}
 let timer = null;
 let refreshing = false;
-let lastStatus = null;
+let refreshFailed = false; // the message on show says the last refresh failed
 // Panels whose data the user's role may not read: hidden, and not asked again.
 const denied = new Set();
 
@@ -45,7 +45,10 @@ async function api(method, path, body) {
   if (session) {
     headers.Authorization = "Bearer " + session.token;
   }
-  const init = {method, headers, cache: "no-store", credentials: "omit"};
+  // A hung request must not stop the refreshes for good; a test page
+  // waits for the printer's confirmation, so actions get longer.
+  const timeout = method === "GET" ? 15000 : 120000;
+  const init = {method, headers, cache: "no-store", credentials: "omit", signal: AbortSignal.timeout(timeout)};
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -90,6 +93,7 @@ function show(e, visible) {
 }
 
 function message(text, ok) {
+  refreshFailed = false;
   const m = $("message");
   m.textContent = text;
   m.className = ok ? "ok" : "problem";
@@ -211,7 +215,6 @@ async function refresh() {
       fetch("/healthz", {cache: "no-store"}).then((r) => r.ok, () => false),
       api("GET", "/v1/status"),
     ]);
-    lastStatus = status;
     renderUnit(health, status);
     renderOutbox(status);
     renderRejected(status.rejected);
@@ -226,9 +229,14 @@ async function refresh() {
     if (!denied.has("replay")) renderReplay(replay);
     if (documents) renderDocuments(documents.documents);
     setText("updated", new Date().toLocaleTimeString());
+    if (refreshFailed) {
+      show($("message"), false);
+      refreshFailed = false;
+    }
   } catch (e) {
     if (session) {
       message("Could not refresh: " + e.message, false);
+      refreshFailed = true;
     }
   } finally {
     refreshing = false;
