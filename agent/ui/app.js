@@ -270,7 +270,7 @@ function renderOutbox(st) {
   if (!dl) {
     text = "this regime sets no delivery deadline";
   } else if (!ob.pending) {
-    text = "nothing waiting: every document is delivered (each has " + fmtDuration(dl.within_seconds * 1000) + ")";
+    text = "nothing waiting: every document is delivered (each must be within " + Math.round(dl.within_seconds / 3600) + " h of its issue)";
   } else {
     const left = new Date(dl.oldest_due) - Date.now();
     if (dl.overdue) {
@@ -523,6 +523,7 @@ function renderCertificate(ob) {
 }
 
 function renderDocuments(docs) {
+  show($("documents-none"), docs.length === 0);
   $("document-rows").replaceChildren(...docs.slice().reverse().map((d) => {
     const b = el("button", {type: "button", className: "reprint", textContent: "Reprint"});
     b.addEventListener("click", () => reprint(String(d.counter)));
