@@ -301,7 +301,7 @@ function noticeText(inc, st) {
     lines.push("Cause: " + data.last_error);
   }
   if (data.counter_at_start) {
-    lines.push("Last document issued before the failure: counter " + data.counter_at_start);
+    lines.push("Document counter when the failure began: " + data.counter_at_start);
   }
   if (open) {
     lines.push("The device keeps issuing; every document issued during the failure will be submitted once the connection is restored.");
