@@ -7,7 +7,7 @@ DEMO_DATA ?= demo-data
 LISTEN    ?= 127.0.0.1:7070
 SHARED    ?= $(abspath ../shared)
 
-.PHONY: build run test test-race bench lint conformance fuzz crash package nfpm dist clean
+.PHONY: build run test test-race bench lint conformance fuzz crash package nfpm dist clean ui-screenshot
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/egsd ./cmd/egsd
@@ -68,6 +68,11 @@ fuzz:
 KILLS ?= 500
 crash:
 	$(GO) test -count=1 -timeout 60m -run TestCrashRecovery -v ./cmd/egsd/ -crash.kills=$(KILLS)
+
+# docs/ui-status-page.png: the status page during an outage, from the
+# browser test (needs chromium).
+ui-screenshot:
+	$(GO) test -count=1 -run '^TestStatusPage$$' ./cmd/egsd/ -args -ui.screenshot=$(abspath docs/ui-status-page.png)
 
 # The .deb and .rpm for this machine's architecture, into PKGDIR: the
 # binary, the systemd unit, /etc/egsd/config.toml (kept on upgrade) and the

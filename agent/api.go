@@ -126,6 +126,9 @@ func (a *Agent) routes() http.Handler {
 			panic("agent: routeQueries names " + pattern + ", which is not in the route table")
 		}
 	}
+	// The status page's static files: public, as they hold no data (see
+	// uiHandler). Not in the route table, which is the JSON API.
+	mux.Handle("GET /ui/", uiHandler())
 	// Everything else needs a session too, so that probing paths without
 	// one learns nothing.
 	mux.HandleFunc("/", a.guard(route{roles: append(slices.Clone(anyRole), RoleOwner), handle: func(w http.ResponseWriter, r *http.Request, _ *Principal) {

@@ -504,6 +504,9 @@ type Status struct {
 	// registration, with a warning before the certificate expires; nil for
 	// regimes without onboarding.
 	Onboarding *OnboardingSummary `json:"onboarding,omitempty"`
+	// Deadline measures the oldest pending document against the time the
+	// regime allows for its delivery; nil for a regime without a limit.
+	Deadline *DeliveryDeadline `json:"delivery_deadline,omitempty"`
 	// RSSBytes is the agent's resident memory (Linux; 0 elsewhere), and
 	// RSSAnonBytes the part of it that is not file pages: the store's file
 	// pages are page cache the agent releases every 250 ms.
@@ -552,6 +555,7 @@ func (a *Agent) Status() (Status, error) {
 		StampMode: a.regime.Mode().String(), Counter: head.Counter, LastHash: head.Hash,
 		LastIssued: head.LastIssued, Outbox: ob, Incidents: incs, Started: a.started, Submission: a.submit.State()}
 	st.RSSBytes, st.RSSAnonBytes = residentBytes()
+	st.Deadline = deliveryDeadline(a.regime, ob, a.time.Wall())
 	if st.Onboarding, err = a.onboardingSummary(); err != nil {
 		return Status{}, err
 	}

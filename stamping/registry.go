@@ -232,6 +232,15 @@ type Readiness interface {
 	Ready() error
 }
 
+// Deadlined is implemented by regimes whose authority must have every
+// document within a fixed time of its issue (ZATCA Phase 2: simplified
+// documents reported within 24 hours, spec/zatca.md §6.8). DeliveryDeadline
+// returns that time, or 0 when this unit has none; the agent's status
+// measures the oldest pending document against it.
+type Deadlined interface {
+	DeliveryDeadline() time.Duration
+}
+
 // Ordered is implemented by regimes some of whose documents must reach the
 // authority strictly in issue order (ZATCA clearance of standard invoices).
 // The submission worker sends those one at a time and does not pass one

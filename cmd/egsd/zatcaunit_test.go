@@ -33,11 +33,13 @@ type zatcaUnit struct {
 	// process the next reporting or clearance requests, then drop the
 	// connection: accepted, but the unit never hears so.
 	dropAfterAccept atomic.Int32
+	// served receives the API's URL once the agent accepts requests.
+	served chan string
 }
 
 func newZATCAUnit(t testing.TB, mod func(*agent.Config)) *zatcaUnit {
 	t.Helper()
-	u := &zatcaUnit{t: t, sim: zatcasim.New(zatcasim.Config{})}
+	u := &zatcaUnit{t: t, sim: zatcasim.New(zatcasim.Config{}), served: make(chan string, 1)}
 	srv := httptest.NewServer(http.HandlerFunc(u.proxy))
 	t.Cleanup(func() { u.sim.Close(); srv.Close() })
 	base := srv.URL + "/e-invoicing/developer-portal"
@@ -64,7 +66,7 @@ func newZATCAUnit(t testing.TB, mod func(*agent.Config)) *zatcaUnit {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- u.a.Serve(ctx, nil) }()
+	go func() { served <- u.a.Serve(ctx, func(url string) { u.served <- url }) }()
 	t.Cleanup(func() {
 		cancel()
 		<-served
@@ -140,6 +142,20 @@ func (u *zatcaUnit) issue(from, to int) {
 		if _, _, err := u.a.Issue(context.Background(), "cashier", fmt.Sprint("key-", i), []byte(saleJSON(i))); err != nil {
 			u.t.Fatalf("sale %d: %v", i, err)
 		}
+	}
+}
+
+// url waits until the agent serves its API on loopback and returns its
+// base URL.
+func (u *zatcaUnit) url() string {
+	u.t.Helper()
+	select {
+	case url := <-u.served:
+		u.served <- url // for the next call
+		return url
+	case <-time.After(startDeadline):
+		u.t.Fatal("the agent did not start serving its API")
+		return ""
 	}
 }
 

@@ -260,6 +260,21 @@ func (r *regime) validate(s *sale.Sale) error {
 	return Validate(s, r.seller, r.build)
 }
 
+// reportingDeadline is how long after its issue a simplified document
+// may reach ZATCA (spec/zatca.md §6.8). Standard documents are cleared
+// before the buyer has them, so the reporting limit is the longest any
+// document may wait.
+const reportingDeadline = 24 * time.Hour
+
+// DeliveryDeadline is the reporting deadline in Phase 2; a Phase 1 unit
+// sends nothing to the authority.
+func (r *regime) DeliveryDeadline() time.Duration {
+	if r.phase != 2 {
+		return 0
+	}
+	return reportingDeadline
+}
+
 // Ready reports whether the unit can stamp: in Phase 2, only with its
 // certificate.
 func (r *regime) Ready() error {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/cert"
@@ -261,5 +262,34 @@ func BenchmarkStamp(b *testing.B) {
 			}
 			b.ReportMetric(float64(size), "doc-bytes")
 		})
+	}
+}
+
+// A Phase 2 unit must have each document reported within 24 hours; a
+// Phase 1 unit sends nothing, so it has no deadline.
+func TestDeliveryDeadline(t *testing.T) {
+	phase2, err := New(stamping.Config{Seller: fxSeller(), DataDir: t.TempDir(), Decode: func(any) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	phase1, err := New(stamping.Config{Seller: fxSeller(), Decode: func(v any) error {
+		v.(*RegimeOptions).Phase = 1
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		r    stamping.Regime
+		want time.Duration
+	}{{"phase 2", phase2, 24 * time.Hour}, {"phase 1", phase1, 0}} {
+		d, ok := c.r.(stamping.Deadlined)
+		if !ok {
+			t.Fatalf("%s: the regime does not say its delivery deadline", c.name)
+		}
+		if got := d.DeliveryDeadline(); got != c.want {
+			t.Errorf("%s: DeliveryDeadline() = %v, want %v", c.name, got, c.want)
+		}
 	}
 }
