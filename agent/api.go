@@ -96,6 +96,8 @@ func (a *Agent) routeTable() []route {
 		{"GET", "/v1/config", overseers, a.handleConfig},
 		{"GET", "/v1/incidents", overseers, a.handleIncidents},
 		{"POST", "/v1/incidents/{id}/notifications", managers, a.handleNotification},
+		{"POST", "/v1/incidents", managers, a.handleOpenIncident},
+		{"POST", "/v1/incidents/{id}/close", managers, a.handleCloseIncident},
 		{"POST", "/v1/replay", managers, a.handleReplay},
 		{"GET", "/v1/replay", managers, a.handleReplayProgress},
 		{"GET", "/v1/audit", managers, a.handleAudit},

@@ -120,8 +120,11 @@ func (s *Store) CloseIncident(id uint64, summary, actor string) error {
 		if err := putJSON(b, u64(id), inc); err != nil {
 			return err
 		}
-		return s.appendAudit(tx, &AuditEntry{Actor: actor, Action: AuditIncident, Subject: fmt.Sprint(id),
-			Details: map[string]string{"event": "closed", "summary": summary}})
+		details := map[string]string{"event": "closed", "summary": summary}
+		if inc.LateEntries > 0 {
+			details["late_entries"] = fmt.Sprint(inc.LateEntries)
+		}
+		return s.appendAudit(tx, &AuditEntry{Actor: actor, Action: AuditIncident, Subject: fmt.Sprint(id), Details: details})
 	})
 }
 
