@@ -230,16 +230,23 @@ func (a *Agent) Close() error {
 // flushRefusalsEvery writes the counts of refused logins whose window is
 // over, so that a burst shows in the audit log even when nothing follows it.
 func (a *Agent) flushRefusalsEvery(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
+	runEvery(ctx, every, func() {
+		if err := a.auth.FlushRefusals(false); err != nil {
+			a.log.Error().Err(err).Msg("audit refused logins")
+		}
+	})
+}
+
+// runEvery calls fn every interval until ctx ends.
+func runEvery(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := a.auth.FlushRefusals(false); err != nil {
-				a.log.Error().Err(err).Msg("audit refused logins")
-			}
+			fn()
 		}
 	}
 }

@@ -521,9 +521,8 @@ type notificationRequest struct {
 // handleNotification records the reference of the notice a manager filed
 // with the authority about an incident.
 func (a *Agent) handleNotification(w http.ResponseWriter, r *http.Request, p *Principal) {
-	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
-	if err != nil {
-		writeProblem(w, fieldProblem("id", "must be an incident number"))
+	id, ok := incidentID(w, r)
+	if !ok {
 		return
 	}
 	var req notificationRequest

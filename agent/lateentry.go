@@ -58,18 +58,11 @@ func (a *Agent) noticeDowntime() error {
 // beatEvery records a heartbeat every unit_failure.heartbeat_every until
 // ctx ends.
 func (a *Agent) beatEvery(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := a.store.Beat(queue.Heartbeat{At: a.time.Wall()}); err != nil {
-				a.log.Error().Err(err).Msg("record heartbeat")
-			}
+	runEvery(ctx, every, func() {
+		if err := a.store.Beat(queue.Heartbeat{At: a.time.Wall()}); err != nil {
+			a.log.Error().Err(err).Msg("record heartbeat")
 		}
-	}
+	})
 }
 
 // openUnitFailure opens a unit failure incident for [since, until) with
@@ -244,13 +237,12 @@ func (a *Agent) handleOpenIncident(w http.ResponseWriter, r *http.Request, p *Pr
 			return
 		}
 	}
-	cause := strings.TrimSpace(req.Cause)
+	cause, ok := oneLine(w, "cause", req.Cause)
+	if !ok {
+		return
+	}
 	if cause == "" {
 		cause = "the unit could not issue while egsd ran (reported by " + p.User + ")"
-	}
-	if utf8.RuneCountInString(cause) > 500 || strings.ContainsAny(cause, "\r\n") {
-		writeProblem(w, fieldProblem("cause", "must be one line of at most 500 characters"))
-		return
 	}
 	inc, err := a.openUnitFailure(since, until, cause, queue.UserActor(p.User))
 	if err != nil {
@@ -271,18 +263,16 @@ type closeIncidentRequest struct {
 // handleCloseIncident closes an incident: for a unit failure, when the
 // manager says its late entry is complete.
 func (a *Agent) handleCloseIncident(w http.ResponseWriter, r *http.Request, p *Principal) {
-	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
-	if err != nil {
-		writeProblem(w, fieldProblem("id", "must be an incident number"))
+	id, ok := incidentID(w, r)
+	if !ok {
 		return
 	}
 	var req closeIncidentRequest
 	if !readJSON(w, r, 16<<10, &req) {
 		return
 	}
-	summary := strings.TrimSpace(req.Summary)
-	if utf8.RuneCountInString(summary) > 500 || strings.ContainsAny(summary, "\r\n") {
-		writeProblem(w, fieldProblem("summary", "must be one line of at most 500 characters"))
+	summary, ok := oneLine(w, "summary", req.Summary)
+	if !ok {
 		return
 	}
 	inc, prob, err := a.closeIncident(id, summary, p.User)
@@ -326,4 +316,26 @@ func (a *Agent) closeIncident(id uint64, summary, user string) (queue.Incident, 
 	}
 	inc, err = a.store.Incident(id)
 	return inc, nil, err
+}
+
+// incidentID reads the {id} of an incident route; on failure it has
+// written the problem.
+func incidentID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeProblem(w, fieldProblem("id", "must be an incident number"))
+		return 0, false
+	}
+	return id, true
+}
+
+// oneLine is a text field of an incident, trimmed: one line of at most
+// 500 characters; on failure it has written the problem naming field.
+func oneLine(w http.ResponseWriter, field, v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if utf8.RuneCountInString(v) > 500 || strings.ContainsAny(v, "\r\n") {
+		writeProblem(w, fieldProblem(field, "must be one line of at most 500 characters"))
+		return "", false
+	}
+	return v, true
 }
