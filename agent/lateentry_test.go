@@ -191,6 +191,10 @@ func TestLateEntry(t *testing.T) {
 	if !namesField(p, "incident") {
 		t.Errorf("entry after the incident's late entry ended: %+v, want it to name incident", p)
 	}
+	// A resend of an entry made in time still gets its document.
+	if w := h.sale(manager, "late-1", lateSale(when, 0)); w.Code != http.StatusOK || w.Header().Get("Idempotent-Replayed") != "true" {
+		t.Errorf("resend of late-1 after the entry ended: %d %s, want 200 replayed", w.Code, w.Body)
+	}
 }
 
 // TestLateEntryRefusals refuses each bad late entry with the field named,

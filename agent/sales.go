@@ -89,6 +89,17 @@ func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte
 	}
 	var late *queue.LateEntry
 	if s.Late != nil {
+		// A resend of a late entry gets its document back even once the
+		// entry would be refused (the incident closed since, the sale
+		// became too old): a batch run again finds it issued.
+		sum := sha256.Sum256(body)
+		res, found, err := a.store.IssuedWithKey(user, key, sum[:])
+		if found && err == nil {
+			return res.Record, true, nil
+		}
+		if err != nil && !errors.Is(err, queue.ErrIdempotencyConflict) {
+			return nil, false, err
+		}
 		if late, err = a.planLateEntry(s, p); err != nil {
 			return nil, false, err
 		}

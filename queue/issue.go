@@ -148,6 +148,16 @@ func (s *Store) Issue(ctx context.Context, req *IssueRequest) (IssueResult, erro
 	}
 }
 
+// IssuedWithKey returns the document user issued with key, if any: found
+// is false when the key is unused, and err is ErrIdempotencyConflict when
+// it was used for another body than the one bodyHash is of.
+func (s *Store) IssuedWithKey(user, key string, bodyHash []byte) (res IssueResult, found bool, err error) {
+	if key == "" {
+		return IssueResult{}, false, nil
+	}
+	return s.lookupIdempotent(&IssueRequest{User: user, IdempotencyKey: key, BodyHash: bodyHash})
+}
+
 func (s *Store) lookupIdempotent(req *IssueRequest) (res IssueResult, found bool, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		r, ok, err := idempotent(tx, req)
