@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -286,4 +287,31 @@ func TestOpenUnitFailureByHand(t *testing.T) {
 	if !opened {
 		t.Error("the audit log does not record maria opening the incident with its start")
 	}
+}
+
+// TestHeartbeatLoop records the agent's clock as the heartbeat while it
+// runs (TestRestartAfterGapOpensUnitFailure covers the clean stop).
+func TestHeartbeatLoop(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.a.beatEvery(ctx, time.Millisecond) }()
+	h.ft.Advance(5 * time.Minute)
+	want := h.ft.Wall()
+	for {
+		hb, ok, err := h.a.store.LastHeartbeat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok && hb.At.Equal(want) && !hb.Stopped {
+			break
+		}
+		select {
+		case <-done:
+			t.Fatal("the loop stopped")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	cancel()
+	<-done
 }
