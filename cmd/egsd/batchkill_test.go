@@ -19,10 +19,11 @@ import (
 
 // TestBatchSIGKILLAndRerun enters a paper log of 500 sales made during a
 // unit failure with `egsd sale --batch`, kills the batch with SIGKILL
-// halfway, and runs it again: each sale is issued exactly once (two
-// identical sales, twice), in transaction-time order although the file
-// is not, each with its transaction time; the incident counts 500 late
-// entries and closes.
+// halfway, runs it again and kills the agent with SIGKILL at three
+// quarters, restarts the agent and runs the batch a third time: each sale
+// is issued exactly once (two identical sales, twice), in
+// transaction-time order although the file is not, each with its
+// transaction time; the incident counts 500 late entries and closes.
 func TestBatchSIGKILLAndRerun(t *testing.T) {
 	tmp := t.TempDir()
 	data := filepath.Join(tmp, "data")
@@ -56,35 +57,22 @@ func TestBatchSIGKILLAndRerun(t *testing.T) {
 	}
 
 	// The first run is killed once its progress shows half the sales done.
-	ctx, cancel := context.WithTimeout(context.Background(), cliDeadline)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, egsdBinary(t), "sale", "--batch", batch, "--incident", incident)
-	cmd.Env = env
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	sc.Split(scanProgress)
-	halfway := regexp.MustCompile(`\] (\d+)/500`)
-	killedAt := 0
-	for sc.Scan() {
-		if m := halfway.FindStringSubmatch(sc.Text()); m != nil {
-			if done, _ := strconv.Atoi(m[1]); done >= n/2 {
-				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-					t.Fatal(err)
-				}
-				killedAt = done
-				break
-			}
-		}
-	}
-	err = cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+	var child *exec.Cmd
+	killedAt, err := runBatchUntil(t, env, n/2, func(c *exec.Cmd) error { child = c; return c.Process.Signal(syscall.SIGKILL) },
+		"sale", "--batch", batch, "--incident", incident)
+	if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL || child == nil {
 		t.Fatalf("the first run was not killed halfway (progress %d): %v", killedAt, err)
+	}
+	// The second run loses the agent itself to SIGKILL at three quarters:
+	// the sale in flight may be on disk without its answer.
+	daemonKilledAt, err := runBatchUntil(t, env, 3*n/4, func(*exec.Cmd) error { d.kill(); return nil },
+		"sale", "--batch", batch, "--incident", incident)
+	if err == nil || daemonKilledAt < 3*n/4 {
+		t.Fatalf("the second run went on after the agent was killed at %d: %v", daemonKilledAt, err)
+	}
+	d = startDemo(t, data)
+	if res := runEgsd(t, env, "login", "--api", d.url, "--user", "manager", "--password", "manager-demo"); res.Code != 0 {
+		t.Fatalf("login after the restart: %s", res)
 	}
 
 	res = runEgsd(t, env, "sale", "--batch", batch, "--incident", incident, "--complete")
@@ -93,9 +81,9 @@ func TestBatchSIGKILLAndRerun(t *testing.T) {
 		t.Fatalf("rerun: %s", res)
 	}
 	issued, earlier := atoi(t, counts[1]), atoi(t, counts[2])
-	t.Logf("killed after %d sales; the rerun issued %d and found %d issued earlier", killedAt, issued, earlier)
-	if issued+earlier != n || earlier < killedAt || issued == 0 {
-		t.Errorf("rerun issued %d and found %d issued earlier; the kill came after %d", issued, earlier, killedAt)
+	t.Logf("batch killed after %d sales, the agent after %d; the last run issued %d and found %d issued earlier", killedAt, daemonKilledAt, issued, earlier)
+	if issued+earlier != n || earlier < daemonKilledAt || issued == 0 {
+		t.Errorf("the last run issued %d and found %d issued earlier; the agent was killed after %d", issued, earlier, daemonKilledAt)
 	}
 	if !strings.Contains(res.Stdout, "closed incident "+incident+": 500 documents entered late") || !strings.Contains(res.Stderr, "500/500") {
 		t.Errorf("rerun output lacks the closing or the progress:\n%s", res)
@@ -144,6 +132,39 @@ func TestBatchSIGKILLAndRerun(t *testing.T) {
 			t.Errorf("incident %s: open %v, %d late entries; want closed with %d", incident, inc.Open(), inc.LateEntries, n)
 		}
 	}
+}
+
+// runBatchUntil runs egsd with args (a batch) and calls stop once its
+// progress shows at least atLeast sales done; it returns the progress at
+// that point and how the run ended.
+func runBatchUntil(t *testing.T, env []string, atLeast int, stop func(*exec.Cmd) error, args ...string) (int, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cliDeadline)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, egsdBinary(t), args...)
+	cmd.Env = env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	sc.Split(scanProgress)
+	progress := regexp.MustCompile(`\] (\d+)/\d+`)
+	reached := 0
+	for sc.Scan() {
+		if m := progress.FindStringSubmatch(sc.Text()); m != nil && reached == 0 {
+			if done := atoi(t, m[1]); done >= atLeast {
+				if err := stop(cmd); err != nil {
+					t.Fatal(err)
+				}
+				reached = done
+			}
+		}
+	}
+	return reached, cmd.Wait()
 }
 
 // scanProgress splits the batch's standard error at the carriage returns
