@@ -315,3 +315,36 @@ func TestHeartbeatLoop(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestCorrectiveNoteOfLateEntry: the corrective credit note of a
+// late-entered document the authority rejected is issued now, for the
+// rejection: it is not itself a late entry and the incident does not
+// count it.
+func TestCorrectiveNoteOfLateEntry(t *testing.T) {
+	h, sc, _ := submitHarness(t)
+	manager := h.user("boss", RoleManager)
+	inc, err := h.a.openUnitFailure(t0.Add(-time.Hour), t0, "power cut", queue.SystemActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := h.mustSale(manager, "late-1", lateSale(t0.Add(-30*time.Minute), inc.ID))
+	rejectSome(sc, doc.Counter)
+	h.step()
+	w := h.do(request{method: "POST", path: "/v1/documents/" + itoa(doc.Counter) + "/credit-note", token: manager})
+	if w.Code != http.StatusCreated {
+		t.Fatalf("corrective credit note: %d %s", w.Code, w.Body)
+	}
+	var note DocumentView
+	decodeBody(t, w, &note)
+	rec, err := h.a.store.Document(note.Counter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sale.Decode(rec.Sale, sale.Options{DefaultCurrency: "SAR"})
+	if err != nil || s.Late != nil || note.OriginalCounter != doc.Counter {
+		t.Errorf("corrective note: late %+v, original %d, %v; want not late, for %d", s.Late, note.OriginalCounter, err, doc.Counter)
+	}
+	if got, _ := h.a.store.Incident(inc.ID); got.LateEntries != 1 {
+		t.Errorf("the incident counts %d late entries, want 1", got.LateEntries)
+	}
+}
