@@ -21,9 +21,12 @@ import (
 	"github.com/egsd/egsd/queue"
 )
 
-// maxBatchEntries bounds a batch file: a paper log is days of sales, not
-// millions.
-const maxBatchEntries = 100000
+// maxBatchEntries and maxBatchBytes bound a batch file: a paper log is
+// days of sales, not millions.
+const (
+	maxBatchEntries = 100000
+	maxBatchBytes   = 256 << 20
+)
 
 // batchEntry is one sale of a batch file: its place in the file, the
 // body sent to the agent, and its idempotency key.
@@ -47,6 +50,9 @@ type batchOptions struct {
 // read), then issued in transaction-time order, each with a key derived
 // from its content so that a rerun after a crash issues nothing twice.
 func runBatch(ctx context.Context, io_ IO, c *client, path string, opts batchOptions) error {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > maxBatchBytes {
+		return fmt.Errorf("%s is %d bytes, more than a paper log's %d: split it; nothing was issued", path, fi.Size(), maxBatchBytes)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read batch: %w", err)
@@ -157,8 +163,8 @@ func printLateCount(ctx context.Context, io_ IO, c *client, id uint64) error {
 // CSV with a header (batchCSVColumns). incident, when not 0, is set on
 // every sale that names none. Every problem is reported with its line.
 func parseBatch(data []byte, incident uint64) ([]batchEntry, error) {
-	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
-	if len(trimmed) > 0 && trimmed[0] == '{' {
+	data = bytes.TrimPrefix(data, []byte("\ufeff")) // a byte order mark, as spreadsheets write
+	if trimmed := bytes.TrimLeft(data, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
 		return parseBatchJSONLines(data, incident)
 	}
 	return parseBatchCSV(data, incident)
@@ -222,7 +228,7 @@ var batchCSVColumns = []string{"line_id", "transaction_time", "name", "quantity"
 	"exemption_reason", "seller_code", "payment_means"}
 
 func parseBatchCSV(data []byte, incident uint64) ([]batchEntry, error) {
-	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\ufeff"))))
+	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = 0
 	header, err := r.Read()
 	if err != nil {

@@ -16,7 +16,7 @@ func TestParseBatchCSV(t *testing.T) {
 		"p-2,2031-03-01T12:20:00+03:00,Tea,2,5.00,S,15,cash\n" +
 		"p-1,2031-03-01T12:05:00+03:00,Coffee,1,3.00,S,15,card\n" +
 		"p-2,2031-03-01T12:20:00+03:00,Cake,1,12.50,S,15,\n"
-	entries, err := parseBatch([]byte(csv), 4)
+	entries, err := parseBatch([]byte("\ufeff"+csv), 4) // as a spreadsheet saves it
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestParseBatchRefusals(t *testing.T) {
 func TestBatchKeys(t *testing.T) {
 	sale := `{"kind":"invoice","transaction_time":"2031-03-01T12:00:00Z","lines":[{"name":"Coffee","quantity":"1","unit_price":"3.00","vat_category":"S","vat_rate":"15"}]}`
 	other := `{"kind":"invoice","transaction_time":"2031-03-01T11:00:00Z","lines":[{"name":"Tea","quantity":"1","unit_price":"3.00","vat_category":"S","vat_rate":"15"}]}`
-	first, err := parseBatch([]byte(sale+"\n"+sale+"\n"), 0)
+	first, err := parseBatch([]byte("\ufeff"+sale+"\n"+sale+"\n"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
