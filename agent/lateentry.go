@@ -100,10 +100,10 @@ func (a *Agent) openUnitFailure(since, until time.Time, cause string, by queue.A
 // authority's failure notice needs.
 func (a *Agent) failureNotice() string {
 	return "Notify the tax authority of the failure with the seller's VAT number, this unit's serial and device ID, " +
-		"when the failure started and why (below), and record the reference: egsd incidents notify ID --reference REF. " +
-		"Then enter the sales made meanwhile from the paper log (egsd sale --batch FILE --incident ID), " +
+		"when the failure started and why (egsd incidents show {id} lists them), and record the reference: egsd incidents notify {id} --reference REF. " +
+		"Then enter the sales made meanwhile from the paper log (egsd sale --batch FILE --incident {id}), " +
 		"notify the authority that the failure is resolved with when it ended and how many documents were entered late, " +
-		"record that reference too, and close the incident: egsd incidents close ID."
+		"record that reference too, and close the incident: egsd incidents close {id}."
 }
 
 // planLateEntry checks a sale's late entry (transaction_time, incident)

@@ -62,7 +62,7 @@ func TestRestartAfterGapOpensUnitFailure(t *testing.T) {
 			t.Errorf("incident lacks %s for the authority's notice: %+v", k, inc.Data)
 		}
 	}
-	if !strings.Contains(inc.Detail, "egsd incidents notify") || !strings.Contains(inc.Detail, "egsd sale --batch") {
+	if !strings.Contains(inc.Detail, "egsd incidents notify "+itoa(inc.ID)+" --reference") || !strings.Contains(inc.Detail, "egsd sale --batch FILE --incident "+itoa(inc.ID)) {
 		t.Errorf("detail does not say what to do: %q", inc.Detail)
 	}
 

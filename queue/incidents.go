@@ -3,6 +3,7 @@ package queue
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -78,7 +79,9 @@ func (s *Store) RaiseIncident(inc Incident, actor string) (Incident, error) {
 
 // OpenIncident opens a new incident, even if one of its kind is open: a
 // second failure of the unit is a period of its own. Start must be set.
-// actor is who opened it, recorded with the window in its audit entry.
+// "{id}" in Detail becomes the incident's number, so that the commands it
+// gives can name it. actor is who opened it, recorded with the window in
+// its audit entry.
 func (s *Store) OpenIncident(inc Incident, actor Actor) (Incident, error) {
 	if inc.Start.IsZero() {
 		return Incident{}, fmt.Errorf("queue: OpenIncident needs a start")
@@ -91,6 +94,7 @@ func (s *Store) OpenIncident(inc Incident, actor Actor) (Incident, error) {
 			return err
 		}
 		inc.ID = id
+		inc.Detail = strings.ReplaceAll(inc.Detail, "{id}", fmt.Sprint(id))
 		if err := putJSON(b, u64(id), inc); err != nil {
 			return err
 		}

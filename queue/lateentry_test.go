@@ -37,7 +37,7 @@ func TestHeartbeat(t *testing.T) {
 // open, with its window, where RaiseIncident would return the open one.
 func TestOpenIncidentAlwaysNew(t *testing.T) {
 	s := queuetest.Open(t, nil)
-	w := queue.Incident{Kind: "unit_unavailable", Title: "down", Start: t0, Until: t0.Add(15 * time.Minute)}
+	w := queue.Incident{Kind: "unit_unavailable", Title: "down", Detail: "close it: egsd incidents close {id}", Start: t0, Until: t0.Add(15 * time.Minute)}
 	first, err := s.OpenIncident(w, queue.SystemActor)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func TestOpenIncidentAlwaysNew(t *testing.T) {
 		t.Fatalf("second = %+v, %v; want a new incident", second, err)
 	}
 	got, err := s.Incident(second.ID)
-	if err != nil || !got.Start.Equal(t0) || !got.Until.Equal(t0.Add(15*time.Minute)) || !got.Open() {
+	if err != nil || !got.Start.Equal(t0) || !got.Until.Equal(t0.Add(15*time.Minute)) || !got.Open() || got.Detail != "close it: egsd incidents close 2" {
 		t.Errorf("stored %+v, %v", got, err)
 	}
 	if _, err := s.OpenIncident(queue.Incident{Kind: "unit_unavailable"}, queue.SystemActor); err == nil {
