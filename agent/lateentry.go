@@ -24,6 +24,10 @@ const incidentUnitFailure = "unit_unavailable"
 // that no loop can fill the incident list.
 const maxOpenUnitFailures = 20
 
+// errTooManyUnitFailures is returned by openUnitFailure when
+// maxOpenUnitFailures are open.
+var errTooManyUnitFailures = fmt.Errorf("%d unit failure incidents are open already: close those whose late entry is complete first (egsd incidents close ID)", maxOpenUnitFailures)
+
 // noticeDowntime runs at start: a gap since the last heartbeat longer
 // than unit_failure.after, when the unit did not stop cleanly, opens a
 // unit failure incident for the window from the last sign of life (the
@@ -46,10 +50,16 @@ func (a *Agent) noticeDowntime() error {
 		}
 		if gap := now.Sub(last); gap > a.cfg.Failure.After.Duration {
 			inc, err := a.openUnitFailure(last, now, "egsd was not running and did not stop cleanly (power cut, crash or a broken till)", queue.SystemActor)
-			if err != nil {
+			switch {
+			case errors.Is(err, errTooManyUnitFailures):
+				// The unit must start all the same: it says so, and a
+				// manager opens the incident once others are closed.
+				a.log.Error().Err(err).Time("since", last).Dur("gap", gap).Msg("the unit could not issue, but no incident was opened for it")
+			case err != nil:
 				return fmt.Errorf("open the unit failure incident: %w", err)
+			default:
+				a.log.Warn().Uint64("incident", inc.ID).Time("since", last).Dur("gap", gap).Msg("the unit could not issue: unit failure incident opened")
 			}
-			a.log.Warn().Uint64("incident", inc.ID).Time("since", last).Dur("gap", gap).Msg("the unit could not issue: unit failure incident opened")
 		}
 	}
 	return a.store.Beat(queue.Heartbeat{At: now})
@@ -79,7 +89,7 @@ func (a *Agent) openUnitFailure(since, until time.Time, cause string, by queue.A
 		}
 	}
 	if n >= maxOpenUnitFailures {
-		return queue.Incident{}, fmt.Errorf("%d unit failure incidents are open already: close those whose late entry is complete first", n)
+		return queue.Incident{}, errTooManyUnitFailures
 	}
 	id, err := a.store.Identity()
 	if err != nil {
@@ -246,7 +256,7 @@ func (a *Agent) handleOpenIncident(w http.ResponseWriter, r *http.Request, p *Pr
 	}
 	inc, err := a.openUnitFailure(since, until, cause, queue.UserActor(p.User))
 	if err != nil {
-		if strings.Contains(err.Error(), "are open already") {
+		if errors.Is(err, errTooManyUnitFailures) {
 			writeProblem(w, Problem{Type: problemConflict, Title: "Too many open unit failures", Status: http.StatusConflict, Detail: err.Error()})
 			return
 		}

@@ -348,3 +348,20 @@ func TestCorrectiveNoteOfLateEntry(t *testing.T) {
 		t.Errorf("the incident counts %d late entries, want 1", got.LateEntries)
 	}
 }
+
+// TestStartWithTooManyOpenUnitFailures: a unit with the most unit failure
+// incidents open still starts after a crash; it opens no more.
+func TestStartWithTooManyOpenUnitFailures(t *testing.T) {
+	h := newHarness(t, nil)
+	for range maxOpenUnitFailures {
+		if _, err := h.a.openUnitFailure(t0.Add(-time.Hour), t0, "test", queue.SystemActor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.crash()
+	h.ft.Advance(time.Hour)
+	h2 := startHarness(t, h.cfg, h.ft)
+	if n := len(unitFailures(h2.incidents(h2.user("maria", RoleManager)))); n != maxOpenUnitFailures {
+		t.Errorf("%d unit failure incidents open, want %d", n, maxOpenUnitFailures)
+	}
+}

@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -558,7 +559,7 @@ func (f *liveFixture) liveRoutes() []liveRoute {
 					{name: "too many open", as: RoleManager, body: unitFailureBody(now.Add(-time.Hour), ""), want: http.StatusConflict,
 						before: func(t *testing.T) {
 							for range maxOpenUnitFailures {
-								if _, err := test.a.openUnitFailure(now.Add(-time.Hour), now, "test", queue.SystemActor); err != nil && !strings.Contains(err.Error(), "open already") {
+								if _, err := test.a.openUnitFailure(now.Add(-time.Hour), now, "test", queue.SystemActor); err != nil && !errors.Is(err, errTooManyUnitFailures) {
 									t.Fatal(err)
 								}
 							}
