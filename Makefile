@@ -32,7 +32,7 @@ lint:
 
 # Checks against ../shared (authority specs, rule sets, sample documents).
 # CONFORMANCE_PKGS lists the packages that have TestConformance* tests.
-CONFORMANCE_PKGS := ./stamping/testregime/ ./stamping/zatca/ ./stamping/keystore/ ./stamping/tlv/
+CONFORMANCE_PKGS := ./stamping/testregime/ ./stamping/zatca/ ./stamping/keystore/ ./stamping/tlv/ ./cmd/egsd/
 conformance:
 	EGSD_SHARED=$(SHARED) $(GO) test -count=1 -v -run '^TestConformance' $(CONFORMANCE_PKGS)
 

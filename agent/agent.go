@@ -183,6 +183,9 @@ func (a *Agent) startup() error {
 	if err := a.auth.SettleInterrupted(); err != nil {
 		return err
 	}
+	if err := a.noticeDowntime(); err != nil {
+		return err
+	}
 	cfgJSON, _ := json.Marshal(a.cfg)
 	sum := sha256.Sum256(cfgJSON)
 	if err := a.store.Audit(queue.AuditEntry{Actor: queue.ActorSystem, ActorKind: queue.ActorSystem, Action: queue.AuditStart, Details: map[string]string{
@@ -213,6 +216,11 @@ func (a *Agent) Handler() http.Handler { return a.handler }
 func (a *Agent) Close() error {
 	os.Remove(filepath.Join(a.cfg.DataDir, OwnerTokenFile))
 	err := a.auth.FlushRefusals(true)
+	// A clean stop is not a failure: the next start opens no incident
+	// for the time the unit was stopped.
+	if berr := a.store.Beat(queue.Heartbeat{At: a.time.Wall(), Stopped: true}); berr != nil {
+		err = errors.Join(err, berr)
+	}
 	if _, cerr := a.store.Checkpoint("stop", a.time.Wall()); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
@@ -222,16 +230,23 @@ func (a *Agent) Close() error {
 // flushRefusalsEvery writes the counts of refused logins whose window is
 // over, so that a burst shows in the audit log even when nothing follows it.
 func (a *Agent) flushRefusalsEvery(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
+	runEvery(ctx, every, func() {
+		if err := a.auth.FlushRefusals(false); err != nil {
+			a.log.Error().Err(err).Msg("audit refused logins")
+		}
+	})
+}
+
+// runEvery calls fn every interval until ctx ends.
+func runEvery(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := a.auth.FlushRefusals(false); err != nil {
-				a.log.Error().Err(err).Msg("audit refused logins")
-			}
+			fn()
 		}
 	}
 }
@@ -320,6 +335,7 @@ func (a *Agent) Serve(ctx context.Context, ready func(addr string)) error {
 		worker.Go(func() { a.print.run(workerCtx) })
 	}
 	worker.Go(func() { a.flushRefusalsEvery(workerCtx, refusalWindow/4) })
+	worker.Go(func() { a.beatEvery(workerCtx, a.cfg.Failure.HeartbeatEvery.Duration) })
 	a.log.Info().Str("url", url).Str("socket", a.cfg.API.UnixSocket).Str("regime", a.regime.Name()).
 		Str("data_dir", a.cfg.DataDir).Msg("egsd is ready")
 	if ready != nil {

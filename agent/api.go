@@ -96,6 +96,8 @@ func (a *Agent) routeTable() []route {
 		{"GET", "/v1/config", overseers, a.handleConfig},
 		{"GET", "/v1/incidents", overseers, a.handleIncidents},
 		{"POST", "/v1/incidents/{id}/notifications", managers, a.handleNotification},
+		{"POST", "/v1/incidents", managers, a.handleOpenIncident},
+		{"POST", "/v1/incidents/{id}/close", managers, a.handleCloseIncident},
 		{"POST", "/v1/replay", managers, a.handleReplay},
 		{"GET", "/v1/replay", managers, a.handleReplayProgress},
 		{"GET", "/v1/audit", managers, a.handleAudit},
@@ -522,9 +524,8 @@ type notificationRequest struct {
 // handleNotification records the reference of the notice a manager filed
 // with the authority about an incident.
 func (a *Agent) handleNotification(w http.ResponseWriter, r *http.Request, p *Principal) {
-	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
-	if err != nil {
-		writeProblem(w, fieldProblem("id", "must be an incident number"))
+	id, ok := incidentID(w, r)
+	if !ok {
 		return
 	}
 	var req notificationRequest

@@ -36,6 +36,24 @@ type Config struct {
 	Submit  SubmitConfig  `toml:"submission"`
 	Printer PrinterConfig `toml:"printer"`
 	Log     LogConfig     `toml:"log"`
+	// Failure is the unit's own failures and the sales entered after them.
+	Failure FailureConfig `toml:"unit_failure"`
+}
+
+// FailureConfig is how the unit notices its own downtime and how late a
+// sale made meanwhile may be entered.
+type FailureConfig struct {
+	// HeartbeatEvery is how often the running unit records that it is up.
+	HeartbeatEvery Duration `toml:"heartbeat_every"`
+	// After is the gap since the last heartbeat (not a clean stop) that
+	// opens a unit failure incident at start.
+	After Duration `toml:"after"`
+	// LateEntryMaxAge is the oldest transaction time a late entry may
+	// have.
+	LateEntryMaxAge Duration `toml:"late_entry_max_age"`
+	// LateEntryAfterClose is how long after its incident closed a late
+	// entry is still accepted for it.
+	LateEntryAfterClose Duration `toml:"late_entry_after_close"`
 }
 
 // SubmitConfig is the delivery of documents to the authority.
@@ -248,6 +266,8 @@ func DefaultConfig() Config {
 			ReplyTimeout: Duration{2 * time.Second}, JobTimeout: Duration{30 * time.Second},
 			WriteTimeout: Duration{10 * time.Second}, RetryEvery: Duration{5 * time.Second}},
 		Log: LogConfig{Level: "info", Format: "auto"},
+		Failure: FailureConfig{HeartbeatEvery: Duration{time.Minute}, After: Duration{10 * time.Minute},
+			LateEntryMaxAge: Duration{7 * 24 * time.Hour}, LateEntryAfterClose: Duration{24 * time.Hour}},
 	}
 }
 
@@ -346,6 +366,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Submit.Concurrency < 1 || c.Submit.Concurrency > 64 {
 		bad("submission.concurrency must be between 1 and 64")
+	}
+	if f := c.Failure; f.HeartbeatEvery.Duration < time.Second || f.After.Duration < 2*f.HeartbeatEvery.Duration {
+		bad("unit_failure.heartbeat_every must be at least 1s, and unit_failure.after at least twice as long")
+	}
+	if f := c.Failure; f.LateEntryMaxAge.Duration < time.Hour || f.LateEntryAfterClose.Duration < 0 {
+		bad("unit_failure.late_entry_max_age must be at least 1h, and unit_failure.late_entry_after_close not negative")
 	}
 	if c.Submit.OutageAfter.Duration < time.Second {
 		bad("submission.outage_after must be at least 1s")

@@ -83,7 +83,11 @@ func (a *Agent) correctiveBody(rec *queue.Record, refs queue.References) (body [
 			return nil, nil, err
 		}
 	}
+	// The note is issued now, for a document the authority refused: even
+	// when that document was entered late, the note is not.
 	delete(s, "note")
+	delete(s, "transaction_time")
+	delete(s, "incident")
 	if err := withoutTendered(s); err != nil {
 		return nil, nil, fmt.Errorf("stored sale of document %d: payments: %w", rec.Counter, err)
 	}

@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -186,6 +187,15 @@ func (f *liveFixture) liveRoutes() []liveRoute {
 						want: http.StatusBadRequest, refused: "original_line", check: wantProblemNaming("lines[0].original_line")},
 					{name: "note for a document issued elsewhere, by a cashier", as: RoleCashier, header: withKey(key()), body: externalNote, want: http.StatusForbidden},
 					{name: "note for a document issued elsewhere, by a manager", as: RoleManager, header: withKey(key()), body: externalNote, want: http.StatusCreated},
+					{name: "late entry by a cashier", as: RoleCashier, header: withKey(key()), body: lateSale(test.ft.Wall().Add(-time.Hour), 0), want: http.StatusForbidden},
+					{name: "late entry in the future", as: RoleManager, header: withKey(key()), body: lateSale(test.ft.Wall().Add(time.Hour), 0), want: http.StatusBadRequest,
+						check: wantProblemNaming("transaction_time")},
+					{name: "late entry", as: RoleManager, header: withKey(key()), body: lateSale(test.ft.Wall().Add(-30*time.Minute), 0), want: http.StatusCreated,
+						before: func(t *testing.T) {
+							if _, err := test.a.openUnitFailure(test.ft.Wall().Add(-time.Hour), test.ft.Wall(), "test", queue.SystemActor); err != nil {
+								t.Fatal(err)
+							}
+						}},
 					{name: "discounts, charges and tendered cash", as: RoleCashier, header: withKey(key()), body: adjustedSale, want: http.StatusCreated,
 						check: func(t *testing.T, w *httptest.ResponseRecorder) {
 							var v DocumentView
@@ -535,6 +545,50 @@ func (f *liveFixture) liveRoutes() []liveRoute {
 				}
 			}},
 
+		{pattern: "POST /v1/incidents", unit: "test", path: "/v1/incidents", body: unitFailureBody(test.ft.Wall().Add(-time.Hour), ""),
+			cases: func() []liveCase {
+				now := test.ft.Wall()
+				return []liveCase{
+					{name: "opened", as: RoleManager, body: unitFailureBody(now.Add(-2*time.Hour), ""), want: http.StatusCreated},
+					{name: "with until and cause", as: RoleManager, body: `{"kind":"unit-failure","since":"` + now.Add(-3*time.Hour).Format(time.RFC3339) +
+						`","until":"` + now.Add(-2*time.Hour).Format(time.RFC3339) + `","cause":"power cut"}`, want: http.StatusCreated},
+					{name: "since in the future", as: RoleManager, body: unitFailureBody(now.Add(time.Hour), ""), want: http.StatusBadRequest, check: wantProblemNaming("since")},
+					{name: "since without offset", as: RoleManager, body: `{"kind":"unit-failure","since":"2031-03-01T09:00:00"}`, want: http.StatusBadRequest, check: wantProblemNaming("since")},
+					{name: "until before since", as: RoleManager, body: unitFailureBody(now.Add(-time.Hour), now.Add(-2*time.Hour).Format(time.RFC3339)), want: http.StatusBadRequest, check: wantProblemNaming("until")},
+					{name: "another kind", as: RoleManager, body: `{"kind":"outage","since":"` + now.Add(-time.Hour).Format(time.RFC3339) + `"}`, want: http.StatusBadRequest, refused: "kind"},
+					{name: "too many open", as: RoleManager, body: unitFailureBody(now.Add(-time.Hour), ""), want: http.StatusConflict,
+						before: func(t *testing.T) {
+							for range maxOpenUnitFailures {
+								if _, err := test.a.openUnitFailure(now.Add(-time.Hour), now, "test", queue.SystemActor); err != nil && !errors.Is(err, errTooManyUnitFailures) {
+									t.Fatal(err)
+								}
+							}
+						}},
+				}
+			}},
+
+		{pattern: "POST /v1/incidents/{id}/close", unit: "test", path: "/v1/incidents/1/close", body: `{"summary":"done"}`,
+			cases: func() []liveCase {
+				now := test.ft.Wall()
+				inc, err := test.a.store.OpenIncident(queue.Incident{Kind: incidentUnitFailure, Title: "down", Start: now.Add(-time.Hour), Until: now}, queue.SystemActor)
+				if err != nil {
+					f.t.Fatal(err)
+				}
+				clock, err := test.a.store.OpenIncident(queue.Incident{Kind: incidentClock, Title: "clock", Start: now}, queue.SystemActor)
+				if err != nil {
+					f.t.Fatal(err)
+				}
+				path := fmt.Sprintf("/v1/incidents/%d/close", inc.ID)
+				return []liveCase{
+					{name: "summary too long", as: RoleManager, path: path, body: `{"summary":"` + strings.Repeat("s", 501) + `"}`, want: http.StatusBadRequest, refused: "summary"},
+					{name: "closed", as: RoleManager, path: path, body: `{"summary":"paper log entered"}`, want: http.StatusOK},
+					{name: "closed already", as: RoleManager, path: path, body: `{}`, want: http.StatusConflict},
+					{name: "not a unit failure", as: RoleManager, path: fmt.Sprintf("/v1/incidents/%d/close", clock.ID), body: `{}`, want: http.StatusConflict},
+					{name: "not an incident number", as: RoleManager, path: "/v1/incidents/first/close", body: `{}`, want: http.StatusBadRequest, refused: "id"},
+					{name: "no such incident", as: RoleManager, path: "/v1/incidents/999/close", body: `{}`, want: http.StatusNotFound},
+				}
+			}},
+
 		{pattern: "POST /v1/replay", unit: "zatca", path: "/v1/replay", cases: func() []liveCase {
 			return []liveCase{
 				{name: "started", as: RoleManager, want: http.StatusAccepted},
@@ -645,4 +699,14 @@ func (u *liveUnit) deliverAll(t *testing.T) {
 	if st, err := u.a.Store().OutboxStats(); err != nil || st.Pending != 0 {
 		t.Fatalf("documents still pending after the replay: %+v, %v", st, err)
 	}
+}
+
+// unitFailureBody is a POST /v1/incidents body for a unit failure since
+// since, until until ("" for now).
+func unitFailureBody(since time.Time, until string) string {
+	body := `{"kind":"unit-failure","since":"` + since.Format(time.RFC3339) + `"`
+	if until != "" {
+		body += `,"until":"` + until + `"`
+	}
+	return body + `}`
 }

@@ -75,6 +75,11 @@ func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
 		r.Fields = appendField(r.Fields, "Buyer", printable(s.Buyer.Name))
 		r.Fields = appendField(r.Fields, "Buyer "+orDefault(printable(info.TaxNumberLabel), "VAT No"), printable(s.Buyer.VATNumber))
 	}
+	if s.Late != nil {
+		// Issued now, sold then: the receipt says both.
+		r.Fields = appendField(r.Fields, "Sold", printable(s.Late.TransactionTime.Format(time.DateTime+" Z07:00")))
+		r.Fields = appendField(r.Fields, "Entered late", printable(fmt.Sprintf("unit failure incident %d", s.Late.Incident)))
+	}
 	if s.Kind.IsNote() {
 		r.Fields = appendField(r.Fields, "Original", printable(s.Original))
 		r.Fields = appendField(r.Fields, "Reason", printable(s.Reason))

@@ -36,6 +36,8 @@ var wantAccess = map[string][]Role{
 	"GET /v1/config":                        {RoleManager, RoleTechnician},
 	"GET /v1/incidents":                     {RoleManager, RoleTechnician},
 	"POST /v1/incidents/{id}/notifications": {RoleManager},
+	"POST /v1/incidents":                    {RoleManager},
+	"POST /v1/incidents/{id}/close":         {RoleManager},
 	"POST /v1/replay":                       {RoleManager},
 	"GET /v1/replay":                        {RoleManager},
 	"GET /v1/audit":                         {RoleManager},

@@ -87,6 +87,23 @@ func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte
 		}
 		return nil, false, refusal
 	}
+	var late *queue.LateEntry
+	if s.Late != nil {
+		// A resend of a late entry gets its document back even once the
+		// entry would be refused (the incident closed since, the sale
+		// became too old): a batch run again finds it issued.
+		sum := sha256.Sum256(body)
+		res, found, err := a.store.IssuedWithKey(user, key, sum[:])
+		if found && err == nil {
+			return res.Record, true, nil
+		}
+		if err != nil && !errors.Is(err, queue.ErrIdempotencyConflict) {
+			return nil, false, err
+		}
+		if late, err = a.planLateEntry(s, p); err != nil {
+			return nil, false, err
+		}
+	}
 	stored := body
 	var note *notePlan
 	if s.Kind.IsNote() {
@@ -108,6 +125,13 @@ func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte
 			return nil, false, err
 		}
 	}
+	if late != nil {
+		// The stored sale names the incident it was entered for, also when
+		// the unit found it: the receipt and a reprint say it.
+		if stored, err = withSaleFields(stored, map[string]any{"incident": late.Incident}); err != nil {
+			return nil, false, err
+		}
+	}
 	id, err := newUUID()
 	if err != nil {
 		return nil, false, err
@@ -125,6 +149,7 @@ func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte
 	if note != nil {
 		req.Note, req.AuditDetails = note.ref, note.audit
 	}
+	req.Late = late
 	if a.print != nil {
 		req.Print = queue.PrintNow
 		// A document the authority must clear is handed over only once

@@ -3,6 +3,7 @@ package queue
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,6 +22,13 @@ type Incident struct {
 	Summary  string            `json:"summary,omitempty"`
 	Data     map[string]string `json:"data,omitempty"`
 	Notified []Notification    `json:"notifications,omitempty"`
+	// Until is, for an incident about a period that is over before the
+	// incident closes (the unit's own failure: its documents are entered
+	// afterwards), when that period ended; zero otherwise.
+	Until time.Time `json:"until,omitzero"`
+	// LateEntries counts the documents issued late for the incident:
+	// sales made while the unit could not issue, entered afterwards.
+	LateEntries int `json:"late_entries,omitempty"`
 }
 
 // Notification is a notice the manager filed with the authority.
@@ -69,6 +77,37 @@ func (s *Store) RaiseIncident(inc Incident, actor string) (Incident, error) {
 	return inc, err
 }
 
+// OpenIncident opens a new incident, even if one of its kind is open: a
+// second failure of the unit is a period of its own. Start must be set.
+// "{id}" in Detail becomes the incident's number, so that the commands it
+// gives can name it. actor is who opened it, recorded with the window in
+// its audit entry.
+func (s *Store) OpenIncident(inc Incident, actor Actor) (Incident, error) {
+	if inc.Start.IsZero() {
+		return Incident{}, fmt.Errorf("queue: OpenIncident needs a start")
+	}
+	inc.Start, inc.Until = inc.Start.UTC(), inc.Until.UTC()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIncidents)
+		id, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		inc.ID = id
+		inc.Detail = strings.ReplaceAll(inc.Detail, "{id}", fmt.Sprint(id))
+		if err := putJSON(b, u64(id), inc); err != nil {
+			return err
+		}
+		details := map[string]string{"event": "opened", "kind": inc.Kind, "title": inc.Title, "start": inc.Start.Format(time.RFC3339)}
+		if !inc.Until.IsZero() {
+			details["until"] = inc.Until.Format(time.RFC3339)
+		}
+		e := AuditEntry{Action: AuditIncident, Subject: fmt.Sprint(id), Details: details}.By(actor)
+		return s.appendAudit(tx, &e)
+	})
+	return inc, err
+}
+
 // CloseIncident closes an open incident with a summary. actor is as for
 // RaiseIncident.
 func (s *Store) CloseIncident(id uint64, summary, actor string) error {
@@ -85,8 +124,11 @@ func (s *Store) CloseIncident(id uint64, summary, actor string) error {
 		if err := putJSON(b, u64(id), inc); err != nil {
 			return err
 		}
-		return s.appendAudit(tx, &AuditEntry{Actor: actor, Action: AuditIncident, Subject: fmt.Sprint(id),
-			Details: map[string]string{"event": "closed", "summary": summary}})
+		details := map[string]string{"event": "closed", "summary": summary}
+		if inc.LateEntries > 0 {
+			details["late_entries"] = fmt.Sprint(inc.LateEntries)
+		}
+		return s.appendAudit(tx, &AuditEntry{Actor: actor, Action: AuditIncident, Subject: fmt.Sprint(id), Details: details})
 	})
 }
 

@@ -68,11 +68,21 @@ type IssueRequest struct {
 	// its receipt until the authority has accepted it (a submitted
 	// document only).
 	HoldPrint func(doc []byte) bool
+	// Late, for a sale entered after a unit failure, names the incident
+	// it is entered for and when the transaction took place: the
+	// incident's count of late entries goes up in the same transaction.
+	Late *LateEntry
 	// ProvisionalSlip queues, with a held receipt, a provisional slip
 	// that prints at once (PrintJob.Copy ProvisionalSlip): the buyer gets
 	// a paper that is not the fiscal receipt while the authority has not
 	// signed the document yet.
 	ProvisionalSlip bool
+}
+
+// LateEntry is a document issued late for an incident.
+type LateEntry struct {
+	Incident        uint64
+	TransactionTime time.Time
 }
 
 // IssueResult is the outcome of Issue.
@@ -142,6 +152,16 @@ func (s *Store) Issue(ctx context.Context, req *IssueRequest) (IssueResult, erro
 	}
 }
 
+// IssuedWithKey returns the document user issued with key, if any: found
+// is false when the key is unused, and err is ErrIdempotencyConflict when
+// it was used for another body than the one bodyHash is of.
+func (s *Store) IssuedWithKey(user, key string, bodyHash []byte) (res IssueResult, found bool, err error) {
+	if key == "" {
+		return IssueResult{}, false, nil
+	}
+	return s.lookupIdempotent(&IssueRequest{User: user, IdempotencyKey: key, BodyHash: bodyHash})
+}
+
 func (s *Store) lookupIdempotent(req *IssueRequest) (res IssueResult, found bool, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		r, ok, err := idempotent(tx, req)
@@ -209,6 +229,12 @@ func (s *Store) issueOne(tx *bolt.Tx, b *batchState, req *IssueRequest) (res Iss
 		}
 		if noteErr != nil {
 			return IssueResult{}, noteErr, nil
+		}
+	}
+	var lateFor Incident
+	if req.Late != nil {
+		if err := getJSON(tx.Bucket(bucketIncidents), u64(req.Late.Incident), &lateFor); err != nil {
+			return IssueResult{}, fmt.Errorf("incident %d: %w", req.Late.Incident, err), nil
 		}
 	}
 	// A reused UUID would re-point the UUID index away from its document.
@@ -299,6 +325,14 @@ func (s *Store) issueOne(tx *bolt.Tx, b *batchState, req *IssueRequest) (res Iss
 		}
 	}
 	details := map[string]string{"uuid": rec.UUID, "kind": rec.Kind, "hash": rec.Hash}
+	if req.Late != nil {
+		lateFor.LateEntries++
+		if err := putJSON(tx.Bucket(bucketIncidents), u64(lateFor.ID), lateFor); err != nil {
+			return IssueResult{}, nil, err
+		}
+		details["late_entry.incident"] = fmt.Sprint(lateFor.ID)
+		details["late_entry.transaction_time"] = req.Late.TransactionTime.Format(time.RFC3339)
+	}
 	if b.ident.Regime == "" || b.ident.Bound == nil && req.Identity != nil {
 		if b.ident.Regime == "" {
 			b.ident.Regime, b.ident.Genesis = req.Regime, prev

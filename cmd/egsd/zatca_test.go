@@ -23,12 +23,19 @@ func sharedZATCA(t *testing.T) string {
 	return filepath.Join(stampingtest.SharedDir(), "zatca")
 }
 
-// TestZATCAEndToEnd runs the daemon with the zatca regime on the SDK test
-// key and certificate: simplified and standard invoices and a credit note
-// are issued over the API, exported, and verify as one chain with
-// `egsd verify --chain`. Nothing the daemon, its API or the CLI says
-// contains the private key (design.md invariant 6).
-func TestZATCAEndToEnd(t *testing.T) {
+// sdkUnit is a daemon on the zatca regime with the SDK test key and
+// certificate, a cashier ana and a manager boss logged in.
+type sdkUnit struct {
+	tmp, data, cfg   string
+	env              []string
+	d                *daemon
+	cashier, manager *apiClient
+	keyDER           []byte
+}
+
+// startSDKUnit starts an sdkUnit in a new directory.
+func startSDKUnit(t *testing.T) *sdkUnit {
+	t.Helper()
 	shared := sharedZATCA(t)
 	tmp := t.TempDir()
 	data := filepath.Join(tmp, "data")
@@ -84,6 +91,17 @@ format = "json"
 	manager := newAPIClient(d.url)
 	manager.login(t, "boss", "boss-password-1")
 
+	return &sdkUnit{tmp: tmp, data: data, cfg: cfg, env: env, d: d, cashier: cashier, manager: manager, keyDER: keyDER}
+}
+
+// TestZATCAEndToEnd runs the daemon with the zatca regime on the SDK test
+// key and certificate: simplified and standard invoices and a credit note
+// are issued over the API, exported, and verify as one chain with
+// `egsd verify --chain`. Nothing the daemon, its API or the CLI says
+// contains the private key (design.md invariant 6).
+func TestZATCAEndToEnd(t *testing.T) {
+	u := startSDKUnit(t)
+	tmp, cfg, env, d, cashier, manager, keyDER := u.tmp, u.cfg, u.env, u.d, u.cashier, u.manager, u.keyDER
 	var said []string // everything the API answered
 	sales := []string{
 		`{"kind":"invoice","lines":[{"name":"Tea","quantity":"2","unit_price":"4.35","vat_category":"S","vat_rate":"15"}],"payments":[{"means":"cash"}]}`,

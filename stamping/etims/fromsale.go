@@ -91,6 +91,11 @@ func BuildSale(s *sale.Sale, in SaleInput) (*SaleRequest, error) {
 		RegrID: in.RegistrantID, RegrNm: in.RegistrantName, ModrID: in.RegistrantID, ModrNm: in.RegistrantName,
 		Receipt: SaleReceipt{RcptPbctDt: cfm, PrchrAcptcYn: "N"},
 	}
+	if s.Late != nil {
+		// A sale entered after a unit failure keeps the date it was made
+		// on; cfmDt stays the issue time.
+		r.SalesDt = FormatDate(s.Late.TransactionTime)
+	}
 	if s.Kind == sale.CreditNote {
 		r.RcptTyCd, r.RfdDt, r.RfdRsnCd = "R", cfm, s.ReasonCode
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/egsd/egsd/stamping/money"
@@ -30,6 +31,10 @@ type wireSale struct {
 
 	// OriginalExternal marks a note for a document issued elsewhere.
 	OriginalExternal bool `json:"original_external"`
+
+	// TransactionTime and Incident make the sale a late entry.
+	TransactionTime string  `json:"transaction_time"`
+	Incident        *uint64 `json:"incident"`
 }
 
 type wireBuyer struct {
@@ -192,6 +197,7 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 	checkText(&errs, "reason", s.Reason, MaxTextLength, textpolicy.SingleLine)
 	checkCode(&errs, "reason_code", s.ReasonCode)
 	checkText(&errs, "note", s.Note, MaxTextLength, textpolicy.MultiLine)
+	s.Late = w.lateEntry(&errs)
 
 	if w.Buyer != nil {
 		s.Buyer = w.Buyer.validate(&errs)
@@ -243,6 +249,31 @@ func (w *wireSale) validate(opts Options) (*Sale, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// lateEntry reads transaction_time and incident: nil when neither is
+// given. The time must be RFC 3339 with its offset (a time without one
+// would mean a different instant on every unit).
+func (w *wireSale) lateEntry(errs *Errors) *LateEntry {
+	if w.TransactionTime == "" {
+		if w.Incident != nil {
+			errs.Add("incident", "is only allowed with transaction_time, on a sale entered after a unit failure")
+		}
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, w.TransactionTime)
+	if err != nil {
+		errs.Add("transaction_time", "%q must be an RFC 3339 time with its offset, such as \"2026-03-01T14:05:00+03:00\"", w.TransactionTime)
+		return nil
+	}
+	l := &LateEntry{TransactionTime: t}
+	if w.Incident != nil {
+		if *w.Incident == 0 {
+			errs.Add("incident", "must be the number of a unit failure incident, from 1")
+		}
+		l.Incident = *w.Incident
+	}
+	return l
 }
 
 func (w *wireBuyer) validate(errs *Errors) *Buyer {

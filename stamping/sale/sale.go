@@ -5,6 +5,9 @@
 package sale
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/egsd/egsd/stamping/money"
 )
 
@@ -85,6 +88,28 @@ type Sale struct {
 	// hold lines (ended by U+000A). Every text follows the character
 	// policy of package textpolicy.
 	Note string
+	// Late, when set, says the sale was made while the unit could not
+	// issue (a unit failure) and is entered afterwards: the document is
+	// issued now, and says when the transaction took place.
+	Late *LateEntry
+}
+
+// LateEntry is the transaction time of a sale entered after a unit
+// failure, and the incident that records the failure (0 when the sale
+// leaves it to the unit to find). Regimes map the transaction's date to
+// their supply date where they have one.
+type LateEntry struct {
+	// TransactionTime is when the sale was made, with the offset the POS
+	// gave it.
+	TransactionTime time.Time
+	Incident        uint64
+}
+
+// Text is the note a late-entered document carries: that it was issued
+// late, for which incident, and when the transaction took place.
+func (l *LateEntry) Text() string {
+	return fmt.Sprintf("Issued late for unit failure incident %d; transaction time %s",
+		l.Incident, l.TransactionTime.Format(time.RFC3339))
 }
 
 // Buyer is the optional buyer of a sale.

@@ -209,6 +209,17 @@ func FromSale(s *sale.Sale, slot stamping.Slot, seller stamping.Seller, opts Opt
 			inv.SupplyDate = inv.IssueDate
 		}
 	}
+	if l := s.Late; l != nil {
+		// A sale entered after a unit failure was supplied when it was
+		// made, not when it is issued: its date is the supply date
+		// (KSA-5), on simplified documents and notes too, and the note
+		// (BT-22) says why the document is late.
+		inv.SupplyDate, _ = IssueDateTime(l.TransactionTime)
+		inv.Note = l.Text()
+		if s.Note != "" {
+			inv.Note = s.Note + "\n" + inv.Note
+		}
+	}
 
 	for _, p := range s.Payments {
 		code, ok := paymentMeansCodes[p.Means]

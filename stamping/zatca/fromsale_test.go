@@ -1,6 +1,7 @@
 package zatca
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -424,5 +425,39 @@ func TestConformanceExemptionTexts(t *testing.T) {
 		if !strings.Contains(string(xsl), "'"+key+"'") {
 			t.Errorf("%s: %q is not the schematron's text", code, e.text)
 		}
+	}
+}
+
+// TestFromSaleLateEntry maps a late-entered sale's transaction date, in
+// Saudi time, to the supply date (KSA-5) of a simplified invoice, and
+// adds the late-entry note after the POS's own.
+func TestFromSaleLateEntry(t *testing.T) {
+	s := fxSale()
+	s.Note = "Paper receipt 0042"
+	s.Late = &sale.LateEntry{TransactionTime: time.Date(2022, 8, 15, 21, 30, 0, 0, time.UTC), Incident: 4}
+	inv := mustFromSale(t, s, fxSlot(1))
+	if !inv.Simplified() {
+		t.Fatal("not simplified")
+	}
+	if inv.SupplyDate != "2022-08-16" {
+		t.Errorf("SupplyDate = %q, want 2022-08-16 (21:30 UTC is the next day in Riyadh)", inv.SupplyDate)
+	}
+	if inv.IssueDate != "2022-08-17" {
+		t.Errorf("IssueDate = %q: the document is issued when the slot says", inv.IssueDate)
+	}
+	want := "Paper receipt 0042\nIssued late for unit failure incident 4; transaction time 2022-08-15T21:30:00Z"
+	if inv.Note != want {
+		t.Errorf("Note = %q, want %q", inv.Note, want)
+	}
+	rendered, err := Render(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(rendered.Hashed, []byte("<cac:Delivery>\n        <cbc:ActualDeliveryDate>2022-08-16</cbc:ActualDeliveryDate>")) {
+		t.Errorf("no cac:Delivery with the supply date in:\n%s", rendered.Hashed)
+	}
+	s.Late = nil
+	if inv := mustFromSale(t, s, fxSlot(1)); inv.SupplyDate != "" || inv.Note != "Paper receipt 0042" {
+		t.Errorf("an ordinary simplified sale: SupplyDate %q, Note %q", inv.SupplyDate, inv.Note)
 	}
 }

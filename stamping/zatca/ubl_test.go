@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/money"
@@ -228,7 +229,31 @@ func ublShapes() []ublShape {
 	for _, sh := range discountShapes() {
 		shapes = append(shapes, sh.ublShape)
 	}
-	return shapes
+	return append(shapes, lateShapes()...)
+}
+
+// lateTransaction is when the late-entered shapes' sales were made: the
+// evening before the slot's issue day in UTC, already the next day in
+// Saudi Arabia, whose date is the supply date.
+var lateTransaction = time.Date(2022, 8, 15, 21, 30, 0, 0, time.UTC)
+
+// late makes s a sale entered after unit failure incident 4.
+func late(s *sale.Sale) *sale.Sale {
+	s.Late = &sale.LateEntry{TransactionTime: lateTransaction, Incident: 4}
+	return s
+}
+
+// lateShapes are documents entered after a unit failure: a simplified
+// invoice, a standard one with the POS's own note, and a credit note.
+func lateShapes() []ublShape {
+	noted := fxSale()
+	noted.Buyer = fxStandardBuyer()
+	noted.Note = "Paper receipt 0042"
+	return []ublShape{
+		{name: "late_simplified_invoice", sale: late(fxSale())},
+		{name: "late_standard_invoice", sale: late(noted)},
+		{name: "late_simplified_credit_note", sale: late(fxNote(fxSale(), sale.CreditNote))},
+	}
 }
 
 // renderShape builds, renders and assembles one shape with ext and qr.

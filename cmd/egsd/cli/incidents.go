@@ -14,20 +14,32 @@ import (
 )
 
 func runIncidents(ctx context.Context, io IO, args []string) error {
-	fs := newFlags(io, "incidents", "incidents list [--all] | show ID | notify ID --reference REF  [--json]")
+	fs := newFlags(io, "incidents", "incidents list [--all] | show ID | notify ID --reference REF | open --kind unit-failure --since TIME [--until TIME] [--cause TEXT] | close ID [--summary TEXT]  [--json]")
 	all := fs.Bool("all", false, "list: closed incidents too (default: the open ones)")
 	reference := fs.String("reference", "", "notify: the authority's reference for the notice you filed about the incident")
+	kind := fs.String("kind", "", "open: the kind of incident, unit-failure (the unit could not issue)")
+	since := fs.String("since", "", "open: when the unit stopped issuing, RFC 3339 with offset (2026-03-01T14:05:00+03:00)")
+	until := fs.String("until", "", "open: when it could issue again (default: now)")
+	cause := fs.String("cause", "", "open: what happened, for the authority's notice")
+	summary := fs.String("summary", "", "close: how the incident ended (default: late entry complete)")
 	asJSON := fs.Bool("json", false, "print the agent's answer as JSON")
 	af := addAPIFlags(fs)
-	action, rest, err := parseActionArgs(fs, args, "incidents needs an action: list, show or notify")
+	action, rest, err := parseActionArgs(fs, args, "incidents needs an action: list, show, notify, open or close")
 	if err != nil {
 		return err
 	}
 	var id uint64
 	switch action {
-	case "list":
+	case "list", "open":
 		if len(rest) > 0 {
-			return usagef("incidents list takes no arguments")
+			return usagef("incidents %s takes no arguments", action)
+		}
+		if action == "open" && (*kind != "unit-failure" || *since == "") {
+			return usagef("incidents open needs --kind unit-failure and --since TIME: when the unit stopped issuing")
+		}
+	case "close":
+		if id, err = oneID(rest, "incidents close"); err != nil {
+			return err
 		}
 	case "show", "notify":
 		if id, err = oneID(rest, "incidents "+action); err != nil {
@@ -37,11 +49,34 @@ func runIncidents(ctx context.Context, io IO, args []string) error {
 			return usagef("incidents notify needs --reference: the authority's reference for the notice")
 		}
 	default:
-		return usagef("unknown incidents action %q: list, show or notify", action)
+		return usagef("unknown incidents action %q: list, show, notify, open or close", action)
 	}
 	c, err := af.client(io, true)
 	if err != nil {
 		return err
+	}
+	switch action {
+	case "close":
+		if *asJSON {
+			var inc queue.Incident
+			if err := c.postJSON(ctx, "/v1/incidents/"+strconv.FormatUint(id, 10)+"/close", map[string]string{"summary": *summary}, &inc); err != nil {
+				return err
+			}
+			return printJSON(io, inc)
+		}
+		return closeIncident(ctx, io, c, id, *summary)
+	case "open":
+		var inc queue.Incident
+		req := map[string]string{"kind": *kind, "since": *since, "until": *until, "cause": *cause}
+		if err := c.postJSON(ctx, "/v1/incidents", req, &inc); err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(io, inc)
+		}
+		fmt.Fprintf(io.Stdout, "opened incident %d\n", inc.ID)
+		printIncident(io, inc)
+		return nil
 	}
 	if action == "notify" {
 		var inc queue.Incident
@@ -108,6 +143,12 @@ func printIncident(io IO, inc queue.Incident) {
 	}
 	fmt.Fprintf(io.Stdout, "incident     %d (%s), %s\ntitle        %s\nstarted      %s\ndetail       %s\n",
 		inc.ID, inc.Kind, state, inc.Title, inc.Start.Local().Format("2006-01-02 15:04:05"), inc.Detail)
+	if !inc.Until.IsZero() {
+		fmt.Fprintf(io.Stdout, "until        %s\n", inc.Until.Local().Format("2006-01-02 15:04:05"))
+	}
+	if inc.Kind == "unit_unavailable" {
+		fmt.Fprintf(io.Stdout, "late entries %d\n", inc.LateEntries)
+	}
 	if inc.Summary != "" {
 		fmt.Fprintf(io.Stdout, "summary      %s\n", inc.Summary)
 	}

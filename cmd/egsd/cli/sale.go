@@ -13,12 +13,32 @@ import (
 )
 
 func runSale(ctx context.Context, io_ IO, args []string) error {
-	fs := newFlags(io_, "sale", "sale [FILE | -] [--key KEY] [--json]")
+	fs := newFlags(io_, "sale", "sale [FILE | -] [--key KEY] [--json]  |  sale --batch FILE [--incident ID] [--complete [--summary TEXT]]")
 	key := fs.String("key", "", "Idempotency-Key (default: a new random key, printed so that a retry can reuse it)")
 	asJSON := fs.Bool("json", false, "print the agent's full answer as JSON")
+	batch := fs.String("batch", "", "enter the sales of a paper log kept while the unit could not issue (JSON lines or CSV; manager): a rerun issues only what is missing")
+	incident := fs.Uint64("incident", 0, "--batch: the unit failure incident the sales belong to (default: the one whose window holds each sale's time)")
+	complete := fs.Bool("complete", false, "--batch: close the incident once every sale is entered (needs --incident)")
+	summary := fs.String("summary", "", "--batch --complete: the closing summary (default: late entry complete)")
 	af := addAPIFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *batch != "" {
+		if fs.NArg() > 0 || *key != "" || *asJSON {
+			return usagef("sale --batch takes no other file, --key or --json: each sale's key comes from the file")
+		}
+		if *complete && *incident == 0 {
+			return usagef("sale --batch --complete needs --incident: the incident to close")
+		}
+		c, err := af.client(io_, true)
+		if err != nil {
+			return err
+		}
+		return runBatch(ctx, io_, c, *batch, batchOptions{incident: *incident, complete: *complete, summary: *summary, every: 1})
+	}
+	if *incident != 0 || *complete || *summary != "" {
+		return usagef("--incident, --complete and --summary go with --batch")
 	}
 	var body []byte
 	var err error
