@@ -36,6 +36,17 @@ type Config struct {
 	Submit  SubmitConfig  `toml:"submission"`
 	Printer PrinterConfig `toml:"printer"`
 	Log     LogConfig     `toml:"log"`
+	Metrics MetricsConfig `toml:"metrics"`
+}
+
+// MetricsConfig is the Prometheus endpoint, GET /metrics.
+type MetricsConfig struct {
+	// TokenFile holds the bearer token a scraper must send over TCP: one
+	// line of at least MinMetricsToken characters, in a file other users
+	// cannot read. "" (the default) refuses TCP scrapes; over
+	// api.unix_socket, whose file mode limits who may connect, no token is
+	// needed.
+	TokenFile string `toml:"token_file"`
 }
 
 // SubmitConfig is the delivery of documents to the authority.
@@ -202,7 +213,15 @@ type StoreConfig struct {
 	// GroupCommit lets concurrent sales, and the answers recorded
 	// meanwhile, share one fsync; false commits each on its own.
 	GroupCommit bool `toml:"group_commit"`
+	// MinFreeBytes is the free space on the data directory's disk below
+	// which the unit warns (status, metrics, an incident) while it still
+	// issues; 0 turns the warning off.
+	MinFreeBytes int64 `toml:"min_free_bytes"`
 }
+
+// DefaultMinFreeBytes is store.min_free_bytes by default: room for some
+// ten thousand documents after the warning.
+const DefaultMinFreeBytes = 256 << 20
 
 // LogConfig configures logging.
 type LogConfig struct {
@@ -241,7 +260,7 @@ func DefaultConfig() Config {
 			BcryptCost:      11,
 		},
 		Clock: ClockConfig{BackwardTolerance: Duration{2 * time.Second}},
-		Store: StoreConfig{GroupCommit: true},
+		Store: StoreConfig{GroupCommit: true, MinFreeBytes: DefaultMinFreeBytes},
 		Submit: SubmitConfig{Enabled: false, Concurrency: 4,
 			OutageAfter: Duration{5 * time.Minute}, MaxBackoff: Duration{5 * time.Minute}, StandardHandover: "cleared"},
 		Printer: PrinterConfig{Profile: "generic-80mm", DataBits: 8, Parity: "none", StopBits: 1,
@@ -373,6 +392,9 @@ func (c *Config) Validate() error {
 		if d.v.Duration < 100*time.Millisecond {
 			bad("printer.%s must be at least 100ms", d.name)
 		}
+	}
+	if c.Store.MinFreeBytes < 0 {
+		bad("store.min_free_bytes must not be negative")
 	}
 	if c.Clock.BackwardTolerance.Duration < 0 {
 		bad("clock.backward_tolerance must not be negative")
