@@ -29,6 +29,7 @@ type zatcaUnit struct {
 	sim   *zatcasim.Server
 	a     *agent.Agent
 	token string // the unit's production CSID
+	url   string // where the unit's API listens (http://127.0.0.1:port)
 	// dropAfterAccept makes the proxy in front of the simulator let it
 	// process the next reporting or clearance requests, then drop the
 	// connection: accepted, but the unit never hears so.
@@ -64,12 +65,18 @@ func newZATCAUnit(t testing.TB, mod func(*agent.Config)) *zatcaUnit {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- u.a.Serve(ctx, nil) }()
+	ready := make(chan string, 1)
+	go func() { served <- u.a.Serve(ctx, func(url string) { ready <- url }) }()
 	t.Cleanup(func() {
 		cancel()
 		<-served
 		u.a.Close()
 	})
+	select {
+	case u.url = <-ready:
+	case err := <-served:
+		t.Fatalf("Serve: %v", err)
+	}
 	return u
 }
 
