@@ -234,6 +234,15 @@ func (a *Agent) Close() error {
 // flushRefusalsEvery writes the counts of refused logins whose window is
 // over, so that a burst shows in the audit log even when nothing follows it.
 func (a *Agent) flushRefusalsEvery(ctx context.Context, every time.Duration) {
+	runEvery(ctx, every, func() {
+		if err := a.auth.FlushRefusals(false); err != nil {
+			a.log.Error().Err(err).Msg("audit refused logins")
+		}
+	})
+}
+
+// runEvery calls fn every interval until ctx ends.
+func runEvery(ctx context.Context, every time.Duration, fn func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -241,9 +250,7 @@ func (a *Agent) flushRefusalsEvery(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := a.auth.FlushRefusals(false); err != nil {
-				a.log.Error().Err(err).Msg("audit refused logins")
-			}
+			fn()
 		}
 	}
 }

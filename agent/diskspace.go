@@ -189,16 +189,7 @@ func formatBytes(n uint64) string {
 // the incident opens (and closes) without anyone looking at the status.
 func (a *Agent) watchDisk(ctx context.Context, every time.Duration) {
 	a.disk.check()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			a.disk.check()
-		}
-	}
+	runEvery(ctx, every, func() { a.disk.check() })
 }
 
 // DiskStatus is the disk part of GET /v1/status.

@@ -133,14 +133,7 @@ func TestMetricsTokenFileChecked(t *testing.T) {
 // TestMetricsOverUnixSocket: over api.unix_socket a scrape needs no
 // token, while TCP on the same agent still does.
 func TestMetricsOverUnixSocket(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.API.Listen = "127.0.0.1:0"
-	sockDir, err := os.MkdirTemp("", "egsd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
-	cfg.API.UnixSocket = filepath.Join(sockDir, "api.sock")
+	cfg := socketConfig(t)
 	a, err := New(cfg, Options{Time: device.NewFakeTime(t0), Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
