@@ -3,9 +3,11 @@ package agent
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -226,4 +228,42 @@ func TestMetricsReadTheUnit(t *testing.T) {
 	h.ft.Advance(24 * time.Hour)
 	s = h.scrape(testScrapeToken)
 	wantSample(t, s, `egsd_outbox_deadline_remaining_seconds`, (defaultReportingDeadline - age - 24*time.Hour).Seconds())
+}
+
+// BenchmarkScrape is one GET /metrics on a journal of 100 and of 20,000
+// documents, all still in the outbox: the cost must not grow with the
+// journal (the collector reads counts the store keeps).
+func BenchmarkScrape(b *testing.B) {
+	for _, docs := range []int{100, 20000} {
+		b.Run(fmt.Sprintf("documents=%d", docs), func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "metrics.token")
+			if err := os.WriteFile(path, []byte(testScrapeToken), 0o600); err != nil {
+				b.Fatal(err)
+			}
+			cfg := DemoConfig(b.TempDir())
+			cfg.Auth.BcryptCost = 4
+			cfg.Metrics.TokenFile = path
+			a, err := New(cfg, Options{Logger: zerolog.Nop(), Time: device.NewFakeTime(t0), UnsafeNoSync: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { a.Close() })
+			for i := range docs {
+				if _, _, err := a.Issue(context.Background(), "cashier", fmt.Sprint("k", i), []byte(goodSale)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				r := httptest.NewRequest("GET", "/metrics", nil)
+				r.Header.Set("Authorization", "Bearer "+testScrapeToken)
+				w := httptest.NewRecorder()
+				a.Handler().ServeHTTP(w, r)
+				if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), fmt.Sprintf("\negsd_outbox_documents %d\n", docs)) {
+					b.Fatalf("GET /metrics = %d, without egsd_outbox_documents %d", w.Code, docs)
+				}
+			}
+		})
+	}
 }
