@@ -17,6 +17,11 @@ import (
 // data directory is low on space or full. Stored value.
 const incidentDiskSpace = "disk_space"
 
+// diskRoom is the least free space that counts as space returned after a
+// write failed for lack of it, whatever store.min_free_bytes says (0 turns
+// only the warning off): a few pages free do not make a disk usable.
+const diskRoom = 1 << 20
+
 // diskCheckEvery is how often the free space is looked at without anyone
 // asking (status and scrapes look at it too).
 const diskCheckEvery = 10 * time.Second
@@ -40,8 +45,8 @@ type diskMonitor struct {
 	incident uint64     // the open disk_space incident, or 0
 	last     diskSpace  // what the last check found
 	// full is set by a write that failed for lack of space, and cleared by
-	// a check that finds store.min_free_bytes free (or, with no threshold,
-	// any space) or by a write that succeeds.
+	// a check that finds store.min_free_bytes free (and at least diskRoom)
+	// or by a write that succeeds.
 	full bool
 }
 
@@ -71,7 +76,7 @@ func (m *diskMonitor) check() diskSpace {
 	if err == nil {
 		s.Free = free
 		s.Low = free < m.min
-		if m.full && !s.Low && free > 0 {
+		if m.full && free >= max(m.min, diskRoom) {
 			m.full = false
 		}
 	} else if !m.last.Checked || m.last.Err == nil {

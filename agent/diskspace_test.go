@@ -239,3 +239,25 @@ func TestDiskFullOnTmpfs(t *testing.T) {
 		t.Errorf("%d disk_space incidents still open after space was freed", n)
 	}
 }
+
+// TestDiskFullWithoutThreshold: with the warning off (min_free_bytes 0), a
+// write that failed for lack of space still marks the disk full until a
+// real amount of space returns, not as soon as a few bytes are free.
+func TestDiskFullWithoutThreshold(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Store.MinFreeBytes = 0 })
+	cashier := h.user("c1", RoleCashier)
+	var free atomic.Uint64
+	free.Store(8 << 10)
+	h.fakeFree(&free)
+	h.a.disk.noSpace(&os.PathError{Op: "write", Path: "egsd.db", Err: syscall.ENOSPC})
+	if st := h.status(cashier); st.State != StateDiskFull || st.Issuing {
+		t.Errorf("8 KiB free after a write failed for lack of space: state %s, issuing %v; want %s, not issuing", st.State, st.Issuing, StateDiskFull)
+	}
+	free.Store(diskRoom)
+	if st := h.status(cashier); st.State != StateReady {
+		t.Errorf("%d bytes free: state %s (%s), want ready", diskRoom, st.State, st.StateDetail)
+	}
+	if n := h.openIncidents(incidentDiskSpace); n != 0 {
+		t.Errorf("%d disk_space incidents open after space returned", n)
+	}
+}
