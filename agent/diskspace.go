@@ -22,6 +22,10 @@ const incidentDiskSpace = "disk_space"
 // only the warning off): a few pages free do not make a disk usable.
 const diskRoom = 1 << 20
 
+// lowMarginDivisor sets the margin above store.min_free_bytes (a
+// sixteenth of it) that a low disk must regain before it counts as fine.
+const lowMarginDivisor = 16
+
 // diskCheckEvery is how often the free space is looked at without anyone
 // asking (status and scrapes look at it too).
 const diskCheckEvery = 10 * time.Second
@@ -75,7 +79,10 @@ func (m *diskMonitor) check() diskSpace {
 	s := diskSpace{Min: m.min, Err: err, Checked: true}
 	if err == nil {
 		s.Free = free
-		s.Low = free < m.min
+		// Once low, space counts as back only with a margin above the
+		// threshold, so that a disk hovering at it (or a process filling
+		// and emptying it) does not open an incident every check.
+		s.Low = free < m.min || (m.last.Low && free < m.min+m.min/lowMarginDivisor)
 		if m.full && free >= max(m.min, diskRoom) {
 			m.full = false
 		}

@@ -66,7 +66,26 @@ func TestDiskLowWarns(t *testing.T) {
 		t.Fatalf("%d open disk_space incidents after several checks, want 1", n)
 	}
 
+	// Hovering at the threshold keeps the one incident open.
+	for range 5 {
+		free.Store(DefaultMinFreeBytes + 1)
+		h.a.disk.check()
+		free.Store(DefaultMinFreeBytes - 1)
+		h.a.disk.check()
+	}
 	free.Store(DefaultMinFreeBytes)
+	if st := h.status(cashier); st.State != StateDiskLow {
+		t.Errorf("back at the threshold after being below it: state %s, want %s until a margin above it is free", st.State, StateDiskLow)
+	}
+	incs, err := h.a.Store().Incidents(false, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(incs) != 1 {
+		t.Errorf("%d incidents after the free space hovered at the threshold, want the one", len(incs))
+	}
+
+	free.Store(DefaultMinFreeBytes + DefaultMinFreeBytes/lowMarginDivisor)
 	if st := h.status(cashier); st.State != StateReady {
 		t.Errorf("space back: state %s (%s), want ready", st.State, st.StateDetail)
 	}
