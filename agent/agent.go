@@ -363,3 +363,10 @@ func (a *Agent) Serve(ctx context.Context, ready func(addr string)) error {
 	a.log.Info().Msg("egsd stopped")
 	return nil
 }
+
+// Alive reports whether the agent can still read its store: what a service
+// manager's watchdog asks before it is told the agent lives.
+func (a *Agent) Alive() error {
+	_, err := a.store.Head()
+	return err
+}
