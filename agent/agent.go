@@ -76,6 +76,9 @@ type Agent struct {
 
 	// auditKey signs the audit log's checkpoints; it never leaves the unit.
 	auditKey *keystore.Key
+
+	metrics *metrics     // GET /metrics
+	disk    *diskMonitor // free space on the data directory's disk
 }
 
 // New opens the store in cfg.DataDir and builds the configured regime.
@@ -137,6 +140,11 @@ func New(cfg Config, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.regime = regime
+	a.disk = newDiskMonitor(a)
+	if a.metrics, err = newMetrics(a); err != nil {
+		a.store.Close()
+		return nil, err
+	}
 	a.auth = NewAuth(a.store, cfg.Auth, src.Wall)
 	a.submit = newSubmitter(a, cfg.Submit)
 	if cfg.Printer.Enabled {
@@ -162,6 +170,10 @@ func (a *Agent) startup() error {
 		switch inc.Kind {
 		case incidentClock:
 			a.clockIncident.Store(inc.ID)
+		case incidentDiskSpace:
+			// Still open from before a restart: the first check closes it
+			// if space has returned meanwhile.
+			a.disk.incident = inc.ID
 		case incidentOutage:
 			// Still open from before a restart: it closes when the queue drains.
 			a.submit.outage = inc.ID
@@ -293,6 +305,7 @@ func (a *Agent) Serve(ctx context.Context, ready func(addr string)) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          nil,
+		ConnContext:       markUnixConn,
 	}
 	var listeners []net.Listener
 	defer func() {
@@ -336,6 +349,7 @@ func (a *Agent) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	worker.Go(func() { a.flushRefusalsEvery(workerCtx, refusalWindow/4) })
 	worker.Go(func() { a.beatEvery(workerCtx, a.cfg.Failure.HeartbeatEvery.Duration) })
+	worker.Go(func() { a.watchDisk(workerCtx, diskCheckEvery) })
 	a.log.Info().Str("url", url).Str("socket", a.cfg.API.UnixSocket).Str("regime", a.regime.Name()).
 		Str("data_dir", a.cfg.DataDir).Msg("egsd is ready")
 	if ready != nil {
@@ -357,4 +371,11 @@ func (a *Agent) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	a.log.Info().Msg("egsd stopped")
 	return nil
+}
+
+// Alive reports whether the agent can still read its store: what a service
+// manager's watchdog asks before it is told the agent lives.
+func (a *Agent) Alive() error {
+	_, err := a.store.Head()
+	return err
 }

@@ -65,6 +65,11 @@ func statusNames() []string {
 // publicRoutes answer without a session: the health probe, and logging in.
 var publicRoutes = []string{"GET /healthz", "POST /v1/sessions"}
 
+// ownAuthRoutes are served outside the route table because they take no
+// session: the caller proves itself its own way. GET /metrics takes the
+// scrape token (metrics.token_file) or a connection over api.unix_socket.
+var ownAuthRoutes = []string{"GET /metrics"}
+
 var (
 	anyRole    = []Role{RoleCashier, RoleManager, RoleTechnician}
 	sellers    = []Role{RoleCashier, RoleManager}
@@ -131,6 +136,7 @@ func (a *Agent) routes() http.Handler {
 	// The status page's static files: public, as they hold no data (see
 	// uiHandler). Not in the route table, which is the JSON API.
 	mux.Handle("GET /ui/", uiHandler())
+	mux.Handle("GET /metrics", http.HandlerFunc(a.handleMetrics))
 	// Everything else needs a session too, so that probing paths without
 	// one learns nothing.
 	mux.HandleFunc("/", a.guard(route{roles: append(slices.Clone(anyRole), RoleOwner), handle: func(w http.ResponseWriter, r *http.Request, _ *Principal) {
@@ -292,6 +298,12 @@ func (a *Agent) logRequests(next http.Handler) http.Handler {
 }
 
 func (a *Agent) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	if isNoSpace(err) {
+		// Whatever the request wrote was rolled back whole: say so, and
+		// what frees the unit, rather than a bare 500.
+		writeProblem(w, a.disk.insufficientStorage(a.disk.noSpace(err)))
+		return
+	}
 	a.log.Error().Err(err).Str("path", r.URL.Path).Msg("request failed")
 	writeProblem(w, Problem{Type: problemInternal, Title: "Internal error", Status: http.StatusInternalServerError,
 		Detail: "the agent could not complete the request; see its log"})

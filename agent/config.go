@@ -38,6 +38,7 @@ type Config struct {
 	Log     LogConfig     `toml:"log"`
 	// Failure is the unit's own failures and the sales entered after them.
 	Failure FailureConfig `toml:"unit_failure"`
+	Metrics MetricsConfig `toml:"metrics"`
 }
 
 // FailureConfig is how the unit notices its own downtime and how late a
@@ -54,6 +55,16 @@ type FailureConfig struct {
 	// LateEntryAfterClose is how long after its incident closed a late
 	// entry is still accepted for it.
 	LateEntryAfterClose Duration `toml:"late_entry_after_close"`
+}
+
+// MetricsConfig is the Prometheus endpoint, GET /metrics.
+type MetricsConfig struct {
+	// TokenFile holds the bearer token a scraper must send over TCP: one
+	// line of at least MinMetricsToken characters, in a file other users
+	// cannot read. "" (the default) refuses TCP scrapes; over
+	// api.unix_socket, whose file mode limits who may connect, no token is
+	// needed.
+	TokenFile string `toml:"token_file"`
 }
 
 // SubmitConfig is the delivery of documents to the authority.
@@ -220,7 +231,15 @@ type StoreConfig struct {
 	// GroupCommit lets concurrent sales, and the answers recorded
 	// meanwhile, share one fsync; false commits each on its own.
 	GroupCommit bool `toml:"group_commit"`
+	// MinFreeBytes is the free space on the data directory's disk below
+	// which the unit warns (status, metrics, an incident) while it still
+	// issues; 0 turns the warning off.
+	MinFreeBytes int64 `toml:"min_free_bytes"`
 }
+
+// DefaultMinFreeBytes is store.min_free_bytes by default: room for some
+// ten thousand documents after the warning.
+const DefaultMinFreeBytes = 256 << 20
 
 // LogConfig configures logging.
 type LogConfig struct {
@@ -259,7 +278,7 @@ func DefaultConfig() Config {
 			BcryptCost:      11,
 		},
 		Clock: ClockConfig{BackwardTolerance: Duration{2 * time.Second}},
-		Store: StoreConfig{GroupCommit: true},
+		Store: StoreConfig{GroupCommit: true, MinFreeBytes: DefaultMinFreeBytes},
 		Submit: SubmitConfig{Enabled: false, Concurrency: 4,
 			OutageAfter: Duration{5 * time.Minute}, MaxBackoff: Duration{5 * time.Minute}, StandardHandover: "cleared"},
 		Printer: PrinterConfig{Profile: "generic-80mm", DataBits: 8, Parity: "none", StopBits: 1,
@@ -399,6 +418,9 @@ func (c *Config) Validate() error {
 		if d.v.Duration < 100*time.Millisecond {
 			bad("printer.%s must be at least 100ms", d.name)
 		}
+	}
+	if c.Store.MinFreeBytes < 0 {
+		bad("store.min_free_bytes must not be negative")
 	}
 	if c.Clock.BackwardTolerance.Duration < 0 {
 		bad("clock.backward_tolerance must not be negative")

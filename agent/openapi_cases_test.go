@@ -140,7 +140,19 @@ func (f *liveFixture) liveRoutes() []liveRoute {
 			}
 		}},
 
+		{pattern: "GET /metrics", unit: "test", path: "/metrics", cases: func() []liveCase {
+			return []liveCase{
+				{name: "scrape token", token: testScrapeToken, want: http.StatusOK},
+				{name: "no token", want: http.StatusUnauthorized, refused: "security requirements failed"},
+				{name: "another token", token: testScrapeToken + "x", want: http.StatusUnauthorized},
+				{name: "a session", as: RoleManager, want: http.StatusUnauthorized},
+				{name: "unknown query parameter", token: testScrapeToken, path: "/metrics?colour=red", want: http.StatusBadRequest, check: wantProblemNaming("colour")},
+				{name: "no token configured", unit: "zatca", token: testScrapeToken, want: http.StatusForbidden},
+			}
+		}},
+
 		{pattern: "POST /v1/sales", unit: "test", path: "/v1/sales", header: map[string]string{"Idempotency-Key": "live-generic"}, body: goodSale,
+			notReproduced: map[int]string{http.StatusInsufficientStorage: "needs a full disk: TestDiskFullOnTmpfs fills a small tmpfs under an agent"},
 			cases: func() []liveCase {
 				k := key()
 				withKey := func(k string) map[string]string { return map[string]string{"Idempotency-Key": k} }

@@ -33,6 +33,8 @@ const (
 	problemInternal      = "urn:egsd:problem:internal"
 	problemUnavailable   = "urn:egsd:problem:unavailable"
 	problemMethodMissing = "urn:egsd:problem:method-not-allowed"
+
+	problemInsufficientStorage = "urn:egsd:problem:insufficient-storage"
 )
 
 func writeProblem(w http.ResponseWriter, p Problem) {

@@ -188,6 +188,10 @@ func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte
 			a.log.Error().Err(err).Uint64("incident", id).Msg("close clock incident")
 		}
 	}
+	if !res.Replayed {
+		a.metrics.issued.WithLabelValues(a.regime.Name(), string(s.Kind)).Inc()
+		a.disk.wrote()
+	}
 	if !res.Replayed && a.cfg.Submit.Enabled {
 		a.submit.Wake()
 	}
@@ -497,7 +501,8 @@ func (a *Agent) handleListDocuments(w http.ResponseWriter, r *http.Request, p *P
 // Status is the unit's state as GET /v1/status reports it.
 type Status struct {
 	// State is derived from the facts below (see unitState): ready,
-	// offline, submission_paused, clock_error or not_onboarded.
+	// offline, submission_paused, disk_space_low, disk_full, clock_error
+	// or not_onboarded.
 	State string `json:"state"`
 	// Issuing says whether a sale can be issued now.
 	Issuing bool `json:"issuing"`
@@ -525,6 +530,9 @@ type Status struct {
 	AuthorityNumbers *AuthorityNumbers `json:"authority_numbers,omitempty"`
 	// Printer is the receipt printer's state and queue; nil without one.
 	Printer *PrinterState `json:"printer,omitempty"`
+	// Disk is the free space on the disk that holds the data directory;
+	// nil where the platform cannot tell.
+	Disk *DiskStatus `json:"disk,omitempty"`
 	// Onboarding is where the unit stands with the authority's
 	// registration, with a warning before the certificate expires; nil for
 	// regimes without onboarding.
@@ -612,6 +620,13 @@ func (a *Agent) Status() (Status, error) {
 	for _, inc := range incs {
 		if inc.Kind == incidentOutage {
 			facts.outage, facts.outageStarted = inc.ID, inc.Start
+		}
+	}
+	if ds := a.disk.check(); ds.Err == nil {
+		st.Disk = &DiskStatus{DataDir: a.cfg.DataDir, FreeBytes: ds.Free, MinFreeBytes: ds.Min, Low: ds.Low, Full: ds.Full}
+		facts.diskFull, facts.diskLow = ds.Full, ds.Low
+		if ds.Full || ds.Low {
+			facts.diskDetail = a.disk.detail(ds)
 		}
 	}
 	st.State, st.Issuing, st.StateDetail = unitState(facts)

@@ -77,7 +77,10 @@ func httpLogin(t *testing.T, base, user, password string) string {
 // TestServe runs Serve on a loopback port and a unix socket: the owner
 // token file says where the API is, works as the owner, and is removed by
 // Close; cancelling the context stops Serve cleanly.
-func TestServe(t *testing.T) {
+// socketConfig is testConfig listening on a free loopback port and on a
+// unix socket in a fresh directory.
+func socketConfig(t *testing.T) Config {
+	t.Helper()
 	cfg := testConfig(t)
 	cfg.API.Listen = "127.0.0.1:0"
 	sockDir, err := os.MkdirTemp("", "egsd") // short: socket paths are limited to ~100 bytes
@@ -86,6 +89,11 @@ func TestServe(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
 	cfg.API.UnixSocket = filepath.Join(sockDir, "api.sock")
+	return cfg
+}
+
+func TestServe(t *testing.T) {
+	cfg := socketConfig(t)
 	a, err := New(cfg, Options{Time: device.NewFakeTime(t0), Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)

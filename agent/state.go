@@ -15,6 +15,14 @@ const (
 	// StateClockError: the clock reads earlier than the last document.
 	// Sales are refused with 409 until it is right.
 	StateClockError = "clock_error"
+	// StateDiskFull: a write failed because the disk of the data directory
+	// is full. Sales are refused with 507 until space is freed; issuing
+	// resumes by itself.
+	StateDiskFull = "disk_full"
+	// StateDiskLow: the disk of the data directory has less than
+	// store.min_free_bytes free (a disk_space incident is open). Sales are
+	// issued; free space before the disk fills.
+	StateDiskLow = "disk_space_low"
 	// StateSubmissionPaused: the authority refused the unit's credentials.
 	// Sales are issued and kept; none is delivered until the credentials
 	// are renewed and a manager replays.
@@ -36,6 +44,9 @@ type unitFacts struct {
 	failingSince  time.Time // when delivery started failing
 	lastDelivery  string    // the last delivery error
 	outageStarted time.Time // when the open outage began
+	diskFull      bool      // a write failed for lack of space, and space has not returned
+	diskLow       bool      // free space is below store.min_free_bytes
+	diskDetail    string    // what is wrong with the disk and what to do
 }
 
 // unitState derives the state from f, the most severe first: a unit that
@@ -48,6 +59,10 @@ func unitState(f unitFacts) (state string, issuing bool, detail string) {
 		return StateNotOnboarded, false, f.notReady.Error()
 	case f.clockError:
 		return StateClockError, false, "the system clock reads earlier than the last document: sales are refused until the clock is right (set it, or fix NTP); issuing resumes by itself"
+	case f.diskFull:
+		return StateDiskFull, false, f.diskDetail
+	case f.diskLow:
+		return StateDiskLow, true, f.diskDetail
 	case f.paused != "":
 		return StateSubmissionPaused, true, f.paused + ": sales are issued and kept, but none is delivered until a technician renews the credentials (egsd onboard --renew --otp …) and a manager runs egsd replay"
 	case f.outage != 0:

@@ -27,7 +27,9 @@ func TestUnitState(t *testing.T) {
 			[]string{"unreachable since 2031-03-01T08:00:00Z", "connection refused", "egsd incidents notify 7 --reference REF"}},
 		{"credentials refused", unitFacts{paused: "the authority refused the unit's credentials: 401", outage: 7}, StateSubmissionPaused, true,
 			[]string{"401", "egsd onboard --renew", "egsd replay"}},
-		{"clock behind", unitFacts{clockError: true, paused: "x", outage: 7}, StateClockError, false, []string{"clock"}},
+		{"disk low, offline too", unitFacts{diskLow: true, diskDetail: "only 1 MiB is free", outage: 7, paused: "x"}, StateDiskLow, true, []string{"only 1 MiB"}},
+		{"disk full", unitFacts{diskFull: true, diskLow: true, diskDetail: "the disk is full", outage: 7}, StateDiskFull, false, []string{"full"}},
+		{"clock behind", unitFacts{clockError: true, diskFull: true, paused: "x", outage: 7}, StateClockError, false, []string{"clock"}},
 		{"not onboarded", unitFacts{notReady: notReady, clockError: true, paused: "x"}, StateNotOnboarded, false, []string{"onboard it first"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -238,12 +238,12 @@ func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 				continue
 			}
 			submitted++
-			if !s.submitOne(ctx, e, sub, nil) {
+			if !s.submitOne(ctx, e, rec.Kind, sub, nil) {
 				blocked = true
 			}
 			continue
 		}
-		if !s.dispatch(ctx, e, sub) {
+		if !s.dispatch(ctx, e, rec.Kind, sub) {
 			break
 		}
 		submitted++
@@ -290,7 +290,7 @@ func (s *submitter) busy(counter uint64) bool {
 // slot are free. The slot is given back as soon as the authority has
 // answered, so that the next document goes out while this answer is being
 // recorded. It reports false, dispatching nothing, when ctx ends first.
-func (s *submitter) dispatch(ctx context.Context, e queue.OutboxEntry, sub stamping.Submission) bool {
+func (s *submitter) dispatch(ctx context.Context, e queue.OutboxEntry, kind string, sub stamping.Submission) bool {
 	select {
 	case s.places <- struct{}{}:
 	case <-ctx.Done():
@@ -306,7 +306,7 @@ func (s *submitter) dispatch(ctx context.Context, e queue.OutboxEntry, sub stamp
 	s.inFlight[e.Counter] = true
 	s.mu.Unlock()
 	s.running.Go(func() {
-		s.submitOne(ctx, e, sub, func() { <-s.slots })
+		s.submitOne(ctx, e, kind, sub, func() { <-s.slots })
 		s.mu.Lock()
 		delete(s.inFlight, e.Counter)
 		s.settled[e.Counter] = true
@@ -325,27 +325,29 @@ func (s *submitter) dispatch(ctx context.Context, e queue.OutboxEntry, sub stamp
 	return true
 }
 
-// submitOne submits one document and records what came of it; it reports
-// whether the document is finished with (accepted, duplicate or rejected).
-// answered, if not nil, is called once the authority has answered, before
-// the answer is recorded.
-func (s *submitter) submitOne(ctx context.Context, e queue.OutboxEntry, sub stamping.Submission, answered func()) bool {
+// submitOne submits one document (of kind) and records what came of it;
+// it reports whether the document is finished with (accepted, duplicate or
+// rejected). answered, if not nil, is called once the authority has
+// answered, before the answer is recorded.
+func (s *submitter) submitOne(ctx context.Context, e queue.OutboxEntry, kind string, sub stamping.Submission, answered func()) bool {
+	start := time.Now()
 	res := s.a.regime.Submit(ctx, sub)
+	s.a.metrics.observeSubmission(s.a.regime.Name(), res.Outcome, time.Since(start))
 	if answered != nil {
 		answered()
 	}
-	return s.settle(e, res)
+	return s.settle(e, kind, res)
 }
 
 // settle records what came of a submission of e's document; it reports
 // whether the document is finished with (accepted, duplicate or rejected).
-func (s *submitter) settle(e queue.OutboxEntry, res stamping.Result) bool {
-	return s.settleAssigning(e, res, 0)
+func (s *submitter) settle(e queue.OutboxEntry, kind string, res stamping.Result) bool {
+	return s.settleAssigning(e, kind, res, 0)
 }
 
 // settleAssigning is settle; a final answer also gives document next (not
 // 0) the authority's next number, in the same commit.
-func (s *submitter) settleAssigning(e queue.OutboxEntry, res stamping.Result, next uint64) bool {
+func (s *submitter) settleAssigning(e queue.OutboxEntry, kind string, res stamping.Result, next uint64) bool {
 	now := s.a.time.Wall()
 	msg := strings.Join(res.Messages, "; ")
 	var status queue.Status
@@ -376,6 +378,7 @@ func (s *submitter) settleAssigning(e queue.OutboxEntry, res stamping.Result, ne
 		s.a.log.Error().Err(err).Uint64("counter", e.Counter).Msg("record answer")
 		return false
 	}
+	s.a.metrics.answered.WithLabelValues(s.a.regime.Name(), kind, status.String()).Inc()
 	if s.answerRecorded != nil {
 		s.answerRecorded()
 	}
@@ -445,7 +448,7 @@ func (s *submitter) roundNumbered(ctx context.Context, nr stamping.Numbered) (ti
 			}
 			sub.OriginalNumber = orig.AuthorityNumber
 		}
-		if err := s.submitNumbered(ctx, nr, e, sub, next); err != nil {
+		if err := s.submitNumbered(ctx, nr, e, rec.Kind, sub, next); err != nil {
 			return 0, err
 		}
 	}
@@ -459,7 +462,7 @@ func (s *submitter) roundNumbered(ctx context.Context, nr stamping.Numbered) (ti
 // the number up before it sends anything — unless this process gave it the
 // number with the previous answer (next) and has not sent it since. next,
 // when not 0, takes the number after this one's answer, in its commit.
-func (s *submitter) submitNumbered(ctx context.Context, nr stamping.Numbered, e queue.OutboxEntry, sub stamping.Submission, next uint64) error {
+func (s *submitter) submitNumbered(ctx context.Context, nr stamping.Numbered, e queue.OutboxEntry, kind string, sub stamping.Submission, next uint64) error {
 	if err := s.numberedPoint(pointBeforeNumber, e.Counter); err != nil {
 		return err
 	}
@@ -474,11 +477,13 @@ func (s *submitter) submitNumbered(ctx context.Context, nr stamping.Numbered, e 
 		fresh = true // assigned with the previous answer, never sent
 	}
 	s.preassigned = 0
+	start := time.Now()
 	res := nr.SubmitNumbered(ctx, sub, n, !fresh)
+	s.a.metrics.observeSubmission(s.a.regime.Name(), res.Outcome, time.Since(start))
 	if err := s.numberedPoint(pointAnswered, e.Counter); err != nil {
 		return err
 	}
-	finished := s.settleAssigning(e, res, next)
+	finished := s.settleAssigning(e, kind, res, next)
 	if !finished && res.Outcome != stamping.Retryable && res.Outcome != stamping.CredentialError {
 		return fmt.Errorf("document %d: the answer could not be recorded", e.Counter)
 	}

@@ -19,8 +19,10 @@ import (
 )
 
 // maxDistBinary is the size a till's binary must stay under: the smallest
-// boards ship with little flash and updates travel over shop uplinks.
-const maxDistBinary = 20 << 20
+// boards ship with little flash and updates travel over shop uplinks. It
+// was 20 MiB until the Prometheus client (GET /metrics) came in: it links
+// the protobuf runtime, about 2.5 MiB on Linux and 4 MiB on Windows.
+const maxDistBinary = 22 << 20
 
 // distTarget is what one platform's binary must be.
 type distTarget struct {

@@ -88,6 +88,7 @@ func TestPackage(t *testing.T) {
 		"Service": {
 			`ExecStart=/usr/bin/egsd "run" "--config" "/etc/egsd/config.toml"`,
 			"User=egsd", "Group=egsd", "Restart=on-failure", "RestartSec=2",
+			"Type=notify", "NotifyAccess=main", "WatchdogSec=30",
 			"StateDirectory=egsd", "StateDirectoryMode=0700", "UMask=0077",
 			"NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
 			"PrivateTmp=yes", "ReadWritePaths=/var/lib/egsd",

@@ -132,9 +132,16 @@ func startDemo(t testing.TB, data string) *daemon {
 // again on another port.
 func startListening(t testing.TB, data string, args func(addr string) []string) *daemon {
 	t.Helper()
+	return startListeningEnv(t, data, nil, args)
+}
+
+// startListeningEnv is startListening with env added to the child's
+// environment.
+func startListeningEnv(t testing.TB, data string, env []string, args func(addr string) []string) *daemon {
+	t.Helper()
 	for attempt := 1; ; attempt++ {
 		addr := cmdtest.FreeAddr(t)
-		d, err := tryStart(t, data, addr, args(addr)...)
+		d, err := tryStartEnv(t, data, addr, env, args(addr)...)
 		if err == nil {
 			return d
 		}
@@ -160,12 +167,18 @@ func startDaemon(t testing.TB, data, addr string, args ...string) *daemon {
 // the test left it running, and dumps its log if the test failed.
 func tryStart(t testing.TB, data, addr string, args ...string) (*daemon, error) {
 	t.Helper()
+	return tryStartEnv(t, data, addr, nil, args...)
+}
+
+// tryStartEnv is tryStart with env added to the child's environment.
+func tryStartEnv(t testing.TB, data, addr string, env []string, args ...string) (*daemon, error) {
+	t.Helper()
 	d := &daemon{
 		t: t, name: strings.Join(args, " "), data: data, addr: addr, url: "http://" + addr,
 		log: new(cmdtest.Buffer), exited: make(chan struct{}),
 	}
 	d.cmd = exec.Command(egsdBinary(t), args...)
-	d.cmd.Env = cliEnv(t.TempDir())
+	d.cmd.Env = cliEnv(t.TempDir(), env...)
 	d.cmd.Stdout = d.log
 	d.cmd.Stderr = d.log
 	if err := d.cmd.Start(); err != nil {

@@ -169,7 +169,7 @@ func TestStatusPage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	page := openStatusPage(t, browser, u.url())
+	page := openStatusPage(t, browser, u.url)
 
 	// A wrong password is refused with the API's reason, and cleared.
 	page.do("log in with a wrong password",

@@ -29,17 +29,16 @@ type zatcaUnit struct {
 	sim   *zatcasim.Server
 	a     *agent.Agent
 	token string // the unit's production CSID
+	url   string // where the unit's API listens (http://127.0.0.1:port)
 	// dropAfterAccept makes the proxy in front of the simulator let it
 	// process the next reporting or clearance requests, then drop the
 	// connection: accepted, but the unit never hears so.
 	dropAfterAccept atomic.Int32
-	// served receives the API's URL once the agent accepts requests.
-	served chan string
 }
 
 func newZATCAUnit(t testing.TB, mod func(*agent.Config)) *zatcaUnit {
 	t.Helper()
-	u := &zatcaUnit{t: t, sim: zatcasim.New(zatcasim.Config{}), served: make(chan string, 1)}
+	u := &zatcaUnit{t: t, sim: zatcasim.New(zatcasim.Config{})}
 	srv := httptest.NewServer(http.HandlerFunc(u.proxy))
 	t.Cleanup(func() { u.sim.Close(); srv.Close() })
 	base := srv.URL + "/e-invoicing/developer-portal"
@@ -66,12 +65,18 @@ func newZATCAUnit(t testing.TB, mod func(*agent.Config)) *zatcaUnit {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- u.a.Serve(ctx, func(url string) { u.served <- url }) }()
+	ready := make(chan string, 1)
+	go func() { served <- u.a.Serve(ctx, func(url string) { ready <- url }) }()
 	t.Cleanup(func() {
 		cancel()
 		<-served
 		u.a.Close()
 	})
+	select {
+	case u.url = <-ready:
+	case err := <-served:
+		t.Fatalf("Serve: %v", err)
+	}
 	return u
 }
 
@@ -142,20 +147,6 @@ func (u *zatcaUnit) issue(from, to int) {
 		if _, _, err := u.a.Issue(context.Background(), "cashier", fmt.Sprint("key-", i), []byte(saleJSON(i))); err != nil {
 			u.t.Fatalf("sale %d: %v", i, err)
 		}
-	}
-}
-
-// url waits until the agent serves its API on loopback and returns its
-// base URL.
-func (u *zatcaUnit) url() string {
-	u.t.Helper()
-	select {
-	case url := <-u.served:
-		u.served <- url // for the next call
-		return url
-	case <-time.After(startDeadline):
-		u.t.Fatal("the agent did not start serving its API")
-		return ""
 	}
 }
 

@@ -94,7 +94,7 @@ func runRun(ctx context.Context, io IO, args []string) error {
 			}
 		}
 	}
-	return a.Serve(ctx, ready)
+	return serveNotifying(ctx, a, log, ready)
 }
 
 func ensureDemoUsers(a *agent.Agent) error {

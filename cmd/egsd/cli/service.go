@@ -40,7 +40,7 @@ func (p *program) Start(service.Service) error {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		err := a.Serve(ctx, nil)
+		err := serveNotifying(ctx, a, log, nil)
 		if cerr := a.Close(); err == nil {
 			err = cerr
 		}
