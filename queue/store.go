@@ -20,7 +20,7 @@ import (
 )
 
 // SchemaVersion is the layout version this package writes.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // FileName is the store's file inside the data directory.
 const FileName = "egsd.db"
@@ -40,7 +40,7 @@ var (
 
 	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketDocuments, bucketUUID, bucketOutbox, bucketIdempotency,
 		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState, bucketPrintJobs,
-		bucketNumbers, bucketNotes, bucketCheckpoints, bucketRejected, bucketAuthority}
+		bucketNumbers, bucketNotes, bucketCheckpoints, bucketRejected, bucketAuthority, bucketArchive}
 
 	keySchema    = []byte("schema_version")
 	keyIdentity  = []byte("identity")
@@ -57,6 +57,7 @@ var migrations = map[int]func(tx *bolt.Tx) error{
 	1: migrateNotes,         // the number index and note references (notes.go)
 	2: migrateRejectedIndex, // the index of rejected documents (rejected.go)
 	3: migrateCredited,      // the caller's credited totals, to recompute (notes.go)
+	4: migrateArchive,       // the off-site archive's cursor (archive.go)
 }
 
 // Options configure a Store. A nil *Options means the defaults.
