@@ -36,6 +36,7 @@ type Config struct {
 	Submit  SubmitConfig  `toml:"submission"`
 	Printer PrinterConfig `toml:"printer"`
 	Log     LogConfig     `toml:"log"`
+	Archive ArchiveConfig `toml:"archive"`
 }
 
 // SubmitConfig is the delivery of documents to the authority.
@@ -247,7 +248,8 @@ func DefaultConfig() Config {
 		Printer: PrinterConfig{Profile: "generic-80mm", DataBits: 8, Parity: "none", StopBits: 1,
 			ReplyTimeout: Duration{2 * time.Second}, JobTimeout: Duration{30 * time.Second},
 			WriteTimeout: Duration{10 * time.Second}, RetryEvery: Duration{5 * time.Second}},
-		Log: LogConfig{Level: "info", Format: "auto"},
+		Log:     LogConfig{Level: "info", Format: "auto"},
+		Archive: defaultArchiveConfig(),
 	}
 }
 
@@ -387,6 +389,7 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format must be auto, json or console")
 	}
+	c.Archive.validate(c, bad)
 	return errors.Join(errs...)
 }
 
