@@ -5,21 +5,90 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/egsd/egsd/offsite"
+	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/stamping/keystore"
 	"github.com/egsd/egsd/stamping/zatca"
 )
 
 func runVerify(_ context.Context, io IO, args []string) error {
-	fs := newFlags(io, "verify", "verify [--chain] FILE...")
-	chain := fs.Bool("chain", false, "also check that the files, in the order given, continue one ICV/PIH chain")
+	fs := newFlags(io, "verify", "verify [--chain] FILE... | verify [--chain] ARCHIVE-DIR...")
+	chain := fs.Bool("chain", false, "also check that the files, in the order given (in an archive: counter order), continue one ICV/PIH chain")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return usagef("verify needs at least one file")
+		return usagef("verify needs at least one file or archive directory")
 	}
+	dirs := 0
+	for _, path := range fs.Args() {
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			dirs++
+		}
+	}
+	if dirs == 0 {
+		return verifyFiles(io, fs.Args(), *chain)
+	}
+	if dirs != fs.NArg() {
+		return usagef("give either document files or archive directories, not both")
+	}
+	var failed []error
+	for _, dir := range fs.Args() {
+		if err := verifyArchive(io, dir, *chain); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %s failed", len(failed), plural(fs.NArg(), "archive", "archives"))
+	}
+	return nil
+}
+
+// verifyArchive checks a directory copy of an archive: each unit's
+// manifests and objects, its signed audit checkpoints, then its documents
+// in counter order as verifyFiles checks exported files.
+func verifyArchive(io IO, dir string, chain bool) error {
+	units, err := offsite.ReadArchive(dir)
+	if err != nil {
+		fmt.Fprintf(io.Stdout, "FAIL archive %v\n", err)
+	}
+	if len(units) == 0 {
+		return fmt.Errorf("%s: no archive", dir)
+	}
+	failed := err != nil
+	for _, u := range units {
+		fmt.Fprintf(io.Stdout, "archive %s: seller %s device %s (id %s), %s, documents %d–%d, %s, %s\n",
+			u.Dir, u.Seller, u.Device, u.DeviceID, plural(len(u.Days), "day", "days"), u.First, u.Last,
+			plural(u.Answers, "answer", "answers"), plural(len(u.Checkpoints), "audit checkpoint", "audit checkpoints"))
+		for _, cp := range u.Checkpoints {
+			if err := queue.CheckCheckpoint(cp, cp.PublicKey, u.DeviceID, keystore.VerifySHA256); err != nil {
+				fmt.Fprintf(io.Stdout, "FAIL checkpoint %d: %v\n", cp.Seq, err)
+				failed = true
+			}
+		}
+		if len(u.Checkpoints) > 0 && !failed {
+			fmt.Fprintf(io.Stdout, "OK audit checkpoints %d–%d signed by key %s\n", u.Checkpoints[0].Seq,
+				u.Checkpoints[len(u.Checkpoints)-1].Seq, queue.KeyFingerprint(u.Checkpoints[len(u.Checkpoints)-1].PublicKey))
+		}
+		if len(u.Documents) == 0 {
+			continue
+		}
+		if err := verifyFiles(io, u.Documents, chain); err != nil {
+			failed = true
+		}
+	}
+	if failed {
+		return fmt.Errorf("%s failed", dir)
+	}
+	return nil
+}
+
+// verifyFiles checks each document file, and with chain that they continue
+// one chain in the order given.
+func verifyFiles(io IO, paths []string, chain bool) error {
 	failed := 0
 	var verified []*zatca.Verified
-	for _, path := range fs.Args() {
+	for _, path := range paths {
 		doc, err := os.ReadFile(path)
 		if err == nil {
 			var v *zatca.Verified
@@ -32,7 +101,7 @@ func runVerify(_ context.Context, io IO, args []string) error {
 		failed++
 		fmt.Fprintf(io.Stdout, "FAIL %s %v\n", path, err)
 	}
-	if *chain && failed == 0 {
+	if chain && failed == 0 {
 		if err := zatca.VerifyChain(verified); err != nil {
 			fmt.Fprintf(io.Stdout, "FAIL chain %v\n", err)
 			failed++
@@ -41,7 +110,7 @@ func runVerify(_ context.Context, io IO, args []string) error {
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %s failed", failed, plural(len(fs.Args()), "check", "checks"))
+		return fmt.Errorf("%d of %s failed", failed, plural(len(paths), "check", "checks"))
 	}
 	return nil
 }
