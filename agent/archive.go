@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
@@ -81,8 +82,16 @@ func (c *ArchiveConfig) target() string {
 	return fmt.Sprintf("%s://%s/%s/%s", scheme, c.Endpoint, c.Bucket, c.Prefix)
 }
 
-// readKeyFile reads one credential from its file.
+// readKeyFile reads one credential from its file, which only its owner
+// may read: another local user with the keys could rewrite the archive.
 func readKeyFile(key, path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", key, err)
+	}
+	if perm := st.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+		return "", fmt.Errorf("%s: %s can be read by other users (mode %04o): make it readable by egsd only (chmod 600, owner egsd)", key, path, perm)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", key, err)

@@ -41,6 +41,11 @@ func TestArchiveConfig(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("a complete [archive]: %v", err)
 	}
+	os.Chmod(cfg.Archive.SecretKeyFile, 0o644)
+	if _, err := New(cfg, Options{Time: device.NewFakeTime(t0), Logger: zerolog.Nop()}); err == nil || !strings.Contains(err.Error(), "archive.secret_key_file") || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("New with a secret key file others can read = %v, want an error naming archive.secret_key_file and the fix", err)
+	}
+	os.Chmod(cfg.Archive.SecretKeyFile, 0o600)
 	os.WriteFile(cfg.Archive.AccessKeyFile, []byte("\n"), 0o600)
 	if _, err := New(cfg, Options{Time: device.NewFakeTime(t0), Logger: zerolog.Nop()}); err == nil || !strings.Contains(err.Error(), "archive.access_key_file") {
 		t.Errorf("New with an empty access key file = %v, want an error naming archive.access_key_file", err)
