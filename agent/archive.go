@@ -31,10 +31,14 @@ type ArchiveConfig struct {
 	// wait between attempts while the store is unreachable.
 	Interval   Duration `toml:"interval"`
 	MaxBackoff Duration `toml:"max_backoff"`
+	// ManifestInterval is how often, while documents keep coming, the
+	// day's manifest (sent whole each time) and the cursor are stored.
+	ManifestInterval Duration `toml:"manifest_interval"`
 }
 
 func defaultArchiveConfig() ArchiveConfig {
-	return ArchiveConfig{TLS: true, Interval: Duration{time.Minute}, MaxBackoff: Duration{15 * time.Minute}}
+	return ArchiveConfig{TLS: true, Interval: Duration{time.Minute}, MaxBackoff: Duration{15 * time.Minute},
+		ManifestInterval: Duration{15 * time.Minute}}
 }
 
 // bucketName is an S3 bucket name: 3 to 63 lower-case letters, digits,
@@ -64,6 +68,9 @@ func (c *ArchiveConfig) validate(cfg *Config, bad func(string, ...any)) {
 	}
 	if c.MaxBackoff.Duration < c.Interval.Duration {
 		bad("archive.max_backoff must be at least archive.interval")
+	}
+	if c.ManifestInterval.Duration < c.Interval.Duration {
+		bad("archive.manifest_interval must be at least archive.interval")
 	}
 	if err := offsite.CheckSegment("seller.vat_number", cfg.Seller.VATNumber); err != nil {
 		bad("%v (it names the unit's folder in the archive)", err)
@@ -124,9 +131,41 @@ func (a *Agent) newArchive() (*offsite.Uploader, error) {
 		return nil, err
 	}
 	return offsite.New(a.store, objects, offsite.Config{Prefix: c.Prefix, Seller: a.cfg.Seller.VATNumber, Device: a.cfg.Device.Serial,
-		Target: c.target(), Interval: c.Interval.Duration, MaxBackoff: c.MaxBackoff.Duration, Log: a.log})
+		Target: c.target(), Interval: c.Interval.Duration, MaxBackoff: c.MaxBackoff.Duration, ManifestEvery: c.ManifestInterval.Duration, Log: a.log})
 }
 
 // Archive returns the uploader to the off-site archive; nil when the
 // archive is off.
 func (a *Agent) Archive() *offsite.Uploader { return a.archive }
+
+// ArchiveState is where the copy to the off-site archive stands, in
+// GET /v1/status.
+type ArchiveState struct {
+	// Documents, Answers and Checkpoints are the marks: every document
+	// (answer) up to that counter, every checkpoint up to that audit
+	// sequence number, is archived.
+	Documents   uint64 `json:"documents"`
+	Answers     uint64 `json:"answers"`
+	Checkpoints uint64 `json:"checkpoints"`
+	// Pending counts the documents issued but not archived yet.
+	Pending uint64 `json:"pending"`
+	// LastPass is when the last pass completed; LastError and
+	// FailingSince say why and since when passes fail.
+	LastPass     time.Time `json:"last_pass,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
+	FailingSince time.Time `json:"failing_since,omitzero"`
+}
+
+// archiveState is the archive's part of the status; nil when it is off.
+func (a *Agent) archiveState(head uint64) (*ArchiveState, error) {
+	if a.archive == nil {
+		return nil, nil
+	}
+	c, err := a.archive.Cursor()
+	if err != nil {
+		return nil, err
+	}
+	st := a.archive.Status()
+	return &ArchiveState{Documents: c.Documents, Answers: c.Answers, Checkpoints: c.Checkpoints, Pending: head - min(head, c.Documents),
+		LastPass: st.LastPass, LastError: st.LastError, FailingSince: st.FailingSince}, nil
+}

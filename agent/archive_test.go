@@ -67,8 +67,9 @@ func TestArchiveOutageDoesNotBlockIssuing(t *testing.T) {
 	for _, key := range []string{"k1", "k2", "k3"} {
 		h.mustSale(tok, key, goodSale)
 	}
-	if st := h.a.Archive().Status(); st.LastError == "" || st.Cursor.Documents != 0 {
-		t.Errorf("status during the outage = %+v", st)
+	st := h.status(h.user("boss", RoleManager))
+	if ar := st.Archive; ar == nil || ar.LastError == "" || ar.FailingSince.IsZero() || ar.Documents != 0 || ar.Pending != 3 || !st.Issuing {
+		t.Errorf("status during the outage: issuing %v, archive %+v; want issuing, 3 pending and the error", st.Issuing, ar)
 	}
 }
 

@@ -504,6 +504,9 @@ type Status struct {
 	// registration, with a warning before the certificate expires; nil for
 	// regimes without onboarding.
 	Onboarding *OnboardingSummary `json:"onboarding,omitempty"`
+	// Archive is where the copy to the off-site archive stands; nil when
+	// [archive] is off.
+	Archive *ArchiveState `json:"archive,omitempty"`
 	// RSSBytes is the agent's resident memory (Linux; 0 elsewhere), and
 	// RSSAnonBytes the part of it that is not file pages: the store's file
 	// pages are page cache the agent releases every 250 ms.
@@ -563,6 +566,9 @@ func (a *Agent) Status() (Status, error) {
 		st.Printer = &ps
 	}
 	if st.Rejected, err = a.rejectedSummary(); err != nil {
+		return Status{}, err
+	}
+	if st.Archive, err = a.archiveState(head.Counter); err != nil {
 		return Status{}, err
 	}
 	if _, ok := a.regime.(stamping.Numbered); ok {

@@ -28,13 +28,15 @@
 // documents, answers and checkpoints. A pass sends the documents after the
 // documents mark in counter order (with the answer of each one already
 // answered), then the answers that arrived for documents after the answers
-// mark, then the checkpoints after the checkpoints mark. Within each step,
-// the objects are stored first, then the day's manifest, and only then is
-// the mark advanced, so a restart at any point resumes from the mark and
-// skips nothing. What a failed pass may already have stored is looked up
-// before it is sent again (an object with the same SHA-256 is kept), and a
-// manifest is stored only when its bytes change, so a restart sends
-// nothing twice.
+// mark, then the checkpoints after the checkpoints mark. The objects are
+// stored first, then the manifests that list them, and only then are the
+// marks advanced, so a restart at any point resumes from the marks and
+// skips nothing. A manifest is sent whole: while documents keep coming, Run
+// stores the manifests and the marks every Config.ManifestEvery (a day that
+// is over at once, the rest when it stops); Sync after every step. What was
+// sent but is not counted by the marks yet is looked up before it is sent
+// again (an object with the same SHA-256 is kept), and a manifest is stored
+// only when its bytes change, so a restart sends nothing twice.
 //
 // Answers arrive after documents and not in counter order: the answers
 // mark stays below the oldest document still waiting for the authority,

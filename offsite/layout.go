@@ -190,6 +190,15 @@ func (m *Manifest) entry(counter uint64) (Entry, bool) {
 	return m.Documents[i], true
 }
 
+// checkpoint returns the manifest's entry for a checkpoint.
+func (m *Manifest) checkpoint(seq uint64) Signature {
+	i, found := slices.BinarySearchFunc(m.Checkpoints, seq, func(x Signature, q uint64) int { return cmp.Compare(x.Seq, q) })
+	if !found {
+		return Signature{}
+	}
+	return m.Checkpoints[i]
+}
+
 func (m *Manifest) addCheckpoint(s Signature) bool {
 	i, found := slices.BinarySearchFunc(m.Checkpoints, s.Seq, func(x Signature, q uint64) int { return cmp.Compare(x.Seq, q) })
 	if found {

@@ -28,6 +28,11 @@ type Config struct {
 	// after failures, which double.
 	Interval   time.Duration
 	MaxBackoff time.Duration
+	// ManifestEvery is how often, while documents keep coming, the day's
+	// manifest and the cursor are stored (default 15 minutes): objects go
+	// out every pass, the manifest, which is sent whole, less often. A day
+	// that is over gets its manifest at once.
+	ManifestEvery time.Duration
 	// Workers bounds the objects sent at once (default 4).
 	Workers int
 	Log     zerolog.Logger
@@ -57,6 +62,10 @@ type Uploader struct {
 	// an object is looked up before it is sent.
 	sure     bool
 	deviceID string
+	// progress is how far objects are sent, ahead of the stored cursor
+	// while manifests wait (nil: from the stored cursor).
+	progress  *queue.ArchiveCursor
+	lastFlush time.Time
 
 	mu   sync.Mutex // guards days and status
 	days map[string]*day
@@ -72,6 +81,7 @@ type Uploader struct {
 type day struct {
 	m         Manifest
 	storedSHA string
+	dirty     bool // m has changes not stored yet
 }
 
 // Status is where the uploader stands.
@@ -106,6 +116,9 @@ func New(store *queue.Store, objects ObjectStore, cfg Config) (*Uploader, error)
 	if cfg.MaxBackoff < cfg.Interval {
 		cfg.MaxBackoff = max(cfg.Interval, 5*time.Minute)
 	}
+	if cfg.ManifestEvery <= 0 {
+		cfg.ManifestEvery = 15 * time.Minute
+	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
 	}
@@ -123,6 +136,10 @@ func (u *Uploader) HoldFrom() (uint64, error) {
 	c, err := u.cursor()
 	return c.HoldFrom(), err
 }
+
+// Cursor returns the stored cursor, as it counts for this uploader's
+// target.
+func (u *Uploader) Cursor() (queue.ArchiveCursor, error) { return u.cursor() }
 
 // Status returns where the uploader stands.
 func (u *Uploader) Status() Status {
@@ -143,11 +160,14 @@ func (u *Uploader) Wake() {
 
 // Run makes passes until ctx is cancelled: one every Interval, and after a
 // failure (the store unreachable) again after a wait that doubles up to
-// MaxBackoff. Issuing never waits for it.
+// MaxBackoff. Issuing never waits for it. When ctx is cancelled it stores
+// the manifests and the cursor that wait, if the store lets it within a
+// few seconds (otherwise the next start finds the objects and lists them).
 func (u *Uploader) Run(ctx context.Context) {
+	defer u.finish()
 	wait := u.cfg.Interval
 	for {
-		err := u.Sync(ctx)
+		err := u.runPass(ctx, false)
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -169,18 +189,40 @@ func (u *Uploader) Run(ctx context.Context) {
 	}
 }
 
+// finish stores what the last passes sent but did not list yet.
+func (u *Uploader) finish() {
+	u.mu.Lock()
+	pending := u.progress != nil && *u.progress != u.st.Cursor
+	u.mu.Unlock()
+	if !pending {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := u.runPass(ctx, true); err != nil {
+		u.cfg.Log.Warn().Err(err).Msg("archive: the last manifests could not be stored at stop; the next start lists what was sent")
+	}
+}
+
 // Sync makes one pass: every document after the cursor, the answers that
-// arrived since, and the new audit checkpoints, each day's manifest after
-// the objects it lists, and the cursor after the manifest.
-func (u *Uploader) Sync(ctx context.Context) error {
+// arrived since, and the new audit checkpoints; each day's manifest after
+// the objects it lists, and the cursor after the manifests, after every
+// step of 1,000.
+func (u *Uploader) Sync(ctx context.Context) error { return u.runPass(ctx, true) }
+
+// runPass makes one pass. Unless flushAll, the manifests and the cursor
+// are stored only when ManifestEvery has passed since they last were, or a
+// day other than the newest changed: the objects go out at once, their
+// listing less often (a manifest is sent whole each time).
+func (u *Uploader) runPass(ctx context.Context, flushAll bool) error {
 	u.pass.Lock()
 	defer u.pass.Unlock()
-	err := u.sync(ctx)
+	err := u.sync(ctx, flushAll)
 	now := time.Now()
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if err != nil {
-		u.sure = false
+		u.sure, u.progress = false, nil
 		// A failed pass may leave manifests changed in memory only: read
 		// them again from the store next time.
 		u.days = map[string]*day{}
@@ -206,31 +248,46 @@ func (u *Uploader) cursor() (queue.ArchiveCursor, error) {
 	return c, nil
 }
 
-func (u *Uploader) saveCursor(c queue.ArchiveCursor) error {
-	if err := u.store.SetArchiveCursor(c); err != nil {
-		return err
-	}
-	u.mu.Lock()
-	u.st.Cursor = c
-	u.mu.Unlock()
-	return nil
-}
-
-func (u *Uploader) sync(ctx context.Context) error {
-	cur, err := u.cursor()
+func (u *Uploader) sync(ctx context.Context, flushAll bool) error {
+	stored, err := u.cursor()
 	if err != nil {
 		return err
 	}
 	u.mu.Lock()
-	u.st.Cursor = cur
+	u.st.Cursor = stored
+	prog := stored
+	if u.progress != nil {
+		prog = *u.progress
+	}
 	u.mu.Unlock()
-	if err := u.syncDocuments(ctx, &cur); err != nil {
+	// step stores the manifests and the cursor when they are due.
+	step := func() error {
+		u.mu.Lock()
+		due := flushAll || time.Since(u.lastFlush) >= u.cfg.ManifestEvery || u.olderDayChanged()
+		u.progress = &prog
+		u.mu.Unlock()
+		if !due || prog == stored {
+			return nil
+		}
+		if err := u.flushManifests(ctx); err != nil {
+			return err
+		}
+		if err := u.store.SetArchiveCursor(prog); err != nil {
+			return err
+		}
+		stored = prog
+		u.mu.Lock()
+		u.st.Cursor, u.lastFlush = prog, time.Now()
+		u.mu.Unlock()
+		return nil
+	}
+	if err := u.syncDocuments(ctx, &prog, step); err != nil {
 		return err
 	}
-	if err := u.syncAnswers(ctx, &cur); err != nil {
+	if err := u.syncAnswers(ctx, &prog, step); err != nil {
 		return err
 	}
-	if err := u.syncCheckpoints(ctx, &cur); err != nil {
+	if err := u.syncCheckpoints(ctx, &prog, step); err != nil {
 		return err
 	}
 	u.forgetOldDays()
@@ -239,9 +296,9 @@ func (u *Uploader) sync(ctx context.Context) error {
 
 // syncDocuments sends the documents after the cursor, with the answers of
 // those already answered.
-func (u *Uploader) syncDocuments(ctx context.Context, cur *queue.ArchiveCursor) error {
+func (u *Uploader) syncDocuments(ctx context.Context, prog *queue.ArchiveCursor, step func() error) error {
 	for {
-		recs, _, err := u.store.Documents(cur.Documents, batchSize, nil)
+		recs, _, err := u.store.Documents(prog.Documents, batchSize, nil)
 		if err != nil {
 			return err
 		}
@@ -251,41 +308,40 @@ func (u *Uploader) syncDocuments(ctx context.Context, cur *queue.ArchiveCursor) 
 		if err := u.putRecords(ctx, recs); err != nil {
 			return err
 		}
-		if err := u.flushManifests(ctx); err != nil {
-			return err
-		}
-		next := *cur
-		next.Documents = recs[len(recs)-1].Counter
-		// The answers cursor follows while every document so far is answered.
-		if next.Answers == cur.Documents {
+		// The answers mark follows while every document so far is answered.
+		if prog.Answers == prog.Documents {
 			for _, r := range recs {
 				if !answered(r) {
 					break
 				}
-				next.Answers = r.Counter
+				prog.Answers = r.Counter
 			}
 		}
-		if err := u.saveCursor(next); err != nil {
+		prog.Documents = recs[len(recs)-1].Counter
+		if err := step(); err != nil {
 			return err
 		}
-		*cur = next
 	}
 }
 
 // syncAnswers sends the answers that arrived after their documents were
-// archived: it reads the documents from the answers cursor up to the
-// documents cursor (at most answerScanLimit a pass) and advances the
-// answers cursor over those now answered and archived.
-func (u *Uploader) syncAnswers(ctx context.Context, cur *queue.ArchiveCursor) error {
-	next, scanned, advancing := *cur, 0, true
-	for since := cur.Answers; since < cur.Documents && scanned < answerScanLimit; {
+// archived: it reads the documents from the answers mark up to the
+// documents mark (at most answerScanLimit a pass) and advances the answers
+// mark over those now answered and archived.
+func (u *Uploader) syncAnswers(ctx context.Context, prog *queue.ArchiveCursor, step func() error) error {
+	advancing, scanned := true, 0
+	for since := prog.Answers; since < prog.Documents && scanned < answerScanLimit; {
 		recs, _, err := u.store.Documents(since, min(batchSize, answerScanLimit-scanned), nil)
 		if err != nil {
 			return err
 		}
+		if len(recs) == 0 {
+			break
+		}
 		var answeredRecs []*queue.Record
+		answersTo := prog.Answers
 		for _, r := range recs {
-			if r.Counter > cur.Documents {
+			if r.Counter > prog.Documents {
 				break
 			}
 			scanned++
@@ -296,37 +352,29 @@ func (u *Uploader) syncAnswers(ctx context.Context, cur *queue.ArchiveCursor) er
 			}
 			answeredRecs = append(answeredRecs, r)
 			if advancing {
-				next.Answers = r.Counter
+				answersTo = r.Counter
 			}
-		}
-		if len(recs) == 0 {
-			break
 		}
 		if err := u.putRecords(ctx, answeredRecs); err != nil {
 			return err
 		}
-	}
-	if err := u.flushManifests(ctx); err != nil {
-		return err
-	}
-	if next != *cur {
-		if err := u.saveCursor(next); err != nil {
+		prog.Answers = answersTo
+		if err := step(); err != nil {
 			return err
 		}
-		*cur = next
 	}
-	return nil
+	return step()
 }
 
 // syncCheckpoints sends the signed audit checkpoints after the cursor.
-func (u *Uploader) syncCheckpoints(ctx context.Context, cur *queue.ArchiveCursor) error {
+func (u *Uploader) syncCheckpoints(ctx context.Context, prog *queue.ArchiveCursor, step func() error) error {
 	for {
-		cps, err := u.store.AuditCheckpoints(cur.Checkpoints, batchSize)
+		cps, err := u.store.AuditCheckpoints(prog.Checkpoints, batchSize)
 		if err != nil {
 			return err
 		}
 		if len(cps) == 0 {
-			return nil
+			return step()
 		}
 		for _, cp := range cps {
 			data, err := json.Marshal(cp)
@@ -338,22 +386,24 @@ func (u *Uploader) syncCheckpoints(ctx context.Context, cur *queue.ArchiveCursor
 				return err
 			}
 			sig := Signature{Seq: cp.Seq, Object: objectOf(checkpointObjectName(cp.Seq), data)}
-			if err := u.ensure(ctx, d, sig.Object, data); err != nil {
-				return err
+			u.mu.Lock()
+			listed := d.m.checkpoint(cp.Seq)
+			u.mu.Unlock()
+			if listed != sig {
+				if err := u.ensure(ctx, d, sig.Object, data); err != nil {
+					return err
+				}
 			}
 			u.mu.Lock()
-			d.m.addCheckpoint(sig)
+			if d.m.addCheckpoint(sig) {
+				d.dirty = true
+			}
 			u.mu.Unlock()
 		}
-		if err := u.flushManifests(ctx); err != nil {
+		prog.Checkpoints = cps[len(cps)-1].Seq
+		if err := step(); err != nil {
 			return err
 		}
-		next := *cur
-		next.Checkpoints = cps[len(cps)-1].Seq
-		if err := u.saveCursor(next); err != nil {
-			return err
-		}
-		*cur = next
 	}
 }
 
@@ -432,7 +482,9 @@ func (u *Uploader) putRecord(ctx context.Context, r *queue.Record) error {
 		e.Answer = &a
 	}
 	u.mu.Lock()
-	d.m.addDocument(e)
+	if d.m.addDocument(e) {
+		d.dirty = true
+	}
 	u.mu.Unlock()
 	return nil
 }
@@ -515,40 +567,59 @@ func (u *Uploader) checkManifest(m Manifest, name string) error {
 // flushManifests stores each day manifest that changed since it was last
 // stored.
 func (u *Uploader) flushManifests(ctx context.Context) error {
-	u.mu.Lock()
 	type pending struct {
 		d    *day
 		data []byte
 	}
 	var todo []pending
+	u.mu.Lock()
 	for _, d := range u.days {
+		if !d.dirty {
+			continue
+		}
 		data, err := json.Marshal(d.m)
 		if err != nil {
 			u.mu.Unlock()
 			return err
 		}
-		if sha256Hex(data) != d.storedSHA {
-			todo = append(todo, pending{d, data})
-		}
+		todo = append(todo, pending{d, data})
 	}
 	u.mu.Unlock()
 	for _, p := range todo {
 		o := objectOf(ManifestName, p.data)
 		key := path.Join(u.unit, p.d.m.Day, ManifestName)
-		if err := u.objects.Put(ctx, key, p.data, o.SHA256); err != nil {
-			return fmt.Errorf("store %s: %w", key, err)
+		if o.SHA256 != p.d.storedSHA {
+			if err := u.objects.Put(ctx, key, p.data, o.SHA256); err != nil {
+				return fmt.Errorf("store %s: %w", key, err)
+			}
+			u.sent.Add(1)
 		}
-		u.sent.Add(1)
 		u.mu.Lock()
-		p.d.storedSHA = o.SHA256
+		p.d.storedSHA, p.d.dirty = o.SHA256, false
 		u.mu.Unlock()
 	}
 	return nil
 }
 
-// forgetOldDays keeps in memory only the newest day's manifest: the next
-// document most likely goes there; an older day is read again if an answer
-// for it arrives.
+// olderDayChanged reports whether a day other than the newest has changes
+// not stored yet: a day that is over gets its manifest at once. Called
+// with mu held.
+func (u *Uploader) olderDayChanged() bool {
+	newest := ""
+	for name := range u.days {
+		newest = max(newest, name)
+	}
+	for name, d := range u.days {
+		if d.dirty && name != newest {
+			return true
+		}
+	}
+	return false
+}
+
+// forgetOldDays keeps in memory only the newest day's manifest, and those
+// not stored yet: the next document most likely goes to the newest; an
+// older day is read again if an answer for it arrives.
 func (u *Uploader) forgetOldDays() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -556,8 +627,8 @@ func (u *Uploader) forgetOldDays() {
 	for name := range u.days {
 		newest = max(newest, name)
 	}
-	for name := range u.days {
-		if name != newest {
+	for name, d := range u.days {
+		if name != newest && !d.dirty {
 			delete(u.days, name)
 		}
 	}

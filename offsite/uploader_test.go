@@ -382,3 +382,65 @@ func TestUploaderRefusesBadNames(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestWaitsForItsInterval: while documents keep coming, Run sends
+// them at once but stores the day's manifest and the cursor only every
+// ManifestEvery, or at once when a day is over; stopping stores what
+// waits.
+func TestManifestWaitsForItsInterval(t *testing.T) {
+	u := newUnit(t)
+	u.issue(t, 50, false) // 23:59:01 to 23:59:50
+	objects := newMemStore()
+	up, err := offsite.New(u.store, objects, offsite.Config{Prefix: "egsd/archive", Seller: "399999999900003", Device: "TILL-7", Target: "test",
+		Interval: 10 * time.Millisecond, ManifestEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { up.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitUntil(t, "the documents and answers to be sent", func() bool {
+		return objects.totalPuts("/documents/") == 50 && objects.totalPuts("/answers/") == 50
+	})
+	// The first pass stored the first manifest (nothing was stored before);
+	// the later ones wait for the hour.
+	firstManifests := objects.totalPuts("manifest.json")
+	u.issue(t, 5, false) // 23:59:51 to 23:59:55, the same day
+	up.Wake()
+	waitUntil(t, "the new documents to be sent", func() bool { return objects.totalPuts("/documents/") == 55 })
+	if n := objects.totalPuts("manifest.json"); n != firstManifests {
+		t.Errorf("the manifest was stored %d more times within its interval", n-firstManifests)
+	}
+	if cur, _ := u.store.ArchiveCursor(); cur.Documents > 50 {
+		t.Errorf("cursor %+v counts documents whose manifest is not stored", cur)
+	}
+	u.issue(t, 10, false) // past midnight: the first day is over
+	up.Wake()
+	waitUntil(t, "the finished day's manifest", func() bool {
+		cur, _ := u.store.ArchiveCursor()
+		return cur.Documents == 65
+	})
+	if m := manifest(t, objects, "2026-03-01"); m.LastCounter != 59 || len(m.Documents) != 59 {
+		t.Errorf("the finished day's manifest lists %d documents up to %d, want 59", len(m.Documents), m.LastCounter)
+	}
+	u.issue(t, 3, false)
+	up.Wake()
+	waitUntil(t, "the last documents to be sent", func() bool { return objects.totalPuts("/documents/") == 68 })
+	cancel()
+	<-done
+	if cur, _ := u.store.ArchiveCursor(); cur.Documents != 68 || manifest(t, objects, "2026-03-02").LastCounter != 68 {
+		t.Errorf("after stopping: cursor %+v; want the waiting manifest and cursor stored at 68", cur)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -216,7 +216,8 @@ func TestArchiveToSeaweedFS(t *testing.T) {
 		cfg.Device.Serial = "EGS1-TILL-7"
 		cfg.Archive = agent.ArchiveConfig{Enabled: true, Endpoint: proxy.addr, Bucket: archiveBucket, Prefix: "journals",
 			AccessKeyFile: filepath.Join(tmp, "access"), SecretKeyFile: filepath.Join(tmp, "secret"),
-			Interval: agent.Duration{Duration: time.Second}, MaxBackoff: agent.Duration{Duration: 2 * time.Second}}
+			Interval: agent.Duration{Duration: time.Second}, MaxBackoff: agent.Duration{Duration: 2 * time.Second},
+			ManifestInterval: agent.Duration{Duration: time.Second}}
 		os.WriteFile(cfg.Archive.AccessKeyFile, []byte(archiveAccessKey+"\n"), 0o600)
 		os.WriteFile(cfg.Archive.SecretKeyFile, []byte(archiveSecretKey+"\n"), 0o600)
 	})
