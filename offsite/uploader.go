@@ -264,9 +264,10 @@ func (u *Uploader) sync(ctx context.Context, flushAll bool) error {
 	step := func() error {
 		u.mu.Lock()
 		due := flushAll || time.Since(u.lastFlush) >= u.cfg.ManifestEvery || u.olderDayChanged()
+		changed := prog != stored || u.anyDayChanged()
 		u.progress = &prog
 		u.mu.Unlock()
-		if !due || prog == stored {
+		if !due || !changed {
 			return nil
 		}
 		if err := u.flushManifests(ctx); err != nil {
@@ -599,6 +600,18 @@ func (u *Uploader) flushManifests(ctx context.Context) error {
 		u.mu.Unlock()
 	}
 	return nil
+}
+
+// anyDayChanged reports whether a manifest has changes not stored yet (an
+// answer that arrived while an older document still waits for its own
+// moves no mark). Called with mu held.
+func (u *Uploader) anyDayChanged() bool {
+	for _, d := range u.days {
+		if d.dirty {
+			return true
+		}
+	}
+	return false
 }
 
 // olderDayChanged reports whether a day other than the newest has changes

@@ -99,7 +99,8 @@ func (m *memStore) download(t *testing.T, dir string) {
 var day0 = time.Date(2026, 3, 1, 23, 59, 0, 0, time.UTC)
 
 // unit is a store whose documents are issued one second apart from day0,
-// with a signer that checkpoints every 5 audit entries.
+// with a signer that checkpoints every 5 audit entries (signing: see
+// newUnsignedUnit).
 type unit struct {
 	store *queue.Store
 	mu    sync.Mutex
@@ -107,6 +108,15 @@ type unit struct {
 }
 
 func newUnit(t *testing.T) *unit {
+	u := newUnsignedUnit(t)
+	u.store.SetAuditSigner(&queue.AuditSigner{PublicKey: []byte("public key"), Every: 5,
+		Sign: func(msg []byte) ([]byte, error) { return []byte("signature"), nil }})
+	return u
+}
+
+// newUnsignedUnit is a unit without audit checkpoints: nothing but its
+// documents and answers changes what there is to archive.
+func newUnsignedUnit(t *testing.T) *unit {
 	u := &unit{now: day0}
 	tick := func() (time.Time, error) {
 		u.mu.Lock()
@@ -116,8 +126,6 @@ func newUnit(t *testing.T) *unit {
 	}
 	now := func() time.Time { u.mu.Lock(); defer u.mu.Unlock(); return u.now }
 	u.store = queuetest.Open(t, &queue.Options{Clock: tick, Now: now, NoSync: true})
-	u.store.SetAuditSigner(&queue.AuditSigner{PublicKey: []byte("public key"), Every: 5,
-		Sign: func(msg []byte) ([]byte, error) { return []byte("signature"), nil }})
 	return u
 }
 
@@ -212,10 +220,11 @@ func TestSyncArchivesEachDayWithItsManifest(t *testing.T) {
 }
 
 // TestAnswersFollowTheirDocuments: a document archived while pending gets
-// its answer object, in its own day's folder, once the answer lands; the
-// answers cursor stays below the oldest document still unanswered.
+// its answer object, in its own day's folder, and its manifest entry, once
+// the answer lands; the answers cursor stays below the oldest document
+// still unanswered.
 func TestAnswersFollowTheirDocuments(t *testing.T) {
-	u := newUnit(t)
+	u := newUnsignedUnit(t)
 	recs := u.issue(t, 10, true)
 	objects := newMemStore()
 	up := newUploader(t, u.store, objects)
@@ -225,9 +234,9 @@ func TestAnswersFollowTheirDocuments(t *testing.T) {
 	if n := objects.totalPuts("/answers/"); n != 0 {
 		t.Fatalf("%d answers sent before any arrived", n)
 	}
-	// The authority answers 4 to 10, not yet 3.
+	// The authority answers 2 to 10, not yet 1.
 	for _, r := range recs {
-		if r.Counter == 3 {
+		if r.Counter == 1 {
 			continue
 		}
 		if err := u.store.RecordAnswer(r.Counter, queue.Answer{Status: queue.StatusAccepted, Body: []byte(`{"ok":` + fmt.Sprint(r.Counter) + `}`), At: day0.Add(time.Hour)}); err != nil {
@@ -240,14 +249,17 @@ func TestAnswersFollowTheirDocuments(t *testing.T) {
 	if n := objects.totalPuts("/answers/"); n != 9 {
 		t.Errorf("%d answers sent, want 9", n)
 	}
+	if m := manifest(t, objects, "2026-03-01"); m.Documents[0].Answer != nil || m.Documents[1].Answer == nil || m.Documents[9].Answer == nil {
+		t.Errorf("the manifest does not list the answers that arrived (2 to 10) without 1's: %+v", m.Documents)
+	}
 	cur, _ := u.store.ArchiveCursor()
-	if cur.Answers != 2 || cur.Documents != 10 {
-		t.Errorf("cursor %+v: want answers 2 (document 3 waits), documents 10", cur)
+	if cur.Answers != 0 || cur.Documents != 10 {
+		t.Errorf("cursor %+v: want answers 0 (document 1 waits), documents 10", cur)
 	}
-	if hold, _ := up.HoldFrom(); hold != 3 {
-		t.Errorf("HoldFrom = %d, want 3", hold)
+	if hold, _ := up.HoldFrom(); hold != 1 {
+		t.Errorf("HoldFrom = %d, want 1", hold)
 	}
-	if err := u.store.RecordAnswer(3, queue.Answer{Status: queue.StatusRejected, Body: []byte(`{"errors":1}`), Messages: []string{"BR-01"}, At: day0.Add(2 * time.Hour)}); err != nil {
+	if err := u.store.RecordAnswer(1, queue.Answer{Status: queue.StatusRejected, Body: []byte(`{"errors":1}`), Messages: []string{"BR-01"}, At: day0.Add(2 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := up.Sync(context.Background()); err != nil {
@@ -260,9 +272,9 @@ func TestAnswersFollowTheirDocuments(t *testing.T) {
 		t.Errorf("%d answers sent in all, want 10 (one each)", n)
 	}
 	var ao offsite.AnswerObject
-	data, ok, _ := objects.Get(context.Background(), fmt.Sprintf("egsd/archive/399999999900003/TILL-7/2026-03-01/answers/%010d-%s.json", 3, recs[2].UUID))
+	data, ok, _ := objects.Get(context.Background(), fmt.Sprintf("egsd/archive/399999999900003/TILL-7/2026-03-01/answers/%010d-%s.json", 1, recs[0].UUID))
 	if !ok || json.Unmarshal(data, &ao) != nil || ao.Status != "rejected" || string(ao.Answer) != `{"errors":1}` || !slices.Equal(ao.Messages, []string{"BR-01"}) {
-		t.Errorf("answer object of document 3 = %s", data)
+		t.Errorf("answer object of document 1 = %s", data)
 	}
 }
 
