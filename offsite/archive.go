@@ -21,8 +21,10 @@ type ArchivedUnit struct {
 	Dir                      string
 	Seller, Device, DeviceID string
 	Days                     []string
-	// Documents are the documents' files in counter order, First to Last.
+	// Documents are the documents' files in counter order, First to Last,
+	// and Regimes the regime each was issued under.
 	Documents   []string
+	Regimes     []string
 	First, Last uint64
 	Answers     int
 	Checkpoints []queue.AuditCheckpoint
@@ -161,6 +163,7 @@ func readUnit(dir string, dayDirs []string) (ArchivedUnit, error) {
 		}
 		u.Last = e.Counter
 		u.Documents = append(u.Documents, e.path)
+		u.Regimes = append(u.Regimes, e.Regime)
 	}
 	return u, errors.Join(problems...)
 }
