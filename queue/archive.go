@@ -32,7 +32,9 @@ type ArchiveCursor struct {
 }
 
 // HoldFrom is the lowest counter whose document or answer is not yet in
-// the archive: pruning must keep it and everything after it.
+// the archive: pruning must keep it and everything after it. It means
+// something only while an archive is configured, for the target the
+// cursor names (offsite.Uploader.HoldFrom checks both).
 func (c ArchiveCursor) HoldFrom() uint64 { return min(c.Documents, c.Answers) + 1 }
 
 // ArchiveCursor returns the stored cursor; the zero cursor when nothing
