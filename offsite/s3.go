@@ -3,13 +3,19 @@ package offsite
 import (
 	"bytes"
 	"context"
-	"errors"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
+	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 // ObjectStore is what the uploader needs of an object store.
@@ -27,8 +33,11 @@ type ObjectStore interface {
 // S3Config is where an S3-compatible store is and how to sign in.
 type S3Config struct {
 	// Endpoint is host:port, without a scheme.
-	Endpoint  string
-	Bucket    string
+	Endpoint string
+	Bucket   string
+	// Region is the bucket's region, which requests are signed for;
+	// empty means us-east-1, which most S3-compatible servers accept
+	// whatever their own.
 	Region    string
 	AccessKey string
 	SecretKey string
@@ -37,73 +46,130 @@ type S3Config struct {
 	Transport http.RoundTripper
 }
 
-// s3Store is an ObjectStore on an S3-compatible server.
+// s3Store is an ObjectStore on an S3-compatible server: three requests
+// (PUT, HEAD, GET of one object, path-style), signed with AWS Signature
+// Version 4 by minio-go's signer. The whole minio-go client would add
+// some 2 MB to the binary for operations the unit never makes.
 type s3Store struct {
-	client *minio.Client
-	bucket string
+	cfg    S3Config
+	base   url.URL
+	client *http.Client
 }
 
-// metaSHA256 is the user metadata that records an object's SHA-256.
-const metaSHA256 = "Sha256"
+// metaSHA256 is the user metadata header that records an object's
+// SHA-256.
+const metaSHA256 = "X-Amz-Meta-Sha256"
+
+// maxObject bounds what Get reads: a day's manifest is the largest object.
+const maxObject = 256 << 20
 
 // NewS3 returns an ObjectStore for cfg. It does not contact the server.
 func NewS3(cfg S3Config) (ObjectStore, error) {
-	client, err := minio.New(cfg.Endpoint, &minio.Options{
-		Creds:     credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
-		Secure:    cfg.TLS,
-		Region:    cfg.Region,
-		Transport: cfg.Transport,
-		// Path-style requests work with every S3-compatible server and
-		// need no DNS name per bucket.
-		BucketLookup: minio.BucketLookupPath,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("archive endpoint %q: %w", cfg.Endpoint, err)
+	if cfg.Endpoint == "" || strings.Contains(cfg.Endpoint, "/") {
+		return nil, fmt.Errorf("archive endpoint %q must be host:port", cfg.Endpoint)
 	}
-	return &s3Store{client: client, bucket: cfg.Bucket}, nil
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	scheme := "http"
+	if cfg.TLS {
+		scheme = "https"
+	}
+	return &s3Store{cfg: cfg, base: url.URL{Scheme: scheme, Host: cfg.Endpoint},
+		client: &http.Client{Transport: cfg.Transport, Timeout: 2 * time.Minute}}, nil
+}
+
+// emptySHA256 is the SHA-256 of an empty body.
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+func (s *s3Store) do(ctx context.Context, method, key string, body []byte, header http.Header) (*http.Response, error) {
+	u := s.base
+	u.Path = "/" + s.cfg.Bucket + "/" + key
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.ContentLength = int64(len(body))
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	payload := emptySHA256
+	if len(body) > 0 {
+		sum := sha256.Sum256(body)
+		payload = hex.EncodeToString(sum[:])
+	}
+	req.Header.Set("X-Amz-Content-Sha256", payload)
+	return s.client.Do(signer.SignV4(*req, s.cfg.AccessKey, s.cfg.SecretKey, "", s.cfg.Region))
 }
 
 func (s *s3Store) Stat(ctx context.Context, key string) (string, bool, error) {
-	info, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
-	if isNotFound(err) {
-		return "", false, nil
-	}
+	resp, err := s.do(ctx, http.MethodHead, key, nil, nil)
 	if err != nil {
 		return "", false, err
 	}
-	return info.Metadata.Get("X-Amz-Meta-" + metaSHA256), true, nil
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return "", false, nil
+	case resp.StatusCode != http.StatusOK:
+		return "", false, s3Error(http.MethodHead, key, resp)
+	}
+	return resp.Header.Get(metaSHA256), true, nil
 }
 
 func (s *s3Store) Put(ctx context.Context, key string, data []byte, sum string) error {
-	_, err := s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{
-		ContentType:      "application/octet-stream",
-		UserMetadata:     map[string]string{metaSHA256: sum},
-		SendContentMd5:   true, // the server refuses a body damaged on the way
-		DisableMultipart: true,
-	})
-	return err
+	md := md5.Sum(data)
+	header := http.Header{
+		"Content-Type": {"application/octet-stream"},
+		metaSHA256:     {sum},
+		// The server refuses a body damaged on the way.
+		"Content-Md5": {base64.StdEncoding.EncodeToString(md[:])},
+	}
+	resp, err := s.do(ctx, http.MethodPut, key, data, header)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return s3Error(http.MethodPut, key, resp)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	return nil
 }
 
 func (s *s3Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	resp, err := s.do(ctx, http.MethodGet, key, nil, nil)
 	if err != nil {
 		return nil, false, err
 	}
-	defer obj.Close()
-	data, err := io.ReadAll(obj)
-	if isNotFound(err) {
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
 		return nil, false, nil
+	case resp.StatusCode != http.StatusOK:
+		return nil, false, s3Error(http.MethodGet, key, resp)
 	}
-	return data, err == nil, err
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxObject+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if len(data) > maxObject {
+		return nil, false, fmt.Errorf("GET %s: the object is larger than %d bytes", key, maxObject)
+	}
+	return data, true, nil
 }
 
-func isNotFound(err error) bool {
-	if err == nil {
-		return false
+// s3Error is an error answer as the store gives it: its code and message
+// (e.g. "InvalidAccessKeyId: The access key ID you provided does not
+// exist"), or the HTTP status.
+func s3Error(method, key string, resp *http.Response) error {
+	var e struct {
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
 	}
-	var resp minio.ErrorResponse
-	if errors.As(err, &resp) {
-		return resp.Code == minio.NoSuchKey || resp.StatusCode == http.StatusNotFound
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16)) // the status says enough if the body is cut
+	if xml.Unmarshal(body, &e) == nil && e.Code != "" {
+		return fmt.Errorf("%s %s: %s: %s (HTTP %d)", method, key, e.Code, e.Message, resp.StatusCode)
 	}
-	return false
+	return fmt.Errorf("%s %s: HTTP %s", method, key, resp.Status)
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -99,6 +101,8 @@ func (w *weedServer) start(ctx context.Context) {
 	w.log = new(cmdtest.Buffer)
 	w.cmd = exec.Command(w.bin, w.args...)
 	w.cmd.Stdout, w.cmd.Stderr = w.log, w.log
+	// The server dies with the test, even one that times out.
+	w.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := w.cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}
@@ -379,4 +383,41 @@ func download(t *testing.T, c *minio.Client, dir string) {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestS3StoreAgainstSeaweedFS: the archive's S3 requests (PUT with the
+// content's SHA-256 as metadata, HEAD, GET) as a real server answers them,
+// and its refusals as errors that say why.
+func TestS3StoreAgainstSeaweedFS(t *testing.T) {
+	bin := weedBinary(t)
+	ctx := t.Context()
+	weed := newWeedServer(t, bin, t.TempDir())
+	weed.start(ctx)
+	if err := s3Client(t, weed.s3, nil).MakeBucket(ctx, archiveBucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	objects, err := offsite.NewS3(offsite.S3Config{Endpoint: weed.s3, Bucket: archiveBucket, AccessKey: archiveAccessKey, SecretKey: archiveSecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "journals/399999999900003/TILL-7/2026-12-06/documents/0000000001-x.xml"
+	if _, exists, err := objects.Stat(ctx, key); err != nil || exists {
+		t.Fatalf("Stat before Put = %v, %v", exists, err)
+	}
+	if _, exists, err := objects.Get(ctx, key); err != nil || exists {
+		t.Fatalf("Get before Put = %v, %v", exists, err)
+	}
+	if err := objects.Put(ctx, key, []byte("<Invoice/>"), "5ha"); err != nil {
+		t.Fatal(err)
+	}
+	if sum, exists, err := objects.Stat(ctx, key); err != nil || !exists || sum != "5ha" {
+		t.Errorf("Stat after Put = %q, %v, %v; want the SHA-256 it was stored with", sum, exists, err)
+	}
+	if data, exists, err := objects.Get(ctx, key); err != nil || !exists || string(data) != "<Invoice/>" {
+		t.Errorf("Get after Put = %q, %v, %v", data, exists, err)
+	}
+	wrong, _ := offsite.NewS3(offsite.S3Config{Endpoint: weed.s3, Bucket: archiveBucket, AccessKey: archiveAccessKey, SecretKey: "not the secret"})
+	if err := wrong.Put(ctx, key, []byte("<Forged/>"), "f"); err == nil || !strings.Contains(err.Error(), "Signature") {
+		t.Errorf("Put with a wrong secret = %v; want the server's refusal naming the signature", err)
+	}
 }
