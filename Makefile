@@ -7,7 +7,7 @@ DEMO_DATA ?= demo-data
 LISTEN    ?= 127.0.0.1:7070
 SHARED    ?= $(abspath ../shared)
 
-.PHONY: build run test test-race bench lint conformance fuzz crash package nfpm dist clean ui-screenshot
+.PHONY: build run test test-race bench lint conformance fuzz crash package nfpm weed dist clean ui-screenshot
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/egsd ./cmd/egsd
@@ -19,7 +19,7 @@ run: build
 	./bin/egsd run --demo --data $(DEMO_DATA) --listen $(LISTEN)
 
 test: lint
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -race -short ./queue/... ./agent/... ./device/...
 
 bench: build
@@ -97,6 +97,20 @@ $(abspath bin/tools)/nfpm-$(NFPM_VERSION):
 	GOBIN=$(@D)/nfpm-install $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
 	mv $(@D)/nfpm-install/nfpm $@
 	rmdir $(@D)/nfpm-install
+
+# The S3-compatible server that the archive's acceptance test starts
+# (SeaweedFS, Apache-2.0): a separate binary in bin/tools, used only by that
+# test and never linked into egsd. Its module has replace directives, which
+# `go install pkg@version` refuses, so it is built inside its downloaded
+# module. The first build takes minutes; later ones find it in place.
+SEAWEEDFS_VERSION := v0.0.0-20261109003541-7506e5f91cd6
+WEED              ?= $(abspath bin/tools)/weed-$(SEAWEEDFS_VERSION)
+weed: $(WEED)
+$(abspath bin/tools)/weed-$(SEAWEEDFS_VERSION):
+	mkdir -p $(@D)
+	set -e; dir=$$(cd / && $(GO) mod download -json github.com/seaweedfs/seaweedfs@$(SEAWEEDFS_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	  test -n "$$dir"; cd "$$dir" && $(GO) build -trimpath -o $@.tmp ./weed
+	mv $@.tmp $@
 
 # Static, stripped binaries for the tills' platforms, named
 # egsd-VERSION-OS-ARCH[.exe], with SHA256SUMS over them: make dist DIST=DIR.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/egsd/egsd/device"
 	"github.com/egsd/egsd/device/serialport"
+	"github.com/egsd/egsd/offsite"
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/keystore"
@@ -79,6 +80,8 @@ type Agent struct {
 
 	metrics *metrics     // GET /metrics
 	disk    *diskMonitor // free space on the data directory's disk
+	// archive copies the journal off site; nil when [archive] is off.
+	archive *offsite.Uploader
 }
 
 // New opens the store in cfg.DataDir and builds the configured regime.
@@ -152,6 +155,10 @@ func New(cfg Config, opts Options) (*Agent, error) {
 			a.store.Close()
 			return nil, err
 		}
+	}
+	if a.archive, err = a.newArchive(); err != nil {
+		a.store.Close()
+		return nil, err
 	}
 	if err := a.startup(); err != nil {
 		a.store.Close()
@@ -350,6 +357,10 @@ func (a *Agent) Serve(ctx context.Context, ready func(addr string)) error {
 	worker.Go(func() { a.flushRefusalsEvery(workerCtx, refusalWindow/4) })
 	worker.Go(func() { a.beatEvery(workerCtx, a.cfg.Failure.HeartbeatEvery.Duration) })
 	worker.Go(func() { a.watchDisk(workerCtx, diskCheckEvery) })
+	if a.archive != nil {
+		// In the background: issuing never waits for the object store.
+		worker.Go(func() { a.archive.Run(workerCtx) })
+	}
 	a.log.Info().Str("url", url).Str("socket", a.cfg.API.UnixSocket).Str("regime", a.regime.Name()).
 		Str("data_dir", a.cfg.DataDir).Msg("egsd is ready")
 	if ready != nil {

@@ -39,6 +39,7 @@ type Config struct {
 	// Failure is the unit's own failures and the sales entered after them.
 	Failure FailureConfig `toml:"unit_failure"`
 	Metrics MetricsConfig `toml:"metrics"`
+	Archive ArchiveConfig `toml:"archive"`
 }
 
 // FailureConfig is how the unit notices its own downtime and how late a
@@ -287,6 +288,7 @@ func DefaultConfig() Config {
 		Log: LogConfig{Level: "info", Format: "auto"},
 		Failure: FailureConfig{HeartbeatEvery: Duration{time.Minute}, After: Duration{10 * time.Minute},
 			LateEntryMaxAge: Duration{7 * 24 * time.Hour}, LateEntryAfterClose: Duration{24 * time.Hour}},
+		Archive: defaultArchiveConfig(),
 	}
 }
 
@@ -435,6 +437,7 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format must be auto, json or console")
 	}
+	c.Archive.validate(c, bad)
 	return errors.Join(errs...)
 }
 

@@ -540,6 +540,9 @@ type Status struct {
 	// Deadline measures the oldest pending document against the time the
 	// regime allows for its delivery; nil for a regime without a limit.
 	Deadline *DeliveryDeadline `json:"delivery_deadline,omitempty"`
+	// Archive is where the copy to the off-site archive stands; nil when
+	// [archive] is off.
+	Archive *ArchiveState `json:"archive,omitempty"`
 	// RSSBytes is the agent's resident memory (Linux; 0 elsewhere), and
 	// RSSAnonBytes the part of it that is not file pages: the store's file
 	// pages are page cache the agent releases every 250 ms.
@@ -600,6 +603,9 @@ func (a *Agent) Status() (Status, error) {
 		st.Printer = &ps
 	}
 	if st.Rejected, err = a.rejectedSummary(); err != nil {
+		return Status{}, err
+	}
+	if st.Archive, err = a.archiveState(head.Counter); err != nil {
 		return Status{}, err
 	}
 	if _, ok := a.regime.(stamping.Numbered); ok {

@@ -20,7 +20,7 @@ import (
 )
 
 // SchemaVersion is the layout version this package writes.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // FileName is the store's file inside the data directory.
 const FileName = "egsd.db"
@@ -40,7 +40,8 @@ var (
 
 	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketDocuments, bucketUUID, bucketOutbox, bucketIdempotency,
 		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState, bucketPrintJobs,
-		bucketNumbers, bucketNotes, bucketCheckpoints, bucketRejected, bucketAuthority, bucketArchive}
+		bucketNumbers, bucketNotes, bucketCheckpoints, bucketRejected, bucketAuthority, bucketArchive,
+		bucketOffsite}
 
 	keySchema    = []byte("schema_version")
 	keyIdentity  = []byte("identity")
@@ -58,6 +59,7 @@ var migrations = map[int]func(tx *bolt.Tx) error{
 	2: migrateRejectedIndex, // the index of rejected documents (rejected.go)
 	3: migrateCredited,      // the caller's credited totals, to recompute (notes.go)
 	4: migrateArchive,       // the signed archive records (archive.go)
+	5: migrateOffsite,       // the off-site archive's cursor (offsite.go)
 }
 
 // Options configure a Store. A nil *Options means the defaults.

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,6 +35,9 @@ type zatcaUnit struct {
 	// process the next reporting or clearance requests, then drop the
 	// connection: accepted, but the unit never hears so.
 	dropAfterAccept atomic.Int32
+	// stopServing stops the agent's API and background workers (it may
+	// be called twice); the agent closes at the test's end.
+	stopServing func()
 }
 
 func newZATCAUnit(t testing.TB, mod func(*agent.Config)) *zatcaUnit {
@@ -67,14 +71,23 @@ func newZATCAUnit(t testing.TB, mod func(*agent.Config)) *zatcaUnit {
 	served := make(chan error, 1)
 	ready := make(chan string, 1)
 	go func() { served <- u.a.Serve(ctx, func(url string) { ready <- url }) }()
+	var stop sync.Once
+	u.stopServing = func() {
+		stop.Do(func() {
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
 	t.Cleanup(func() {
-		cancel()
-		<-served
+		u.stopServing()
 		u.a.Close()
 	})
 	select {
 	case u.url = <-ready:
 	case err := <-served:
+		served <- err // for stopServing
 		t.Fatalf("Serve: %v", err)
 	}
 	return u

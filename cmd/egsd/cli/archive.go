@@ -147,13 +147,13 @@ func readPublicKey(path string) ([]byte, error) {
 	return pub, nil
 }
 
-// verifyArchive verifies every archive record of the export in dir: its
+// verifyExportRecords verifies every archive record of the export in dir: its
 // signature with the public key at keyPath (default: the one in the
 // export), that it belongs to the exported document its file name
 // names (counter, UUID, bytes), and that each document's records run 1,
 // 2, … with none missing. It prints a line per record and returns how
 // many failed.
-func verifyArchive(io IO, dir, keyPath string) (checked, failed int, err error) {
+func verifyExportRecords(io IO, dir, keyPath string) (checked, failed int, err error) {
 	adir := filepath.Join(dir, archiveDir)
 	entries, err := os.ReadDir(adir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -360,4 +360,16 @@ func signs(s archive.SignXML) string {
 		out = append(out, "fiscal sign "+s.OFD)
 	}
 	return strings.Join(out, ", ")
+}
+
+// isJournalExport tells an `egsd journal export` directory with signed
+// archive records (archive/ and its public key) from a downloaded copy of
+// the object-store archive.
+func isJournalExport(dir string) bool {
+	for _, name := range []string{archiveDir, archive.PublicKeyFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return true
+		}
+	}
+	return false
 }

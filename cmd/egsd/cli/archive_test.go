@@ -78,7 +78,7 @@ func TestVerifyArchiveEveryByte(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		checked, failed, err := verifyArchive(IO{Stdout: &out}, dir, "")
+		checked, failed, err := verifyExportRecords(IO{Stdout: &out}, dir, "")
 		if err != nil || checked != 1 || failed != 1 || !strings.HasPrefix(out.String(), "FAIL "+path+" ") {
 			t.Fatalf("byte %d (%q→%q) changed: %d checked, %d failed, %v\n%s", i, rec[i], edited[i], checked, failed, err, out.String())
 		}

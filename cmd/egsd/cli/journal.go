@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/egsd/egsd/agent"
+	"github.com/egsd/egsd/offsite"
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/stamping/etims"
 )
@@ -71,7 +71,7 @@ func runJournal(_ context.Context, io IO, args []string) error {
 			case r.Regime == etims.Name:
 				wrote, err = exportETIMS(*out, r)
 			default:
-				name := fmt.Sprintf("%010d-%s%s", r.Counter, r.UUID, extension(r.ContentType))
+				name := offsite.DocumentName(r)
 				// The bytes exactly as stored: they are what was hashed and signed.
 				wrote, err = true, os.WriteFile(filepath.Join(*out, name), r.Document, 0o600)
 			}
@@ -147,14 +147,4 @@ func etimsRegime(cfg agent.Config) (*etims.Regime, error) {
 		return nil, usagef("--format etims-summary is for a Kenyan unit; this configuration's regime is %s (give the unit's --config)", cfg.Regime.Name)
 	}
 	return etims.New(cfg.StampingConfig(func(string, map[string]string) {}))
-}
-
-func extension(contentType string) string {
-	switch {
-	case strings.Contains(contentType, "xml"):
-		return ".xml"
-	case strings.Contains(contentType, "json"):
-		return ".json"
-	}
-	return ".bin"
 }

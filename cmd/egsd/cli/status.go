@@ -81,6 +81,16 @@ func runStatus(ctx context.Context, io IO, args []string) error {
 		}
 		fmt.Fprintln(io.Stdout)
 	}
+	if ar := st.Archive; ar != nil {
+		fmt.Fprintf(io.Stdout, "archive      up to document %d, %d pending", ar.Documents, ar.Pending)
+		if !ar.LastPass.IsZero() {
+			fmt.Fprintf(io.Stdout, ", last pass %s", ar.LastPass.Local().Format("2006-01-02 15:04:05"))
+		}
+		fmt.Fprintln(io.Stdout)
+		if ar.LastError != "" {
+			fmt.Fprintf(io.Stdout, "ARCHIVE      failing since %s (sales are not affected): %s\n", ar.FailingSince.Local().Format("2006-01-02 15:04:05"), ar.LastError)
+		}
+	}
 	printRejected(io, st.Rejected)
 	for _, inc := range st.Incidents {
 		fmt.Fprintf(io.Stdout, "INCIDENT %d   %s since %s: %s\n", inc.ID, inc.Title, inc.Start.Local().Format("2006-01-02 15:04:05"), inc.Detail)

@@ -1,124 +1,118 @@
 package cli
 
 import (
-	"bytes"
-	"fmt"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/egsd/egsd/stamping"
-	"github.com/egsd/egsd/stamping/keystore"
-	"github.com/egsd/egsd/stamping/money"
-	"github.com/egsd/egsd/stamping/sale"
-	"github.com/egsd/egsd/stamping/stampingtest"
-	"github.com/egsd/egsd/stamping/zatca"
+	"github.com/egsd/egsd/offsite"
+	"github.com/egsd/egsd/queue"
 )
 
-// sharedZATCA is the shared directory's zatca folder (see stampingtest), or
-// the test is skipped.
-func sharedZATCA(t *testing.T) string {
-	t.Helper()
-	return filepath.Dir(stampingtest.Path(t, "zatca", "samples"))
+// dirObjects is an object store in a directory: what it stores is at once
+// a downloaded copy of the archive.
+type dirObjects struct{ root string }
+
+func (d dirObjects) path(key string) string { return filepath.Join(d.root, filepath.FromSlash(key)) }
+
+func (d dirObjects) Stat(_ context.Context, key string) (string, bool, error) {
+	data, err := os.ReadFile(d.path(key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), err == nil, err
 }
 
-// TestVerifyCommand: the SDK samples verify; tampered copies fail with the
-// reason; the samples are not one chain, and three documents stamped in a
-// row are.
-func TestVerifyCommand(t *testing.T) {
-	shared := sharedZATCA(t)
+func (d dirObjects) Put(_ context.Context, key string, data []byte, _ string) error {
+	if err := os.MkdirAll(filepath.Dir(d.path(key)), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(d.path(key), data, 0o600)
+}
+
+func (d dirObjects) Get(_ context.Context, key string) ([]byte, bool, error) {
+	data, err := os.ReadFile(d.path(key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	return data, err == nil, err
+}
+
+// TestVerifyArchive: egsd verify on a copy of an archive checks its
+// manifests and the signatures of its audit checkpoints, says which
+// documents' signatures it cannot check (the test regime's), and names what
+// was changed.
+func TestVerifyArchive(t *testing.T) {
+	cfg := testDemoConfig(t.TempDir())
+	a := newDemoAgent(t, cfg)
+	defer a.Close()
+	for _, key := range []string{"s1", "s2", "s3"} {
+		if _, _, err := a.Issue(context.Background(), "cashier", key, []byte(`{"kind":"invoice","lines":[{"name":"Tea","quantity":"1","unit_price":"4.00","vat_category":"S","vat_rate":"15"}]}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Store().Checkpoint("for the archive", time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
-	samples, _ := filepath.Glob(filepath.Join(shared, "samples", "*.xml"))
-	if len(samples) != 10 {
-		t.Fatalf("%d samples", len(samples))
+	up, err := offsite.New(a.Store(), dirObjects{dir}, offsite.Config{Seller: cfg.Seller.VATNumber, Device: cfg.Device.Serial, Target: "dir"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	out, _, err := run(t, nil, "", append([]string{"verify"}, samples...)...)
-	if err != nil || strings.Count(out, "OK ") != 10 {
-		t.Fatalf("verify of the SDK samples: %v\n%s", err, out)
+	if err := up.Sync(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	doc, _ := os.ReadFile(samples[0])
-	tampered := filepath.Join(dir, "tampered.xml")
-	os.WriteFile(tampered, bytes.Replace(doc, []byte("<cbc:IssueTime>"), []byte("<cbc:IssueTime>0"), 1), 0o600)
-	out, _, err = run(t, nil, "", "verify", samples[0], tampered)
-	if err == nil || !strings.Contains(out, "OK "+samples[0]) || !strings.Contains(out, "FAIL "+tampered+" invoice hash mismatch") {
-		t.Fatalf("verify with a tampered file: %v\n%s", err, out)
-	}
-	out, _, err = run(t, nil, "", "verify", "--chain", samples[0], samples[1])
-	if err == nil || !strings.Contains(out, "FAIL chain") {
-		t.Fatalf("--chain over unrelated samples: %v\n%s", err, out)
+	stdout, _, err := run(t, nil, "", "verify", "--chain", dir)
+	if err != nil || !strings.Contains(stdout, "documents 1–3 checked against the manifests; document 1 is of regime test") ||
+		!strings.Contains(stdout, "OK audit checkpoints") || strings.Contains(stdout, "FAIL") {
+		t.Fatalf("verify of a fresh archive: %v\n%s", err, stdout)
 	}
 
-	// A real chain, stamped with the SDK test key.
-	der, _ := os.ReadFile(filepath.Join(shared, "testkeys", "key_pkcs8.der"))
-	key, err := keystore.ParsePKCS8DER(der)
+	// A checkpoint rewritten with its manifest entry fixed up still fails
+	// its signature.
+	units, err := offsite.ReadArchive(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pem, _ := os.ReadFile(filepath.Join(shared, "testkeys", "cert.pem"))
-	seller := stamping.Seller{Name: "Maximum Speed Tech Supply LTD", VATNumber: "399999999900003", IDScheme: "CRN", ID: "1010010000",
-		Address: sale.Address{Street: "Prince Sultan", BuildingNumber: "2322", District: "Al-Murabba", City: "Riyadh", PostalCode: "23333", Country: "SA"}}
-	r, err := zatca.NewWithKey(seller, zatca.Options{InvoicePrefix: "T-"}, key, pem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prev := r.GenesisHash()
-	var files []string
-	for i := 1; i <= 3; i++ {
-		s := &sale.Sale{Kind: sale.Invoice, Currency: "SAR", Lines: []sale.Line{{Name: "Tea", Quantity: money.MustParse(fmt.Sprint(i)),
-			UnitPrice: money.MustParse("4.35"), Category: sale.Standard, Rate: money.MustParse("15")}}}
-		d, err := r.Stamp(stamping.Slot{Counter: uint64(i), PrevHash: prev, UUID: fmt.Sprintf("00000000-0000-4000-8000-00000000000%d", i),
-			IssuedAt: time.Date(2026, 11, 21, 10, 0, i, 0, time.UTC)}, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		prev = d.Hash
-		f := filepath.Join(dir, fmt.Sprintf("%d.xml", i))
-		os.WriteFile(f, d.Bytes, 0o600)
-		files = append(files, f)
-	}
-	out, _, err = run(t, nil, "", append([]string{"verify", "--chain"}, files...)...)
-	if err != nil || !strings.Contains(out, "OK chain ICV 1–3") {
-		t.Fatalf("--chain over a stamped chain: %v\n%s", err, out)
-	}
-	out, _, err = run(t, nil, "", "verify", "--chain", files[0], files[2])
-	if err == nil || !strings.Contains(out, "FAIL chain ICV 3 follows 1") {
-		t.Fatalf("--chain with a gap: %v\n%s", err, out)
+	dayDir := filepath.Join(units[0].Dir, units[0].Days[0])
+	var m offsite.Manifest
+	readJSON(t, filepath.Join(dayDir, offsite.ManifestName), &m)
+	last := &m.Checkpoints[len(m.Checkpoints)-1]
+	var cp queue.AuditCheckpoint
+	readJSON(t, filepath.Join(dayDir, last.Object.Name), &cp)
+	cp.Reason = "nothing happened"
+	data, _ := json.Marshal(cp)
+	os.WriteFile(filepath.Join(dayDir, last.Object.Name), data, 0o600)
+	sum := sha256.Sum256(data)
+	last.Object.SHA256, last.Object.Size = hex.EncodeToString(sum[:]), len(data)
+	data, _ = json.Marshal(m)
+	os.WriteFile(filepath.Join(dayDir, offsite.ManifestName), data, 0o600)
+	// And a document changed.
+	os.WriteFile(units[0].Documents[1], []byte(`{"forged":true}`), 0o600)
+
+	stdout, _, err = run(t, nil, "", "verify", "--chain", dir)
+	if err == nil || !strings.Contains(stdout, "FAIL checkpoint") || !strings.Contains(stdout, "signature does not verify") ||
+		!strings.Contains(stdout, "document 2: documents/") {
+		t.Errorf("verify of a tampered archive: %v\n%s", err, stdout)
 	}
 }
 
-// TestJournalExport writes every stored document byte for byte.
-func TestJournalExport(t *testing.T) {
-	a, _, env := startAgent(t)
-	if _, _, err := run(t, env, "cashier-demo\n", "login", "--user", "cashier"); err != nil {
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := os.ReadFile("../../../examples/sale.json")
-	for i := range 3 {
-		if _, _, err := run(t, env, string(body), "sale", "--key", fmt.Sprint("k", i), "-"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	recs, _, err := a.Store().Documents(0, 10, nil)
-	if err != nil || len(recs) != 3 {
-		t.Fatalf("journal: %d records, %v", len(recs), err)
-	}
-	dataDir := filepath.Dir(a.Store().Path())
-	_, _, err = run(t, nil, "", "journal", "export", "--data", dataDir, "--out", t.TempDir())
-	if err == nil || !strings.Contains(err.Error(), "in use") {
-		t.Fatalf("export while the agent runs: %v, want a hint to stop it", err)
-	}
-	a.Close()
-	out := t.TempDir()
-	stdout, _, err := run(t, nil, "", "journal", "export", "--data", dataDir, "--out", out, "--since", "1")
-	if err != nil || !strings.Contains(stdout, "exported 2 documents") {
-		t.Fatalf("export: %q, %v", stdout, err)
-	}
-	for _, r := range recs[1:] {
-		got, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("%010d-%s.json", r.Counter, r.UUID)))
-		if err != nil || !bytes.Equal(got, r.Document) {
-			t.Errorf("document %d exported as %d bytes (%v), stored %d", r.Counter, len(got), err, len(r.Document))
-		}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatal(err)
 	}
 }
