@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -64,8 +65,11 @@ func runVerify(_ context.Context, io IO, args []string) error {
 			failed = append(failed, err)
 		}
 	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %s failed", len(failed), plural(fs.NArg(), "archive", "archives"))
+	switch {
+	case len(failed) == 1 && fs.NArg() == 1:
+		return failed[0]
+	case len(failed) > 0:
+		return fmt.Errorf("%d of %s failed: %w", len(failed), plural(fs.NArg(), "directory", "directories"), errors.Join(failed...))
 	}
 	return nil
 }
@@ -79,7 +83,7 @@ func verifyArchive(io IO, dir string, chain bool) error {
 		fmt.Fprintf(io.Stdout, "FAIL archive %v\n", err)
 	}
 	if len(units) == 0 {
-		return fmt.Errorf("%s: no archive", dir)
+		return fmt.Errorf("%s is not a copy of the object-store archive (no unit manifest found) and has no archive directory of signed records (as `egsd journal export` writes for a Kazakh unit)", dir)
 	}
 	failed := err != nil
 	for _, u := range units {
