@@ -62,6 +62,10 @@ type Answer struct {
 	// regimes: the next document to send). It saves the next document a
 	// commit of its own; it is skipped when the next number is still held.
 	AssignNext uint64
+	// State, when set, is regime state stored in the same transaction (a
+	// protocol session with the TOKEN that came with this answer): both
+	// are on disk, or neither.
+	State *StateWrite
 }
 
 // RecordAnswer stores the authority's final answer in the journal and takes
@@ -99,6 +103,11 @@ func (s *Store) recordAnswer(tx *bolt.Tx, rec *Record, a Answer) error {
 	}
 	if a.AssignNext != 0 && a.AssignNext != rec.Counter {
 		if err := assignNext(tx, a.AssignNext, a.At); err != nil {
+			return err
+		}
+	}
+	if a.State != nil {
+		if err := putState(tx, a.State); err != nil {
 			return err
 		}
 	}
