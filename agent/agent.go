@@ -180,6 +180,12 @@ func (a *Agent) startup() error {
 	if err := a.bindIdentity(); err != nil {
 		return err
 	}
+	if err := a.loadSession(); err != nil {
+		return fmt.Errorf("the session with the authority: %w", err)
+	}
+	if err := a.resumeRegime(); err != nil {
+		return fmt.Errorf("the regime's state from the journal: %w", err)
+	}
 	if err := a.auth.SettleInterrupted(); err != nil {
 		return err
 	}

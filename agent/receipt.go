@@ -88,8 +88,14 @@ func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
 		if name == "" {
 			name = fmt.Sprintf("Item %d", i+1)
 		}
+		details := lineDetails(l, &t.Lines[i])
+		if i < len(info.LineDetails) {
+			for _, d := range info.LineDetails[i] {
+				details = append(details, printable(d))
+			}
+		}
 		r.Lines = append(r.Lines, receipt.Line{Name: name, Quantity: l.Quantity.String(), UnitPrice: l.UnitPrice.String(),
-			Amount: t.Lines[i].Net.String(), Details: lineDetails(l, &t.Lines[i])})
+			Amount: t.Lines[i].Net.String(), Details: details})
 	}
 	for _, adj := range t.Adjustments {
 		if adj.Amount.IsZero() {

@@ -330,6 +330,9 @@ func (s *submitter) dispatch(ctx context.Context, e queue.OutboxEntry, sub stamp
 // answered, if not nil, is called once the authority has answered, before
 // the answer is recorded.
 func (s *submitter) submitOne(ctx context.Context, e queue.OutboxEntry, sub stamping.Submission, answered func()) bool {
+	if ss, ok := s.a.regime.(stamping.Sessioned); ok {
+		return s.submitSessioned(ctx, ss, e, sub)
+	}
 	res := s.a.regime.Submit(ctx, sub)
 	if answered != nil {
 		answered()
@@ -346,6 +349,12 @@ func (s *submitter) settle(e queue.OutboxEntry, res stamping.Result) bool {
 // settleAssigning is settle; a final answer also gives document next (not
 // 0) the authority's next number, in the same commit.
 func (s *submitter) settleAssigning(e queue.OutboxEntry, res stamping.Result, next uint64) bool {
+	return s.settleWith(e, res, next, nil)
+}
+
+// settleWith is settleAssigning; state, if not nil, is stored in the
+// commit of a final answer.
+func (s *submitter) settleWith(e queue.OutboxEntry, res stamping.Result, next uint64, state *queue.StateWrite) bool {
 	now := s.a.time.Wall()
 	msg := strings.Join(res.Messages, "; ")
 	var status queue.Status
@@ -369,7 +378,7 @@ func (s *submitter) settleAssigning(e queue.OutboxEntry, res stamping.Result, ne
 	s.mu.Lock()
 	s.recording++
 	s.mu.Unlock()
-	if err := s.a.store.RecordAnswer(e.Counter, queue.Answer{Status: status, Body: res.Answer, Messages: res.Messages, At: now, AssignNext: next}); err != nil {
+	if err := s.a.store.RecordAnswer(e.Counter, queue.Answer{Status: status, Body: res.Answer, Messages: res.Messages, At: now, AssignNext: next, State: state}); err != nil {
 		s.mu.Lock()
 		s.recording--
 		s.mu.Unlock()
