@@ -1,13 +1,22 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/egsd/egsd/agent"
+	"github.com/egsd/egsd/device"
+	"github.com/egsd/egsd/device/fakeprinter"
 	"github.com/egsd/egsd/queue"
+	ofdsim "github.com/egsd/egsd/sim/ofd"
+	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/kz"
 )
 
@@ -74,4 +83,173 @@ func TestKZSalesAndReturns(t *testing.T) {
 func containsToken(session []byte, token uint32) bool {
 	s, err := kz.UnmarshalSession(session)
 	return err == nil && s.Token == token && strconv.Itoa(int(token)) != ""
+}
+
+// TestKZOutageAutonomous: the OFD goes down; the ticket in flight stays
+// pending, and the 300 sales after it are issued autonomously at once —
+// each signed with its counter, its receipt printed straight away marked
+// autonomous with the consumer QR built from that sign — and an outage
+// incident opens. When the OFD is back, a replay delivers every ticket
+// once, in issue order, the autonomous ones with their offline number
+// and the offline period; the incident closes, and the next sale is online
+// again.
+func TestKZOutageAutonomous(t *testing.T) {
+	if testing.Short() {
+		t.Skip("300 tickets")
+	}
+	p := startPrinter(t, fakeprinter.Options{WidthDots: 576, Keep: 400})
+	u := newKZUnit(t, nil, withPrinter(p), agent.Options{})
+	u.issue("before", kzSale(0))
+	waitFor(t, "the first ticket to be registered", 30*time.Second, func() bool { return u.pending() == 0 })
+	u.sim.SetDown(true)
+	straddler, _ := u.issue("in-flight", kzSale(1))
+	rg := u.a.Regime().(*kz.Regime)
+	waitFor(t, "the unit to notice the OFD is gone", 30*time.Second, func() bool { on, _ := rg.Autonomous(); return on })
+	const n = 300
+	first := straddler + 1
+	for i := range n {
+		u.issue(fmt.Sprint("outage-", i), kzSale(i+2))
+	}
+	waitFor(t, "the autonomous receipts to print", time.Minute, func() bool { return len(p.Receipts()) >= n+1 })
+	autonomousPrinted := 0
+	for _, r := range p.Receipts() {
+		if strings.Contains(r.Text, kz.AutonomousTitle) && len(r.QR) == 1 && strings.Contains(r.QR[0], "&f="+kzRNM) {
+			autonomousPrinted++
+		}
+	}
+	if autonomousPrinted < 300 {
+		t.Errorf("%d autonomous receipts printed while the OFD was down, want 300", autonomousPrinted)
+	}
+	waitFor(t, "the outage incident", 30*time.Second, func() bool {
+		incs, err := u.a.Store().Incidents(true, 100)
+		return err == nil && slices.ContainsFunc(incs, func(i queue.Incident) bool { return i.Kind == "outage" })
+	})
+	if got := len(u.sim.Tickets(kzKKMID)); got != 1 {
+		t.Fatalf("the OFD registered %d tickets while down", got)
+	}
+	for c := first; c < first+n; c++ {
+		rec, err := u.a.Store().Document(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk := ticketOf(t, rec)
+		if tk.OfflineTicketNumber != uint32(c) {
+			t.Fatalf("document %d: autonomous sign %d, want its counter", c, tk.OfflineTicketNumber)
+		}
+		var info stamping.ReceiptInfo
+		json.Unmarshal(rec.Receipt, &info)
+		if !strings.Contains(info.QR, "i="+strconv.FormatUint(c, 10)+"&f="+kzRNM) {
+			t.Fatalf("document %d: QR %q", c, info.QR)
+		}
+	}
+	if rec, _ := u.a.Store().Document(straddler); ticketOf(t, rec).OfflineTicketNumber != 0 {
+		t.Error("the ticket in flight when the OFD went down was re-signed autonomously; it must be resent as it was")
+	}
+	u.sim.SetDown(false)
+	u.replay()
+	waitFor(t, "every ticket to be delivered", 2*time.Minute, func() bool { return u.pending() == 0 })
+	reg := u.sim.Tickets(kzKKMID)
+	recs := journal(t, u.a.Store())
+	if len(reg) != len(recs) || len(reg) != n+2 {
+		t.Fatalf("the OFD registered %d tickets, the journal has %d, want %d", len(reg), len(recs), n+2)
+	}
+	for i, r := range recs {
+		tk := ticketOf(t, r)
+		if r.Status != queue.StatusAccepted || reg[i].Ticket.ShiftDocumentNumber != tk.ShiftDocumentNumber || reg[i].Ticket.OfflineTicketNumber != tk.OfflineTicketNumber {
+			t.Fatalf("document %d (%s) is the OFD's ticket %d/%d: out of order or not delivered", r.Counter, r.Status, reg[i].Ticket.ShiftDocumentNumber, reg[i].Ticket.OfflineTicketNumber)
+		}
+		if answerOf(t, r).FiscalSign != reg[i].FiscalSign {
+			t.Errorf("document %d: fiscal sign %q, the OFD's %q", r.Counter, answerOf(t, r).FiscalSign, reg[i].FiscalSign)
+		}
+	}
+	// The autonomous tickets reported the offline period from the first
+	// failure on.
+	outageStart := recs[1].IssuedAt.Add(-time.Second)
+	for _, f := range u.sim.Frames() {
+		_, payload, err := kz.SplitFrame(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := kz.UnmarshalRequest(payload)
+		if err != nil || req.Ticket == nil || req.Ticket.OfflineTicketNumber == 0 {
+			continue
+		}
+		begin, err := req.Service.OfflinePeriod.Begin.Time(time.FixedZone("UTC+5", 5*3600))
+		if err != nil || begin.Before(outageStart) || req.Service.OfflinePeriod.Begin == req.Service.OfflinePeriod.End {
+			t.Fatalf("autonomous ticket %d sent with offline period %+v", req.Ticket.OfflineTicketNumber, req.Service.OfflinePeriod)
+		}
+	}
+	waitFor(t, "the outage incident to close", 30*time.Second, func() bool {
+		incs, err := u.a.Store().Incidents(true, 100)
+		return err == nil && !slices.ContainsFunc(incs, func(i queue.Incident) bool { return i.Kind == "outage" })
+	})
+	after, _ := u.issue("after", kzSale(7))
+	waitFor(t, "the sale after the outage", 30*time.Second, func() bool { return u.pending() == 0 })
+	if rec, _ := u.a.Store().Document(after); ticketOf(t, rec).OfflineTicketNumber != 0 {
+		t.Error("the unit stayed autonomous after the queue drained")
+	}
+	u.checkFrames(0)
+}
+
+// TestKZAutonomousLimit: 72 hours after the oldest document still waiting
+// for the OFD was issued, sales are refused (503, the spec's message), the
+// counter unchanged; once the queue drains the unit issues again by
+// itself. Shifts close by themselves at their legal length meanwhile.
+func TestKZAutonomousLimit(t *testing.T) {
+	ft := device.NewFakeTime(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	sim := &ofdsim.Server{Config: ofdsim.Config{Now: ft.Wall}}
+	u := newKZUnit(t, sim, nil, agent.Options{Time: ft})
+	u.issue("sale-0", kzSale(0))
+	waitFor(t, "the first sale to be registered", 30*time.Second, func() bool { return u.pending() == 0 })
+	u.sim.SetDown(true)
+	// The manager closes the shift as the OFD goes down: the close is the
+	// request in flight, and every ticket after it is autonomous.
+	u.closeShift()
+	rg := u.a.Regime().(*kz.Regime)
+	waitFor(t, "the unit to notice the OFD is gone", 30*time.Second, func() bool { on, _ := rg.Autonomous(); return on })
+	u.issue("sale-1", kzSale(1))
+	for i := range 3 {
+		ft.Advance(23 * time.Hour)
+		u.relogin()
+		u.issue(fmt.Sprint("day-", i), kzSale(i+2))
+	}
+	ft.Advance(2*time.Hour + time.Minute) // 71 h 1 min after sale-1
+	u.relogin()
+	u.issue("last", kzSale(9))
+	ft.Advance(time.Hour)
+	u.relogin()
+	head, _ := u.a.Store().Head()
+	ans, err := u.cashier.postSale(context.Background(), "refused", []byte(kzSale(10)))
+	if err != nil || ans.Status != http.StatusServiceUnavailable || !strings.Contains(string(ans.Body), "Автономный режим превышает 72 часа") {
+		t.Fatalf("past 72 hours = %d %s, %v", ans.Status, ans.Body, err)
+	}
+	if h, _ := u.a.Store().Head(); h.Counter != head.Counter {
+		t.Errorf("the counter moved from %d to %d", head.Counter, h.Counter)
+	}
+	closes := 0
+	for _, r := range journal(t, u.a.Store()) {
+		if r.Kind == "shift_close" {
+			closes++
+		}
+	}
+	// Shift 1 closed by the manager; shift 2 opened at sale-1 and closed
+	// by itself before day-1 (46 h); shift 3 before the last sale (71 h,
+	// 25 h after it opened).
+	if closes != 3 {
+		t.Errorf("%d shifts closed over 72 hours, want 3 (one by the manager)", closes)
+	}
+	u.sim.SetDown(false)
+	u.replay()
+	waitFor(t, "the queue to drain", time.Minute, func() bool { return u.pending() == 0 })
+	for _, r := range journal(t, u.a.Store()) {
+		if r.Status != queue.StatusAccepted {
+			t.Errorf("document %d (%s) is %s: %v", r.Counter, r.Kind, r.Status, r.Messages)
+		}
+	}
+	u.issue("refused", kzSale(10))
+	waitFor(t, "the sale after the drain", 30*time.Second, func() bool { return u.pending() == 0 })
+	if got, want := len(u.sim.ClosedShifts(kzKKMID)), 3; got != want {
+		t.Errorf("the OFD closed %d shifts, want %d", got, want)
+	}
+	u.checkFrames(0)
 }

@@ -231,3 +231,11 @@ func ticketOf(t testing.TB, r *queue.Record) *kz.TicketRequest {
 	}
 	return req.Ticket
 }
+
+// relogin logs the cashier and the manager in again (after the clock
+// passed their sessions' end).
+func (u *kzUnit) relogin() {
+	u.t.Helper()
+	u.cashier.login(u.t, "ana", "ana-password-1")
+	u.manager.login(u.t, "boss", "boss-password-1")
+}

@@ -25,6 +25,8 @@ const (
 	labelCheck      = "Проверка чека"
 	// AutonomousMark heads a receipt issued in autonomous mode.
 	AutonomousMark = "АВТОНОМНЫЙ РЕЖИМ"
+	// AutonomousTitle is the mark in the receipt's English title.
+	AutonomousTitle = "AUTONOMOUS MODE"
 )
 
 var operationTitles = [4]string{OperationBuy: "ПОКУПКА", OperationBuyReturn: "ВОЗВРАТ ПОКУПКИ", OperationSell: "ПРОДАЖА", OperationSellReturn: "ВОЗВРАТ ПРОДАЖИ"}
@@ -90,7 +92,7 @@ func (r *Regime) ticketReceipt(t *TicketRequest) (stamping.ReceiptInfo, error) {
 			return stamping.ReceiptInfo{}, err
 		}
 		info.QR = qr
-		info.Title = "FISCAL RECEIPT - " + AutonomousMark
+		info.Title, info.TitleLocal = "FISCAL RECEIPT - "+AutonomousTitle, info.TitleLocal+" - "+AutonomousMark
 		info.Fields = append(info.Fields, stamping.ReceiptField{Label: labelAutonomous, Value: sign + " (" + AutonomousMark + ")"})
 	}
 	info.Fields = append(info.Fields, stamping.ReceiptField{Label: labelOFD, Value: r.settings.OFDName},
