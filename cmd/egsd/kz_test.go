@@ -253,3 +253,114 @@ func TestKZAutonomousLimit(t *testing.T) {
 	}
 	u.checkFrames(0)
 }
+
+// TestKZShiftOf1000: a shift of 1,000 sales and returns through the API,
+// closed by the manager: the Z report the unit computed from its journal
+// equals the sums of the tickets (counted here from the stored tickets),
+// and the OFD accepts it, its own sums of the tickets it received agreeing.
+func TestKZShiftOf1000(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 tickets")
+	}
+	u := newKZUnit(t, nil, nil, agent.Options{})
+	const n = 1000
+	numbers := map[int]string{}
+	for i := range n {
+		if i%5 == 4 {
+			// A return names its parent's fiscal sign: the OFD has it first.
+			waitFor(t, "the parent to be registered", time.Minute, func() bool { return u.pending() == 0 })
+			u.issue(fmt.Sprint("ret-", i), kzReturn(i-3, numbers[i-3]))
+			continue
+		}
+		_, numbers[i] = u.issue(fmt.Sprint("sale-", i), kzSale(i))
+	}
+	res := u.closeShift()
+	waitFor(t, "the shift close to be delivered", 2*time.Minute, func() bool { return u.pending() == 0 })
+	var count [4]uint32
+	var total [4]int64
+	for _, r := range journal(t, u.a.Store()) {
+		if r.Status != queue.StatusAccepted {
+			t.Fatalf("document %d (%s) is %s: %v", r.Counter, r.Kind, r.Status, r.Messages)
+		}
+		if r.Kind == "shift_close" {
+			continue
+		}
+		tk := ticketOf(t, r)
+		c, err := tk.Amounts.Total.Cents()
+		if err != nil {
+			t.Fatal(err)
+		}
+		count[tk.Operation]++
+		total[tk.Operation] += c
+	}
+	if count[kz.OperationSell] != 800 || count[kz.OperationSellReturn] != 200 {
+		t.Fatalf("tickets per operation %v", count)
+	}
+	for _, op := range res.Report.Operations {
+		var want int64
+		var tickets uint32
+		switch op.Operation {
+		case "sell":
+			want, tickets = total[kz.OperationSell], count[kz.OperationSell]
+		case "sell_return":
+			want, tickets = total[kz.OperationSellReturn], count[kz.OperationSellReturn]
+		}
+		if op.Total != fmt.Sprintf("%d.%02d", want/100, want%100) || op.Tickets != tickets {
+			t.Errorf("Z report %s: %d tickets for %s; the tickets: %d for %d tiyn", op.Operation, op.Tickets, op.Total, tickets, want)
+		}
+	}
+	closed := u.sim.ClosedShifts(kzKKMID)
+	if len(closed) != 1 || closed[0].Tickets != n || closed[0].ByOp[kz.OperationSell].Sum != total[kz.OperationSell] ||
+		closed[0].ByOp[kz.OperationSellReturn].Sum != total[kz.OperationSellReturn] {
+		t.Fatalf("the OFD's closed shifts: %+v", closed)
+	}
+	u.checkFrames(0)
+}
+
+// TestKZBadSales: each of these Kazakh sales is refused with a 400 naming
+// its field, and the counter does not move.
+func TestKZBadSales(t *testing.T) {
+	u := newKZUnit(t, nil, nil, agent.Options{})
+	line := `{"name":"Хлеб","quantity":"1","unit_price":"250.00","vat_category":"S","vat_rate":"16","item_code":"02000000000012345","quantity_unit":"796"}`
+	sale := func(fields string) string { return `{"kind":"invoice",` + fields + `}` }
+	cases := []struct{ body, field string }{
+		{sale(`"lines":[` + strings.Replace(line, `"16"`, `"12"`, 1) + `],"payments":[{"means":"cash"}]`), "lines[0].vat_rate"},
+		{sale(`"lines":[` + strings.Replace(line, `"16"`, `"20"`, 1) + `],"payments":[{"means":"cash"}]`), "lines[0].vat_rate"},
+		{sale(`"lines":[` + strings.Replace(line, `"796"`, `"PCS"`, 1) + `],"payments":[{"means":"cash"}]`), "lines[0].quantity_unit"},
+		{sale(`"lines":[` + strings.Replace(line, `"796"`, `"79612"`, 1) + `],"payments":[{"means":"cash"}]`), "lines[0].quantity_unit"},
+		{sale(`"currency":"USD","lines":[` + line + `],"payments":[{"means":"cash"}]`), "currency"},
+		{sale(`"currency":"RUB","lines":[` + line + `],"payments":[{"means":"cash"}]`), "currency"},
+		{sale(`"buyer":{"name":"X","vat_number":"940140000386"},"lines":[` + line + `],"payments":[{"means":"cash"}]`), "buyer.vat_number"},
+		{sale(`"buyer":{"name":"X","vat_number":"12345"},"lines":[` + line + `],"payments":[{"means":"cash"}]`), "buyer.vat_number"},
+		{sale(`"buyer":{"name":"X","vat_number":"ABCDEFGHIJKL"},"lines":[` + line + `],"payments":[{"means":"cash"}]`), "buyer.vat_number"},
+		{sale(`"buyer":{"name":"X","vat_number":"` + kzBIN + `"},"lines":[` + line + `],"payments":[{"means":"cash"}]`), "buyer.vat_number"},
+		{sale(`"buyer":{"name":"X","id_scheme":"BIN","id":"940140000384"},"lines":[` + line + `],"payments":[{"means":"cash"}]`), "buyer.id"},
+		{sale(`"buyer":{"name":"X","id_scheme":"BIN","id":"` + kzBIN + `"},"lines":[` + line + `],"payments":[{"means":"cash"}]`), "buyer.id"},
+		{sale(`"lines":[` + line + `],"payments":[{"means":"voucher","amount":"290.00"}]`), "payments[0].means"},
+		{sale(`"lines":[` + line + `],"payments":[{"means":"bank_transfer","amount":"290.00"}]`), "payments[0].means"},
+		{sale(`"cash_rounding":"1.00","lines":[` + line + `],"payments":[{"means":"cash"}]`), "cash_rounding"},
+		{sale(`"lines":[` + strings.Replace(line, `"16"`, `"12"`, 1) + `],"discounts":[{"amount":"10.00","reason":"Скидка","vat_category":"S","vat_rate":"12"}],"payments":[{"means":"cash"}]`), "discounts[0].vat_rate"},
+		{sale(`"lines":[` + line + `],"charges":[{"amount":"10.00","reason":"Пакет","vat_category":"S","vat_rate":"10"}],"payments":[{"means":"cash"}]`), "charges[0].vat_rate"},
+		{`{"kind":"debit_note","original":"1-1","reason":"x","lines":[` + line + `],"payments":[{"means":"cash"}]}`, "kind"},
+		{sale(`"lines":[` + strings.Replace(line, `"16"`, `"8"`, 1) + `],"payments":[{"means":"cash"}]`), "lines[0].vat_rate"},
+		{sale(`"lines":[` + line + `,` + strings.Replace(line, `"796"`, `"x"`, 1) + `],"payments":[{"means":"cash"}]`), "lines[1].quantity_unit"},
+		{`{"kind":"credit_note","original":"9-9","reason":"x","lines":[` + line + `],"payments":[{"means":"cash"}]}`, "original"},
+	}
+	head, _ := u.a.Store().Head()
+	for i, c := range cases {
+		ans, err := u.cashier.postSale(context.Background(), fmt.Sprint("bad-", i), []byte(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct {
+			Errors []struct{ Field string } `json:"errors"`
+		}
+		json.Unmarshal(ans.Body, &p)
+		if ans.Status != http.StatusBadRequest || !slices.ContainsFunc(p.Errors, func(e struct{ Field string }) bool { return e.Field == c.field }) {
+			t.Errorf("case %d (%s) = %d %s", i, c.field, ans.Status, ans.Body)
+		}
+	}
+	if h, _ := u.a.Store().Head(); h.Counter != head.Counter {
+		t.Errorf("the counter moved from %d to %d", head.Counter, h.Counter)
+	}
+}

@@ -46,17 +46,21 @@ func kzSale(i int) string {
 	if i%3 == 1 {
 		pay = `{"means":"card"}`
 	}
-	buyer := ""
-	if i%4 == 0 {
-		buyer = `"buyer":{"name":"ТОО «Покупатель»","vat_number":"` + kzBuyerBIN + `"},`
+	return `{"kind":"invoice",` + kzBuyer(i) + `"lines":[` + strings.Join(lines, ",") + `],"payments":[` + pay + `]}`
+}
+
+// kzBuyer is the buyer of sale i: every fourth has a BIN.
+func kzBuyer(i int) string {
+	if i%4 != 0 {
+		return ""
 	}
-	return `{"kind":"invoice",` + buyer + `"lines":[` + strings.Join(lines, ",") + `],"payments":[` + pay + `]}`
+	return `"buyer":{"name":"ТОО «Покупатель»","vat_number":"` + kzBuyerBIN + `"},`
 }
 
 // kzReturn returns one unit of the first line of sale i, issued as
 // original.
 func kzReturn(i int, original string) string {
-	return `{"kind":"credit_note","original":"` + original + `","reason":"Возврат товара",` +
+	return `{"kind":"credit_note","original":"` + original + `","reason":"Возврат товара",` + kzBuyer(i) +
 		`"lines":[` + fmt.Sprintf(kzItems[i%len(kzItems)], "1") + `],"payments":[{"means":"cash"}]}`
 }
 
