@@ -364,3 +364,49 @@ func TestKZBadSales(t *testing.T) {
 		t.Errorf("the counter moved from %d to %d", head.Counter, h.Counter)
 	}
 }
+
+// TestKZShiftCLI: `egsd shift x` shows the open shift; `egsd shift close`
+// closes it, the OFD accepts the Z report, and the next sale opens shift
+// 2 as its first document. A cashier may do neither.
+func TestKZShiftCLI(t *testing.T) {
+	u := newKZUnit(t, nil, nil, agent.Options{})
+	for i := range 3 {
+		u.issue(fmt.Sprint("sale-", i), kzSale(i))
+	}
+	waitFor(t, "the sales to be registered", 30*time.Second, func() bool { return u.pending() == 0 })
+	env := cliEnv(t.TempDir())
+	if res := runEgsd(t, env, "login", "--api", u.url, "--user", "ana", "--password", "ana-password-1"); res.Code != 0 {
+		t.Fatalf("login: %s", res)
+	}
+	if res := runEgsd(t, env, "shift", "close"); res.Code == 0 || !strings.Contains(res.Stderr, "may not call POST /v1/shift/close") {
+		t.Errorf("a cashier closed the shift: %s", res)
+	}
+	if res := runEgsd(t, env, "login", "--api", u.url, "--user", "boss", "--password", "boss-password-1"); res.Code != 0 {
+		t.Fatalf("login: %s", res)
+	}
+	x := runEgsd(t, env, "shift", "x")
+	if x.Code != 0 || !strings.Contains(x.Stdout, "X report, shift 1") || !strings.Contains(x.Stdout, "documents  3") {
+		t.Fatalf("egsd shift x: %s", x)
+	}
+	z := runEgsd(t, env, "shift", "close")
+	if z.Code != 0 || !strings.Contains(z.Stdout, "shift 1 closed") || !strings.Contains(z.Stdout, "next document opens shift 2") {
+		t.Fatalf("egsd shift close: %s", z)
+	}
+	if res := runEgsd(t, env, "shift", "close"); res.Code == 0 || !strings.Contains(res.Stderr, "no shift is open") {
+		t.Errorf("closing a closed shift: %s", res)
+	}
+	waitFor(t, "the Z report to reach the OFD", 30*time.Second, func() bool { return u.pending() == 0 })
+	if closed := u.sim.ClosedShifts(kzKKMID); len(closed) != 1 || closed[0].Tickets != 3 {
+		t.Fatalf("the OFD closed %+v", closed)
+	}
+	c, _ := u.issue("next", kzSale(5))
+	rec, err := u.a.Store().Document(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk := ticketOf(t, rec); tk.ShiftNumber != 2 || tk.ShiftDocumentNumber != 1 {
+		t.Errorf("the sale after the close is shift %d number %d, want 2 and 1", tk.ShiftNumber, tk.ShiftDocumentNumber)
+	}
+	waitFor(t, "the next sale to be registered", 30*time.Second, func() bool { return u.pending() == 0 })
+	u.checkFrames(0)
+}
