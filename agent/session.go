@@ -36,7 +36,7 @@ func (a *Agent) loadSession() error {
 // after any other outcome). When that store fails, the regime goes back to
 // the session on disk, whose request is then sent again as it was.
 func (s *submitter) submitSessioned(ctx context.Context, ss stamping.Sessioned, e queue.OutboxEntry, sub stamping.Submission) bool {
-	res, session := ss.SubmitSession(ctx, sub, func(b []byte) error { return s.a.store.PutSessionState(SessionStateKey, b) })
+	res, session := ss.SubmitSession(ctx, sub, s.nextInOrder(e.Counter), func(b []byte) error { return s.a.store.PutSessionState(SessionStateKey, b) })
 	if err := s.numberedPoint(pointSessionAnswered, e.Counter); err != nil {
 		s.reloadSession()
 		return false
@@ -55,6 +55,21 @@ func (s *submitter) submitSessioned(ctx context.Context, ss stamping.Sessioned, 
 		s.reloadSession()
 	}
 	return s.settle(e, res)
+}
+
+// nextInOrder is the document that waits after counter, when counter is
+// the oldest waiting; nil otherwise.
+func (s *submitter) nextInOrder(counter uint64) *stamping.Submission {
+	out, err := s.a.store.Outbox(2)
+	if err != nil || len(out) < 2 || out[0].Counter != counter {
+		return nil
+	}
+	rec, err := s.a.store.Document(out[1].Counter)
+	if err != nil {
+		return nil
+	}
+	return &stamping.Submission{Slot: stamping.Slot{Counter: rec.Counter, PrevHash: rec.PrevHash, UUID: rec.UUID, IssuedAt: rec.IssuedAt},
+		Document: rec.Document, Hash: rec.Hash, Attempt: out[1].Attempts + 1}
 }
 
 // reloadSession puts the regime's session back to the one on disk.

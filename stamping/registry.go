@@ -569,7 +569,11 @@ type Sessioned interface {
 	// save with the session that holds it, and sends nothing unless save
 	// returns nil. It returns the result and the session to store with
 	// it: in the same transaction as a final answer, alone otherwise.
-	SubmitSession(ctx context.Context, sub Submission, save func(session []byte) error) (Result, []byte)
+	// next, when not nil, is the document that goes after sub: with a
+	// final answer the regime may begin its request at once, so that the
+	// session stored with the answer already holds it and it needs no
+	// commit of its own before it is sent.
+	SubmitSession(ctx context.Context, sub Submission, next *Submission, save func(session []byte) error) (Result, []byte)
 }
 
 // Autonomous is implemented by regimes whose units go on issuing with a

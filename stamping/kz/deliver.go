@@ -79,7 +79,7 @@ var ErrNotThisDocument = errors.New("the request pending with the OFD is another
 // command, so that the OFD answers with its stored answer and registers
 // nothing twice. Otherwise the next REQNUM is taken and the session saved
 // before the frame goes out.
-func (r *Regime) SubmitSession(ctx context.Context, sub stamping.Submission, save func([]byte) error) (stamping.Result, []byte) {
+func (r *Regime) SubmitSession(ctx context.Context, sub stamping.Submission, next *stamping.Submission, save func([]byte) error) (stamping.Result, []byte) {
 	r.sendMu.Lock()
 	defer r.sendMu.Unlock()
 	req, err := UnmarshalRequest(sub.Document)
@@ -132,6 +132,7 @@ func (r *Regime) SubmitSession(ctx context.Context, sub stamping.Submission, sav
 			return stamping.Result{Outcome: stamping.Retryable, Messages: []string{err.Error()}}, r.sessionBytes()
 		}
 		r.answeredDocument(sub.Slot.Counter)
+		r.beginNext(next)
 		return stamping.Result{Outcome: stamping.Accepted, Answer: body}, r.sessionBytes()
 	case Retry:
 		r.wentOffline()
@@ -154,7 +155,24 @@ func (r *Regime) SubmitSession(ctx context.Context, sub stamping.Submission, sav
 		return stamping.Result{Outcome: stamping.Retryable, Messages: []string{err.Error()}}, r.sessionBytes()
 	}
 	r.answeredDocument(sub.Slot.Counter)
+	r.beginNext(next)
 	return stamping.Result{Outcome: stamping.Rejected, Answer: body, Messages: []string{text}}, r.sessionBytes()
+}
+
+// beginNext makes the next document's request pending, with the TOKEN
+// just adopted, so that it is stored with this answer and sent without a
+// commit of its own. A document that does not read is left to its own
+// submission, which says why.
+func (r *Regime) beginNext(next *stamping.Submission) {
+	if next == nil || r.session.Pending != nil {
+		return
+	}
+	req, err := UnmarshalRequest(next.Document)
+	if err != nil {
+		return
+	}
+	req.Service = r.service()
+	r.session.Begin(req) // nothing is pending: Begin cannot refuse
 }
 
 // samePayload checks that the pending request is doc's: the same command
