@@ -114,7 +114,7 @@ func New(cfg Config, opts Options) (*Agent, error) {
 		a.store.Close()
 		return nil, err
 	}
-	regime, err := stamping.New(cfg.Regime.Name, cfg.StampingConfig(func(action string, details map[string]string) {
+	sc := cfg.StampingConfig(func(action string, details map[string]string) {
 		kind := queue.AuditOnboarding
 		if strings.Contains(action, "key") {
 			kind = queue.AuditKey
@@ -123,7 +123,9 @@ func New(cfg Config, opts Options) (*Agent, error) {
 			a.log.Error().Err(err).Str("event", action).Msg("audit regime event")
 		}
 		a.log.Info().Str("event", action).Msg("regime event")
-	}))
+	})
+	sc.Now = src.Wall
+	regime, err := stamping.New(cfg.Regime.Name, sc)
 	if errors.Is(err, stamping.ErrIdentityChanged) {
 		// A unit onboarded before its identity was recorded: its
 		// credentials carry it.

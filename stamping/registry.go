@@ -475,6 +475,9 @@ type Config struct {
 	// Event records something the audit log must show, such as a key
 	// generated on the device; nil discards events.
 	Event func(action string, details map[string]string)
+	// Now is the unit's wall clock (the one its documents are dated by);
+	// nil means time.Now.
+	Now func() time.Time
 }
 
 // Seller is the taxpayer the unit issues documents for.

@@ -410,3 +410,85 @@ func TestKZShiftCLI(t *testing.T) {
 	waitFor(t, "the next sale to be registered", 30*time.Second, func() bool { return u.pending() == 0 })
 	u.checkFrames(0)
 }
+
+// TestKZReturnKeepsRate: a sale of 31 December 2025 at 12 % is returned
+// on 5 January 2026, when the standard rate is 16 %: the return keeps
+// 12 % (at 16 % it is a 400 naming the line's rate), while a new sale at
+// 12 % is refused. The OFD registers the return with its parent.
+func TestKZReturnKeepsRate(t *testing.T) {
+	ft := device.NewFakeTime(time.Date(2025, 12, 31, 15, 0, 0, 0, time.UTC)) // 20:00 in Almaty
+	u := newKZUnit(t, &ofdsim.Server{Config: ofdsim.Config{Now: ft.Wall}}, nil, agent.Options{Time: ft})
+	old := strings.Replace(kzItems[0], `"16"`, `"12"`, 1)
+	_, number := u.issue("old-sale", `{"kind":"invoice","lines":[`+fmt.Sprintf(old, "3")+`],"payments":[{"means":"cash"}]}`)
+	waitFor(t, "the sale to be registered", 30*time.Second, func() bool { return u.pending() == 0 })
+	ft.Advance(5 * 24 * time.Hour)
+	u.relogin()
+	u.closeShift() // the new day's first act; otherwise the first document closes it
+	refund := func(rate string) string {
+		return `{"kind":"credit_note","original":"` + number + `","reason":"Возврат","lines":[` +
+			fmt.Sprintf(strings.Replace(kzItems[0], `"16"`, `"`+rate+`"`, 1), "1") + `],"payments":[{"means":"cash"}]}`
+	}
+	head, _ := u.a.Store().Head()
+	for key, body := range map[string]string{"return-at-16": refund("16"),
+		"sale-at-12": `{"kind":"invoice","lines":[` + fmt.Sprintf(old, "1") + `],"payments":[{"means":"cash"}]}`} {
+		ans, err := u.cashier.postSale(context.Background(), key, []byte(body))
+		if err != nil || ans.Status != http.StatusBadRequest || !strings.Contains(string(ans.Body), `"lines[0].vat_rate"`) {
+			t.Errorf("%s = %d %s, %v; want a 400 naming lines[0].vat_rate", key, ans.Status, ans.Body, err)
+		}
+	}
+	if h, _ := u.a.Store().Head(); h.Counter != head.Counter {
+		t.Errorf("the refused documents moved the counter from %d to %d", head.Counter, h.Counter)
+	}
+	c, _ := u.issue("return-at-12", refund("12"))
+	waitFor(t, "the return to be registered", 30*time.Second, func() bool { return u.pending() == 0 })
+	rec, err := u.a.Store().Document(c)
+	if err != nil || rec.Status != queue.StatusAccepted {
+		t.Fatalf("return: %+v, %v", rec, err)
+	}
+	tk := ticketOf(t, rec)
+	if tk.Parent == nil || tk.Parent.DateTime.Year != 2025 || tk.Items[0].Commodity.Taxes[0].Percent != 12000 {
+		t.Errorf("the return's parent %+v, its rate %d thousandths of a percent", tk.Parent, tk.Items[0].Commodity.Taxes[0].Percent)
+	}
+	reg := u.sim.Tickets(kzKKMID)
+	if last := reg[len(reg)-1].Ticket; last.Operation != kz.OperationSellReturn || last.Parent == nil || last.Parent.Number != reg[0].FiscalSign {
+		t.Errorf("the OFD registered the return as %+v", last)
+	}
+	u.checkFrames(0)
+}
+
+// TestKZReturnOfAutonomousTicket: a sale issued autonomously is returned
+// while the OFD is still down: the return names the sale's autonomous sign
+// with parent_ticket_is_offline, and both reach the OFD in order once it
+// is back.
+func TestKZReturnOfAutonomousTicket(t *testing.T) {
+	u := newKZUnit(t, nil, nil, agent.Options{})
+	u.issue("online", kzSale(1))
+	waitFor(t, "the first sale to be registered", 30*time.Second, func() bool { return u.pending() == 0 })
+	u.sim.SetDown(true)
+	u.closeShift() // the request in flight as the OFD goes down
+	rg := u.a.Regime().(*kz.Regime)
+	waitFor(t, "the unit to notice the OFD is gone", 30*time.Second, func() bool { on, _ := rg.Autonomous(); return on })
+	saleCounter, number := u.issue("autonomous", kzSale(2))
+	retCounter, _ := u.issue("return", kzReturn(2, number))
+	rec, err := u.a.Store().Document(retCounter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := ticketOf(t, rec)
+	if tk.Parent == nil || !tk.Parent.IsOffline || tk.Parent.Number != strconv.FormatUint(saleCounter, 10) || tk.OfflineTicketNumber != uint32(retCounter) {
+		t.Fatalf("the return of an autonomous sale: parent %+v, its own sign %d", tk.Parent, tk.OfflineTicketNumber)
+	}
+	u.sim.SetDown(false)
+	u.replay()
+	waitFor(t, "everything to be delivered", 30*time.Second, func() bool { return u.pending() == 0 })
+	for _, r := range journal(t, u.a.Store()) {
+		if r.Status != queue.StatusAccepted {
+			t.Errorf("document %d is %s: %v", r.Counter, r.Status, r.Messages)
+		}
+	}
+	reg := u.sim.Tickets(kzKKMID)
+	if len(reg) != 3 || !reg[2].Ticket.Parent.IsOffline || reg[2].Ticket.Parent.Number != strconv.FormatUint(saleCounter, 10) {
+		t.Errorf("the OFD registered %d tickets; the last %+v", len(reg), reg[len(reg)-1].Ticket)
+	}
+	u.checkFrames(0)
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,7 +91,11 @@ func NewRegime(cfg stamping.Config) (*Regime, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Regime{settings: s, sellerName: cfg.Seller.Name, now: time.Now, undo: map[uint64][]byte{},
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	r := &Regime{settings: s, sellerName: cfg.Seller.Name, now: now, undo: map[uint64][]byte{},
 		client:  &Client{Addr: s.OFDAddress, DialTimeout: s.Dial, ReadTimeout: s.Read, WriteTimeout: s.Write},
 		session: &Session{ID: s.KKMID, Token: s.Token}}
 	return r, nil
@@ -122,17 +127,28 @@ func hashOf(b []byte) string {
 }
 
 // Validate maps the sale as Stamp would, so that every problem is a 400
-// naming its field before anything is stored. A return is checked
-// against its original when it is stamped.
+// naming its field before anything is stored. A return's VAT rates are
+// those in force on its original's date, which only the journal knows:
+// they are checked when it is stamped (StampNote), not here.
 func (r *Regime) Validate(s *sale.Sale) error {
 	in := TicketInput{IssuedAt: r.now().In(almaty), SellerTaxID: r.settings.SellerTaxID, SectionCode: r.settings.SectionCode, ShiftNumber: 1, ShiftDocumentNumber: 1}
-	if s.Kind == sale.CreditNote {
-		// The parent is resolved from the journal at issue; here any
-		// parent of today passes so that the rest is checked.
-		in.Parent = &ParentTicket{Number: "1", DateTime: DateTimeOf(in.IssuedAt), KgdKkmID: r.settings.RNM}
+	if s.Kind != sale.CreditNote {
+		_, err := BuildTicket(s, in)
+		return err
 	}
+	in.Parent = &ParentTicket{Number: "1", DateTime: DateTimeOf(in.IssuedAt), KgdKkmID: r.settings.RNM}
 	_, err := BuildTicket(s, in)
-	return err
+	var errs sale.Errors
+	if !errors.As(err, &errs) {
+		return err
+	}
+	var kept sale.Errors
+	for _, e := range errs {
+		if !strings.HasSuffix(e.Field, ".vat_rate") {
+			kept = append(kept, e)
+		}
+	}
+	return kept.Err()
 }
 
 // Stamp builds the TICKET of a sale: its number in the shift (a shift
