@@ -367,9 +367,11 @@ func TestKZBadSales(t *testing.T) {
 
 // TestKZShiftCLI: `egsd shift x` shows the open shift; `egsd shift close`
 // closes it, the OFD accepts the Z report, and the next sale opens shift
-// 2 as its first document. A cashier may do neither.
+// 2 as its first document. A cashier may do neither. The closing
+// document has no receipt to reprint.
 func TestKZShiftCLI(t *testing.T) {
-	u := newKZUnit(t, nil, nil, agent.Options{})
+	p := startPrinter(t, fakeprinter.Options{WidthDots: 576, Keep: 8})
+	u := newKZUnit(t, nil, withPrinter(p), agent.Options{})
 	for i := range 3 {
 		u.issue(fmt.Sprint("sale-", i), kzSale(i))
 	}
@@ -394,6 +396,9 @@ func TestKZShiftCLI(t *testing.T) {
 	}
 	if res := runEgsd(t, env, "shift", "close"); res.Code == 0 || !strings.Contains(res.Stderr, "no shift is open") {
 		t.Errorf("closing a closed shift: %s", res)
+	}
+	if res := runEgsd(t, env, "documents", "print", "4"); res.Code == 0 || !strings.Contains(res.Stderr, "closes a shift and has no receipt") {
+		t.Errorf("reprinting the shift close: %s", res)
 	}
 	waitFor(t, "the Z report to reach the OFD", 30*time.Second, func() bool { return u.pending() == 0 })
 	if closed := u.sim.ClosedShifts(kzKKMID); len(closed) != 1 || closed[0].Tickets != 3 {
