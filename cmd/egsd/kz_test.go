@@ -69,6 +69,37 @@ func TestKZSalesAndReturns(t *testing.T) {
 	if st := u.sim.Stats(); st.Tickets != n {
 		t.Errorf("simulator stats %+v", st)
 	}
+	// The receipt facts of Order 626 that the regime adds (the agent adds
+	// the seller, the lines and the payments): the unit's ЗНМ and РНМ, the
+	// shift and the receipt's number, each line's НКТ code, quantity, unit
+	// and price, VAT per rate, the OFD and its website; the fiscal sign
+	// and QR come from the answer.
+	var info stamping.ReceiptInfo
+	if err := json.Unmarshal(recs[0].Receipt, &info); err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]string{}
+	for _, f := range info.Fields {
+		fields[f.Label] = f.Value
+	}
+	want := map[string]string{"ЗНМ": "EGSD-KZ-0001", "РНМ": kzRNM, "Смена": "1", "Чек №": "1", "ОФД": "АО «Казахтелеком» (ОФД)", "Проверка чека": "oofd.kz"}
+	for k, v := range want {
+		if fields[k] != v {
+			t.Errorf("receipt field %s = %q, want %q", k, fields[k], v)
+		}
+	}
+	// Sale 0: 2 × bread at 250.00 and 3 kg of cheese at 3999.99 without
+	// VAT, both 16 %: 12499.97, whose VAT 1999.9952 rounds to 2000.00 for
+	// the group; the unit prices with VAT are 290.00 and 4639.99.
+	if info.TaxNumberLabel != "БИН/ИИН" || len(info.LineDetails) != 2 || info.LineDetails[0][0] != "НКТ 02000000000012345, 2.000 шт x 290.00" ||
+		info.LineDetails[1][0] != "НКТ 02000000000054321, 3.000 кг x 4639.99" ||
+		len(info.TaxTable) != 1 || info.TaxTable[0] != (stamping.ReceiptField{Label: "НДС 16%", Value: "2000.00"}) || info.VAT != "2000.00" {
+		t.Errorf("receipt facts: label %q, line details %q, tax table %+v", info.TaxNumberLabel, info.LineDetails, info.TaxTable)
+	}
+	signed, err := u.a.Regime().(*kz.Regime).Signed(recs[0].Answer)
+	if err != nil || len(signed.Fields) != 1 || signed.Fields[0].Label != "ФП" || signed.Fields[0].Value != reg[0].FiscalSign || !strings.Contains(signed.QR, "i="+reg[0].FiscalSign) {
+		t.Errorf("signed receipt facts %+v, %v", signed, err)
+	}
 	s := u.a.Regime().(*kz.Regime).Session()
 	if s.Pending != nil || s.ReqNum != uint16(n) {
 		t.Errorf("session %+v: want REQNUM %d, nothing pending", s, n)

@@ -31,6 +31,10 @@ const (
 
 var operationTitles = [4]string{OperationBuy: "ПОКУПКА", OperationBuyReturn: "ВОЗВРАТ ПОКУПКИ", OperationSell: "ПРОДАЖА", OperationSellReturn: "ВОЗВРАТ ПРОДАЖИ"}
 
+// unitNames are the short names of the commonest unit codes (МКЕИ) a
+// receipt prints; other codes print as they are.
+var unitNames = map[string]string{"796": "шт", "166": "кг", "163": "г", "112": "л", "006": "м", "055": "м2"}
+
 var operationNames = [4]string{OperationBuy: "buy", OperationBuyReturn: "buy_return", OperationSell: "sell", OperationSellReturn: "sell_return"}
 
 // unitFields are the unit's facts every receipt carries.
@@ -74,8 +78,8 @@ func (r *Regime) ticketReceipt(t *TicketRequest) (stamping.ReceiptInfo, error) {
 				return stamping.ReceiptInfo{}, err
 			}
 			unit := c.MeasureUnitCode
-			if unit == "796" {
-				unit = "шт"
+			if name, ok := unitNames[unit]; ok {
+				unit = name
 			}
 			row += fmt.Sprintf(", %s %s x %s", qty, unit, price)
 			info.LineDetails = append(info.LineDetails, []string{row})
