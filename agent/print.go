@@ -365,11 +365,6 @@ func (a *Agent) handlePrintDocument(w http.ResponseWriter, r *http.Request, p *P
 			Detail: "this unit has no receipt printer configured ([printer] enabled = false)"})
 		return
 	}
-	if rec.Kind == stamping.ShiftClose {
-		writeProblem(w, Problem{Type: problemConflict, Title: "No receipt", Status: http.StatusConflict,
-			Detail: fmt.Sprintf("document %d closes a shift and has no receipt; its Z report is in GET /v1/documents/%d", rec.Counter, rec.Counter)})
-		return
-	}
 	if a.awaitingClearance(rec) {
 		writeProblem(w, Problem{Type: problemConflict, Title: "Not cleared yet", Status: http.StatusConflict,
 			Detail: fmt.Sprintf("document %d must be cleared by the authority before it is handed over; it prints once cleared", rec.Counter)})

@@ -92,6 +92,9 @@ func (a *Agent) CloseShift(ctx context.Context, user string) (ShiftCloseResult, 
 		},
 		AuditDetails: map[string]string{"shift": fmt.Sprint(before.Number)},
 	}
+	if a.print != nil {
+		req.Print = queue.PrintNow // the unit's own report: it prints at once
+	}
 	res, err := a.store.Issue(ctx, req)
 	if err != nil {
 		return ShiftCloseResult{}, err

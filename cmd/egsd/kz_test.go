@@ -398,8 +398,8 @@ func TestKZBadSales(t *testing.T) {
 
 // TestKZShiftCLI: `egsd shift x` shows the open shift; `egsd shift close`
 // closes it, the OFD accepts the Z report, and the next sale opens shift
-// 2 as its first document. A cashier may do neither. The closing
-// document has no receipt to reprint.
+// 2 as its first document. A cashier may do neither. The Z report prints
+// at once: the shift's documents and each operation's tickets and total.
 func TestKZShiftCLI(t *testing.T) {
 	p := startPrinter(t, fakeprinter.Options{WidthDots: 576, Keep: 8})
 	u := newKZUnit(t, nil, withPrinter(p), agent.Options{})
@@ -428,8 +428,28 @@ func TestKZShiftCLI(t *testing.T) {
 	if res := runEgsd(t, env, "shift", "close"); res.Code == 0 || !strings.Contains(res.Stderr, "no shift is open") {
 		t.Errorf("closing a closed shift: %s", res)
 	}
-	if res := runEgsd(t, env, "documents", "print", "4"); res.Code == 0 || !strings.Contains(res.Stderr, "closes a shift and has no receipt") {
-		t.Errorf("reprinting the shift close: %s", res)
+	var zText string
+	waitFor(t, "the Z report to print", 30*time.Second, func() bool {
+		for _, r := range p.Receipts() {
+			if strings.Contains(r.Text, "Z REPORT") {
+				zText = r.Text
+				return true
+			}
+		}
+		return false
+	})
+	var total int64 // the three sales, in tiyn
+	for _, r := range journal(t, u.a.Store())[:3] {
+		c, err := ticketOf(t, r).Amounts.Total.Cents()
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += c
+	}
+	for _, want := range []string{"Z-1", "Documents", "SELL x3", fmt.Sprintf("%d.%02d", total/100, total%100), "REVENUE"} {
+		if !strings.Contains(zText, want) {
+			t.Errorf("the printed Z report lacks %q:\n%s", want, zText)
+		}
 	}
 	waitFor(t, "the Z report to reach the OFD", 30*time.Second, func() bool { return u.pending() == 0 })
 	if closed := u.sim.ClosedShifts(kzKKMID); len(closed) != 1 || closed[0].Tickets != 3 {

@@ -104,6 +104,29 @@ func (r *Regime) ticketReceipt(t *TicketRequest) (stamping.ReceiptInfo, error) {
 	return info, nil
 }
 
+// zReceipt is the printed Z report of shift sh: the unit, the shift's
+// opening, its documents, tickets and totals per operation, VAT per rate
+// net of returns, the cash in the drawer and the revenue.
+func (r *Regime) zReceipt(sh *ShiftTotals, number string, at DateTime) (stamping.ReceiptInfo, error) {
+	rep, err := shiftReport(sh, false)
+	if err != nil {
+		return stamping.ReceiptInfo{}, err
+	}
+	info := stamping.ReceiptInfo{Number: number, Title: "Z REPORT", TitleLocal: "Z-ОТЧЁТ (закрытие смены)", Timestamp: at.String(),
+		TaxNumberLabel: taxNumberLabel, Fields: r.unitFields(sh.Number)}
+	info.Fields = append(info.Fields, stamping.ReceiptField{Label: "Opened", Value: sh.OpenedAt.String()},
+		stamping.ReceiptField{Label: "Documents", Value: strconv.FormatUint(uint64(rep.Documents), 10)},
+		stamping.ReceiptField{Label: "Autonomous", Value: strconv.FormatUint(uint64(rep.Autonomous), 10)})
+	for _, op := range rep.Operations {
+		info.TaxTable = append(info.TaxTable, stamping.ReceiptField{Label: strings.ToUpper(strings.ReplaceAll(op.Operation, "_", " ")) + " x" + strconv.FormatUint(uint64(op.Tickets), 10), Value: op.Total})
+	}
+	for _, tx := range rep.Taxes {
+		info.TaxTable = append(info.TaxTable, stamping.ReceiptField{Label: "VAT " + tx.Rate + "%", Value: tx.VAT})
+	}
+	info.TaxTable = append(info.TaxTable, stamping.ReceiptField{Label: "CASH", Value: rep.Cash}, stamping.ReceiptField{Label: "REVENUE", Value: rep.Revenue})
+	return info, nil
+}
+
 // vatTable is the ticket's VAT in total and per rate, from its items'
 // taxes (discounts take theirs off).
 func vatTable(t *TicketRequest) (string, []stamping.ReceiptField, error) {
@@ -156,7 +179,7 @@ func (r *Regime) Signed(answer []byte) (stamping.ReceiptInfo, error) {
 }
 
 // shiftReport is the API's form of a shift's totals.
-func shiftReport(sh *ShiftTotals, open bool, openedAt any) (stamping.ShiftReport, error) {
+func shiftReport(sh *ShiftTotals, open bool) (stamping.ShiftReport, error) {
 	rep := stamping.ShiftReport{Number: sh.Number, Open: open, Documents: sh.Documents}
 	if t, err := sh.OpenedAt.Time(almaty); err == nil {
 		rep.OpenedAt = t

@@ -325,8 +325,10 @@ func (r *Regime) StampShiftClose(slot stamping.Slot, operator string) (stamping.
 	c := &CloseShiftRequest{CloseTime: at, IsOffline: autonomous, ShiftNumber: st.Shift.Number, ZReport: z, Operator: &Operator{Code: 1, Name: truncate(operator, 64)}}
 	b := (&Request{Command: CommandCloseShift, CloseShift: c}).Marshal()
 	number := "Z-" + strconv.FormatUint(uint64(st.Shift.Number), 10)
-	info := stamping.ReceiptInfo{Number: number, Title: "Z REPORT", TitleLocal: "Z-ОТЧЁТ (закрытие смены)", Timestamp: at.String(),
-		Fields: r.unitFields(st.Shift.Number)}
+	info, err := r.zReceipt(st.Shift, number, at)
+	if err != nil {
+		return r.fail(slot.Counter, err)
+	}
 	receipt, err := json.Marshal(info)
 	if err != nil {
 		return r.fail(slot.Counter, err)
@@ -368,7 +370,7 @@ func (r *Regime) Shift(now time.Time) (stamping.ShiftReport, error) {
 	if sh == nil {
 		return stamping.ShiftReport{}, fmt.Errorf("%w: this unit has not issued a document yet", stamping.ErrNoShift)
 	}
-	return shiftReport(sh, open, r.st.OpenedAt)
+	return shiftReport(sh, open)
 }
 
 // Resume rebuilds the shift from the journal: shift holds the documents
