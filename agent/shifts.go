@@ -35,19 +35,68 @@ func (a *Agent) resumeRegime() error {
 		}
 	}
 	slices.Reverse(shift)
-	pending, err := a.store.Outbox(1 << 30)
+	waiting, err := a.waitingEnds()
 	if err != nil {
 		return err
 	}
-	waiting := make([]stamping.JournalEntry, 0, len(pending))
-	for _, e := range pending {
+	return rr.Resume(shift, waiting)
+}
+
+// waitingEnds are the documents waiting for the authority that a
+// Resumable regime needs, without reading a backlog of thousands: the
+// oldest, and for an Autonomous regime the oldest and the newest signed
+// autonomously (while autonomous documents wait, every newer one is
+// autonomous too, so the newest waiting is the newest of them).
+func (a *Agent) waitingEnds() ([]stamping.JournalEntry, error) {
+	pending, err := a.store.Outbox(1 << 30)
+	if err != nil || len(pending) == 0 {
+		return nil, err
+	}
+	read := func(e queue.OutboxEntry) (stamping.JournalEntry, error) {
 		rec, err := a.store.Document(e.Counter)
 		if err != nil {
-			return fmt.Errorf("document %d: %w", e.Counter, err)
+			return stamping.JournalEntry{}, fmt.Errorf("document %d: %w", e.Counter, err)
 		}
-		waiting = append(waiting, journalEntry(rec))
+		return journalEntry(rec), nil
 	}
-	return rr.Resume(shift, waiting)
+	first, err := read(pending[0])
+	if err != nil {
+		return nil, err
+	}
+	ends := []stamping.JournalEntry{first}
+	au, ok := a.regime.(stamping.Autonomous)
+	if !ok {
+		return ends, nil
+	}
+	last := first
+	if len(pending) > 1 {
+		if last, err = read(pending[len(pending)-1]); err != nil {
+			return nil, err
+		}
+	}
+	if !au.SignedAutonomously(last.Document) {
+		return ends, nil // none waits autonomously
+	}
+	// The oldest autonomous one follows the few sent online before the
+	// authority stopped answering.
+	for i, e := range pending {
+		entry := first
+		if i > 0 {
+			if entry, err = read(e); err != nil {
+				return nil, err
+			}
+		}
+		if au.SignedAutonomously(entry.Document) {
+			if i > 0 {
+				ends = append(ends, entry)
+			}
+			break
+		}
+	}
+	if last.Counter != ends[len(ends)-1].Counter {
+		ends = append(ends, last)
+	}
+	return ends, nil
 }
 
 func journalEntry(rec *queue.Record) stamping.JournalEntry {

@@ -603,8 +603,9 @@ type JournalEntry struct {
 // Resumable is implemented by regimes that keep state derived from the
 // documents they stamped (the Kazakh shift and its totals): at start the
 // agent hands them the journal from the last document of kind ShiftClose
-// on (or from the first document), in issue order, and every document
-// still waiting for the authority.
+// on (or from the first document), in issue order, and of the documents
+// still waiting for the authority the oldest and, for an Autonomous
+// regime, the oldest and the newest signed autonomously, in issue order.
 type Resumable interface {
 	Resume(shift []JournalEntry, waiting []JournalEntry) error
 }

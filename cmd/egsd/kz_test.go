@@ -548,3 +548,72 @@ func TestKZReturnOfAutonomousTicket(t *testing.T) {
 	}
 	u.checkFrames(0)
 }
+
+// TestKZRestartWhileAutonomous: a unit restarted while autonomous tickets
+// wait stays autonomous — the next ticket is signed with its counter and
+// numbered on in its shift, whose X report counts every ticket — and when
+// the OFD is back they all go, in order, with the offline period from the
+// first autonomous ticket; then the unit is online again.
+func TestKZRestartWhileAutonomous(t *testing.T) {
+	u := newKZUnit(t, nil, nil, agent.Options{})
+	u.issue("online", kzSale(1))
+	waitFor(t, "the first sale to be registered", 30*time.Second, func() bool { return u.pending() == 0 })
+	u.sim.SetDown(true)
+	u.closeShift() // the request in flight as the OFD goes down
+	rg := u.a.Regime().(*kz.Regime)
+	waitFor(t, "the unit to notice the OFD is gone", 30*time.Second, func() bool { on, _ := rg.Autonomous(); return on })
+	firstAutonomous, _ := u.issue("autonomous-0", kzSale(2))
+	for i := 1; i < 5; i++ {
+		u.issue(fmt.Sprint("autonomous-", i), kzSale(i+2))
+	}
+	u.restart()
+	c, number := u.issue("after-restart", kzSale(9))
+	rec, err := u.a.Store().Document(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk := ticketOf(t, rec); tk.OfflineTicketNumber != uint32(c) || number != "2-6" {
+		t.Errorf("after the restart: document %d is %s with autonomous sign %d; want 2-6 signed %d", c, number, tk.OfflineTicketNumber, c)
+	}
+	ans, err := u.manager.do(context.Background(), http.MethodGet, "/v1/shift", nil, nil)
+	var x stamping.ShiftReport
+	if err != nil || ans.Status != http.StatusOK || json.Unmarshal(ans.Body, &x) != nil || x.Number != 2 || x.Documents != 6 || x.Autonomous != 6 || !x.Open {
+		t.Errorf("X report after the restart: %d %s, %v", ans.Status, ans.Body, err)
+	}
+	u.sim.SetDown(false)
+	u.replay()
+	waitFor(t, "everything to be delivered", 30*time.Second, func() bool { return u.pending() == 0 })
+	recs := journal(t, u.a.Store())
+	for _, r := range recs {
+		if r.Status != queue.StatusAccepted {
+			t.Errorf("document %d is %s: %v", r.Counter, r.Status, r.Messages)
+		}
+	}
+	if n := len(u.sim.Tickets(kzKKMID)); n != 7 {
+		t.Errorf("the OFD registered %d tickets, want 7", n)
+	}
+	first, err := u.a.Store().Document(firstAutonomous)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range u.sim.Frames() {
+		_, payload, err := kz.SplitFrame(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := kz.UnmarshalRequest(payload)
+		if err != nil || req.Ticket == nil || req.Ticket.OfflineTicketNumber == 0 {
+			continue
+		}
+		begin, err := req.Service.OfflinePeriod.Begin.Time(time.FixedZone("UTC+5", 5*3600))
+		if err != nil || begin.After(first.IssuedAt) || begin.Before(recs[1].IssuedAt.Add(-time.Second)) {
+			t.Errorf("autonomous ticket %d sent with offline period %+v; the outage began by %s", req.Ticket.OfflineTicketNumber, req.Service.OfflinePeriod, first.IssuedAt)
+		}
+	}
+	after, _ := u.issue("online-again", kzSale(10))
+	waitFor(t, "the sale after the drain", 30*time.Second, func() bool { return u.pending() == 0 })
+	if rec, _ := u.a.Store().Document(after); ticketOf(t, rec).OfflineTicketNumber != 0 {
+		t.Error("the unit stayed autonomous after the queue drained")
+	}
+	u.checkFrames(0)
+}

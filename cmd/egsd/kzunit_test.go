@@ -96,6 +96,8 @@ type kzUnit struct {
 	manager *apiClient
 	log     *lockedBuffer
 	stop    func()
+	mod     func(*agent.Config)
+	opts    agent.Options
 }
 
 func newKZUnit(t testing.TB, sim *ofdsim.Server, mod func(*agent.Config), opts agent.Options) *kzUnit {
@@ -109,17 +111,28 @@ func newKZUnit(t testing.TB, sim *ofdsim.Server, mod func(*agent.Config), opts a
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	u := &kzUnit{t: t, sim: sim, addr: addr, data: t.TempDir(), log: &lockedBuffer{}}
-	cfg := kzConfig(u.data, addr)
-	if mod != nil {
-		mod(&cfg)
+	u := &kzUnit{t: t, sim: sim, addr: addr, data: t.TempDir(), log: &lockedBuffer{}, mod: mod, opts: opts}
+	u.start(true)
+	return u
+}
+
+// start starts the agent on the unit's data directory (with its users the
+// first time) and logs the cashier and the manager in.
+func (u *kzUnit) start(first bool) {
+	t := u.t
+	t.Helper()
+	cfg := kzConfig(u.data, u.addr)
+	if u.mod != nil {
+		u.mod(&cfg)
 	}
+	opts := u.opts
 	opts.Logger = zerolog.New(u.log).Level(zerolog.DebugLevel)
+	var err error
 	if u.a, err = agent.New(cfg, opts); err != nil {
 		t.Fatal(err)
 	}
 	for _, usr := range [][3]string{{"ana", "cashier"}, {"boss", "manager"}} {
-		if _, err := u.a.Auth().AddUser(queue.SystemActor, usr[0], usr[1], usr[0]+"-password-1"); err != nil {
+		if _, err := u.a.Auth().AddUser(queue.SystemActor, usr[0], usr[1], usr[0]+"-password-1"); first && err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,7 +158,13 @@ func newKZUnit(t testing.TB, sim *ofdsim.Server, mod func(*agent.Config), opts a
 	u.cashier, u.manager = newAPIClient(u.url), newAPIClient(u.url)
 	u.cashier.login(t, "ana", "ana-password-1")
 	u.manager.login(t, "boss", "boss-password-1")
-	return u
+}
+
+// restart stops the agent and starts it again on the same data.
+func (u *kzUnit) restart() {
+	u.t.Helper()
+	u.stop()
+	u.start(false)
 }
 
 // issue issues body through the API and returns the document's counter

@@ -374,7 +374,8 @@ func (r *Regime) Shift(now time.Time) (stamping.ShiftReport, error) {
 }
 
 // Resume rebuilds the shift from the journal: shift holds the documents
-// from the last shift close on, waiting those not answered yet.
+// from the last shift close on; waiting the oldest document not answered
+// yet and the oldest and newest autonomous ones (stamping.Resumable).
 func (r *Regime) Resume(shift, waiting []stamping.JournalEntry) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
