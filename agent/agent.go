@@ -120,7 +120,7 @@ func New(cfg Config, opts Options) (*Agent, error) {
 		a.store.Close()
 		return nil, err
 	}
-	regime, err := stamping.New(cfg.Regime.Name, cfg.StampingConfig(func(action string, details map[string]string) {
+	sc := cfg.StampingConfig(func(action string, details map[string]string) {
 		kind := queue.AuditOnboarding
 		if strings.Contains(action, "key") {
 			kind = queue.AuditKey
@@ -129,7 +129,9 @@ func New(cfg Config, opts Options) (*Agent, error) {
 			a.log.Error().Err(err).Str("event", action).Msg("audit regime event")
 		}
 		a.log.Info().Str("event", action).Msg("regime event")
-	}))
+	})
+	sc.Now = src.Wall
+	regime, err := stamping.New(cfg.Regime.Name, sc)
 	if errors.Is(err, stamping.ErrIdentityChanged) {
 		// A unit onboarded before its identity was recorded: its
 		// credentials carry it.
@@ -198,6 +200,12 @@ func (a *Agent) startup() error {
 	}
 	if err := a.bindIdentity(); err != nil {
 		return err
+	}
+	if err := a.loadSession(); err != nil {
+		return fmt.Errorf("the session with the authority: %w", err)
+	}
+	if err := a.resumeRegime(); err != nil {
+		return fmt.Errorf("the regime's state from the journal: %w", err)
 	}
 	if err := a.auth.SettleInterrupted(); err != nil {
 		return err

@@ -111,6 +111,8 @@ func (a *Agent) routeTable() []route {
 		{"POST", "/v1/audit/checkpoints", managers, a.handleNewAuditCheckpoint},
 		{"POST", "/v1/onboarding", []Role{RoleTechnician}, a.handlePostOnboarding},
 		{"GET", "/v1/onboarding", overseers, a.handleGetOnboarding},
+		{"GET", "/v1/shift", managers, a.handleShift},
+		{"POST", "/v1/shift/close", managers, a.handleShiftClose},
 	}
 }
 

@@ -21,8 +21,12 @@ func (a *Agent) offlineRefusal() (*IssueError, error) {
 		return nil, err
 	}
 	since := waiting[0].EnqueuedAt
-	if last := a.submit.State().LastContact; last.After(since) {
-		since = last
+	// An autonomous unit's time runs from the oldest document waiting,
+	// until the queue drains, whatever the authority answered meanwhile.
+	if _, autonomous := a.regime.(stamping.Autonomous); !autonomous {
+		if last := a.submit.State().LastContact; last.After(since) {
+			since = last
+		}
 	}
 	if err := ol.CheckOffline(since, a.time.Wall()); err != nil {
 		return &IssueError{Problem{Type: problemUnavailable, Title: "Offline for too long: issuing stopped", Status: http.StatusServiceUnavailable,

@@ -600,6 +600,14 @@ func (f *liveFixture) liveRoutes() []liveRoute {
 					{name: "no such incident", as: RoleManager, path: "/v1/incidents/999/close", body: `{}`, want: http.StatusNotFound},
 				}
 			}},
+		{pattern: "GET /v1/shift", unit: "test", path: "/v1/shift", cases: func() []liveCase {
+			return []liveCase{{name: "a regime without shifts", as: RoleManager, want: http.StatusNotFound}}
+		}, notReproduced: map[int]string{http.StatusOK: "only a Kazakh unit has shifts: cmd/egsd TestKZShiftCLI"}},
+
+		{pattern: "POST /v1/shift/close", unit: "test", path: "/v1/shift/close", cases: func() []liveCase {
+			return []liveCase{{name: "a regime without shifts", as: RoleManager, want: http.StatusNotFound}}
+		}, notReproduced: map[int]string{http.StatusCreated: "only a Kazakh unit has shifts: cmd/egsd TestKZShiftCLI, TestKZShiftOf1000",
+			http.StatusConflict: "only a Kazakh unit has shifts: cmd/egsd TestKZShiftCLI closes a closed shift"}},
 
 		{pattern: "POST /v1/replay", unit: "zatca", path: "/v1/replay", cases: func() []liveCase {
 			return []liveCase{

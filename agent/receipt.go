@@ -43,6 +43,9 @@ func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
 		}
 		info = withSigned(info, signed)
 	}
+	if rec.Kind == stamping.ShiftClose {
+		return a.shiftReceipt(rec, &info), nil
+	}
 	s, err := sale.Decode(rec.Sale, sale.Options{DefaultCurrency: a.cfg.Regime.Currency})
 	if err != nil {
 		return nil, fmt.Errorf("document %d: stored sale: %w", rec.Counter, err)
@@ -93,8 +96,14 @@ func (a *Agent) receiptOf(rec *queue.Record) (*receipt.Receipt, error) {
 		if name == "" {
 			name = fmt.Sprintf("Item %d", i+1)
 		}
+		details := lineDetails(l, &t.Lines[i])
+		if i < len(info.LineDetails) {
+			for _, d := range info.LineDetails[i] {
+				details = append(details, printable(d))
+			}
+		}
 		r.Lines = append(r.Lines, receipt.Line{Name: name, Quantity: l.Quantity.String(), UnitPrice: l.UnitPrice.String(),
-			Amount: t.Lines[i].Net.String(), Details: lineDetails(l, &t.Lines[i])})
+			Amount: t.Lines[i].Net.String(), Details: details})
 	}
 	for _, adj := range t.Adjustments {
 		if adj.Amount.IsZero() {
@@ -331,4 +340,27 @@ func joinNonEmpty(sep string, parts ...string) string {
 		}
 	}
 	return strings.Join(out, sep)
+}
+
+// shiftReceipt is the printed report of a shift's closing document: the
+// seller, the number and date, the regime's fields, and its table of
+// totals as the closing rows. It has no lines and no QR.
+func (a *Agent) shiftReceipt(rec *queue.Record, info *stamping.ReceiptInfo) *receipt.Receipt {
+	printable := textpolicy.Printable
+	seller := a.cfg.Seller
+	r := &receipt.Receipt{
+		Title: printable(info.Title), TitleLocal: printable(info.TitleLocal),
+		SellerName: printable(seller.Name), SellerNameLocal: printable(seller.NameLocal), SellerVAT: printable(seller.VATNumber),
+		Address:        printable(joinNonEmpty(", ", strings.TrimSpace(seller.BuildingNumber+" "+seller.Street), seller.District, strings.TrimSpace(seller.PostalCode+" "+seller.City))),
+		SellerVATLabel: printable(info.TaxNumberLabel),
+	}
+	r.Fields = append(r.Fields, receipt.Field{Label: "No", Value: printable(orDefault(info.Number, fmt.Sprint(rec.Counter)))},
+		receipt.Field{Label: "Date", Value: printable(strings.Replace(orDefault(info.Timestamp, rec.IssuedAt.Format(time.DateTime)), "T", " ", 1))})
+	for _, f := range info.Fields {
+		r.Fields = appendField(r.Fields, printable(f.Label), printable(f.Value))
+	}
+	for _, f := range info.TaxTable {
+		r.Totals = append(r.Totals, receipt.Field{Label: printable(f.Label), Value: printable(f.Value)})
+	}
+	return r
 }

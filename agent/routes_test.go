@@ -40,6 +40,8 @@ var wantAccess = map[string][]Role{
 	"POST /v1/incidents/{id}/close":         {RoleManager},
 	"POST /v1/replay":                       {RoleManager},
 	"GET /v1/replay":                        {RoleManager},
+	"GET /v1/shift":                         {RoleManager},
+	"POST /v1/shift/close":                  {RoleManager},
 	"GET /v1/audit":                         {RoleManager},
 	"GET /v1/audit/verify":                  {RoleManager},
 	"GET /v1/audit/checkpoints":             {RoleManager},

@@ -104,6 +104,9 @@ func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte
 			return nil, false, err
 		}
 	}
+	if err := a.closeDueShift(ctx); err != nil {
+		return nil, false, err
+	}
 	stored := body
 	var note *notePlan
 	if s.Kind.IsNote() {
@@ -148,6 +151,16 @@ func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte
 	}
 	if note != nil {
 		req.Note, req.AuditDetails = note.ref, note.audit
+		if pl, ok := a.regime.(stamping.ParentLinked); ok && note.ref != nil && note.ref.Original != 0 {
+			orig, err := a.store.Document(note.ref.Original)
+			if err != nil {
+				return nil, false, err
+			}
+			req.Stamp = func(slot queue.Slot) (queue.Stamped, error) {
+				doc, err := pl.StampNote(stamping.Slot(slot), s, orig.Document, orig.Answer)
+				return queue.Stamped(doc), err
+			}
+		}
 	}
 	req.Late = late
 	if a.print != nil {
@@ -161,6 +174,11 @@ func (a *Agent) issue(ctx context.Context, p *Principal, key string, body []byte
 		// a provisional slip, if configured, is handed over meanwhile.
 		if _, ok := a.regime.(stamping.AuthoritySigned); ok {
 			req.HoldPrint = func([]byte) bool { return true }
+			// An autonomous receipt carries the unit's own sign and prints
+			// at once.
+			if au, ok := a.regime.(stamping.Autonomous); ok {
+				req.HoldPrint = func(doc []byte) bool { return !au.SignedAutonomously(doc) }
+			}
 			req.ProvisionalSlip = a.cfg.Printer.ProvisionalSlip
 		}
 	}

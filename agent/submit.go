@@ -331,6 +331,9 @@ func (s *submitter) dispatch(ctx context.Context, e queue.OutboxEntry, kind stri
 // answered, before the answer is recorded.
 func (s *submitter) submitOne(ctx context.Context, e queue.OutboxEntry, kind string, sub stamping.Submission, answered func()) bool {
 	start := time.Now()
+	if ss, ok := s.a.regime.(stamping.Sessioned); ok {
+		return s.submitSessioned(ctx, ss, e, kind, sub, start)
+	}
 	res := s.a.regime.Submit(ctx, sub)
 	s.a.metrics.observeSubmission(s.a.regime.Name(), res.Outcome, time.Since(start))
 	if answered != nil {
@@ -348,6 +351,12 @@ func (s *submitter) settle(e queue.OutboxEntry, kind string, res stamping.Result
 // settleAssigning is settle; a final answer also gives document next (not
 // 0) the authority's next number, in the same commit.
 func (s *submitter) settleAssigning(e queue.OutboxEntry, kind string, res stamping.Result, next uint64) bool {
+	return s.settleWith(e, kind, res, next, nil)
+}
+
+// settleWith is settleAssigning; state, if not nil, is stored in the
+// commit of a final answer.
+func (s *submitter) settleWith(e queue.OutboxEntry, kind string, res stamping.Result, next uint64, state *queue.StateWrite) bool {
 	now := s.a.time.Wall()
 	msg := strings.Join(res.Messages, "; ")
 	var status queue.Status
@@ -371,7 +380,7 @@ func (s *submitter) settleAssigning(e queue.OutboxEntry, kind string, res stampi
 	s.mu.Lock()
 	s.recording++
 	s.mu.Unlock()
-	if err := s.a.store.RecordAnswer(e.Counter, queue.Answer{Status: status, Body: res.Answer, Messages: res.Messages, At: now, AssignNext: next}); err != nil {
+	if err := s.a.store.RecordAnswer(e.Counter, queue.Answer{Status: status, Body: res.Answer, Messages: res.Messages, At: now, AssignNext: next, State: state}); err != nil {
 		s.mu.Lock()
 		s.recording--
 		s.mu.Unlock()

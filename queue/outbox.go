@@ -66,6 +66,10 @@ type Answer struct {
 	// Archive, when set, is stored as the document's next archive record
 	// (archive.go), with the answer or not at all.
 	Archive []byte
+	// State, when set, is regime state stored in the same transaction (a
+	// protocol session with the TOKEN that came with this answer): both
+	// are on disk, or neither.
+	State *StateWrite
 }
 
 // RecordAnswer stores the authority's final answer in the journal and takes
@@ -108,6 +112,11 @@ func (s *Store) recordAnswer(tx *bolt.Tx, rec *Record, a Answer) error {
 	}
 	if a.AssignNext != 0 && a.AssignNext != rec.Counter {
 		if err := assignNext(tx, a.AssignNext, a.At); err != nil {
+			return err
+		}
+	}
+	if a.State != nil {
+		if err := putState(tx, a.State); err != nil {
 			return err
 		}
 	}

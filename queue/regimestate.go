@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"maps"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // bucketRegimeState holds state that a regime asks the agent to keep for
@@ -79,4 +81,39 @@ func checkRegimeStateKey(key string) error {
 		return errors.New("queue: a regime state key is 1 to 64 bytes")
 	}
 	return nil
+}
+
+// StateWrite is regime state written together with something else, in
+// its transaction: a protocol session (the Kazakh OFD's TOKEN and
+// REQNUM) stored atomically with the answer it came with.
+type StateWrite struct {
+	Key   string
+	Value []byte
+}
+
+// putState writes w without an audit entry of its own: a session changes
+// with every request, and the answer it comes with is audited.
+func putState(tx *bolt.Tx, w *StateWrite) error {
+	if err := checkRegimeStateKey(w.Key); err != nil {
+		return err
+	}
+	v := w.Value
+	if v == nil {
+		v = []byte{}
+	}
+	return tx.Bucket(bucketRegimeState).Put([]byte(w.Key), v)
+}
+
+// PutSessionState stores a regime's protocol session under key through
+// the writer, durably, before the request it holds goes out. It is not
+// audited: the session is the protocol's bookkeeping of the request in
+// flight, and the answer it leads to is recorded with its audit entry.
+func (s *Store) PutSessionState(key string, value []byte) error {
+	w := &StateWrite{Key: key, Value: value}
+	return s.write(func(tx *bolt.Tx, _ *batchState) (err, abort error) {
+		if err := checkRegimeStateKey(key); err != nil {
+			return err, nil
+		}
+		return nil, putState(tx, w)
+	})
 }

@@ -162,3 +162,41 @@ func TestRegimeStateSurvivesReopen(t *testing.T) {
 		t.Fatalf("put after the bucket was added on open: %v", err)
 	}
 }
+
+// TestAnswerStateAtomic: a session stored with an answer is on disk with
+// it, and an answer the store refuses (the document already answered)
+// stores no session either; PutSessionState writes one alone, unaudited.
+func TestAnswerStateAtomic(t *testing.T) {
+	s := queuetest.OpenWithRehash(t, &queue.Options{Clock: newClock().Clock}, queuetest.Rehash)
+	r1 := issueSubmitted(t, s, "1")
+	audits := auditCount(t, s)
+	if err := s.PutSessionState("kz.session", []byte("pending-1")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.RegimeState("kz.session"); string(got) != "pending-1" {
+		t.Fatalf("session = %q", got)
+	}
+	if n := auditCount(t, s); n != audits {
+		t.Errorf("PutSessionState added %d audit entries", n-audits)
+	}
+	if err := s.RecordAnswer(r1.Counter, queue.Answer{Status: queue.StatusAccepted, Body: []byte("sign"), At: t0,
+		State: &queue.StateWrite{Key: "kz.session", Value: []byte("token-2")}}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Document(r1.Counter)
+	if got, _ := s.RegimeState("kz.session"); string(got) != "token-2" || err != nil || string(rec.Answer) != "sign" {
+		t.Fatalf("after the answer: session %q, answer %q (%v)", got, rec.Answer, err)
+	}
+	// A second answer for the same document is refused: its session is
+	// not stored either.
+	if err := s.RecordAnswer(r1.Counter, queue.Answer{Status: queue.StatusAccepted, Body: []byte("other"), At: t0,
+		State: &queue.StateWrite{Key: "kz.session", Value: []byte("token-3")}}); err == nil {
+		t.Fatal("a second answer was accepted")
+	}
+	if got, _ := s.RegimeState("kz.session"); string(got) != "token-2" {
+		t.Errorf("a refused answer stored its session: %q", got)
+	}
+	if err := s.PutSessionState("", []byte("x")); err == nil {
+		t.Error("an empty key was accepted")
+	}
+}

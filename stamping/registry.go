@@ -101,6 +101,10 @@ type ReceiptInfo struct {
 	// category: the regime's own table (eTIMS: bands B, E, C, D, A and a
 	// total).
 	TaxTable []ReceiptField `json:"tax_table,omitempty"`
+	// LineDetails, when set, are rows printed under each line of the
+	// sale, in its order (Kazakhstan: the НКТ code, quantity, unit and
+	// price).
+	LineDetails [][]string `json:"line_details,omitempty"`
 }
 
 // ReceiptField is one labelled row a regime adds to a receipt.
@@ -483,6 +487,9 @@ type Config struct {
 	// Event records something the audit log must show, such as a key
 	// generated on the device; nil discards events.
 	Event func(action string, details map[string]string)
+	// Now is the unit's wall clock (the one its documents are dated by);
+	// nil means time.Now.
+	Now func() time.Time
 }
 
 // Seller is the taxpayer the unit issues documents for.
@@ -559,4 +566,119 @@ func New(name string, cfg Config) (Regime, error) {
 		panic(fmt.Sprintf("stamping: regime registered as %q calls itself %q", name, r.Name()))
 	}
 	return r, nil
+}
+
+// Sessioned is implemented by StampRemote regimes that talk to the
+// authority in a session whose state must survive a restart and be stored
+// atomically with each answer it came with (the Kazakh OFD: the TOKEN it
+// issued last, the REQNUM, the request in flight). The agent keeps the
+// session in its store; Submit is not called for such a regime, and its
+// documents go strictly in issue order, one request in flight.
+type Sessioned interface {
+	// LoadSession gives the regime its stored session: at start, and
+	// again whenever the agent could not store the session a submission
+	// returned, so that the regime goes on from what is on disk. nil
+	// means none has been stored yet.
+	LoadSession(session []byte) error
+	// SubmitSession delivers sub. Before a new request goes out it calls
+	// save with the session that holds it, and sends nothing unless save
+	// returns nil. It returns the result and the session to store with
+	// it: in the same transaction as a final answer, alone otherwise.
+	// next, when not nil, is the document that goes after sub: with a
+	// final answer the regime may begin its request at once, so that the
+	// session stored with the answer already holds it and it needs no
+	// commit of its own before it is sent.
+	SubmitSession(ctx context.Context, sub Submission, next *Submission, save func(session []byte) error) (Result, []byte)
+}
+
+// Autonomous is implemented by regimes whose units go on issuing with a
+// sign of their own while the authority is unreachable (the Kazakh
+// autonomous mode): such a document's receipt prints at once, marked,
+// while its delivery waits.
+type Autonomous interface {
+	// SignedAutonomously reports whether the stored document carries the
+	// unit's autonomous sign.
+	SignedAutonomously(doc []byte) bool
+}
+
+// JournalEntry is one stored document as a regime rebuilds its state from
+// the journal.
+type JournalEntry struct {
+	Counter  uint64
+	Kind     string
+	Document []byte
+	IssuedAt time.Time
+	// Waiting is set while the document has not been answered.
+	Waiting bool
+}
+
+// Resumable is implemented by regimes that keep state derived from the
+// documents they stamped (the Kazakh shift and its totals): at start the
+// agent hands them the journal from the last document of kind ShiftClose
+// on (or from the first document), in issue order, and of the documents
+// still waiting for the authority the oldest and, for an Autonomous
+// regime, the oldest and the newest signed autonomously, in issue order.
+type Resumable interface {
+	Resume(shift []JournalEntry, waiting []JournalEntry) error
+}
+
+// ShiftClose is the kind of the document that closes a shift (the Kazakh
+// CLOSE_SHIFT with its Z report).
+const ShiftClose = "shift_close"
+
+// Shifts is implemented by regimes whose documents are grouped in shifts
+// that a manager closes with a Z report (Kazakhstan). The close is a
+// document of kind ShiftClose in the chain, so that it reaches the
+// authority in order after the shift's documents.
+type Shifts interface {
+	// StampShiftClose builds the document that closes the open shift; it
+	// fails, wrapping ErrNoShift, when no shift is open.
+	StampShiftClose(slot Slot, operator string) (Document, error)
+	// Shift describes the open shift (the X report) at now.
+	Shift(now time.Time) (ShiftReport, error)
+	// ShiftDue reports whether the open shift must be closed before a
+	// document is issued at now (the legal length of a shift).
+	ShiftDue(now time.Time) bool
+}
+
+// ErrNoShift is returned (wrapped) when a shift must be open and is not.
+var ErrNoShift = errors.New("no shift is open")
+
+// ShiftReport is a shift's X or Z report as the API shows it: its number,
+// when it opened (and closed), its documents, and sums per operation and
+// VAT rate, amounts as strings in the currency's unit.
+type ShiftReport struct {
+	Number     uint32           `json:"number"`
+	Open       bool             `json:"open"`
+	OpenedAt   time.Time        `json:"opened_at,omitzero"`
+	ClosedAt   time.Time        `json:"closed_at,omitzero"`
+	Documents  uint32           `json:"documents"`
+	Autonomous uint32           `json:"autonomous"`
+	Operations []ShiftOperation `json:"operations"`
+	Taxes      []ShiftTax       `json:"taxes,omitempty"`
+	Cash       string           `json:"cash"`
+	Revenue    string           `json:"revenue"`
+}
+
+// ShiftOperation is one operation's tickets in a shift.
+type ShiftOperation struct {
+	Operation string `json:"operation"`
+	Tickets   uint32 `json:"tickets"`
+	Total     string `json:"total"`
+}
+
+// ShiftTax is the VAT of one rate in a shift, sales less returns.
+type ShiftTax struct {
+	Rate     string `json:"rate"`
+	Turnover string `json:"turnover"`
+	VAT      string `json:"vat"`
+}
+
+// ParentLinked is implemented by regimes whose notes must carry facts of
+// their original that only the journal holds (the Kazakh return's parent
+// ticket: the fiscal sign the OFD gave it). The agent stamps a note that
+// corrects a document of this unit with StampNote, passing the
+// original's stored document and answer (nil while unanswered).
+type ParentLinked interface {
+	StampNote(slot Slot, s *sale.Sale, original, answer []byte) (Document, error)
 }

@@ -23,10 +23,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-var kzUnit = archive.Unit{RNM: "620300000011", ZNM: "EGSD-0001", OFDID: 203539, BIN: "940140000385"}
+var kzArchiveUnit = archive.Unit{RNM: "620300000011", ZNM: "EGSD-0001", OFDID: 203539, BIN: "940140000385"}
 
 // kzSale is a sale of n loaves and a newspaper, paid in cash.
-func kzSale(n int, kind sale.Kind) *sale.Sale {
+func kzArchiveSale(n int, kind sale.Kind) *sale.Sale {
 	return &sale.Sale{
 		Kind: kind, Currency: "KZT",
 		Lines: []sale.Line{
@@ -70,7 +70,7 @@ func (u *kzUnitStore) issue(s *sale.Sale, number, autonomous uint32, parent *kz.
 	t.Helper()
 	u.at = u.at.Add(time.Minute)
 	ticket, err := kz.BuildTicket(s, kz.TicketInput{IssuedAt: u.at, Operator: kz.Operator{Code: 1, Name: "Кассир"}, ShiftNumber: 7,
-		ShiftDocumentNumber: number, OfflineTicketNumber: autonomous, Parent: parent, SellerTaxID: kzUnit.BIN})
+		ShiftDocumentNumber: number, OfflineTicketNumber: autonomous, Parent: parent, SellerTaxID: kzArchiveUnit.BIN})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func (u *kzUnitStore) issue(s *sale.Sale, number, autonomous uint32, parent *kz.
 				return st, nil
 			}
 			var err error
-			st.Archive, err = archive.Seal(archive.Facts{Unit: kzUnit, Ticket: ticket, Document: archive.DocumentOf(slot.Counter, slot.UUID, doc)}, u.key)
+			st.Archive, err = archive.Seal(archive.Facts{Unit: kzArchiveUnit, Ticket: ticket, Document: archive.DocumentOf(slot.Counter, slot.UUID, doc)}, u.key)
 			return st, err
 		}}
 	res, err := u.store.Issue(context.Background(), req)
@@ -98,7 +98,7 @@ func (u *kzUnitStore) issue(s *sale.Sale, number, autonomous uint32, parent *kz.
 // that carries it.
 func (u *kzUnitStore) accept(rec *queue.Record, ticket *kz.TicketRequest, sign string) {
 	u.t.Helper()
-	sealed, err := archive.Seal(archive.Facts{Unit: kzUnit, Ticket: ticket, FiscalSign: sign, Document: archive.DocumentOf(rec.Counter, rec.UUID, rec.Document)}, u.key)
+	sealed, err := archive.Seal(archive.Facts{Unit: kzArchiveUnit, Ticket: ticket, FiscalSign: sign, Document: archive.DocumentOf(rec.Counter, rec.UUID, rec.Document)}, u.key)
 	if err != nil {
 		u.t.Fatal(err)
 	}
@@ -114,12 +114,12 @@ func (u *kzUnitStore) accept(rec *queue.Record, ticket *kz.TicketRequest, sign s
 // naming the file.
 func TestKZArchiveExportVerify(t *testing.T) {
 	u := newKZUnitStore(t)
-	sell, sellTicket := u.issue(kzSale(2, sale.Invoice), 1, 0, nil, "a")
+	sell, sellTicket := u.issue(kzArchiveSale(2, sale.Invoice), 1, 0, nil, "a")
 	u.accept(sell, sellTicket, "4228143549")
-	offline, offlineTicket := u.issue(kzSale(3, sale.Invoice), 2, 1, nil, "b")
-	parent := &kz.ParentTicket{Number: "4228143549", DateTime: sellTicket.DateTime, KgdKkmID: kzUnit.RNM, Total: sellTicket.Amounts.Total}
-	ret, retTicket := u.issue(kzSale(2, sale.CreditNote), 3, 0, parent, "c")
-	u.issue(kzSale(1, sale.Invoice), 4, 0, nil, "d") // not answered yet: no record
+	offline, offlineTicket := u.issue(kzArchiveSale(3, sale.Invoice), 2, 1, nil, "b")
+	parent := &kz.ParentTicket{Number: "4228143549", DateTime: sellTicket.DateTime, KgdKkmID: kzArchiveUnit.RNM, Total: sellTicket.Amounts.Total}
+	ret, retTicket := u.issue(kzArchiveSale(2, sale.CreditNote), 3, 0, parent, "c")
+	u.issue(kzArchiveSale(1, sale.Invoice), 4, 0, nil, "d") // not answered yet: no record
 	u.accept(offline, offlineTicket, "4228143550")
 	u.accept(ret, retTicket, "4228143551")
 

@@ -39,6 +39,8 @@ type Config struct {
 	Now func() time.Time
 	// Location is the zone tickets' local times are read in; nil is UTC+5.
 	Location *time.Location
+	// KeepFrames keeps every request frame read, for Frames.
+	KeepFrames bool
 }
 
 // Faults are the failures the simulator injects. The zero value injects
@@ -60,6 +62,10 @@ type Faults struct {
 	// UnknownField adds a field 11 to every answer, as the real test
 	// server does; a reader must skip it.
 	UnknownField bool
+	// AnswerDelay holds every answer this long after its request was
+	// processed (a ticket registered, the token rotated): a client that
+	// stops meanwhile has been served without knowing it.
+	AnswerDelay time.Duration
 }
 
 // Server is the simulated OFD. Config must be set before Start; the
@@ -75,6 +81,14 @@ type Server struct {
 	devices map[uint32]*device
 	signs   uint64
 	stats   Stats
+	frames  [][]byte
+}
+
+// Frames returns every request frame read so far (Config.KeepFrames).
+func (s *Server) Frames() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.frames...)
 }
 
 // Stats count what the OFD did.
@@ -191,7 +205,7 @@ func (s *Server) handle(conn net.Conn) {
 		reset(conn)
 		return
 	}
-	latency := f.Latency
+	latency, hold := f.Latency, f.AnswerDelay
 	s.mu.Unlock()
 	defer conn.Close()
 
@@ -208,10 +222,20 @@ func (s *Server) handle(conn net.Conn) {
 	if latency > 0 {
 		time.Sleep(latency)
 	}
+	if s.KeepFrames {
+		if f, err := kz.AppendFrame(nil, h.ID, h.Token, h.ReqNum, payload); err == nil {
+			s.mu.Lock()
+			s.frames = append(s.frames, f)
+			s.mu.Unlock()
+		}
+	}
 	answer, drop := s.process(h, payload)
 	if drop {
 		reset(conn)
 		return
+	}
+	if hold > 0 {
+		time.Sleep(hold)
 	}
 	conn.Write(answer)
 }

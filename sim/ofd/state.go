@@ -164,7 +164,12 @@ func (s *Server) ticket(d *device, req *kz.Request) *kz.Response {
 		if limit == 0 {
 			limit = 24 * 3600e9
 		}
-		if err == nil && s.now().Sub(opened) > limit {
+		// An autonomous ticket arrives late: its own time counts.
+		now := s.now()
+		if t.OfflineTicketNumber != 0 {
+			now = at
+		}
+		if err == nil && now.Sub(opened) > limit {
 			return refuse(kz.ResultShiftTimeoutExpired, "the shift opened at %s is open longer than %s; close it", d.openedAt, limit)
 		}
 	}

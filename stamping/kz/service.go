@@ -52,21 +52,29 @@ type ServiceResponse struct {
 }
 
 func (k *KkmRegInfo) encode(e *encoder) {
-	e.optString(1, k.PointOfPaymentNumber)
-	e.optString(2, k.TerminalNumber)
+	// point_of_payment_number and terminal_number are required: on the
+	// wire even when empty.
+	e.string(1, k.PointOfPaymentNumber)
+	e.string(2, k.TerminalNumber)
 	e.optString(3, k.FnsKkmID)
 	e.optString(4, k.SerialNumber)
 	e.optString(5, k.KkmID)
 }
 
 func (k *KkmRegInfo) decode(b []byte, _ int) error {
-	return fields(b, func(f field) (err error) {
+	r := required{msg: "KkmRegInfo"}
+	err := fields(b, func(f field) (err error) {
 		p := map[int]*string{1: &k.PointOfPaymentNumber, 2: &k.TerminalNumber, 3: &k.FnsKkmID, 4: &k.SerialNumber, 5: &k.KkmID}[f.num]
 		if p != nil {
+			r.saw(f.num)
 			*p, err = f.string()
 		}
 		return err
 	})
+	if err != nil {
+		return fmt.Errorf("KkmRegInfo: %w", err)
+	}
+	return errors.Join(r.need(1, "point_of_payment_number"), r.need(2, "terminal_number"))
 }
 
 func (p *PosRegInfo) encode(e *encoder) {

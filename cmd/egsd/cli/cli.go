@@ -42,6 +42,7 @@ func commands() []command {
 		{"status", "show the unit's state", runStatus},
 		{"onboard", "register the unit with the authority, or renew its certificate (technician)", runOnboard},
 		{"replay", "submit every pending document now and follow the progress (manager)", runReplay},
+		{"shift", "show the open shift's X report, or close it with its Z report (manager; kz)", runShift},
 		{"incidents", "list incidents, record the notices filed with the authority, open and close unit failures", runIncidents},
 		{"documents", "list, show, fetch and reprint documents; corrective credit notes (manager)", runDocuments},
 		{"config", "show the configuration the running agent uses (technician, manager)", runConfig},

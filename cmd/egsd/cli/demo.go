@@ -16,7 +16,9 @@ import (
 	"github.com/egsd/egsd/agent"
 	"github.com/egsd/egsd/device/fakeprinter"
 	etimssim "github.com/egsd/egsd/sim/etims"
+	ofdsim "github.com/egsd/egsd/sim/ofd"
 	zatcasim "github.com/egsd/egsd/sim/zatca"
+	"github.com/egsd/egsd/stamping/kz"
 )
 
 // demoUnit is what `egsd run --demo` wires around the agent: the ZATCA or
@@ -26,6 +28,7 @@ type demoUnit struct {
 	simURL   string
 	sim      *zatcasim.Server
 	kra      *etimssim.Server
+	ofd      *ofdsim.Server
 	simSrv   *http.Server
 	printer  *fakeprinter.Printer
 	receipts string
@@ -67,8 +70,24 @@ func startDemoUnit(cfg *agent.Config, regime string, withPrinter bool, log zerol
 		cfg.Seller = agent.SellerConfig{Name: "Duka Demo Ltd", VATNumber: DemoKRAPIN, Street: "Moi Avenue", BuildingNumber: "12",
 			City: "Nairobi", Country: "KE"}
 		cfg.Submit.Enabled = true
+	case "kz":
+		// The OFD adopts the token of the unit's first request, so that a
+		// demo directory kept from an earlier run goes on with its session.
+		d.ofd = &ofdsim.Server{Config: ofdsim.Config{ID: DemoKKMID, Org: kzOrg(), ConsumerHost: "http://consumer.test-oofd.kz"}}
+		addr, err := d.ofd.Start("127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("demo OFD simulator: %w", err)
+		}
+		d.simURL = "tcp://" + addr
+		cfg.Regime.Name = "kz"
+		cfg.Regime.Currency = "KZT"
+		cfg.Regime.Options = map[string]any{"ofd_address": addr, "kkm_id": DemoKKMID, "token": 1, "rnm": "620300000011", "znm": "EGSD-DEMO-0001",
+			"ofd_name": "ОФД (симулятор)", "ofd_website": "consumer.test-oofd.kz", "consumer_host": "http://consumer.test-oofd.kz"}
+		cfg.Seller = agent.SellerConfig{Name: "ТОО «Демо»", VATNumber: DemoBIN, Street: "пр. Абая", BuildingNumber: "10",
+			City: "Алматы", Country: "KZ"}
+		cfg.Submit.Enabled = true
 	default:
-		return nil, usagef("--demo-regime must be zatca, etims or test, not %q", regime)
+		return nil, usagef("--demo-regime must be zatca, etims, kz or test, not %q", regime)
 	}
 	if withPrinter {
 		// The printer starts before the store: create the data directory
@@ -134,6 +153,21 @@ func (d *demoUnit) Close() {
 		}
 		d.simSrv.Close()
 	}
+	if d.ofd != nil {
+		d.ofd.Close()
+	}
+}
+
+// The demo Kazakh unit: its KKM id at the simulated OFD and its seller's
+// BIN (a valid check digit).
+const (
+	DemoKKMID = 203539
+	DemoBIN   = "940140000385"
+)
+
+// kzOrg is the demo taxpayer as the simulated OFD registered it.
+func kzOrg() kz.OrgRegInfo {
+	return kz.OrgRegInfo{Title: "ТОО «Демо»", Address: "Алматы, пр. Абая, 10", INN: DemoBIN}
 }
 
 // DemoKRAPIN is the demo seller's KRA PIN: a letter, nine digits, a letter.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -25,11 +26,11 @@ var demoUsers = []struct{ name, role, password string }{
 }
 
 func runRun(ctx context.Context, io IO, args []string) error {
-	fs := newFlags(io, "run", "run [--config FILE] | run --demo [--data DIR] [--demo-regime zatca|etims|test] [--demo-printer=false]")
+	fs := newFlags(io, "run", "run [--config FILE] | run --demo [--data DIR] [--demo-regime zatca|etims|kz|test] [--demo-printer=false]")
 	cfgFlag := fs.String("config", "", "configuration file (default $EGSD_CONFIG or "+defaultConfigPath+")")
 	demo := fs.Bool("demo", false, "run on built-in demo settings: the ZATCA simulator, a virtual printer, a demo seller and demo users (never on a real till)")
 	data := fs.String("data", "demo-data", "data directory in demo mode")
-	demoRegime := fs.String("demo-regime", "zatca", "demo mode: zatca (an in-process ZATCA simulator, onboarded at start), etims (an in-process KRA eTIMS simulator, the unit initialised at start) or test (the test regime, no authority)")
+	demoRegime := fs.String("demo-regime", "zatca", "demo mode: zatca (an in-process ZATCA simulator, onboarded at start), etims (an in-process KRA eTIMS simulator, the unit initialised at start), kz (an in-process Kazakh OFD simulator on loopback) or test (the test regime, no authority)")
 	demoPrinter := fs.Bool("demo-printer", true, "demo mode: print to a virtual printer that writes each receipt as PNG and text into DIR/receipts")
 	listen := fs.String("listen", "", "override api.listen (host:port)")
 	if err := parse(fs, args); err != nil {
@@ -119,6 +120,10 @@ func printDemoBanner(io IO, dataDir, url string, unit *demoUnit) {
 	if unit.kra != nil {
 		authority = "KRA eTIMS simulator (OSCU) at " + unit.simURL + " (the unit is initialised now; seller KRA PIN " + DemoKRAPIN + ")"
 		example = "examples/sale-etims.json"
+	}
+	if unit.ofd != nil {
+		authority = "Kazakh OFD simulator at " + unit.simURL + " (KKM id " + strconv.Itoa(DemoKKMID) + ", seller BIN " + DemoBIN + "; egsd shift x / egsd shift close as manager)"
+		example = "examples/sale-kz.json"
 	}
 	printer := "none"
 	if unit.printer != nil {
