@@ -37,7 +37,9 @@ func NewRegime(cfg stamping.Config) (*kz.Regime, error) {
 	path := KeyPath(cfg.DataDir)
 	key, created, err := LoadOrCreateKey(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w (%s): the signed records of this unit are checked with it; restore the file, or set up a new unit", err, path)
+		// The error names the file and what to do; a new key is never
+		// made in its place.
+		return nil, fmt.Errorf("%w; the key is not replaced: the records signed so far verify only with it", err)
 	}
 	if created && cfg.Event != nil {
 		cfg.Event("archive_key_created", map[string]string{"file": path, "key_name": KeyName(key.PublicKeyDER()),
