@@ -123,7 +123,9 @@ func containsToken(session []byte, token uint32) bool {
 // incident opens. When the OFD is back, a replay delivers every ticket
 // once, in issue order, the autonomous ones with their offline number
 // and the offline period; the incident closes, and the next sale is online
-// again.
+// again. Each autonomous ticket keeps two signed records (its autonomous
+// sign, then both signs), each online one one, and the stopped unit's
+// export and store verify.
 func TestKZOutageAutonomous(t *testing.T) {
 	if testing.Short() {
 		t.Skip("300 tickets")
@@ -298,6 +300,7 @@ func TestKZAutonomousLimit(t *testing.T) {
 // closed by the manager: the Z report the unit computed from its journal
 // equals the sums of the tickets (counted here from the stored tickets),
 // and the OFD accepts it, its own sums of the tickets it received agreeing.
+// Each ticket keeps its signed record with its fiscal sign.
 func TestKZShiftOf1000(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 tickets")
