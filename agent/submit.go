@@ -380,7 +380,7 @@ func (s *submitter) settleWith(e queue.OutboxEntry, kind string, res stamping.Re
 	s.mu.Lock()
 	s.recording++
 	s.mu.Unlock()
-	if err := s.a.store.RecordAnswer(e.Counter, queue.Answer{Status: status, Body: res.Answer, Messages: res.Messages, At: now, AssignNext: next, State: state}); err != nil {
+	if err := s.a.store.RecordAnswer(e.Counter, queue.Answer{Status: status, Body: res.Answer, Messages: res.Messages, At: now, AssignNext: next, State: state, Archive: res.Archive}); err != nil {
 		s.mu.Lock()
 		s.recording--
 		s.mu.Unlock()

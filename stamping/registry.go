@@ -180,6 +180,10 @@ type Result struct {
 	Messages []string
 	// RetryAfter is the authority's requested delay, zero when it gave none.
 	RetryAfter time.Duration
+	// Archive, for a regime that keeps signed archive records
+	// (Kazakhstan), is the record of the answered document, stored with
+	// the answer in one commit.
+	Archive []byte
 }
 
 // Regime is one tax authority's rules. Implementations must be safe for

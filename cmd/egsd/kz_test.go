@@ -123,7 +123,9 @@ func containsToken(session []byte, token uint32) bool {
 // incident opens. When the OFD is back, a replay delivers every ticket
 // once, in issue order, the autonomous ones with their offline number
 // and the offline period; the incident closes, and the next sale is online
-// again.
+// again. Each autonomous ticket keeps two signed records (its autonomous
+// sign, then both signs), each online one one, and the stopped unit's
+// export and store verify.
 func TestKZOutageAutonomous(t *testing.T) {
 	if testing.Short() {
 		t.Skip("300 tickets")
@@ -220,6 +222,15 @@ func TestKZOutageAutonomous(t *testing.T) {
 		t.Error("the unit stayed autonomous after the queue drained")
 	}
 	u.checkFrames(0)
+	// The autonomous tickets keep two signed records each (the autonomous
+	// sign, then both), the three accepted online one; the stopped unit's
+	// export and store verify.
+	const records = 2*n + 3
+	if got := u.checkSealed(func(c uint64) bool { return c >= first && c < first+n }, nil); got != records {
+		t.Errorf("%d signed records, want %d", got, records)
+	}
+	u.stop()
+	u.exportVerified(records)
 }
 
 // TestKZAutonomousLimit: 72 hours after the oldest document still waiting
@@ -289,6 +300,7 @@ func TestKZAutonomousLimit(t *testing.T) {
 // closed by the manager: the Z report the unit computed from its journal
 // equals the sums of the tickets (counted here from the stored tickets),
 // and the OFD accepts it, its own sums of the tickets it received agreeing.
+// Each ticket keeps its signed record with its fiscal sign.
 func TestKZShiftOf1000(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 tickets")
@@ -344,6 +356,11 @@ func TestKZShiftOf1000(t *testing.T) {
 	if len(closed) != 1 || closed[0].Tickets != n || closed[0].ByOp[kz.OperationSell].Sum != total[kz.OperationSell] ||
 		closed[0].ByOp[kz.OperationSellReturn].Sum != total[kz.OperationSellReturn] {
 		t.Fatalf("the OFD's closed shifts: %+v", closed)
+	}
+	// Every ticket keeps one signed record, with its fiscal sign; the
+	// shift close none.
+	if got := u.checkSealed(func(uint64) bool { return false }, map[uint64]bool{res.Counter: true}); got != n {
+		t.Errorf("%d signed records, want %d", got, n)
 	}
 	u.checkFrames(0)
 }

@@ -15,7 +15,9 @@ import (
 	"github.com/egsd/egsd/cmd/egsd/internal/cmdtest"
 	"github.com/egsd/egsd/queue"
 	ofdsim "github.com/egsd/egsd/sim/ofd"
+	"github.com/egsd/egsd/stamping/keystore"
 	"github.com/egsd/egsd/stamping/kz"
+	"github.com/egsd/egsd/stamping/kz/archive"
 )
 
 // TestKZSIGKILLBeforeTokenStored runs the real daemon on the kz regime
@@ -26,7 +28,8 @@ import (
 // same frame (same REQNUM, TOKEN and command); the OFD recognises the
 // retry and answers it from its store. Every ticket is at the OFD once,
 // the journal has each with the OFD's fiscal sign, and the session ends
-// with the OFD's last TOKEN.
+// with the OFD's last TOKEN, and each ticket one signed record with its
+// fiscal sign.
 func TestKZSIGKILLBeforeTokenStored(t *testing.T) {
 	sim := &ofdsim.Server{Config: ofdsim.Config{ID: kzKKMID, Token: kzToken, KeepFrames: true}}
 	ofdAddr, err := sim.Start("127.0.0.1:0")
@@ -120,9 +123,23 @@ format = "json"
 	if len(recs) != n || len(reg) != n {
 		t.Fatalf("%d documents, %d at the OFD", len(recs), len(reg))
 	}
+	key, err := keystore.Load(archive.KeyPath(data))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, r := range recs {
 		if r.Status != queue.StatusAccepted || answerOf(t, r).FiscalSign != reg[i].FiscalSign {
 			t.Errorf("document %d: %s, fiscal sign %q; the OFD's %q", r.Counter, r.Status, answerOf(t, r).FiscalSign, reg[i].FiscalSign)
+		}
+		// One signed record, sealed with the answer that was stored: none
+		// was left by the answer the kill lost.
+		sealed, err := s.Archive(r.Counter)
+		if err != nil || len(sealed) != 1 {
+			t.Fatalf("document %d has %d signed records (%v), want 1", r.Counter, len(sealed), err)
+		}
+		v, err := archive.Verify(sealed[0].XML, key.PublicKeyDER())
+		if err != nil || v.Sign.OFD != reg[i].FiscalSign || v.Matches(r.Counter, r.UUID, r.Document) != nil {
+			t.Errorf("document %d's record: %+v, %v", r.Counter, v, err)
 		}
 	}
 	b, err := s.RegimeState(agent.SessionStateKey)

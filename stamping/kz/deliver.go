@@ -131,9 +131,20 @@ func (r *Regime) SubmitSession(ctx context.Context, sub stamping.Submission, nex
 		if err != nil {
 			return stamping.Result{Outcome: stamping.Retryable, Messages: []string{err.Error()}}, r.sessionBytes()
 		}
+		result := stamping.Result{Outcome: stamping.Accepted, Answer: body}
+		if p.Command == CommandTicket && a.FiscalSign != "" && r.archive != nil {
+			// The answer is the OFD's registration: it is recorded even
+			// when its record cannot be sealed, and the manager told.
+			var err error
+			if result.Archive, err = r.sealAccepted(p, a.FiscalSign, sub); err != nil {
+				result.Outcome = stamping.AcceptedWithWarnings
+				result.Messages = []string{fmt.Sprintf("the OFD registered document %d (fiscal sign %s), but its signed archive record could not be sealed: %v; "+
+					"the journal keeps the ticket and the OFD's answer", sub.Slot.Counter, a.FiscalSign, err)}
+			}
+		}
 		r.answeredDocument(sub.Slot.Counter)
 		r.beginNext(next)
-		return stamping.Result{Outcome: stamping.Accepted, Answer: body}, r.sessionBytes()
+		return result, r.sessionBytes()
 	case Retry:
 		r.wentOffline()
 		return stamping.Result{Outcome: stamping.Retryable, Messages: []string{text + "; the same request is sent again"}}, r.sessionBytes()
@@ -157,6 +168,24 @@ func (r *Regime) SubmitSession(ctx context.Context, sub stamping.Submission, nex
 	r.answeredDocument(sub.Slot.Counter)
 	r.beginNext(next)
 	return stamping.Result{Outcome: stamping.Rejected, Answer: body, Messages: []string{text}}, r.sessionBytes()
+}
+
+// sealAccepted seals the record of the ticket in the frame sent, with the
+// OFD's fiscal sign (and its autonomous sign, when it was issued
+// autonomously), for the journal document sub.
+func (r *Regime) sealAccepted(p *Pending, fiscalSign string, sub stamping.Submission) ([]byte, error) {
+	_, payload, err := SplitFrame(p.Frame)
+	if err != nil {
+		return nil, err
+	}
+	req, err := UnmarshalRequest(payload)
+	if err != nil {
+		return nil, err
+	}
+	if req.Ticket == nil {
+		return nil, errors.New("the request sent carries no ticket")
+	}
+	return r.archive.Seal(req.Ticket, fiscalSign, sub.Slot.Counter, sub.Slot.UUID, sub.Document)
 }
 
 // beginNext makes the next document's request pending, with the TOKEN

@@ -69,7 +69,26 @@ type Regime struct {
 
 	sendMu  sync.Mutex // one request in flight
 	session *Session
+
+	// archive seals the signed record of each ticket issued autonomously
+	// and of each the OFD accepts; nil keeps none (KeepArchive).
+	archive Archiver
 }
+
+// Archiver seals a ticket's signed archive record (docs/kz.md "The signed
+// archive"): the ticket as sent, fiscalSign (the OFD's; empty for one
+// issued autonomously, whose sign is in the ticket), and the journal
+// document it belongs to — its counter, UUID and stored bytes.
+// stamping/kz/archive implements it; it builds on this package's tickets,
+// so this package names only what it needs of it.
+type Archiver interface {
+	Seal(t *TicketRequest, fiscalSign string, counter uint64, uuid string, doc []byte) ([]byte, error)
+}
+
+// KeepArchive makes the regime seal a record with each ticket issued
+// autonomously (Document.Archive) and each ticket the OFD accepts
+// (Result.Archive). It is called once, before the regime is used.
+func (r *Regime) KeepArchive(a Archiver) { r.archive = a }
 
 // unitState is the part of the regime's state each Stamp changes.
 type unitState struct {
@@ -237,13 +256,21 @@ func (r *Regime) stampTicket(slot stamping.Slot, s *sale.Sale, parent *ParentTic
 	if err != nil {
 		return r.fail(slot.Counter, err)
 	}
+	doc := stamping.Document{Bytes: b, ContentType: ContentType, Hash: hashOf(b), Number: info.Number, Receipt: receipt}
+	if autonomous && r.archive != nil {
+		// Its sign is fixed now: its record is stored with it, or the
+		// ticket is not issued.
+		if doc.Archive, err = r.archive.Seal(t, "", slot.Counter, slot.UUID, b); err != nil {
+			return r.fail(slot.Counter, fmt.Errorf("document %d: the signed archive record of the autonomous ticket: %w", slot.Counter, err))
+		}
+	}
 	if autonomous {
 		r.lastAutonomous = slot.Counter
 		if r.periodBegin.IsZero() {
 			r.periodBegin = slot.IssuedAt
 		}
 	}
-	return stamping.Document{Bytes: b, ContentType: ContentType, Hash: hashOf(b), Number: info.Number, Receipt: receipt}, nil
+	return doc, nil
 }
 
 // begin readies the state for stamping counter: a counter stamped before

@@ -12,6 +12,10 @@
 // declaration are the octets the signature covers. Sign and Verify accept
 // only records in exactly the form Build writes: anything else — another
 // serialisation of the same facts included — is reported as changed.
+//
+// NewRegime, registered as "kz", is the Kazakh regime with the unit's
+// archive key: it seals a record when a ticket is issued autonomously and
+// when the OFD accepts a ticket (docs/kz.md "What is sealed when").
 package archive
 
 import (
