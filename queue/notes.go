@@ -151,6 +151,9 @@ func resolve(tx *bolt.Tx, ref string) (*Record, error) {
 	}
 	switch len(order) {
 	case 0:
+		if c, err := strconv.ParseUint(ref, 10, 64); err == nil && c > 0 {
+			return nil, missingRecord(tx, u64(c)) // pruned, or never issued
+		}
 		return nil, ErrNotFound
 	case 1:
 		return getRecord(tx, order[0])
@@ -486,7 +489,9 @@ func checkNumber(tx *bolt.Tx, r *Record, bad func(string, ...any)) {
 
 // checkNotes verifies the number index and the note references against
 // the journal; originals maps each note to the original its record names.
-func checkNotes(tx *bolt.Tx, originals map[uint64]uint64, bad func(string, ...any)) error {
+// Notes of a pruned original (pruned: the anchor's counter) keep their
+// record's reference; the original's references went with it.
+func checkNotes(tx *bolt.Tx, originals map[uint64]uint64, pruned uint64, bad func(string, ...any)) error {
 	journal := tx.Bucket(bucketJournal)
 	err := tx.Bucket(bucketNumbers).ForEach(func(k, v []byte) error {
 		switch {
@@ -529,7 +534,7 @@ func checkNotes(tx *bolt.Tx, originals map[uint64]uint64, bad func(string, ...an
 		return err
 	}
 	for n, orig := range originals {
-		if listed[n] != orig {
+		if listed[n] != orig && orig > pruned {
 			bad("journal[%d]: a note of document %d that its references do not list", n, orig)
 		}
 	}

@@ -20,7 +20,7 @@ import (
 )
 
 // SchemaVersion is the layout version this package writes.
-const SchemaVersion = 4
+const SchemaVersion = 6
 
 // FileName is the store's file inside the data directory.
 const FileName = "egsd.db"
@@ -37,10 +37,11 @@ var (
 	bucketSessions    = []byte("sessions")     // SHA-256(token) → Session
 	bucketAudit       = []byte("audit")        // seq → AuditEntry
 	bucketPrintJobs   = []byte("print_jobs")   // counter ‖ copy → PrintJob, until printed
+	bucketAnswers     = []byte("answers")      // counter → the authority's answer, packed (compress.go)
 
 	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketDocuments, bucketUUID, bucketOutbox, bucketIdempotency,
 		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState, bucketPrintJobs,
-		bucketNumbers, bucketNotes, bucketCheckpoints, bucketRejected, bucketAuthority}
+		bucketNumbers, bucketNotes, bucketCheckpoints, bucketRejected, bucketAuthority, bucketAnswers}
 
 	keySchema    = []byte("schema_version")
 	keyIdentity  = []byte("identity")
@@ -57,6 +58,8 @@ var migrations = map[int]func(tx *bolt.Tx) error{
 	1: migrateNotes,         // the number index and note references (notes.go)
 	2: migrateRejectedIndex, // the index of rejected documents (rejected.go)
 	3: migrateCredited,      // the caller's credited totals, to recompute (notes.go)
+	4: migratePacking,       // packed documents and the answers bucket (compress.go)
+	5: migratePruning,       // the chain anchor of a pruned journal (retention.go)
 }
 
 // Options configure a Store. A nil *Options means the defaults.
