@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"maps"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -142,4 +145,133 @@ func TestOpenMigratesUnpackedStore(t *testing.T) {
 			t.Errorf("document %d does not read back as issued", want.Counter)
 		}
 	}
+}
+
+// TestCompactShrinksAndLosesNothing compacts a store whose older half was
+// stored before compression, pruning its oldest documents: the file
+// shrinks, the older documents are compressed, every remaining document
+// and answer reads back as issued, the check passes, and the new file is
+// in place of the old one.
+func TestCompactShrinksAndLosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	clock := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	s, err := Open(dir, &Options{NoSync: true, Clock: func() (time.Time, error) { return clock, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := bytes.Repeat([]byte(`{"status":"REPORTED"}`), 100)
+	var recs []*Record
+	for i := range 400 {
+		clock = clock.Add(time.Hour)
+		req := request("alice", fmt.Sprint(i), fmt.Sprint(i), bigStamp)
+		req.Submit = true
+		res, err := s.Issue(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordAnswer(res.Record.Counter, Answer{Status: StatusAccepted, Body: answer, At: clock}); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, res.Record)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, r := range recs[:200] {
+			unpackRecord(t, tx, r.Counter)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	rep, err := Compact(dir, CompactOptions{Rehash: rehashOf, Prune: func(s *Store) (PruneReport, error) {
+		return s.Prune(PruneOptions{Before: recs[100].IssuedAt})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Pruned.Removed != 100 || rep.Repacked != 100 || rep.After >= rep.Before || rep.Check.Documents != 400 {
+		t.Errorf("Compact = %+v, want 100 pruned, 100 compressed, a smaller file", rep)
+	}
+	if size, err := fileSize(dir + "/" + FileName); err != nil || size != rep.After {
+		t.Errorf("file is %d bytes (%v), the report says %d", size, err, rep.After)
+	}
+	s, err = Open(dir, &Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Check(CheckOptions{Rehash: rehashOf}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range recs[100:] {
+		got, err := s.Document(want.Counter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Document, want.Document) || !bytes.Equal(got.Answer, answer) || !got.packed {
+			t.Errorf("document %d after compaction: %d document bytes, %d answer bytes, packed %v", want.Counter, len(got.Document), len(got.Answer), got.packed)
+		}
+	}
+	if _, err := s.Document(recs[99].Counter); !errors.Is(err, ErrPruned) {
+		t.Errorf("document %d after compaction: %v, want it pruned", recs[99].Counter, err)
+	}
+}
+
+// TestCompactRefusesAnOpenOrDamagedStore: while another handle holds the
+// file, Compact fails with ErrLocked; a store that does not check keeps
+// every key and value as it was, and no new file is left beside it.
+func TestCompactRefusesAnOpenOrDamagedStore(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, &Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := s.Issue(context.Background(), request("alice", fmt.Sprint(i), "b", bigStamp)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Compact(dir, CompactOptions{}); !errors.Is(err, ErrLocked) {
+		t.Errorf("Compact of an open store = %v, want ErrLocked", err)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDocuments).Put(u64(2), []byte("\x00tampered"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	before := dumpFile(t, dir)
+	if _, err := Compact(dir, CompactOptions{Rehash: rehashOf}); err == nil || !strings.Contains(err.Error(), "left as it was") {
+		t.Errorf("Compact of a damaged store = %v", err)
+	}
+	if after := dumpFile(t, dir); !maps.Equal(before, after) {
+		t.Errorf("Compact changed the contents of a store that does not check")
+	}
+	if _, err := os.Stat(dir + "/" + FileName + ".compact"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a compacted copy was left beside the store: %v", err)
+	}
+}
+
+// dumpFile returns every bucket's keys and values of the closed store in dir.
+func dumpFile(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	db, err := bolt.Open(dir+"/"+FileName, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	out := map[string]string{}
+	err = db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			return b.ForEach(func(k, v []byte) error {
+				out[string(name)+"/"+string(k)] = string(v)
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
