@@ -9,8 +9,9 @@ import (
 )
 
 func runVerify(_ context.Context, io IO, args []string) error {
-	fs := newFlags(io, "verify", "verify [--chain] FILE...")
+	fs := newFlags(io, "verify", "verify [--chain [--after HASH]] FILE...")
 	chain := fs.Bool("chain", false, "also check that the files, in the order given, continue one ICV/PIH chain")
+	after := fs.String("after", "", "with --chain: the hash the first file must continue from (a pruned journal's anchor, which egsd journal export prints)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -32,8 +33,14 @@ func runVerify(_ context.Context, io IO, args []string) error {
 		failed++
 		fmt.Fprintf(io.Stdout, "FAIL %s %v\n", path, err)
 	}
+	if *after != "" && !*chain {
+		return usagef("--after needs --chain")
+	}
 	if *chain && failed == 0 {
-		if err := zatca.VerifyChain(verified); err != nil {
+		if *after != "" && verified[0].PIH != *after {
+			fmt.Fprintf(io.Stdout, "FAIL chain the first document has PIH %s, not the anchor %s\n", verified[0].PIH, *after)
+			failed++
+		} else if err := zatca.VerifyChain(verified); err != nil {
 			fmt.Fprintf(io.Stdout, "FAIL chain %v\n", err)
 			failed++
 		} else {

@@ -86,6 +86,19 @@ func TestVerifyCommand(t *testing.T) {
 	if err == nil || !strings.Contains(out, "FAIL chain ICV 3 follows 1") {
 		t.Fatalf("--chain with a gap: %v\n%s", err, out)
 	}
+	// A pruned journal starts after its anchor: the hash of document 1.
+	first, err := zatca.Verify(mustRead(t, files[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = run(t, nil, "", "verify", "--chain", "--after", first.Hash, files[1], files[2])
+	if err != nil || !strings.Contains(out, "OK chain ICV 2–3") {
+		t.Fatalf("--chain --after the anchor: %v\n%s", err, out)
+	}
+	out, _, err = run(t, nil, "", "verify", "--chain", "--after", first.Hash, files[2])
+	if err == nil || !strings.Contains(out, "FAIL chain the first document has PIH") {
+		t.Fatalf("--chain --after an anchor the file does not continue: %v\n%s", err, out)
+	}
 }
 
 // TestJournalExport writes every stored document byte for byte.
@@ -121,4 +134,13 @@ func TestJournalExport(t *testing.T) {
 			t.Errorf("document %d exported as %d bytes (%v), stored %d", r.Counter, len(got), err, len(r.Document))
 		}
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
