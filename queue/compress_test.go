@@ -202,3 +202,60 @@ func TestPackingShrinksTheFile(t *testing.T) {
 	}
 	openChecked(t, dir, nil)
 }
+
+// TestDictionary: from the 32nd document on, documents and answers are
+// packed against a dictionary made of the store's earlier ones, take a
+// fraction of the room packed alone, and read back byte for byte; a store
+// that lost its dictionary fails the check on every value that used it.
+func TestDictionary(t *testing.T) {
+	dir := t.TempDir()
+	s, err := queue.Open(dir, &queue.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []*queue.Record
+	var answers [][]byte
+	for i := range 40 {
+		doc := xmlLike(t, 60)
+		answers = append(answers, append([]byte(`{"clearedInvoice":"`), doc...))
+		recs = append(recs, issueWithAnswer(t, s, fmt.Sprint("k", i), doc, answers[i]))
+	}
+	for i, want := range recs {
+		got, err := s.Document(want.Counter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Document, want.Document) || !bytes.Equal(got.Answer, answers[i]) {
+			t.Errorf("document %d does not read back as issued", want.Counter)
+		}
+	}
+	if _, err := s.Check(queue.CheckOptions{Rehash: queuetest.Rehash}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	editFile(t, dir, func(tx *bolt.Tx) {
+		docs, ans := mustBucket(t, tx, bucketDocuments), mustBucket(t, tx, bucketAnswers)
+		alone, withDict := docs.Get(u64(31)), docs.Get(u64(32))
+		if alone[0] != 1 || withDict[0] != 2 || ans.Get(u64(32))[0] != 2 {
+			t.Fatalf("formats of documents 31 and 32, answer 32: %d, %d, %d; want zstd, then with the dictionary", alone[0], withDict[0], ans.Get(u64(32))[0])
+		}
+		if len(withDict)*4 > len(alone)*3 {
+			t.Errorf("document 32 takes %d bytes against the dictionary, document 31 %d alone", len(withDict), len(alone))
+		}
+		if err := tx.DeleteBucket([]byte("pack_dictionaries")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	s, err = queue.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.Check(queue.CheckOptions{Rehash: queuetest.Rehash})
+	if err == nil || !strings.Contains(err.Error(), "journal[32]: answer of 32: stored value is damaged: its dictionary") {
+		t.Errorf("Check without the dictionary = %v", err)
+	}
+	if _, err := s.Document(31); err != nil {
+		t.Errorf("a document packed without the dictionary no longer reads: %v", err)
+	}
+}

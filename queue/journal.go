@@ -206,7 +206,7 @@ func decodeMeta(tx *bolt.Tx, k, v []byte) (*Record, error) {
 	r := sr.Record
 	r.Status, r.packed = Status(sr.Status), sr.Packed
 	if a := tx.Bucket(bucketAnswers).Get(k); a != nil {
-		answer, err := unpack(a)
+		answer, err := unpack(tx, a)
 		if err != nil {
 			return nil, fmt.Errorf("answer of %d: %w", binary.BigEndian.Uint64(k), err)
 		}
@@ -232,7 +232,10 @@ type storedRecord struct {
 func putRecord(tx *bolt.Tx, r *Record, withDocument bool) error {
 	key := u64(r.Counter)
 	if withDocument {
-		v, err := pack(r.Document)
+		if err := makeDictionary(tx, r.Counter); err != nil {
+			return err
+		}
+		v, err := packIn(tx, r.Document)
 		if err != nil {
 			return err
 		}
@@ -244,7 +247,7 @@ func putRecord(tx *bolt.Tx, r *Record, withDocument bool) error {
 	meta := *r
 	meta.Document, meta.Answer = nil, nil
 	if r.Answer != nil {
-		v, err := pack(r.Answer)
+		v, err := packIn(tx, r.Answer)
 		if err != nil {
 			return err
 		}
@@ -270,7 +273,7 @@ func decodeRecord(tx *bolt.Tx, k, v []byte) (*Record, error) {
 		r.Document = append([]byte(nil), doc...)
 		return r, nil
 	}
-	if r.Document, err = unpack(doc); err != nil {
+	if r.Document, err = unpack(tx, doc); err != nil {
 		return nil, fmt.Errorf("document bytes of %d: %w", binary.BigEndian.Uint64(k), err)
 	}
 	return r, nil

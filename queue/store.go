@@ -41,7 +41,7 @@ var (
 
 	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketDocuments, bucketUUID, bucketOutbox, bucketIdempotency,
 		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState, bucketPrintJobs,
-		bucketNumbers, bucketNotes, bucketCheckpoints, bucketRejected, bucketAuthority, bucketAnswers}
+		bucketNumbers, bucketNotes, bucketCheckpoints, bucketRejected, bucketAuthority, bucketAnswers, bucketDictionaries}
 
 	keySchema    = []byte("schema_version")
 	keyIdentity  = []byte("identity")
