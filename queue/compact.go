@@ -152,12 +152,9 @@ func (s *Store) repack() (uint64, error) {
 					break
 				}
 				next = decodeCounter(k)
-				var sr storedRecord
-				if err := jsonUnmarshal(v, &sr); err != nil {
-					return fmt.Errorf("journal[%d]: %w", next, err)
-				}
-				// Only an older record carries its answer in its JSON.
-				if sr.Packed && !bytes.Contains(v, []byte(`"answer":`)) {
+				// A record written before packing is plain JSON; only
+				// such a record carries its answer in it, or a raw document.
+				if len(v) > 0 && v[0] != '{' {
 					continue
 				}
 				r, err := decodeRecord(tx, k, v)

@@ -252,7 +252,7 @@ func TestDictionary(t *testing.T) {
 	}
 	defer s.Close()
 	_, err = s.Check(queue.CheckOptions{Rehash: queuetest.Rehash})
-	if err == nil || !strings.Contains(err.Error(), "journal[32]: answer of 32: stored value is damaged: its dictionary") {
+	if err == nil || !strings.Contains(err.Error(), "journal[32]: record of 32: stored value is damaged: its dictionary") {
 		t.Errorf("Check without the dictionary = %v", err)
 	}
 	if _, err := s.Document(31); err != nil {

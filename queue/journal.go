@@ -2,6 +2,7 @@ package queue
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -199,6 +200,10 @@ func recordMeta(tx *bolt.Tx, key []byte) (*Record, error) {
 // decodeMeta reads the record stored under key k with value v, with its
 // answer and without its document bytes.
 func decodeMeta(tx *bolt.Tx, k, v []byte) (*Record, error) {
+	v, err := journalJSON(tx, v)
+	if err != nil {
+		return nil, fmt.Errorf("record of %d: %w", binary.BigEndian.Uint64(k), err)
+	}
 	sr := storedRecord{Record: new(Record)}
 	if err := jsonUnmarshal(v, &sr); err != nil {
 		return nil, err
@@ -255,7 +260,25 @@ func putRecord(tx *bolt.Tx, r *Record, withDocument bool) error {
 			return err
 		}
 	}
-	return putJSON(appendOnly(tx.Bucket(bucketJournal)), key, storedRecord{&meta, int(r.Status), r.packed})
+	data, err := json.Marshal(storedRecord{&meta, int(r.Status), r.packed})
+	if err != nil {
+		return err
+	}
+	v, err := packIn(tx, data)
+	if err != nil {
+		return err
+	}
+	return appendOnly(tx.Bucket(bucketJournal)).Put(key, v)
+}
+
+// journalJSON returns the JSON of journal value v: packed, as written
+// since schema 5, or plain, as before (a JSON object begins with '{',
+// which is no format byte).
+func journalJSON(tx *bolt.Tx, v []byte) ([]byte, error) {
+	if len(v) > 0 && v[0] == '{' {
+		return v, nil
+	}
+	return unpack(tx, v)
 }
 
 // decodeRecord reads the record stored under key k with value v, and its
@@ -277,4 +300,13 @@ func decodeRecord(tx *bolt.Tx, k, v []byte) (*Record, error) {
 		return nil, fmt.Errorf("document bytes of %d: %w", binary.BigEndian.Uint64(k), err)
 	}
 	return r, nil
+}
+
+// unmarshalJournal decodes journal value v (packed or plain) into sr.
+func unmarshalJournal(tx *bolt.Tx, v []byte, sr *storedRecord) error {
+	data, err := journalJSON(tx, v)
+	if err != nil {
+		return err
+	}
+	return jsonUnmarshal(data, sr)
 }
