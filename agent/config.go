@@ -211,7 +211,7 @@ type StoreConfig struct {
 
 // legalRetentionYears are the periods the regimes' laws require records to
 // be kept: Saudi Arabia's VAT Implementing Regulations (Article 66) six
-// years; Kazakhstan's Tax Code five; Kenya's Tax Procedures Act 2015
+// years; Kazakhstan's accounting law five; Kenya's Tax Procedures Act 2015
 // (section 23) five. Each is counted from the end of the tax period, which
 // ends no later than the calendar year.
 var legalRetentionYears = map[string]int{"zatca": 6, "kz": 5, "etims": 5}

@@ -48,7 +48,7 @@ func commands() []command {
 		{"printer", "list serial ports and printer profiles, show the printer, print a test page", runPrinter},
 		{"audit", "list and verify the audit log; sign and export checkpoints of it", runAudit},
 		{"verify", "verify signed documents (hash, signature, QR) and their chain", runVerify},
-		{"journal", "export the stored documents byte for byte", runJournal},
+		{"journal", "export the stored documents byte for byte; compact the store", runJournal},
 		{"bench", "measure the running agent: sales/s and latency", runBench},
 		{"sim", "run an authority simulator for tests, demos and training (zatca, etims, ofd)", runSim},
 		{"version", "print the version", runVersion},
