@@ -490,14 +490,15 @@ func checkNumber(tx *bolt.Tx, r *Record, bad func(string, ...any)) {
 // checkNotes verifies the number index and the note references against
 // the journal; originals maps each note to the original its record names.
 // Notes of a pruned original (pruned: the anchor's counter) keep their
-// record's reference; the original's references went with it.
+// record's reference; the original's references went with it. Numbers
+// stay indexed to pruned documents.
 func checkNotes(tx *bolt.Tx, originals map[uint64]uint64, pruned uint64, bad func(string, ...any)) error {
 	journal := tx.Bucket(bucketJournal)
 	err := tx.Bucket(bucketNumbers).ForEach(func(k, v []byte) error {
 		switch {
 		case len(v) != 8:
 			bad("number %q: unreadable index entry", k)
-		case binary.BigEndian.Uint64(v) != 0 && journal.Get(v) == nil:
+		case binary.BigEndian.Uint64(v) > pruned && journal.Get(v) == nil:
 			bad("number %q points at document %d, which is not in the journal", k, binary.BigEndian.Uint64(v))
 		}
 		return nil

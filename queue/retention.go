@@ -225,9 +225,11 @@ func keepReason(tx *bolt.Tx, r *Record, opts PruneOptions) string {
 }
 
 // removeDocument deletes document r and everything kept for it: every key
-// with its counter as prefix in documentBuckets, and its entries in the
-// indexes keyed otherwise (UUID, number, idempotency key), with the counts
-// kept of them. It is the only way a document leaves the store.
+// with its counter as prefix in documentBuckets, its idempotency key, and
+// the counts kept of them. Its UUID and its number stay indexed to its
+// counter, so that a note or a reader naming it by either is told it was
+// pruned rather than that it never existed (about 60 bytes a document). It
+// is the only way a document leaves the store.
 func removeDocument(tx *bolt.Tx, r *Record) error {
 	key := u64(r.Counter)
 	meta := tx.Bucket(bucketMeta)
@@ -255,14 +257,6 @@ func removeDocument(tx *bolt.Tx, r *Record) error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	if err := deleteIfPoints(tx.Bucket(bucketUUID), []byte(r.UUID), key); err != nil {
-		return err
-	}
-	if r.Number != "" {
-		if err := deleteIfPoints(tx.Bucket(bucketNumbers), []byte(r.Number), key); err != nil {
-			return err
-		}
-	}
 	if r.IdempotencyKey != "" {
 		b := tx.Bucket(bucketIdempotency)
 		k := idempotencyKey(r.User, r.IdempotencyKey)
@@ -287,14 +281,6 @@ func deletePrefix(b *bolt.Bucket, prefix []byte) error {
 		if err := b.Delete(k); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// deleteIfPoints deletes index entry k if it names the document key.
-func deleteIfPoints(b *bolt.Bucket, k, key []byte) error {
-	if v := b.Get(k); bytes.Equal(v, key) {
-		return b.Delete(k)
 	}
 	return nil
 }

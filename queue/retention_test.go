@@ -117,9 +117,9 @@ func TestPruneKeepsWhatMustStay(t *testing.T) {
 }
 
 // TestPrunedDocumentsSayTheyWerePruned: a removed document is reported as
-// pruned by counter and by reference; its UUID, number and idempotency key
-// are gone from the indexes; a note whose original was removed still checks;
-// the audit log says what was removed.
+// pruned by counter, UUID and number; its idempotency key is free again; a
+// note whose original was removed still checks; the audit log says what was
+// removed.
 func TestPrunedDocumentsSayTheyWerePruned(t *testing.T) {
 	s, clock, recs := retentionStore(t, t.TempDir(), 3, func(uint64) bool { return true })
 	clock.Set(t0.AddDate(0, 0, 3), nil)
@@ -135,12 +135,12 @@ func TestPrunedDocumentsSayTheyWerePruned(t *testing.T) {
 		t.Errorf("Document(1) = %v, want a PrunedError that is also ErrNotFound", err)
 	}
 	for _, ref := range []string{"1", recs[0].UUID, recs[0].Number} {
-		if _, err := s.ResolveDocument(ref); !errors.Is(err, queue.ErrNotFound) {
-			t.Errorf("ResolveDocument(%q) = %v, want not found", ref, err)
+		if _, err := s.ResolveDocument(ref); !errors.Is(err, queue.ErrPruned) || !errors.Is(err, queue.ErrNotFound) {
+			t.Errorf("ResolveDocument(%q) = %v, want it to say the document was pruned", ref, err)
 		}
 	}
-	if _, err := s.ResolveDocument("1"); !errors.Is(err, queue.ErrPruned) {
-		t.Errorf("ResolveDocument(\"1\") = %v, want it to say the document was pruned", err)
+	if _, err := s.DocumentByUUID(recs[0].UUID); !errors.Is(err, queue.ErrPruned) {
+		t.Errorf("DocumentByUUID of the pruned document = %v, want it to say it was pruned", err)
 	}
 	got, err := s.Document(note.Counter)
 	if err != nil || got.Original != 1 {
@@ -233,8 +233,8 @@ func TestPruneRemovesEveryTraceOfADocument(t *testing.T) {
 			}
 		}
 		for _, r := range recs[:3] {
-			if mustBucket(t, tx, bucketUUID).Get([]byte(r.UUID)) != nil {
-				t.Errorf("the UUID of pruned document %d is still indexed", r.Counter)
+			if mustBucket(t, tx, bucketIdempotency).Get([]byte("alice\x00"+r.IdempotencyKey)) != nil {
+				t.Errorf("the idempotency key of pruned document %d is still kept", r.Counter)
 			}
 		}
 	})
