@@ -12,6 +12,7 @@ import (
 
 	"github.com/egsd/egsd/device/receipt"
 	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/queue/queuetest"
 	"github.com/egsd/egsd/stamping"
 	bolt "go.etcd.io/bbolt"
 )
@@ -531,6 +532,10 @@ func makeSchema1(t *testing.T, dir string) {
 		type kv struct{ k, v []byte }
 		var edits []kv
 		err := journal.ForEach(func(k, v []byte) error {
+			v, err := queuetest.JournalJSON(tx, v)
+			if err != nil {
+				return err
+			}
 			var rec map[string]any
 			if err := json.Unmarshal(v, &rec); err != nil {
 				return err
