@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/egsd/egsd/device/receipt"
 	"github.com/egsd/egsd/queue"
@@ -575,4 +576,26 @@ func makeSchema1(t *testing.T, dir string) {
 		}
 		return nil
 	})
+}
+
+// A note for a document removed after its retention period is refused with
+// 400 naming original, saying the document was pruned (by counter, UUID or
+// number) and how to issue the note for a document from elsewhere.
+func TestNoteForPrunedDocument(t *testing.T) {
+	h := newHarness(t, nil)
+	cashier := h.user("ana", RoleCashier)
+	inv := h.mustSale(cashier, "inv", invoice83)
+	h.ft.Advance(time.Hour)
+	h.mustSale(cashier, "inv2", invoice83)
+	h.drain()
+	rep, err := h.a.Store().Prune(queue.PruneOptions{Before: inv.IssuedAt.Add(time.Nanosecond)})
+	if err != nil || rep.Removed != 1 {
+		t.Fatalf("prune: %+v, %v", rep, err)
+	}
+	for _, ref := range []string{"1", inv.UUID, inv.Number} {
+		p := problemOf(t, h.sale(cashier, "n-"+ref, note("credit_note", ref, teaLine("1", "5.00"))), http.StatusBadRequest)
+		if !namesField(p, "original") || !strings.Contains(p.Detail, "removed from the journal after its retention period") || !strings.Contains(p.Detail, "original_external") {
+			t.Errorf("note for pruned document %q: %+v", ref, p)
+		}
+	}
 }
