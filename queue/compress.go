@@ -34,16 +34,20 @@ const (
 // alone, a 13 KB ZATCA invoice keeps 3.6 KB; compressed against an earlier
 // document of the same unit, about 0.6 KB. So once the journal holds
 // dictionaryFrom documents, the store makes a dictionary of its latest
-// documents and answers (raw zstd content, at most dictionaryMax bytes),
-// keeps it for good, and packs later values against it. The dictionary is
+// documents and their answers (raw zstd content, at most dictionaryMax
+// bytes; see makeDictionary), keeps it for good, and packs later values
+// against it. The dictionary is
 // made from the store's own bytes by a fixed rule, and Check proves every
 // value that uses it unpacks to the bytes that were hashed.
 var bucketDictionaries = []byte("pack_dictionaries") // sequence → dictionary content, never changed
 
 const (
-	dictionaryFrom = 32
-	dictionaryMax  = 64 << 10
-	dictionaryDocs = 8
+	dictionaryFrom     = 32
+	dictionaryLatest   = 1024
+	dictionaryScan     = 64
+	dictionaryDocs     = 8
+	dictionaryAnswered = 4
+	dictionaryMax      = 64 << 10
 )
 
 // maxUnpacked bounds what one stored value may unpack to, so that a value
@@ -205,10 +209,13 @@ func dictionaryCodec(content []byte) (*dictCodec, error) {
 	return dc, nil
 }
 
-// makeDictionary makes the store's dictionary when document counter, about
-// to be stored, is the dictionaryFrom-th and there is none yet: the latest
-// documents before it and their answers, newest first, up to
-// dictionaryDocs documents and dictionaryMax bytes.
+// makeDictionary makes the store's dictionary, if it has none, when
+// document counter is about to be stored: from the latest documents before
+// it that have their answer (at most dictionaryDocs of them within
+// dictionaryScan documents back, and dictionaryMax bytes), so that answers
+// pack as well as documents. While fewer than dictionaryAnswered have one
+// (the authority has not answered yet, an outage at the start) it waits,
+// until document dictionaryLatest, from which it takes documents alone.
 func makeDictionary(tx *bolt.Tx, counter uint64) error {
 	b := tx.Bucket(bucketDictionaries)
 	if counter < dictionaryFrom {
@@ -217,11 +224,30 @@ func makeDictionary(tx *bolt.Tx, counter uint64) error {
 	if k, _ := b.Cursor().First(); k != nil {
 		return nil
 	}
+	answers := tx.Bucket(bucketAnswers)
+	var picked []uint64
+	for c := counter - 1; c > 0 && c+dictionaryScan >= counter && len(picked) < dictionaryDocs; c-- {
+		if answers.Get(u64(c)) != nil {
+			picked = append(picked, c)
+		}
+	}
+	if len(picked) < dictionaryAnswered {
+		if counter < dictionaryLatest {
+			return nil
+		}
+		picked = picked[:0]
+		for c := counter - 1; c > 0 && len(picked) < dictionaryDocs; c-- {
+			picked = append(picked, c)
+		}
+	}
 	var content []byte
-	for c, n := counter-1, 0; c > 0 && n < dictionaryDocs && len(content) < dictionaryMax; c, n = c-1, n+1 {
+	for _, c := range picked {
+		if len(content) >= dictionaryMax {
+			break
+		}
 		r, err := getRecord(tx, c)
 		if errors.Is(err, ErrNotFound) {
-			break // pruned
+			continue // pruned
 		}
 		if err != nil {
 			return fmt.Errorf("dictionary from document %d: %w", c, err)

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -274,4 +275,75 @@ func dumpFile(t *testing.T, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestDictionaryWaitsForAnswers: while the authority has answered too few
+// of the latest documents, no dictionary is made (it would pack answers
+// badly); once enough are answered, the next document makes it with their
+// answers in it; a unit that gets no answers by document 1024 makes it
+// from documents alone.
+func TestDictionaryWaitsForAnswers(t *testing.T) {
+	s, err := Open(t.TempDir(), &Options{NoSync: true, MaxBatch: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	issue := func(key string) *Record {
+		t.Helper()
+		req := request("alice", key, key, bigStamp)
+		req.Submit = true
+		res, err := s.Issue(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Record
+	}
+	dictionary := func() []byte {
+		var d []byte
+		s.db.View(func(tx *bolt.Tx) error {
+			_, v := tx.Bucket(bucketDictionaries).Cursor().First()
+			d = bytes.Clone(v)
+			return nil
+		})
+		return d
+	}
+	for i := range 40 {
+		issue(fmt.Sprint(i))
+	}
+	if d := dictionary(); d != nil {
+		t.Fatalf("a dictionary of %d bytes was made before any answer", len(d))
+	}
+	answer := []byte(`{"validationResults":{"status":"PASS"},"reportingStatus":"REPORTED"}`)
+	for c := uint64(30); c < 34; c++ {
+		if err := s.RecordAnswer(c, Answer{Status: StatusAccepted, Body: answer, At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	issue("41")
+	if d := dictionary(); !bytes.Contains(d, answer) {
+		t.Errorf("the dictionary made once four documents were answered has no answer (%d bytes)", len(d))
+	}
+
+	s2, err := Open(t.TempDir(), &Options{NoSync: true, MaxBatch: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	var wg sync.WaitGroup
+	for i := range dictionaryLatest - 1 {
+		wg.Go(func() {
+			if _, err := s2.Issue(context.Background(), request("alice", fmt.Sprint(i), "b", stampOf)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	s, s2 = s2, s
+	if d := dictionary(); d != nil {
+		t.Fatalf("a dictionary was made before document %d without answers", dictionaryLatest)
+	}
+	issue("last")
+	if d := dictionary(); len(d) == 0 {
+		t.Errorf("no dictionary from documents alone at document %d", dictionaryLatest)
+	}
 }
