@@ -210,8 +210,8 @@ func dictionaryCodec(content []byte) (*dictCodec, error) {
 }
 
 // makeDictionary makes the store's dictionary, if it has none, when
-// document counter is about to be stored: from the latest documents before
-// it that have their answer (at most dictionaryDocs of them within
+// document counter is about to be stored or the answer to counter-1 has
+// just been: from the latest documents before counter that have their answer (at most dictionaryDocs of them within
 // dictionaryScan documents back, and dictionaryMax bytes), so that answers
 // pack as well as documents. While fewer than dictionaryAnswered have one
 // (the authority has not answered yet, an outage at the start) it waits,

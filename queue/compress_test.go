@@ -255,7 +255,7 @@ func TestDictionary(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "journal[32]: record of 32: stored value is damaged: its dictionary") {
 		t.Errorf("Check without the dictionary = %v", err)
 	}
-	if _, err := s.Document(31); err != nil {
+	if _, err := s.Document(30); err != nil {
 		t.Errorf("a document packed without the dictionary no longer reads: %v", err)
 	}
 }

@@ -259,6 +259,11 @@ func putRecord(tx *bolt.Tx, r *Record, withDocument bool) error {
 		if err := appendOnly(tx.Bucket(bucketAnswers)).Put(key, v); err != nil {
 			return err
 		}
+		// Answers come in behind the documents (all the more after an
+		// outage): the dictionary may be due now, with this one in it.
+		if err := makeDictionary(tx, r.Counter+1); err != nil {
+			return err
+		}
 	}
 	data, err := json.Marshal(storedRecord{&meta, int(r.Status), r.packed})
 	if err != nil {
