@@ -7,7 +7,7 @@ DEMO_DATA ?= demo-data
 LISTEN    ?= 127.0.0.1:7070
 SHARED    ?= $(abspath ../shared)
 
-.PHONY: build run test test-race bench lint conformance fuzz crash package nfpm weed dist clean ui-screenshot
+.PHONY: build run test test-race bench lint conformance fuzz crash package nfpm weed dist clean ui-screenshot growth
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/egsd ./cmd/egsd
@@ -25,6 +25,14 @@ test: lint
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./queue/... ./stamping/... ./device/...
 	$(GO) test -run '^$$' -bench SaleToPrinted -benchtime 5x ./cmd/egsd/
+
+# The store's growth: GROWTH_DOCS documents shaped like real ZATCA ones,
+# with their answers; file size, and issue latency against the empty store.
+# A measurement, not a test: about 40 minutes and 6 GB of disk for a
+# million, so neither make test nor CI runs it.
+GROWTH_DOCS ?= 1000000
+growth:
+	$(GO) test -run '^$$' -bench Growth -benchtime 1x -timeout 3h ./cmd/egsd/ -args -growth.docs=$(GROWTH_DOCS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -236,6 +236,42 @@ type StoreConfig struct {
 	// which the unit warns (status, metrics, an incident) while it still
 	// issues; 0 turns the warning off.
 	MinFreeBytes int64 `toml:"min_free_bytes"`
+	// RetentionYears is how many years a document is kept, counted from
+	// the end of the calendar year it was issued in, before `egsd journal
+	// compact` may remove it; 0 means the regime's legal period
+	// (LegalRetentionYears). It may be longer than that, never shorter.
+	RetentionYears int `toml:"retention_years"`
+}
+
+// legalRetentionYears are the periods the regimes' laws require records to
+// be kept: Saudi Arabia's VAT Implementing Regulations (Article 66) six
+// years; Kazakhstan's accounting law five; Kenya's Tax Procedures Act 2015
+// (section 23) five. Each is counted from the end of the tax period, which
+// ends no later than the calendar year.
+var legalRetentionYears = map[string]int{"zatca": 6, "kz": 5, "etims": 5}
+
+// LegalRetentionYears returns the years regime's law requires documents
+// to be kept, and false for a regime without one (the test regimes).
+func LegalRetentionYears(regime string) (int, bool) {
+	y, ok := legalRetentionYears[regime]
+	return y, ok
+}
+
+// RetentionYears returns how many years this unit keeps its documents:
+// store.retention_years, or the regime's legal period; false when neither
+// says (nothing may be removed then).
+func (c *Config) RetentionYears() (int, bool) {
+	if c.Store.RetentionYears > 0 {
+		return c.Store.RetentionYears, true
+	}
+	return LegalRetentionYears(c.Regime.Name)
+}
+
+// RetentionCutoff is the first instant whose documents must still be kept
+// at now, for a retention of years counted from the end of the calendar
+// year of issue: documents issued before it may be removed.
+func RetentionCutoff(now time.Time, years int) time.Time {
+	return time.Date(now.UTC().Year()-years, time.January, 1, 0, 0, 0, 0, time.UTC)
 }
 
 // DefaultMinFreeBytes is store.min_free_bytes by default: room for some
@@ -423,6 +459,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Store.MinFreeBytes < 0 {
 		bad("store.min_free_bytes must not be negative")
+	}
+	if legal, ok := LegalRetentionYears(c.Regime.Name); c.Store.RetentionYears < 0 {
+		bad("store.retention_years must not be negative (0 means the regime's legal period)")
+	} else if ok && c.Store.RetentionYears != 0 && c.Store.RetentionYears < legal {
+		bad("store.retention_years must be 0 (the regime's legal period) or at least %d, the years %s's law requires records to be kept", legal, c.Regime.Name)
 	}
 	if c.Clock.BackwardTolerance.Duration < 0 {
 		bad("clock.backward_tolerance must not be negative")

@@ -57,6 +57,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"no data dir", "data_dir = \"\"\n", []string{"data_dir"}},
 		{"two-letter currency", "[regime]\ncurrency = \"SA\"\n", []string{"regime.currency"}},
 		{"two bad values at once", "[log]\nlevel = \"loud\"\nformat = \"xml\"\n", []string{"log.level", "log.format"}},
+		{"retention below the law", "[regime]\nname = \"zatca\"\n[store]\nretention_years = 5\n", []string{"store.retention_years", "at least 6", "zatca"}},
+		{"negative retention", "[store]\nretention_years = -1\n", []string{"store.retention_years", "negative"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -396,6 +398,37 @@ func TestCyrillicOverrides(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), "cyrillic") {
 			t.Errorf("%q: %v, want an error naming the cyrillic key", bad, err)
+		}
+	}
+}
+
+// The retention cut-off counts whole calendar years from the end of the
+// year of issue: at any time in 2033, six years keep everything issued from
+// 2027 on, and the last document of 2026 may go.
+func TestRetentionCutoff(t *testing.T) {
+	for _, now := range []time.Time{
+		time.Date(2033, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2033, 12, 31, 23, 59, 0, 0, time.UTC),
+	} {
+		got := RetentionCutoff(now, 6)
+		lastOf2026 := time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC)
+		if !lastOf2026.Before(got) || got.After(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)) {
+			t.Errorf("RetentionCutoff(%s, 6) = %s", now, got)
+		}
+		if now.Sub(got) < 6*365*24*time.Hour {
+			t.Errorf("RetentionCutoff(%s, 6) = %s keeps less than six years", now, got)
+		}
+	}
+	cfg := DefaultConfig()
+	for _, tc := range []struct {
+		regime string
+		set    int
+		want   int
+		ok     bool
+	}{{"zatca", 0, 6, true}, {"etims", 0, 5, true}, {"kz", 0, 5, true}, {"zatca", 10, 10, true}, {"test-local", 0, 0, false}, {"test-local", 2, 2, true}} {
+		cfg.Regime.Name, cfg.Store.RetentionYears = tc.regime, tc.set
+		if got, ok := cfg.RetentionYears(); got != tc.want || ok != tc.ok {
+			t.Errorf("%s with retention_years %d: %d, %v; want %d, %v", tc.regime, tc.set, got, ok, tc.want, tc.ok)
 		}
 	}
 }

@@ -69,6 +69,9 @@ func (a *Agent) planNote(s *sale.Sale, role Role, corrective uint64) (*notePlan,
 		orig, err = a.store.ResolveDocument(s.Original)
 	}
 	switch {
+	case errors.Is(err, queue.ErrPruned):
+		return nil, invalidSale(sale.Errors{{Field: "original", Rule: err.Error() +
+			"; a note for it is issued by a manager as for a document issued elsewhere, with \"original_external\": true"}})
 	case errors.Is(err, queue.ErrNotFound):
 		return nil, invalidSale(sale.Errors{{Field: "original", Rule: fmt.Sprintf(
 			"no document of this unit has the number, UUID or counter %q; a note for a document issued elsewhere (before egsd, or by another till) is issued by a manager with \"original_external\": true", s.Original)}})

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/queue/queuetest"
 	"github.com/egsd/egsd/stamping"
 	"github.com/egsd/egsd/stamping/money"
 	"github.com/egsd/egsd/stamping/sale"
@@ -595,7 +596,11 @@ func TestCreditedTotalsThatCannotBeRecomputed(t *testing.T) {
 		journal := tx.Bucket([]byte("journal"))
 		key := []byte{0, 0, 0, 0, 0, 0, 0, 2}
 		var rec map[string]any
-		if err := json.Unmarshal(journal.Get(key), &rec); err != nil {
+		v, err := queuetest.JournalJSON(tx, journal.Get(key))
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
 			return err
 		}
 		raw, err := base64.StdEncoding.DecodeString(rec["sale"].(string))

@@ -9,9 +9,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/egsd/egsd/device/receipt"
 	"github.com/egsd/egsd/queue"
+	"github.com/egsd/egsd/queue/queuetest"
 	"github.com/egsd/egsd/stamping"
 	bolt "go.etcd.io/bbolt"
 )
@@ -531,6 +533,10 @@ func makeSchema1(t *testing.T, dir string) {
 		type kv struct{ k, v []byte }
 		var edits []kv
 		err := journal.ForEach(func(k, v []byte) error {
+			v, err := queuetest.JournalJSON(tx, v)
+			if err != nil {
+				return err
+			}
 			var rec map[string]any
 			if err := json.Unmarshal(v, &rec); err != nil {
 				return err
@@ -570,4 +576,26 @@ func makeSchema1(t *testing.T, dir string) {
 		}
 		return nil
 	})
+}
+
+// A note for a document removed after its retention period is refused with
+// 400 naming original, saying the document was pruned (by counter, UUID or
+// number) and how to issue the note for a document from elsewhere.
+func TestNoteForPrunedDocument(t *testing.T) {
+	h := newHarness(t, nil)
+	cashier := h.user("ana", RoleCashier)
+	inv := h.mustSale(cashier, "inv", invoice83)
+	h.ft.Advance(time.Hour)
+	h.mustSale(cashier, "inv2", invoice83)
+	h.drain()
+	rep, err := h.a.Store().Prune(queue.PruneOptions{Before: inv.IssuedAt.Add(time.Nanosecond)})
+	if err != nil || rep.Removed != 1 {
+		t.Fatalf("prune: %+v, %v", rep, err)
+	}
+	for _, ref := range []string{"1", inv.UUID, inv.Number} {
+		p := problemOf(t, h.sale(cashier, "n-"+ref, note("credit_note", ref, teaLine("1", "5.00"))), http.StatusBadRequest)
+		if !namesField(p, "original") || !strings.Contains(p.Detail, "removed from the journal after its retention period") || !strings.Contains(p.Detail, "original_external") {
+			t.Errorf("note for pruned document %q: %+v", ref, p)
+		}
+	}
 }

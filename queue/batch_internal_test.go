@@ -244,8 +244,9 @@ func TestStoredStatusIsANumber(t *testing.T) {
 	}
 	var raw []byte
 	s.db.View(func(tx *bolt.Tx) error {
-		raw = append(raw, tx.Bucket(bucketJournal).Get(u64(res.Record.Counter))...)
-		return nil
+		v, err := journalJSON(tx, tx.Bucket(bucketJournal).Get(u64(res.Record.Counter)))
+		raw = append(raw, v...)
+		return err
 	})
 	if !strings.Contains(string(raw), `"status":1`) {
 		t.Errorf("stored record %s does not hold status 1", raw)

@@ -25,6 +25,15 @@ type CheckReport struct {
 	Pending   int    // outbox entries
 	Audit     int    // audit entries
 	Archive   int    // archive records
+	Pruned    uint64 // the chain anchor's counter: documents 1..Pruned were pruned
+}
+
+// anchorNote explains a chain break at the first document after a prune.
+func anchorNote(a ChainAnchor, counter uint64) string {
+	if a.Counter == 0 || counter != a.Counter+1 {
+		return ""
+	}
+	return " (the chain anchor left by pruning documents 1–" + fmt.Sprint(a.Counter) + ")"
 }
 
 // Check verifies the store's invariants and returns every violation found
@@ -37,7 +46,9 @@ type CheckReport struct {
 // rejected documents agree with the journal; the authority's numbers of the
 // accepted documents run 1..n with no gap or duplicate, and at most one
 // pending document holds the next one; the archive's records are numbered
-// without gaps per document, well-formed and of existing documents.
+// without gaps per document, well-formed and of existing documents. In a
+// pruned journal the counters, the chain and the authority's numbers start
+// from the chain anchor.
 func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 	var rep CheckReport
 	var problems []error
@@ -60,10 +71,18 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 		if err != nil {
 			return fmt.Errorf("authority numbers: %w", err)
 		}
-		var numbers numberCheck
+		anchor, err := getAnchor(tx)
+		if err != nil {
+			return err
+		}
+		rep.Pruned = anchor.Counter
+		numbers := numberCheck{last: anchor.AuthorityNumber}
 		originals := map[uint64]uint64{} // note → original, for checkNotes
-		var want uint64 = 1
+		want := anchor.Counter + 1
 		prevHash := ident.Genesis
+		if anchor.Counter != 0 {
+			prevHash = anchor.Hash // the chain goes on from the last pruned document
+		}
 		c := tx.Bucket(bucketJournal).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			counter := binary.BigEndian.Uint64(k)
@@ -85,7 +104,7 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 				originals[counter] = r.Original
 			}
 			if r.PrevHash != prevHash {
-				bad("journal[%d]: previous hash %q, but document %d has hash %q", counter, r.PrevHash, counter-1, prevHash)
+				bad("journal[%d]: previous hash %q, but document %d has hash %q%s", counter, r.PrevHash, counter-1, prevHash, anchorNote(anchor, counter))
 			}
 			prevHash = r.Hash
 			if opts.Rehash != nil {
@@ -147,7 +166,7 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 		if err != nil {
 			return err
 		}
-		if err := checkNotes(tx, originals, bad); err != nil {
+		if err := checkNotes(tx, originals, anchor.Counter, bad); err != nil {
 			return err
 		}
 		if err := checkRejectedIndex(tx, bad); err != nil {
@@ -156,14 +175,23 @@ func (s *Store) Check(opts CheckOptions) (CheckReport, error) {
 		if rep.Archive, err = checkArchive(tx, opts, bad); err != nil {
 			return err
 		}
-		if n := tx.Bucket(bucketDocuments).Stats().KeyN; uint64(n) != rep.Documents {
-			bad("%d document bodies for %d journal records", n, rep.Documents)
+		if n := tx.Bucket(bucketDocuments).Stats().KeyN; uint64(n) != rep.Documents-anchor.Counter {
+			bad("%d document bodies for %d journal records", n, rep.Documents-anchor.Counter)
+		}
+		err = tx.Bucket(bucketAnswers).ForEach(func(k, _ []byte) error {
+			if len(k) != 8 || tx.Bucket(bucketJournal).Get(k) == nil {
+				bad("answer %x has no journal record", k)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		return tx.Bucket(bucketIdempotency).ForEach(func(k, v []byte) error {
 			var e idempotencyEntry
 			if err := json.Unmarshal(v, &e); err != nil {
 				bad("idempotency key %q: %v", k, err)
-			} else if e.Counter == 0 || e.Counter > rep.Documents {
+			} else if e.Counter <= anchor.Counter || e.Counter > rep.Documents {
 				bad("idempotency key %q points at missing document %d", k, e.Counter)
 			}
 			return nil

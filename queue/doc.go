@@ -21,5 +21,14 @@
 //
 // The store keeps document bytes as given and knows no document format;
 // regimes recompute hashes through [CheckOptions.Rehash]. Stored status and
-// kind values have explicit numbers.
+// kind values have explicit numbers. Document bytes and the authority's
+// answers are stored compressed (zstd, one format byte per value) and read
+// back byte for byte; values stored before compression are read as they are.
+//
+// # Retention
+//
+// [Store.Prune] removes the oldest documents once their retention period has
+// passed, if delivered and not held; the chain then starts from a
+// [ChainAnchor]. [Compact] rewrites a closed store's file to give the space
+// back.
 package queue

@@ -10,6 +10,7 @@ import (
 
 	"github.com/egsd/egsd/queue"
 	"github.com/egsd/egsd/queue/queuetest"
+	"github.com/klauspost/compress/zstd"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -93,12 +94,29 @@ func mustBucket(t *testing.T, tx *bolt.Tx, name []byte) *bolt.Bucket {
 	return b
 }
 
-// editJSON rewrites the JSON value at key through a generic map.
+// editJSON rewrites the JSON value at key through a generic map. A
+// packed journal record (format byte 1, zstd) is unpacked and written back
+// plain, which the store reads as it reads records from before packing.
 func editJSON(t *testing.T, b *bolt.Bucket, key []byte, edit func(m map[string]any)) {
 	t.Helper()
 	v := b.Get(key)
 	if v == nil {
 		t.Fatalf("no value at key %x", key)
+	}
+	switch {
+	case v[0] == 0:
+		v = v[1:]
+	case v[0] == 1:
+		dec, err := zstd.NewReader(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dec.Close()
+		if v, err = dec.DecodeAll(v[1:], nil); err != nil {
+			t.Fatal(err)
+		}
+	case v[0] != '{':
+		t.Fatalf("value at key %x is in format %d, which the test cannot edit", key, v[0])
 	}
 	var m map[string]any
 	if err := json.Unmarshal(v, &m); err != nil {

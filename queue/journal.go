@@ -2,6 +2,7 @@ package queue
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -86,6 +87,10 @@ type Record struct {
 	// counts the marked copies printed since.
 	PrintedAt time.Time `json:"printed_at,omitzero"`
 	Copies    int       `json:"copies,omitempty"`
+
+	// packed says the stored document value is packed (compress.go);
+	// documents stored before packing are raw.
+	packed bool
 }
 
 // Head is the chain head: the last issued counter and its hash.
@@ -178,7 +183,7 @@ func getRecord(tx *bolt.Tx, counter uint64) (*Record, error) {
 	k := u64(counter)
 	v := tx.Bucket(bucketJournal).Get(k)
 	if v == nil {
-		return nil, ErrNotFound
+		return nil, missingRecord(tx, k)
 	}
 	return decodeRecord(tx, k, v)
 }
@@ -187,51 +192,126 @@ func getRecord(tx *bolt.Tx, counter uint64) (*Record, error) {
 func recordMeta(tx *bolt.Tx, key []byte) (*Record, error) {
 	v := tx.Bucket(bucketJournal).Get(key)
 	if v == nil {
-		return nil, ErrNotFound
+		return nil, missingRecord(tx, key)
+	}
+	return decodeMeta(tx, key, v)
+}
+
+// decodeMeta reads the record stored under key k with value v, with its
+// answer and without its document bytes.
+func decodeMeta(tx *bolt.Tx, k, v []byte) (*Record, error) {
+	v, err := journalJSON(tx, v)
+	if err != nil {
+		return nil, fmt.Errorf("record of %d: %w", binary.BigEndian.Uint64(k), err)
 	}
 	sr := storedRecord{Record: new(Record)}
 	if err := jsonUnmarshal(v, &sr); err != nil {
 		return nil, err
 	}
-	sr.Record.Status = Status(sr.Status)
-	return sr.Record, nil
+	r := sr.Record
+	r.Status, r.packed = Status(sr.Status), sr.Packed
+	if a := tx.Bucket(bucketAnswers).Get(k); a != nil {
+		answer, err := unpack(tx, a)
+		if err != nil {
+			return nil, fmt.Errorf("answer of %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		r.Answer = answer
+	}
+	return r, nil
 }
 
 // storedRecord is a Record as the journal stores it. Status marshals by
 // name for the API (MarshalText); the stored form keeps the explicit number
 // (stored values are numbers), and the outer field shadows the embedded one
-// in encoding/json.
+// in encoding/json. Packed says the document value is packed; the answer is
+// not in it but packed in the answers bucket.
 type storedRecord struct {
 	*Record
-	Status int `json:"status"`
+	Status int  `json:"status"`
+	Packed bool `json:"packed,omitempty"`
 }
 
-// putRecord stores r's metadata; withDocument also stores its frozen
-// bytes, which are written once, at issue, and never again.
+// putRecord stores r's metadata and its answer, if it has one;
+// withDocument also stores its frozen bytes, which are written once, at
+// issue, and never again.
 func putRecord(tx *bolt.Tx, r *Record, withDocument bool) error {
 	key := u64(r.Counter)
 	if withDocument {
-		if err := appendOnly(tx.Bucket(bucketDocuments)).Put(key, r.Document); err != nil {
+		if err := makeDictionary(tx, r.Counter); err != nil {
+			return err
+		}
+		v, err := packIn(tx, r.Document)
+		if err != nil {
+			return err
+		}
+		if err := appendOnly(tx.Bucket(bucketDocuments)).Put(key, v); err != nil {
+			return err
+		}
+		r.packed = true
+	}
+	meta := *r
+	meta.Document, meta.Answer = nil, nil
+	if r.Answer != nil {
+		v, err := packIn(tx, r.Answer)
+		if err != nil {
+			return err
+		}
+		if err := appendOnly(tx.Bucket(bucketAnswers)).Put(key, v); err != nil {
+			return err
+		}
+		// Answers come in behind the documents (all the more after an
+		// outage): the dictionary may be due now, with this one in it.
+		if err := makeDictionary(tx, r.Counter+1); err != nil {
 			return err
 		}
 	}
-	meta := *r
-	meta.Document = nil
-	return putJSON(appendOnly(tx.Bucket(bucketJournal)), key, storedRecord{&meta, int(r.Status)})
+	data, err := json.Marshal(storedRecord{&meta, int(r.Status), r.packed})
+	if err != nil {
+		return err
+	}
+	v, err := packIn(tx, data)
+	if err != nil {
+		return err
+	}
+	return appendOnly(tx.Bucket(bucketJournal)).Put(key, v)
+}
+
+// journalJSON returns the JSON of journal value v: packed, as written
+// since schema 5, or plain, as before (a JSON object begins with '{',
+// which is no format byte).
+func journalJSON(tx *bolt.Tx, v []byte) ([]byte, error) {
+	if len(v) > 0 && v[0] == '{' {
+		return v, nil
+	}
+	return unpack(tx, v)
 }
 
 // decodeRecord reads the record stored under key k with value v, and its
 // document bytes (copied: bbolt's memory is only valid in the transaction).
 func decodeRecord(tx *bolt.Tx, k, v []byte) (*Record, error) {
-	sr := storedRecord{Record: new(Record)}
-	if err := jsonUnmarshal(v, &sr); err != nil {
+	r, err := decodeMeta(tx, k, v)
+	if err != nil {
 		return nil, err
 	}
-	sr.Record.Status = Status(sr.Status)
 	doc := tx.Bucket(bucketDocuments).Get(k)
 	if doc == nil {
 		return nil, fmt.Errorf("document bytes of %d are missing", binary.BigEndian.Uint64(k))
 	}
-	sr.Record.Document = append([]byte(nil), doc...)
-	return sr.Record, nil
+	if !r.packed {
+		r.Document = append([]byte(nil), doc...)
+		return r, nil
+	}
+	if r.Document, err = unpack(tx, doc); err != nil {
+		return nil, fmt.Errorf("document bytes of %d: %w", binary.BigEndian.Uint64(k), err)
+	}
+	return r, nil
+}
+
+// unmarshalJournal decodes journal value v (packed or plain) into sr.
+func unmarshalJournal(tx *bolt.Tx, v []byte, sr *storedRecord) error {
+	data, err := journalJSON(tx, v)
+	if err != nil {
+		return err
+	}
+	return jsonUnmarshal(data, sr)
 }

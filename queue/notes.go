@@ -151,6 +151,9 @@ func resolve(tx *bolt.Tx, ref string) (*Record, error) {
 	}
 	switch len(order) {
 	case 0:
+		if c, err := strconv.ParseUint(ref, 10, 64); err == nil && c > 0 {
+			return nil, missingRecord(tx, u64(c)) // pruned, or never issued
+		}
 		return nil, ErrNotFound
 	case 1:
 		return getRecord(tx, order[0])
@@ -486,13 +489,16 @@ func checkNumber(tx *bolt.Tx, r *Record, bad func(string, ...any)) {
 
 // checkNotes verifies the number index and the note references against
 // the journal; originals maps each note to the original its record names.
-func checkNotes(tx *bolt.Tx, originals map[uint64]uint64, bad func(string, ...any)) error {
+// Notes of a pruned original (pruned: the anchor's counter) keep their
+// record's reference; the original's references went with it. Numbers
+// stay indexed to pruned documents.
+func checkNotes(tx *bolt.Tx, originals map[uint64]uint64, pruned uint64, bad func(string, ...any)) error {
 	journal := tx.Bucket(bucketJournal)
 	err := tx.Bucket(bucketNumbers).ForEach(func(k, v []byte) error {
 		switch {
 		case len(v) != 8:
 			bad("number %q: unreadable index entry", k)
-		case binary.BigEndian.Uint64(v) != 0 && journal.Get(v) == nil:
+		case binary.BigEndian.Uint64(v) > pruned && journal.Get(v) == nil:
 			bad("number %q points at document %d, which is not in the journal", k, binary.BigEndian.Uint64(v))
 		}
 		return nil
@@ -529,7 +535,7 @@ func checkNotes(tx *bolt.Tx, originals map[uint64]uint64, bad func(string, ...an
 		return err
 	}
 	for n, orig := range originals {
-		if listed[n] != orig {
+		if listed[n] != orig && orig > pruned {
 			bad("journal[%d]: a note of document %d that its references do not list", n, orig)
 		}
 	}

@@ -152,10 +152,16 @@ func TestCheckFindsCorruption(t *testing.T) {
 			mustDelete(t, mustBucket(t, tx, bucketJournal), u64(2))
 		}, "counter 3 follows 1"},
 		{"stored bytes edited", func(t *testing.T, tx *bolt.Tx, _ []*queue.Record) {
-			if err := mustBucket(t, tx, bucketDocuments).Put(u64(2), []byte(`{"edited":true}`)); err != nil {
+			// A well-formed value (format byte 0: raw) with other bytes.
+			if err := mustBucket(t, tx, bucketDocuments).Put(u64(2), []byte("\x00{\"edited\":true}")); err != nil {
 				t.Fatal(err)
 			}
 		}, "journal[2]: stored bytes hash to"},
+		{"stored bytes replaced by unpacked ones", func(t *testing.T, tx *bolt.Tx, _ []*queue.Record) {
+			if err := mustBucket(t, tx, bucketDocuments).Put(u64(2), []byte(`{"edited":true}`)); err != nil {
+				t.Fatal(err)
+			}
+		}, "journal[2]: document bytes of 2: stored value is damaged"},
 		{"document bytes lost", func(t *testing.T, tx *bolt.Tx, _ []*queue.Record) {
 			mustDelete(t, mustBucket(t, tx, bucketDocuments), u64(3))
 		}, "document bytes of 3 are missing"},

@@ -198,6 +198,10 @@ func migrateRejectedIndex(tx *bolt.Tx) error {
 	}
 	c := tx.Bucket(bucketJournal).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
+		v, err := journalJSON(tx, v)
+		if err != nil {
+			return fmt.Errorf("journal[%d]: %w", decodeCounter(k), err)
+		}
 		// The stored status is written once, as a number; no string in a
 		// record can hold these bytes unescaped. Only candidates are decoded.
 		if !bytes.Contains(v, []byte(`"status":4`)) {
@@ -236,7 +240,7 @@ func checkRejectedIndex(tx *bolt.Tx, bad func(format string, args ...any)) error
 			open[e.Kind]++
 		}
 		sr := storedRecord{Record: new(Record)}
-		if v := journal.Get(k); v == nil || jsonUnmarshal(v, &sr) != nil || Status(sr.Status) != StatusRejected || sr.Kind != e.Kind {
+		if v := journal.Get(k); v == nil || unmarshalJournal(tx, v, &sr) != nil || Status(sr.Status) != StatusRejected || sr.Kind != e.Kind {
 			bad("rejected[%d]: the journal does not hold it as a rejected %s", counter, e.Kind)
 		}
 		refs, err := getReferences(tx, counter)

@@ -20,7 +20,7 @@ import (
 )
 
 // SchemaVersion is the layout version this package writes.
-const SchemaVersion = 6
+const SchemaVersion = 8
 
 // FileName is the store's file inside the data directory.
 const FileName = "egsd.db"
@@ -37,11 +37,12 @@ var (
 	bucketSessions    = []byte("sessions")     // SHA-256(token) → Session
 	bucketAudit       = []byte("audit")        // seq → AuditEntry
 	bucketPrintJobs   = []byte("print_jobs")   // counter ‖ copy → PrintJob, until printed
+	bucketAnswers     = []byte("answers")      // counter → the authority's answer, packed (compress.go)
 
 	allBuckets = [][]byte{bucketMeta, bucketJournal, bucketDocuments, bucketUUID, bucketOutbox, bucketIdempotency,
 		bucketIncidents, bucketUsers, bucketSessions, bucketAudit, bucketRegimeState, bucketPrintJobs,
 		bucketNumbers, bucketNotes, bucketCheckpoints, bucketRejected, bucketAuthority, bucketArchive,
-		bucketOffsite}
+		bucketOffsite, bucketAnswers, bucketDictionaries}
 
 	keySchema    = []byte("schema_version")
 	keyIdentity  = []byte("identity")
@@ -60,6 +61,8 @@ var migrations = map[int]func(tx *bolt.Tx) error{
 	3: migrateCredited,      // the caller's credited totals, to recompute (notes.go)
 	4: migrateArchive,       // the signed archive records (archive.go)
 	5: migrateOffsite,       // the off-site archive's cursor (offsite.go)
+	6: migratePacking,       // packed documents and the answers bucket (compress.go)
+	7: migratePruning,       // the chain anchor of a pruned journal (retention.go)
 }
 
 // Options configure a Store. A nil *Options means the defaults.

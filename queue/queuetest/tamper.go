@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/egsd/egsd/queue"
@@ -77,4 +79,36 @@ func AuditHash(t testing.TB, e queue.AuditEntry) string {
 	}
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
+}
+
+// JournalJSON returns the JSON of a journal record value v read from the
+// store's file in tx, for tests that edit records behind the store's back:
+// packed (a format byte: 0 raw, 1 zstd, 2 zstd with the store's dictionary
+// whose 8-byte key follows) or plain, as written before packing. A record
+// written back as plain JSON reads as such.
+func JournalJSON(tx *bolt.Tx, v []byte) ([]byte, error) {
+	if len(v) == 0 || v[0] == '{' {
+		return v, nil
+	}
+	var opts []zstd.DOption
+	switch v[0] {
+	case 0:
+		return v[1:], nil
+	case 1:
+		v = v[1:]
+	case 2:
+		if len(v) < 9 {
+			return nil, fmt.Errorf("truncated journal value")
+		}
+		dict := tx.Bucket([]byte("pack_dictionaries")).Get(v[1:9])
+		opts, v = append(opts, zstd.WithDecoderDictRaw(1, dict)), v[9:]
+	default:
+		return nil, fmt.Errorf("journal value in unknown format %d", v[0])
+	}
+	dec, err := zstd.NewReader(nil, opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer dec.Close()
+	return dec.DecodeAll(v, nil)
 }

@@ -14,13 +14,14 @@ import (
 )
 
 func runVerify(_ context.Context, io IO, args []string) error {
-	fs := newFlags(io, "verify", "verify [--chain] FILE... | verify [--chain] ARCHIVE_DIR... | verify [--key PUBLIC_KEY] EXPORT_DIR | verify --data DIR [--key PUBLIC_KEY]\n"+
+	fs := newFlags(io, "verify", "verify [--chain [--after HASH]] FILE... | verify [--chain] ARCHIVE_DIR... | verify [--key PUBLIC_KEY] EXPORT_DIR | verify --data DIR [--key PUBLIC_KEY]\n"+
 		"  a FILE is a ZATCA invoice; an ARCHIVE_DIR is a downloaded copy of the object-store archive;\n"+
 		"  an EXPORT_DIR is written by `egsd journal export`, whose signed archive records are checked;\n"+
 		"  --data checks the signed archive records in a stopped unit's store")
 	chain := fs.Bool("chain", false, "also check that the files, in the order given (in an archive: counter order), continue one ICV/PIH chain")
 	keyFile := fs.String("key", "", "the public key (PEM) the archive records of an EXPORT_DIR must verify with; default the one in the export")
 	dataDir := fs.String("data", "", "a stopped unit's data directory whose signed archive records to check")
+	after := fs.String("after", "", "with --chain: the hash the first file must continue from (a pruned journal's anchor, which egsd journal export prints)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -44,7 +45,10 @@ func runVerify(_ context.Context, io IO, args []string) error {
 		}
 	}
 	if dirs == 0 {
-		return verifyFiles(io, fs.Args(), *chain)
+		if *after != "" && !*chain {
+			return usagef("--after needs --chain")
+		}
+		return verifyFiles(io, fs.Args(), *chain, *after)
 	}
 	if dirs != fs.NArg() {
 		return usagef("give either document files or directories (archive copies or exports), not both")
@@ -110,7 +114,7 @@ func verifyArchive(io IO, dir string, chain bool) error {
 				u.First, u.Last, u.First+uint64(other), u.Regimes[other])
 			continue
 		}
-		if err := verifyFiles(io, u.Documents, chain); err != nil {
+		if err := verifyFiles(io, u.Documents, chain, ""); err != nil {
 			failed = true
 		}
 	}
@@ -122,7 +126,7 @@ func verifyArchive(io IO, dir string, chain bool) error {
 
 // verifyFiles checks each document file, and with chain that they continue
 // one chain in the order given.
-func verifyFiles(io IO, paths []string, chain bool) error {
+func verifyFiles(io IO, paths []string, chain bool, after string) error {
 	failed := 0
 	var verified []*zatca.Verified
 	for _, path := range paths {
@@ -139,7 +143,10 @@ func verifyFiles(io IO, paths []string, chain bool) error {
 		fmt.Fprintf(io.Stdout, "FAIL %s %v\n", path, err)
 	}
 	if chain && failed == 0 {
-		if err := zatca.VerifyChain(verified); err != nil {
+		if after != "" && verified[0].PIH != after {
+			fmt.Fprintf(io.Stdout, "FAIL chain the first document has PIH %s, not the anchor %s\n", verified[0].PIH, after)
+			failed++
+		} else if err := zatca.VerifyChain(verified); err != nil {
 			fmt.Fprintf(io.Stdout, "FAIL chain %v\n", err)
 			failed++
 		} else {
