@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/egsd/egsd/offsite"
+	"github.com/egsd/egsd/queue"
 )
 
 // ArchiveConfig is the off-site archive: a copy of the journal on an
@@ -168,4 +169,18 @@ func (a *Agent) archiveState(head uint64) (*ArchiveState, error) {
 	st := a.archive.Status()
 	return &ArchiveState{Documents: c.Documents, Answers: c.Answers, Checkpoints: c.Checkpoints, Pending: head - min(head, c.Documents),
 		LastPass: st.LastPass, LastError: st.LastError, FailingSince: st.FailingSince}, nil
+}
+
+// HoldFrom is the first document that pruning must keep for the off-site
+// archive, given the store's upload cursor: 0 when [archive] is off, 1
+// when the cursor counts for another destination (nothing is known to be
+// there), else the first document not yet archived with its answer.
+func (c *ArchiveConfig) HoldFrom(cur queue.OffsiteCursor) uint64 {
+	switch {
+	case !c.Enabled:
+		return 0
+	case cur.Target != c.target():
+		return 1
+	}
+	return cur.HoldFrom()
 }

@@ -177,7 +177,7 @@ func extension(contentType string) string {
 func runJournalCompact(_ context.Context, io IO, args []string) error {
 	fs := newFlags(io, "journal compact", "journal compact [--prune=false] [--hold-from N] [--config FILE | --data DIR]")
 	prune := fs.Bool("prune", true, "remove documents past the retention period (store.retention_years, by default the regime's legal period) that the authority has answered")
-	holdFrom := fs.Uint64("hold-from", 0, "keep every document with this counter or above, whatever its age (an offsite archive's next document to upload); 0 holds none")
+	holdFrom := fs.Uint64("hold-from", 0, "keep every document with this counter or above, whatever its age; 0 holds none (with [archive] on, what is not archived yet is always kept)")
 	cfgFlag := fs.String("config", "", "configuration file (default $EGSD_CONFIG or "+defaultConfigPath+")")
 	dataFlag := fs.String("data", "", "data directory (overrides the configuration's data_dir)")
 	if err := parse(fs, args); err != nil {
@@ -211,7 +211,17 @@ func runJournalCompact(_ context.Context, io IO, args []string) error {
 				return queue.PruneReport{}, nil
 			}
 			cutoff = agent.RetentionCutoff(time.Now(), years)
-			return s.Prune(queue.PruneOptions{Before: cutoff, HoldFrom: *holdFrom, Actor: "egsd journal compact"})
+			// What the off-site archive has not stored yet stays, whatever
+			// its age.
+			cur, err := s.OffsiteCursor()
+			if err != nil {
+				return queue.PruneReport{}, err
+			}
+			hold := *holdFrom
+			if h := cfg.Archive.HoldFrom(cur); h != 0 && (hold == 0 || h < hold) {
+				hold = h
+			}
+			return s.Prune(queue.PruneOptions{Before: cutoff, HoldFrom: hold, Actor: "egsd journal compact"})
 		}
 	}
 	rep, err := queue.Compact(cfg.DataDir, opts)
