@@ -44,6 +44,8 @@ type submitter struct {
 	// listed, if set, is called after each listing of the outbox (tests
 	// use it to let a submission settle at that moment).
 	listed func()
+	// read, if set, is called with each document a round reads (tests).
+	read func(counter uint64)
 	// numberedHook, if set, is called at each point of a numbered
 	// submission; an error stops the submitter there, as a crash would
 	// (tests).
@@ -204,6 +206,8 @@ func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 		return time.Minute, nil
 	}
 	ordered, _ := s.a.regime.(stamping.Ordered)
+	all, _ := s.a.regime.(stamping.AllOrdered)
+	allOrdered := all != nil && all.AllInOrder()
 	wait := time.Minute
 	submitted := 0
 	blocked := false // an ordered document did not go through: later ones wait
@@ -213,6 +217,9 @@ func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 		}
 		if s.busy(e.Counter) {
 			continue
+		}
+		if blocked && allOrdered {
+			break // nothing after a held-back document may go: do not read it
 		}
 		due := !e.NextAttempt.After(now)
 		if !due {
@@ -226,6 +233,9 @@ func (s *submitter) round(ctx context.Context) (time.Duration, error) {
 		rec, err := s.a.store.Document(e.Counter)
 		if err != nil {
 			return 0, fmt.Errorf("outbox entry %d: %w", e.Counter, err)
+		}
+		if s.read != nil {
+			s.read(e.Counter)
 		}
 		sub := stamping.Submission{Slot: stamping.Slot{Counter: rec.Counter, PrevHash: rec.PrevHash, UUID: rec.UUID, IssuedAt: rec.IssuedAt},
 			Document: rec.Document, Hash: rec.Hash, Attempt: e.Attempts + 1}

@@ -21,6 +21,8 @@ type scripted struct {
 	outcome func(counter uint64) stamping.Result
 	calls   map[uint64]int
 	ordered bool
+	// allOrdered makes every document go in order (AllOrdered).
+	allOrdered bool
 	// hold, if set, is called with each document's counter before the
 	// outcome, outside mu: it may block one submission alone.
 	hold func(counter uint64)
@@ -45,6 +47,7 @@ func (s *scripted) Submit(_ context.Context, sub stamping.Submission) stamping.R
 }
 
 func (s *scripted) InOrder(stamping.Submission) bool { return s.ordered }
+func (s *scripted) AllInOrder() bool                 { return s.allOrdered }
 
 func (s *scripted) script(f func(counter uint64) stamping.Result) {
 	s.mu.Lock()
@@ -304,6 +307,29 @@ func TestSubmitterKeepsOrder(t *testing.T) {
 	h.step()
 	if sc.attempts(2) != 2 || sc.attempts(3) != 1 || h.record(2).Status != queue.StatusAccepted || h.record(3).Status != queue.StatusAccepted {
 		t.Fatalf("after the backoff: attempts of 2 and 3 = %d %d, statuses %s %s", sc.attempts(2), sc.attempts(3), h.record(2).Status, h.record(3).Status)
+	}
+}
+
+// Behind a held-back document of a regime whose documents all go in
+// order, a round reads nothing more: a long backlog costs one read.
+func TestSubmitterReadsNothingBehindAHeldBackDocument(t *testing.T) {
+	h, sc, cashier := submitHarness(t)
+	sc.ordered, sc.allOrdered = true, true
+	sc.script(func(c uint64) stamping.Result {
+		if c == 2 {
+			return retryable("timeout")
+		}
+		return stamping.Result{Outcome: stamping.Accepted}
+	})
+	for i := range 40 {
+		h.mustSale(cashier, fmt.Sprint("k", i), goodSale)
+	}
+	h.step() // 1 goes, 2 is held back
+	var reads []uint64
+	h.a.submit.read = func(c uint64) { reads = append(reads, c) }
+	h.step() // 2 waits out its backoff; 3–40 wait behind it
+	if len(reads) != 1 || reads[0] != 2 || sc.attempts(3) != 0 {
+		t.Fatalf("reads in the round behind held-back document 2: %v (want [2]); attempts of 3: %d", reads, sc.attempts(3))
 	}
 }
 

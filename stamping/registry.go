@@ -257,6 +257,15 @@ type Ordered interface {
 	InOrder(doc Submission) bool
 }
 
+// AllOrdered is implemented by Ordered regimes every document of which goes
+// in issue order (the Kazakh OFD): once one is held back, the submission
+// worker reads none of the later ones, which could not go anyway. A
+// backlog of thousands then costs a round one read, not thousands.
+type AllOrdered interface {
+	Ordered
+	AllInOrder() bool
+}
+
 // AuthoritySigned is implemented by StampRemote regimes whose fiscal receipt
 // carries the authority's signature (KRA's rcptSign and intrlData): the
 // agent holds a document's receipt until the authority has accepted it and

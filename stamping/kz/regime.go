@@ -129,6 +129,7 @@ var (
 	_ stamping.Resumable       = (*Regime)(nil)
 	_ stamping.Shifts          = (*Regime)(nil)
 	_ stamping.ParentLinked    = (*Regime)(nil)
+	_ stamping.AllOrdered      = (*Regime)(nil)
 )
 
 func (r *Regime) Name() string                     { return Name }
@@ -136,6 +137,7 @@ func (r *Regime) Mode() stamping.Mode              { return stamping.StampRemote
 func (r *Regime) GenesisHash() string              { return genesisHash }
 func (r *Regime) Settings() Settings               { return r.settings }
 func (r *Regime) InOrder(stamping.Submission) bool { return true }
+func (r *Regime) AllInOrder() bool                 { return true }
 
 // Rehash is SHA-256 of the stored bytes.
 func (r *Regime) Rehash(doc []byte) (string, error) { return hashOf(doc), nil }
