@@ -251,7 +251,7 @@ func noteWithout(io IO, counters []uint64) {
 	if len(names) == 1 {
 		which = "document"
 	}
-	fmt.Fprintf(io.Stdout, "NOTE no archive record for %s %s: a ticket gets its record when it is issued autonomously or accepted by the OFD\n",
+	fmt.Fprintf(io.Stdout, "NOTE no archive record for %s %s: a ticket gets its record when it is issued autonomously or accepted by the OFD, a shift close none\n",
 		which, strings.Join(names, ", "))
 }
 
