@@ -74,23 +74,17 @@ func (m Money) encode(e *encoder) {
 }
 
 func (m *Money) decode(b []byte, _ int) error {
-	r := required{msg: "Money"}
-	err := fields(b, func(f field) (err error) {
+	return decodeMessage(b, "Money", func(f field) (known bool, err error) {
 		switch f.num {
 		case 1:
 			m.Bills, err = f.uint64()
 		case 2:
 			m.Coins, err = f.uint32()
 		default:
-			return nil
+			return false, nil
 		}
-		r.saw(f.num)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("Money: %w", err)
-	}
-	return errors.Join(r.need(1, "bills"), r.need(2, "coins"))
+		return true, err
+	}, need{1, "bills"}, need{2, "coins"})
 }
 
 // DateTime is a local wall-clock time (spec §2.9: the KKM's time zone,
@@ -164,8 +158,7 @@ type dateOf DateTime
 type timeOf DateTime
 
 func (d *dateOf) decode(b []byte, _ int) error {
-	r := required{msg: "Date"}
-	err := fields(b, func(f field) (err error) {
+	return decodeMessage(b, "Date", func(f field) (known bool, err error) {
 		switch f.num {
 		case 1:
 			d.Year, err = f.uint32()
@@ -174,20 +167,14 @@ func (d *dateOf) decode(b []byte, _ int) error {
 		case 3:
 			d.Day, err = f.uint32()
 		default:
-			return nil
+			return false, nil
 		}
-		r.saw(f.num)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("Date: %w", err)
-	}
-	return errors.Join(r.need(1, "year"), r.need(2, "month"), r.need(3, "day"))
+		return true, err
+	}, need{1, "year"}, need{2, "month"}, need{3, "day"})
 }
 
 func (d *timeOf) decode(b []byte, _ int) error {
-	r := required{msg: "Time"}
-	err := fields(b, func(f field) (err error) {
+	return decodeMessage(b, "Time", func(f field) (known bool, err error) {
 		switch f.num {
 		case 1:
 			d.Hour, err = f.uint32()
@@ -196,15 +183,10 @@ func (d *timeOf) decode(b []byte, _ int) error {
 		case 3:
 			d.Second, err = f.uint32()
 		default:
-			return nil
+			return false, nil
 		}
-		r.saw(f.num)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("Time: %w", err)
-	}
-	return errors.Join(r.need(1, "hour"), r.need(2, "minute"))
+		return true, err
+	}, need{1, "hour"}, need{2, "minute"})
 }
 
 // Operator is the cashier: a code (required) and a name.

@@ -403,8 +403,7 @@ func (o *operationSumOf) decode(b []byte, depth int) error {
 type nonNullableOf OperationSum
 
 func (o *nonNullableOf) decode(b []byte, depth int) error {
-	r := required{msg: "NonNullableSum"}
-	err := fields(b, func(f field) (err error) {
+	return decodeMessage(b, "NonNullableSum", func(f field) (known bool, err error) {
 		switch f.num {
 		case 1:
 			var v uint32
@@ -413,22 +412,16 @@ func (o *nonNullableOf) decode(b []byte, depth int) error {
 		case 2:
 			err = f.sub(&o.Sum, depth)
 		default:
-			return nil
+			return false, nil
 		}
-		r.saw(f.num)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("NonNullableSum: %w", err)
-	}
-	return errors.Join(r.need(1, "operation"), r.need(2, "sum"))
+		return true, err
+	}, need{1, "operation"}, need{2, "sum"})
 }
 
 type taxTotalOf TaxTotal
 
 func (t *taxTotalOf) decode(b []byte, depth int) error {
-	r := required{msg: "ZXReport.Tax"}
-	err := fields(b, func(f field) (err error) {
+	return decodeMessage(b, "ZXReport.Tax", func(f field) (known bool, err error) {
 		switch f.num {
 		case 1:
 			t.TaxType, err = f.uint32()
@@ -439,22 +432,16 @@ func (t *taxTotalOf) decode(b []byte, depth int) error {
 			err = f.sub((*taxOperationOf)(&o), depth)
 			t.Operations = append(t.Operations, o)
 		default:
-			return nil
+			return false, nil
 		}
-		r.saw(f.num)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("ZXReport.Tax: %w", err)
-	}
-	return errors.Join(r.need(1, "tax_type"), r.need(2, "percent"))
+		return true, err
+	}, need{1, "tax_type"}, need{2, "percent"})
 }
 
 type taxOperationOf TaxOperation
 
 func (o *taxOperationOf) decode(b []byte, depth int) error {
-	r := required{msg: "TaxOperation"}
-	err := fields(b, func(f field) (err error) {
+	return decodeMessage(b, "TaxOperation", func(f field) (known bool, err error) {
 		switch f.num {
 		case 1:
 			var v uint32
@@ -467,22 +454,16 @@ func (o *taxOperationOf) decode(b []byte, depth int) error {
 		case 4:
 			err = f.sub(&o.TurnoverWithoutTax, depth)
 		default:
-			return nil
+			return false, nil
 		}
-		r.saw(f.num)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("TaxOperation: %w", err)
-	}
-	return errors.Join(r.need(1, "operation"), r.need(2, "turnover"), r.need(3, "sum"))
+		return true, err
+	}, need{1, "operation"}, need{2, "turnover"}, need{3, "sum"})
 }
 
 type ticketOperationOf TicketOperation
 
 func (t *ticketOperationOf) decode(b []byte, depth int) error {
-	r := required{msg: "TicketOperation"}
-	err := fields(b, func(f field) (err error) {
+	return decodeMessage(b, "TicketOperation", func(f field) (known bool, err error) {
 		switch f.num {
 		case 1:
 			var v uint32
@@ -507,22 +488,16 @@ func (t *ticketOperationOf) decode(b []byte, depth int) error {
 		case 9:
 			err = f.sub(&t.ChangeSum, depth)
 		default:
-			return nil
+			return false, nil
 		}
-		r.saw(f.num)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("TicketOperation: %w", err)
-	}
-	return errors.Join(r.need(1, "operation"), r.need(2, "tickets_total_count"), r.need(3, "tickets_count"), r.need(4, "tickets_sum"))
+		return true, err
+	}, need{1, "operation"}, need{2, "tickets_total_count"}, need{3, "tickets_count"}, need{4, "tickets_sum"})
 }
 
 type paymentSumOf PaymentSum
 
 func (p *paymentSumOf) decode(b []byte, depth int) error {
-	r := required{msg: "TicketOperation.Payment"}
-	err := fields(b, func(f field) (err error) {
+	return decodeMessage(b, "TicketOperation.Payment", func(f field) (known bool, err error) {
 		switch f.num {
 		case 1:
 			var v uint32
@@ -533,35 +508,24 @@ func (p *paymentSumOf) decode(b []byte, depth int) error {
 		case 3:
 			p.Count, err = f.uint32()
 		default:
-			return nil
+			return false, nil
 		}
-		r.saw(f.num)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("TicketOperation.Payment: %w", err)
-	}
-	return errors.Join(r.need(1, "payment"), r.need(2, "sum"))
+		return true, err
+	}, need{1, "payment"}, need{2, "sum"})
 }
 
 type revenueOf ZXReport
 
 func (z *revenueOf) decode(b []byte, depth int) error {
-	r := required{msg: "Revenue"}
-	err := fields(b, func(f field) (err error) {
+	return decodeMessage(b, "Revenue", func(f field) (known bool, err error) {
 		switch f.num {
 		case 1:
 			err = f.sub(&z.Revenue, depth)
 		case 2:
 			z.RevenueIsNegative, err = f.bool()
 		default:
-			return nil
+			return false, nil
 		}
-		r.saw(f.num)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("Revenue: %w", err)
-	}
-	return errors.Join(r.need(1, "sum"), r.need(2, "is_negative"))
+		return true, err
+	}, need{1, "sum"}, need{2, "is_negative"})
 }

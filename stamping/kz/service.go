@@ -163,23 +163,17 @@ func (s *ServiceRequest) decode(b []byte, depth int) error {
 type offlinePeriodOf OfflinePeriod
 
 func (p *offlinePeriodOf) decode(b []byte, depth int) error {
-	r := required{msg: "OfflinePeriod"}
-	err := fields(b, func(f field) (err error) {
+	return decodeMessage(b, "OfflinePeriod", func(f field) (known bool, err error) {
 		switch f.num {
 		case 1:
 			err = f.sub(&p.Begin, depth)
 		case 2:
 			err = f.sub(&p.End, depth)
 		default:
-			return nil
+			return false, nil
 		}
-		r.saw(f.num)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("OfflinePeriod: %w", err)
-	}
-	return errors.Join(r.need(1, "begin_time"), r.need(2, "end_time"))
+		return true, err
+	}, need{1, "begin_time"}, need{2, "end_time"})
 }
 
 // requestRegInfo is ServiceRequest.RegInfo: kkm 1, org 2.

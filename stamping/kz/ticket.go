@@ -97,8 +97,7 @@ func (t Tax) encode(e *encoder) {
 }
 
 func (t *Tax) decode(b []byte, depth int) error {
-	r := required{msg: "Tax"}
-	err := fields(b, func(f field) (err error) {
+	return decodeMessage(b, "Tax", func(f field) (known bool, err error) {
 		switch f.num {
 		case 1:
 			t.Type, err = f.uint32()
@@ -111,15 +110,10 @@ func (t *Tax) decode(b []byte, depth int) error {
 		case 5:
 			t.InTotal, err = f.bool()
 		default:
-			return nil
+			return false, nil
 		}
-		r.saw(f.num)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("Tax: %w", err)
-	}
-	return errors.Join(r.need(1, "tax_type"), r.need(3, "percent"), r.need(4, "sum"), r.need(5, "is_in_total_sum"))
+		return true, err
+	}, need{1, "tax_type"}, need{3, "percent"}, need{4, "sum"}, need{5, "is_in_total_sum"})
 }
 
 func encodeTaxes(e *encoder, num int, taxes []Tax) {
@@ -550,8 +544,7 @@ func (d *domainOf) decode(b []byte, _ int) error {
 type paymentOf Payment
 
 func (p *paymentOf) decode(b []byte, depth int) error {
-	r := required{msg: "Payment"}
-	err := fields(b, func(f field) (err error) {
+	return decodeMessage(b, "Payment", func(f field) (known bool, err error) {
 		switch f.num {
 		case 1:
 			var v uint32
@@ -560,15 +553,10 @@ func (p *paymentOf) decode(b []byte, depth int) error {
 		case 2:
 			err = f.sub(&p.Sum, depth)
 		default:
-			return nil
+			return false, nil
 		}
-		r.saw(f.num)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("Payment: %w", err)
-	}
-	return errors.Join(r.need(1, "type"), r.need(2, "sum"))
+		return true, err
+	}, need{1, "type"}, need{2, "sum"})
 }
 
 type extensionOf ExtensionOptions

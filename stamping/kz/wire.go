@@ -286,3 +286,31 @@ func (r *required) need(num int, name string) error {
 	}
 	return fmt.Errorf("%s: required field %s (%d) is missing", r.msg, name, num)
 }
+
+// need names a required field of a message: its number and its name.
+type need struct {
+	num  int
+	name string
+}
+
+// decodeMessage reads the fields of message msg from b through known,
+// which decodes a field it knows and reports false for one to skip, and
+// then checks that every required field was on the wire. Errors name msg.
+func decodeMessage(b []byte, msg string, known func(f field) (bool, error), needs ...need) error {
+	r := required{msg: msg}
+	err := fields(b, func(f field) error {
+		ok, err := known(f)
+		if ok {
+			r.saw(f.num)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", msg, err)
+	}
+	var missing []error
+	for _, q := range needs {
+		missing = append(missing, r.need(q.num, q.name))
+	}
+	return errors.Join(missing...)
+}
